@@ -1,0 +1,53 @@
+// Lint, including the import-layer table of ARCHITECTURE.md: each folder of src/ names the layers it may not
+// import. A layer violation is an error, so the table in the docs and the code cannot drift apart.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const layers = ['shared', 'store', 'engine', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness'];
+
+/** Builds a no-restricted-imports rule that forbids the given project layers and packages. */
+function forbid(folder, forbiddenLayers, forbiddenPackages = []) {
+  const patterns = forbiddenLayers.map((layer) => ({
+    group: [`**/${layer}`, `**/${layer}/**`],
+    message: `src/${folder} may not import src/${layer} (see the layer table in ARCHITECTURE.md).`,
+  }));
+  const paths = forbiddenPackages.map((name) => ({
+    name,
+    message: `src/${folder} may not import ${name} (see the layer table in ARCHITECTURE.md).`,
+  }));
+  return { 'no-restricted-imports': ['error', { patterns, paths }] };
+}
+
+const except = (...allowed) => layers.filter((layer) => !allowed.includes(layer));
+const nodeBuiltins = ['fs', 'node:fs', 'path', 'node:path', 'child_process', 'node:child_process', 'http', 'node:http', 'os', 'node:os'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-results/**', 'playwright-report/**', 'reports/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    // Plain Node scripts (bin/, scripts/): TypeScript does not check them, so name their globals here.
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly', console: 'readonly', setTimeout: 'readonly' } },
+  },
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  { files: ['src/shared/**/*.ts'], rules: forbid('shared', except('shared'), ['electron', 'better-sqlite3', ...nodeBuiltins]) },
+  { files: ['src/homeserver/**/*.ts'], rules: forbid('homeserver', except('shared', 'homeserver'), ['electron']) },
+  { files: ['src/store/**/*.ts'], rules: forbid('store', except('shared', 'store'), ['electron']) },
+  { files: ['src/engine/**/*.ts'], rules: forbid('engine', except('shared', 'store', 'engine'), ['electron']) },
+  { files: ['src/notifier/**/*.ts'], rules: forbid('notifier', except('shared', 'store', 'engine', 'notifier'), ['electron']) },
+  {
+    files: ['src/main/**/*.ts'],
+    ignores: ['src/main/index.ts', 'src/main/electron/**/*.ts'],
+    rules: forbid('main', ['preload', 'renderer', 'cli', 'notifier'], ['electron']),
+  },
+  { files: ['src/main/index.ts', 'src/main/electron/**/*.ts'], rules: forbid('main', ['preload', 'renderer', 'cli', 'notifier']) },
+  { files: ['src/preload/**/*.ts'], rules: forbid('preload', except('shared', 'preload'), nodeBuiltins) },
+  { files: ['src/renderer/**/*.ts'], rules: forbid('renderer', except('shared', 'renderer'), ['electron', 'better-sqlite3', ...nodeBuiltins]) },
+  { files: ['src/cli/**/*.ts', 'src/harness/**/*.ts'], rules: forbid('cli', ['preload', 'renderer'], ['electron']) },
+);

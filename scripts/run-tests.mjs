@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// `npm test`: lint, typecheck, every Vitest suite, then the Playwright end-to-end suite, and one closing line
+// `N passed, N failed, N skipped` that counts every test of both runners (a failed lint or typecheck counts as
+// one failure each). Each step's own output streams through, so a failure is read where it happened.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const resultsDir = path.join(root, 'out', 'test-results');
+fs.mkdirSync(resultsDir, { recursive: true });
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const failedSteps = [];
+
+function run(label, command, args, env = {}) {
+  process.stdout.write(`\n=== ${label}: ${[command, ...args].join(' ')}\n`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  return result.status === 0;
+}
+
+function check(label, command, args) {
+  if (run(label, command, args)) totals.passed += 1;
+  else {
+    totals.failed += 1;
+    failedSteps.push(label);
+  }
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function countVitest() {
+  const file = path.join(resultsDir, 'vitest.json');
+  fs.rmSync(file, { force: true });
+  const ok = run('vitest', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${file}`]);
+  const report = readJson(file);
+  if (!report) {
+    totals.failed += 1;
+    failedSteps.push('vitest (no report written)');
+    return;
+  }
+  totals.passed += report.numPassedTests;
+  totals.failed += report.numFailedTests;
+  totals.skipped += report.numPendingTests + report.numTodoTests;
+  // A suite that fails to load has no failed tests but still fails the run.
+  if (!ok && report.numFailedTests === 0) {
+    totals.failed += 1;
+    failedSteps.push('vitest (a suite failed to load)');
+  } else if (report.numFailedTests > 0) failedSteps.push('vitest');
+}
+
+function countPlaywright() {
+  const file = path.join(resultsDir, 'playwright.json');
+  fs.rmSync(file, { force: true });
+  const ok = run('playwright', 'npx', ['playwright', 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: file });
+  const stats = readJson(file)?.stats;
+  if (!stats) {
+    totals.failed += 1;
+    failedSteps.push('playwright (no report written)');
+    return;
+  }
+  totals.passed += stats.expected + stats.flaky;
+  totals.failed += stats.unexpected;
+  totals.skipped += stats.skipped;
+  if (!ok && stats.unexpected === 0) {
+    totals.failed += 1;
+    failedSteps.push('playwright (run failed)');
+  } else if (stats.unexpected > 0) failedSteps.push('playwright');
+}
+
+check('lint', 'npx', ['eslint', '.']);
+check('typecheck (node)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.node.json']);
+check('typecheck (web)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.web.json']);
+countVitest();
+countPlaywright();
+
+if (failedSteps.length > 0) process.stdout.write(`\nFailed: ${failedSteps.join(', ')}\n`);
+process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
+process.exit(totals.failed === 0 ? 0 : 1);

@@ -1,0 +1,13 @@
+/**
+ * Default locations of todevice's data files, following the XDG base directory convention.
+ *
+ * Runtime: node.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+/** `$XDG_DATA_HOME/todevice`, or `~/.local/share/todevice` when the variable is unset. */
+export function defaultDataDir(): string {
+  const base = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
+  return path.join(base, 'todevice');
+}

@@ -1,0 +1,20 @@
+/**
+ * Entry of the `todevice` command: wires the subcommands and nothing else.
+ *
+ * Runtime: node. Each subcommand lives in its own `*-command.ts` file and owns its options and help text.
+ */
+import { Command } from 'commander';
+import { registerServeCommand } from './serve-command';
+
+const program = new Command()
+  .name('todevice')
+  .description(
+    'Matrix to-device delivery harness (MSC3885): a reference homeserver, a main sync process and a\n' +
+      'notification process sharing one SQLite-persisted to-device token, and tools to break them.',
+  )
+  .showHelpAfterError('(run with --help for usage)')
+  .configureHelp({ showGlobalOptions: true });
+
+registerServeCommand(program);
+
+await program.parseAsync(process.argv);

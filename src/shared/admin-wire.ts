@@ -1,0 +1,45 @@
+/**
+ * The homeserver's admin surface: fault injection and the oracle's inspection endpoint.
+ *
+ * Runtime: common. The homeserver serves these under `/_todevice/admin/`, reachable only with the admin token
+ * (`Authorization: Bearer <adminToken>`), never with an ordinary access token. Tests, the race harness and the
+ * dashboard drive them; a client engine never does.
+ *
+ * Faults are keyed by (user, device) and apply to that device's sync requests (sliding and classic). Each fault
+ * is consumed by the requests it affects, so a test can say exactly "drop the next two responses".
+ */
+
+export const ADMIN_PREFIX = '/_todevice/admin';
+
+/** `POST /_todevice/admin/faults` */
+export interface AddFaultRequest {
+  user_id: string;
+  device_id: string;
+  fault: Fault;
+}
+
+export type Fault =
+  /** The server processes the next `count` sync requests (acknowledging `since`), then resets the connection. */
+  | { kind: 'drop-response'; count: number }
+  /** The next `count` sync responses are held back `delay_ms` after being computed. */
+  | { kind: 'delay'; count: number; delay_ms: number }
+  /** The next `count` sync requests are answered with this status before any processing (nothing acknowledged). */
+  | { kind: 'error'; count: number; status: 429 | 500; retry_after_ms?: number }
+  /** Every sliding sync `pos` issued so far to this device becomes unknown: next use gets 400 `M_UNKNOWN_POS`. */
+  | { kind: 'expire-pos' };
+
+/** `GET /_todevice/admin/devices/{userId}/{deviceId}`: what the server holds for one device. */
+export interface DeviceInspection {
+  user_id: string;
+  device_id: string;
+  /** Messages still queued (not yet acknowledged), in delivery order. */
+  queued: Array<{ stream_id: number; type: string; sender: string; content: Record<string, unknown> }>;
+  /** Highest stream position acknowledged by a `since` (0 when none). */
+  acked_stream_id: number;
+  /** Messages ever accepted into this device's queue. */
+  accepted: number;
+  /** Messages ever included in a response (a redelivery counts again). */
+  delivered: number;
+  /** Messages ever deleted by an acknowledgement. */
+  deleted: number;
+}
