@@ -4,6 +4,7 @@
  * Runtime: node. Each subcommand lives in its own `*-command.ts` file and owns its options and help text.
  */
 import { Command } from 'commander';
+import { registerInboxCommand } from './inbox-command';
 import { registerServeCommand } from './serve-command';
 
 const program = new Command()
@@ -16,5 +17,6 @@ const program = new Command()
   .configureHelp({ showGlobalOptions: true });
 
 registerServeCommand(program);
+registerInboxCommand(program);
 
 await program.parseAsync(process.argv);

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { startHomeserver } from '../homeserver/homeserver';
+import { startHomeserver, type RunningHomeserver } from '../homeserver/homeserver';
 import { parsePort, runCommand, UsageError } from './cli-errors';
 import { defaultDataDir } from './data-paths';
 
@@ -44,14 +44,21 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   const dbPath = options.db ?? path.join(defaultDataDir(), 'homeserver.db');
   if (dbPath !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(dbPath)), { recursive: true });
-  const server = await startHomeserver({
-    host: options.host,
-    port: options.port,
-    dbPath,
-    serverName: options.serverName,
-    ...(options.adminToken ? { adminToken: options.adminToken } : {}),
-    log: options.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
-  });
+  let server: RunningHomeserver;
+  try {
+    server = await startHomeserver({
+      host: options.host,
+      port: options.port,
+      dbPath,
+      serverName: options.serverName,
+      ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+      log: options.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
+    });
+  } catch (error) {
+    // Start-up failures are about the user's environment (a database from elsewhere, a port in use): one line.
+    process.stderr.write(`todevice serve: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
   process.stdout.write(
     `${JSON.stringify({ url: server.url, admin_token: server.adminToken, server_name: server.serverName, db: dbPath })}\n`,
   );

@@ -1,0 +1,140 @@
+/**
+ * The reference homeserver: `startHomeserver` opens the database, wires the routes and listens.
+ *
+ * Runtime: node (homeserver only). Imports only src/shared, node built-ins and better-sqlite3: it is the
+ * oracle the client is tested against and must not share the client's code or its mistakes.
+ *
+ * Guarantees: all protocol state (accounts, queues, acknowledgements, counters, idempotency records, rooms,
+ * pushers, sliding sync connections) is in SQLite, so closing and starting again on the same file loses nothing
+ * a client was told succeeded. Only fault injection and long-poll waiters are in memory. `close()` ends long
+ * polls and pending pushes, closes every connection, then the database.
+ *
+ * @example
+ *   const server = await startHomeserver({ dbPath: ':memory:' });
+ *   console.log(server.url); // http://127.0.0.1:54321
+ *   await server.close();
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TO_DEVICE_BATCH_CAP } from '../shared/wire';
+import { accountRoutes } from './account-routes';
+import { adminRoutes } from './admin-routes';
+import { Authenticator } from './auth';
+import { classicSyncRoutes } from './classic-sync-route';
+import type { HomeserverContext } from './context';
+import { openDatabase } from './db';
+import { DeviceWaiters } from './device-waiters';
+import { createDispatcher } from './dispatcher';
+import { FaultRegistry } from './faults';
+import { PushSender } from './push-sender';
+import { pusherRoutes } from './pusher-routes';
+import { roomRoutes } from './room-routes';
+import { Router } from './router';
+import { sendToDeviceRoutes } from './send-to-device-route';
+import { SlidingSyncConnections } from './sliding-sync-connections';
+import { slidingSyncRoutes } from './sliding-sync-route';
+import { SyncTokens } from './sync-tokens';
+import { ToDeviceQueue } from './to-device-queue';
+
+export interface HomeserverOptions {
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** Port; 0 (the default) picks a free one. */
+  port?: number;
+  /** SQLite file, or `:memory:` for a throwaway server. */
+  dbPath: string;
+  /** The `:server` part of user and room IDs. Default `localhost`. Fixed for the life of a database. */
+  serverName?: string;
+  /** Opens `/_todevice/admin/...`. Default: random, exposed on the handle. */
+  adminToken?: string;
+  /** Most to-device events per response. Default 100 (Synapse). */
+  batchCap?: number;
+  /** Receives one line per notable event (unexpected errors, push failures, faults). Default: stderr. */
+  log?: (line: string) => void;
+}
+
+export interface RunningHomeserver {
+  /** Base URL, e.g. `http://127.0.0.1:54321`. */
+  url: string;
+  port: number;
+  serverName: string;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+export async function startHomeserver(options: HomeserverOptions): Promise<RunningHomeserver> {
+  const host = options.host ?? '127.0.0.1';
+  const serverName = options.serverName ?? 'localhost';
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const batchCap = options.batchCap ?? TO_DEVICE_BATCH_CAP;
+  if (!Number.isInteger(batchCap) || batchCap <= 0) throw new Error(`batchCap must be a positive integer, got ${batchCap}`);
+  const { db, tokenSecret } = openDatabase(options.dbPath, serverName);
+  const shutdown = new AbortController();
+  const ctx = buildContext({ db, tokenSecret, serverName, batchCap, log, adminToken: options.adminToken });
+  const router = new Router();
+  for (const routes of [accountRoutes, sendToDeviceRoutes, slidingSyncRoutes, classicSyncRoutes, roomRoutes, pusherRoutes, adminRoutes]) {
+    router.add(routes(ctx));
+  }
+  const server = createServer(createDispatcher({ router, log, serverSignal: shutdown.signal }));
+  try {
+    await listen(server, host, options.port ?? 0);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      shutdown.abort();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ctx.pushes.close();
+      db.close();
+    })();
+    return closing;
+  };
+  return { url: `http://${urlHost}:${port}`, port, serverName, adminToken: ctx.adminToken, close };
+}
+
+function buildContext(parts: {
+  db: HomeserverContext['db'];
+  tokenSecret: string;
+  serverName: string;
+  batchCap: number;
+  log: (line: string) => void;
+  adminToken: string | undefined;
+}): HomeserverContext {
+  const { db, log } = parts;
+  const removePusher = db.prepare('DELETE FROM pushers WHERE pushkey = ? AND json_extract(data, \'$.url\') = ?');
+  return {
+    db,
+    serverName: parts.serverName,
+    adminToken: parts.adminToken ?? randomBytes(24).toString('base64url'),
+    batchCap: parts.batchCap,
+    auth: new Authenticator(db),
+    queue: new ToDeviceQueue(db),
+    tokens: new SyncTokens(parts.tokenSecret),
+    waiters: new DeviceWaiters(),
+    faults: new FaultRegistry(),
+    connections: new SlidingSyncConnections(db),
+    pushes: new PushSender(log, (pushkey, url) => {
+      if (!db.open) return;
+      removePusher.run(pushkey, url);
+      log(`push: gateway ${url} rejected pushkey ${pushkey}; pusher removed`);
+    }),
+    log,
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

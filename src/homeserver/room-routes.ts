@@ -1,0 +1,110 @@
+/**
+ * Rooms, minimal but real: create (with `invite`, `preset`, alias), join, send, get event, joined rooms.
+ *
+ * Runtime: node (homeserver only).
+ *
+ * Decisions:
+ * - A room is public when `preset` is `public_chat` or `visibility` is `public`; otherwise only invited users
+ *   may join. Invited users are not joined automatically: they join like on any homeserver.
+ * - Sending is idempotent per (user, device, room, event type, txnId), as the Client-Server API scopes
+ *   transaction IDs; a retry returns the same `event_id`.
+ * - Reading an event needs current membership: 404 `M_NOT_FOUND` for an unknown room or event, 403
+ *   `M_FORBIDDEN` when the user is not joined.
+ * - After a message commits, pushes go to every pusher of every other joined member (see room-pushes.ts),
+ *   without waiting for them.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RoomEvent } from '../shared/wire';
+import type { HomeserverContext } from './context';
+import { MatrixError, forbidden, invalidParam, notFound, tooLarge } from './errors';
+import { jsonByteLength, objectBody, optionalString, optionalStringArray } from './json-checks';
+import { RoomStore } from './room-store';
+import { pushRoomEvent } from './room-pushes';
+import type { Route, RouteRequest } from './router';
+
+export const MAX_EVENT_CONTENT_BYTES = 65536;
+const MAX_ID_LENGTH = 255;
+
+export function roomRoutes(ctx: HomeserverContext): Route[] {
+  const rooms = new RoomStore(ctx.db);
+
+  const createRoom = (request: RouteRequest) => {
+    const me = ctx.auth.authenticate(request);
+    const body = objectBody(request.body);
+    const invite = optionalStringArray(body, 'invite') ?? [];
+    const isPublic = optionalString(body, 'preset') === 'public_chat' || optionalString(body, 'visibility') === 'public';
+    const aliasName = optionalString(body, 'room_alias_name');
+    const alias = aliasName === undefined ? null : `#${aliasName}:${ctx.serverName}`;
+    if (alias !== null && (aliasName === '' || alias.length > MAX_ID_LENGTH || aliasName?.includes(':'))) {
+      throw invalidParam('"room_alias_name" must be a non-empty localpart');
+    }
+    const roomId = `!${randomBytes(9).toString('base64url')}:${ctx.serverName}`;
+    const name = optionalString(body, 'name');
+    ctx.db
+      .transaction(() => {
+        if (alias !== null && rooms.roomIdForAlias(alias) !== undefined) {
+          throw new MatrixError(400, 'M_ROOM_IN_USE', 'room alias already taken');
+        }
+        rooms.create(roomId, me.userId, isPublic ? 'public' : 'invite', alias, name, invite);
+      })
+      .immediate();
+    return { status: 200, body: alias === null ? { room_id: roomId } : { room_id: roomId, room_alias: alias } };
+  };
+
+  const join = (request: RouteRequest) => {
+    const me = ctx.auth.authenticate(request);
+    const target = request.params.roomIdOrAlias ?? request.params.roomId ?? '';
+    const roomId = target.startsWith('#') ? rooms.roomIdForAlias(target) : target;
+    const room = roomId === undefined ? undefined : rooms.room(roomId);
+    if (roomId === undefined || room === undefined) throw notFound('unknown room');
+    const membership = rooms.membership(roomId, me.userId);
+    if (membership !== 'join' && membership !== 'invite' && room.join_rule !== 'public') {
+      throw forbidden('you are not invited to this room');
+    }
+    if (membership !== 'join') ctx.db.transaction(() => rooms.setMembership(roomId, me.userId, 'join')).immediate();
+    return { status: 200, body: { room_id: roomId } };
+  };
+
+  const send = (request: RouteRequest) => {
+    const me = ctx.auth.authenticate(request);
+    const roomId = request.params.roomId ?? '';
+    const eventType = request.params.eventType ?? '';
+    const txnId = request.params.txnId ?? '';
+    if (eventType.length > MAX_ID_LENGTH || txnId.length > MAX_ID_LENGTH) {
+      throw invalidParam('event type and transaction ID must be at most 255 characters');
+    }
+    const content = objectBody(request.body);
+    if (jsonByteLength(content) > MAX_EVENT_CONTENT_BYTES) throw tooLarge(`event content over ${MAX_EVENT_CONTENT_BYTES} bytes`);
+    if (rooms.membership(roomId, me.userId) !== 'join') throw forbidden('you are not joined to this room');
+    const scope = `rooms/${roomId}/send/${eventType}`;
+    const sent = ctx.db
+      .transaction(() => rooms.sendOnce(me, scope, txnId, { roomId, type: eventType, content }))
+      .immediate();
+    if (sent.isNew) pushRoomEvent(ctx, rooms, sent.event);
+    return { status: 200, body: { event_id: sent.event.event_id } };
+  };
+
+  const getEvent = (request: RouteRequest) => {
+    const me = ctx.auth.authenticate(request);
+    const roomId = request.params.roomId ?? '';
+    if (rooms.room(roomId) === undefined) throw notFound('unknown room');
+    if (rooms.membership(roomId, me.userId) !== 'join') throw forbidden('you are not joined to this room');
+    const event: RoomEvent | undefined = rooms.event(request.params.eventId ?? '');
+    if (event === undefined || event.room_id !== roomId) throw notFound('unknown event');
+    return { status: 200, body: event };
+  };
+
+  const joinedRooms = (request: RouteRequest) => {
+    const me = ctx.auth.authenticate(request);
+    return { status: 200, body: { joined_rooms: rooms.joinedRooms(me.userId) } };
+  };
+
+  return [
+    { method: 'POST', pattern: '/_matrix/client/v3/createRoom', hasBody: true, handle: createRoom },
+    { method: 'POST', pattern: '/_matrix/client/v3/join/:roomIdOrAlias', hasBody: true, handle: join },
+    { method: 'POST', pattern: '/_matrix/client/v3/rooms/:roomId/join', hasBody: true, handle: join },
+    { method: 'PUT', pattern: '/_matrix/client/v3/rooms/:roomId/send/:eventType/:txnId', hasBody: true, handle: send },
+    { method: 'GET', pattern: '/_matrix/client/v3/rooms/:roomId/event/:eventId', handle: getEvent },
+    { method: 'GET', pattern: '/_matrix/client/v3/joined_rooms', handle: joinedRooms },
+  ];
+}

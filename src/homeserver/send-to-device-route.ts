@@ -1,0 +1,93 @@
+/**
+ * `PUT /_matrix/client/v3/sendToDevice/{eventType}/{txnId}`.
+ *
+ * Runtime: node (homeserver only).
+ *
+ * Guarantees (Synapse behaviour, DESIGN.md §3):
+ * - Idempotent per (sending user, sending device, event type, txnId): the transaction record and the queued
+ *   messages commit together, so a retry after a lost response returns 200 `{}` and queues nothing, and a crash
+ *   cannot leave one without the other.
+ * - `"*"` as a device key means every device of that user. Unknown users and devices are dropped silently with
+ *   200, as Synapse does (the sender cannot know which devices exist right now).
+ * - Messages are queued in the order of the request body, after everything queued before, so per-sender order
+ *   is kept.
+ * - Content over 65536 bytes (as UTF-8 JSON) gets 413 `M_TOO_LARGE` and nothing is queued.
+ * - Waiting long polls of the recipient devices are woken only after the commit.
+ */
+import type { HomeserverContext } from './context';
+import { badJson, invalidParam, tooLarge } from './errors';
+import { isJsonObject, jsonByteLength, objectBody, type JsonObject } from './json-checks';
+import type { Route, RouteRequest } from './router';
+import type { QueuedMessage } from './to-device-queue';
+
+export const MAX_TO_DEVICE_CONTENT_BYTES = 65536;
+const MAX_ID_LENGTH = 255;
+
+export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
+  const listDevices = ctx.db.prepare('SELECT device_id FROM devices WHERE user_id = ? ORDER BY device_id');
+  const findTxn = ctx.db.prepare(
+    'SELECT 1 FROM transactions WHERE user_id = ? AND device_id = ? AND scope = ? AND txn_id = ?',
+  );
+  const insertTxn = ctx.db.prepare(
+    'INSERT INTO transactions (user_id, device_id, scope, txn_id, result) VALUES (?, ?, ?, ?, ?)',
+  );
+  const devicesOf = (userId: string): string[] =>
+    (listDevices.all(userId) as Array<{ device_id: string }>).map((row) => row.device_id);
+
+  const handle = (request: RouteRequest) => {
+    const me = ctx.auth.authenticate(request);
+    const eventType = request.params.eventType ?? '';
+    const txnId = request.params.txnId ?? '';
+    if (eventType.length > MAX_ID_LENGTH || txnId.length > MAX_ID_LENGTH) {
+      throw invalidParam('event type and transaction ID must be at most 255 characters');
+    }
+    const messages = parseMessages(objectBody(request.body));
+    const scope = `sendToDevice/${eventType}`;
+    const queued = ctx.db
+      .transaction(() => {
+        if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return [];
+        insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}');
+        const expanded = expand(messages, devicesOf, eventType, me.userId);
+        ctx.queue.enqueue(expanded);
+        return expanded;
+      })
+      .immediate();
+    for (const message of queued) ctx.waiters.notify(message.userId, message.deviceId);
+    return { status: 200, body: {} };
+  };
+
+  return [{ method: 'PUT', pattern: '/_matrix/client/v3/sendToDevice/:eventType/:txnId', hasBody: true, handle }];
+}
+
+type Messages = Array<[userId: string, Array<[deviceKey: string, content: JsonObject]>]>;
+
+/** Validates `messages` completely before anything is queued. */
+function parseMessages(body: JsonObject): Messages {
+  const messages = body.messages;
+  if (!isJsonObject(messages)) throw badJson('"messages" must be an object of user ID → device ID → content');
+  return Object.entries(messages).map(([userId, byDevice]) => {
+    if (!isJsonObject(byDevice)) throw badJson(`"messages.${userId}" must be an object of device ID → content`);
+    const devices = Object.entries(byDevice).map(([deviceKey, content]): [string, JsonObject] => {
+      if (!isJsonObject(content)) throw badJson(`content for ${userId} ${deviceKey} must be an object`);
+      if (jsonByteLength(content) > MAX_TO_DEVICE_CONTENT_BYTES) {
+        throw tooLarge(`to-device content over ${MAX_TO_DEVICE_CONTENT_BYTES} bytes`);
+      }
+      return [deviceKey, content];
+    });
+    return [userId, devices];
+  });
+}
+
+/** One queued message per existing target device; `"*"` expands to all of the user's devices. */
+function expand(messages: Messages, devicesOf: (userId: string) => string[], type: string, sender: string): QueuedMessage[] {
+  const queued: QueuedMessage[] = [];
+  for (const [userId, byDevice] of messages) {
+    const existing = devicesOf(userId);
+    if (existing.length === 0) continue;
+    for (const [deviceKey, content] of byDevice) {
+      const targets = deviceKey === '*' ? existing : existing.filter((deviceId) => deviceId === deviceKey);
+      for (const deviceId of targets) queued.push({ userId, deviceId, type, sender, content });
+    }
+  }
+  return queued;
+}

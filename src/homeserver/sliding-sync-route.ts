@@ -1,0 +1,138 @@
+/**
+ * Simplified sliding sync (`POST .../org.matrix.simplified_msc3575/sync` and the older `.../msc3575/sync`) with
+ * the MSC3885 `to_device` extension, also answered under MSC4538's `org.matrix.msc4538.to_device`.
+ *
+ * Runtime: node (homeserver only).
+ *
+ * Order of a request, chosen so that a rejected request has no effect at all:
+ * 1. authenticate; an injected `error` fault answers now (nothing acknowledged);
+ * 2. validate everything (`timeout`, body, extension fields, `pos`, `since`), still read-only;
+ * 3. open or continue the connection and store the sticky settings;
+ * 4. pull to-device (acknowledge `since`, maybe long poll, take a batch) when the extension is enabled;
+ * 5. issue a new `pos`; then a `drop-response` or `delay` fault may apply to the computed response.
+ * `pos` and `timeout` are query parameters, as in Synapse. A request without `pos` starts a new connection and
+ * returns at once. `lists` and `room_subscriptions` are answered minimally (each requested list with
+ * `count: 0`, no rooms) and never fail.
+ */
+import { SLIDING_SYNC_PATH, SLIDING_SYNC_PATH_MSC3575, TO_DEVICE_EXTENSION, TO_DEVICE_EXTENSION_MSC4538 } from '../shared/wire';
+import type { SlidingSyncResponse, ToDeviceExtensionResponse } from '../shared/wire';
+import type { Requester } from './auth';
+import type { HomeserverContext } from './context';
+import { sleep } from './dispatcher';
+import { badJson, invalidParam } from './errors';
+import { isJsonObject, objectBody, optionalBoolean, optionalObject, optionalString, type JsonObject } from './json-checks';
+import type { Reply, Route, RouteRequest } from './router';
+import type { ConnectionState } from './sliding-sync-connections';
+import { pullToDevice } from './to-device-pull';
+import { parseLimit, parseTimeoutMs, verifySince } from './to-device-since';
+
+const EXTENSION_KEYS = [TO_DEVICE_EXTENSION, TO_DEVICE_EXTENSION_MSC4538] as const;
+
+/** The `to_device` extension request after validation; `keys` are the extension keys this request used. */
+interface ToDeviceParams {
+  keys: string[];
+  enabled: boolean | undefined;
+  limit: number | undefined;
+  since: string | undefined;
+}
+
+export function slidingSyncRoutes(ctx: HomeserverContext): Route[] {
+  const handle = (request: RouteRequest) => slidingSync(ctx, request);
+  return [
+    { method: 'POST', pattern: SLIDING_SYNC_PATH, hasBody: true, handle },
+    { method: 'POST', pattern: SLIDING_SYNC_PATH_MSC3575, hasBody: true, handle },
+  ];
+}
+
+async function slidingSync(ctx: HomeserverContext, request: RouteRequest): Promise<Reply | undefined> {
+  const me = ctx.auth.authenticate(request);
+  ctx.faults.throwIfErrorFault(me.userId, me.deviceId);
+  const timeoutMs = parseTimeoutMs(request.query.get('timeout'));
+  const pos = request.query.get('pos');
+  const body = objectBody(request.body);
+  const connId = optionalString(body, 'conn_id') ?? '';
+  const params = parseToDeviceParams(optionalObject(body, 'extensions') ?? {});
+  const known = pos === null ? undefined : ctx.connections.lookup(me.userId, me.deviceId, connId, pos);
+  const sinceStreamId =
+    params.since === undefined
+      ? undefined
+      : verifySince(ctx.tokens, ctx.queue, 'to-device', params.since, me.userId, me.deviceId);
+
+  const state = mergeSticky(known ?? ctx.connections.open(me.userId, me.deviceId, connId), params);
+  ctx.connections.saveSticky(state);
+  const longPollMs = pos === null ? 0 : timeoutMs;
+  let toDevice: ToDeviceExtensionResponse | undefined;
+  if (state.toDeviceEnabled) {
+    const limit = state.toDeviceLimit ?? ctx.batchCap;
+    const pulled = await pullToDevice(ctx, me, { kind: 'to-device', sinceStreamId, limit, longPollMs, signal: request.signal });
+    if (pulled === undefined) return undefined;
+    toDevice = { next_batch: pulled.nextBatch, events: pulled.events };
+  } else if (longPollMs > 0) {
+    // Nothing this server tracks for sliding sync can change except to-device, so a poll without it just waits.
+    await sleep(longPollMs, request.signal);
+  }
+  if (request.signal.aborted) return undefined;
+  return respond(ctx, me, body, state, toDevice);
+}
+
+function respond(
+  ctx: HomeserverContext,
+  me: Requester,
+  body: JsonObject,
+  state: ConnectionState,
+  toDevice: ToDeviceExtensionResponse | undefined,
+): Reply {
+  const response: SlidingSyncResponse = {
+    pos: ctx.connections.issuePos(state.connectionId),
+    lists: minimalLists(body.lists),
+    rooms: {},
+    extensions: {},
+  };
+  if (toDevice !== undefined) {
+    for (const key of state.toDeviceKeys) response.extensions[key] = toDevice;
+  }
+  return { status: 200, body: response, fault: ctx.faults.responseFault(me.userId, me.deviceId) };
+}
+
+/**
+ * Reads the extension under either key. When a client sends both, they describe one request: a field given
+ * under both keys must agree, else 400 `M_INVALID_PARAM`.
+ */
+function parseToDeviceParams(extensions: JsonObject): ToDeviceParams {
+  const params: ToDeviceParams = { keys: [], enabled: undefined, limit: undefined, since: undefined };
+  for (const key of EXTENSION_KEYS) {
+    const raw = extensions[key];
+    if (raw === undefined || raw === null) continue;
+    if (!isJsonObject(raw)) throw badJson(`"extensions.${key}" must be an object`);
+    const since = raw.since === null ? undefined : raw.since;
+    if (since !== undefined && typeof since !== 'string') throw invalidParam(`"extensions.${key}.since" must be a string`);
+    const fields = { enabled: optionalBoolean(raw, 'enabled'), limit: parseLimit(raw.limit), since };
+    params.keys.push(key);
+    params.enabled = agree(params.enabled, fields.enabled, 'enabled');
+    params.limit = agree(params.limit, fields.limit, 'limit');
+    params.since = agree(params.since, fields.since, 'since');
+  }
+  return params;
+}
+
+function agree<T>(current: T | undefined, next: T | undefined, field: string): T | undefined {
+  if (current !== undefined && next !== undefined && current !== next) {
+    throw invalidParam(`"${field}" differs between the two to-device extension keys`);
+  }
+  return next ?? current;
+}
+
+/** MSC3885 stickiness: values in this request replace the connection's, absent ones keep them. */
+function mergeSticky(state: ConnectionState, params: ToDeviceParams): ConnectionState {
+  return {
+    connectionId: state.connectionId,
+    toDeviceEnabled: params.enabled ?? state.toDeviceEnabled,
+    toDeviceLimit: params.limit ?? state.toDeviceLimit,
+    toDeviceKeys: params.keys.length > 0 ? params.keys : state.toDeviceKeys,
+  };
+}
+
+function minimalLists(lists: unknown): Record<string, unknown> {
+  if (!isJsonObject(lists)) return {};
+  return Object.fromEntries(Object.keys(lists).map((name) => [name, { count: 0 }]));
+}

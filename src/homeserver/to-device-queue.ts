@@ -1,0 +1,154 @@
+/**
+ * The per-device to-device queue: enqueue, acknowledge, take a batch, inspect.
+ *
+ * Runtime: node (homeserver only).
+ *
+ * Guarantees (DESIGN.md §3, MSC3885, MSC4538):
+ * - Stream ids are global and strictly increasing (see migrations.ts), so per-sender order is kept and a new
+ *   message always sorts after every position already handed out.
+ * - `acknowledge(since)` deletes exactly this device's rows with `stream_id <= since`, in the same transaction
+ *   that raises `acked_stream_id` and the `deleted` counter; acknowledged messages are never returned again.
+ * - `takeBatch` returns rows with `stream_id > after`, oldest first, at most `limit`. Its `nextStreamId` is the
+ *   last returned row's id, or when nothing is returned `max(after, acked_stream_id)`: every row at or below it
+ *   was either returned or already deleted, so acknowledging it later never deletes an unseen message. A retry
+ *   with the same `since` therefore gets the same events first, in the same order.
+ * - `takeBatch` raises `max_issued_stream_id`, which is how a `since` "from the future" is recognised.
+ */
+import type { DeviceInspection } from '../shared/admin-wire';
+import type { ToDeviceEvent } from '../shared/wire';
+import type { Db } from './db';
+
+export interface QueuedMessage {
+  userId: string;
+  deviceId: string;
+  type: string;
+  sender: string;
+  content: Record<string, unknown>;
+}
+
+export interface Batch {
+  events: ToDeviceEvent[];
+  nextStreamId: number;
+}
+
+interface DevicePositions {
+  acked_stream_id: number;
+  max_issued_stream_id: number;
+}
+
+interface QueueRow {
+  stream_id: number;
+  type: string;
+  sender: string;
+  content: string;
+}
+
+export class ToDeviceQueue {
+  private readonly statements;
+
+  constructor(private readonly db: Db) {
+    this.statements = {
+      insert: db.prepare(
+        'INSERT INTO to_device_queue (user_id, device_id, type, sender, content) VALUES (?, ?, ?, ?, ?)',
+      ),
+      countAccepted: db.prepare(
+        'UPDATE devices SET accepted_count = accepted_count + 1 WHERE user_id = ? AND device_id = ?',
+      ),
+      positions: db.prepare(
+        'SELECT acked_stream_id, max_issued_stream_id FROM devices WHERE user_id = ? AND device_id = ?',
+      ),
+      deleteUpTo: db.prepare('DELETE FROM to_device_queue WHERE user_id = ? AND device_id = ? AND stream_id <= ?'),
+      recordAck: db.prepare(
+        `UPDATE devices SET acked_stream_id = max(acked_stream_id, ?), deleted_count = deleted_count + ?
+         WHERE user_id = ? AND device_id = ?`,
+      ),
+      firstAfter: db.prepare(
+        'SELECT 1 FROM to_device_queue WHERE user_id = ? AND device_id = ? AND stream_id > ? LIMIT 1',
+      ),
+      selectAfter: db.prepare(
+        `SELECT stream_id, type, sender, content FROM to_device_queue
+         WHERE user_id = ? AND device_id = ? AND stream_id > ? ORDER BY stream_id LIMIT ?`,
+      ),
+      recordIssue: db.prepare(
+        `UPDATE devices SET max_issued_stream_id = max(max_issued_stream_id, ?), delivered_count = delivered_count + ?
+         WHERE user_id = ? AND device_id = ?`,
+      ),
+      counters: db.prepare(
+        `SELECT acked_stream_id, accepted_count, delivered_count, deleted_count FROM devices
+         WHERE user_id = ? AND device_id = ?`,
+      ),
+    };
+  }
+
+  /** Appends messages in the given order. Call inside the caller's transaction; returns how many were queued. */
+  enqueue(messages: readonly QueuedMessage[]): number {
+    for (const message of messages) {
+      const content = JSON.stringify(message.content);
+      this.statements.insert.run(message.userId, message.deviceId, message.type, message.sender, content);
+      this.statements.countAccepted.run(message.userId, message.deviceId);
+    }
+    return messages.length;
+  }
+
+  /** Acknowledged and highest-issued positions of a device, or undefined for an unknown device. */
+  positions(userId: string, deviceId: string): DevicePositions | undefined {
+    return this.statements.positions.get(userId, deviceId) as DevicePositions | undefined;
+  }
+
+  /** Deletes this device's messages up to and including `sinceStreamId`; returns how many were deleted. */
+  acknowledge(userId: string, deviceId: string, sinceStreamId: number): number {
+    return this.db
+      .transaction(() => {
+        const deleted = this.statements.deleteUpTo.run(userId, deviceId, sinceStreamId).changes;
+        this.statements.recordAck.run(sinceStreamId, deleted, userId, deviceId);
+        return deleted;
+      })
+      .immediate();
+  }
+
+  hasEventsAfter(userId: string, deviceId: string, afterStreamId: number): boolean {
+    return this.statements.firstAfter.get(userId, deviceId, afterStreamId) !== undefined;
+  }
+
+  /** The next batch after `afterStreamId` (see the module header for `nextStreamId`), recorded as delivered. */
+  takeBatch(userId: string, deviceId: string, afterStreamId: number, limit: number): Batch {
+    return this.db
+      .transaction(() => {
+        const rows = this.statements.selectAfter.all(userId, deviceId, afterStreamId, limit) as QueueRow[];
+        const last = rows[rows.length - 1];
+        const acked = this.positions(userId, deviceId)?.acked_stream_id ?? 0;
+        const nextStreamId = last === undefined ? Math.max(afterStreamId, acked) : last.stream_id;
+        this.statements.recordIssue.run(nextStreamId, rows.length, userId, deviceId);
+        const events = rows.map((row) => ({
+          type: row.type,
+          sender: row.sender,
+          content: JSON.parse(row.content) as Record<string, unknown>,
+        }));
+        return { events, nextStreamId };
+      })
+      .immediate();
+  }
+
+  /** What the oracle sees for one device, or undefined when the device does not exist. */
+  inspect(userId: string, deviceId: string): DeviceInspection | undefined {
+    const counters = this.statements.counters.get(userId, deviceId) as
+      | { acked_stream_id: number; accepted_count: number; delivered_count: number; deleted_count: number }
+      | undefined;
+    if (counters === undefined) return undefined;
+    const rows = this.statements.selectAfter.all(userId, deviceId, 0, -1) as QueueRow[];
+    return {
+      user_id: userId,
+      device_id: deviceId,
+      queued: rows.map((row) => ({
+        stream_id: row.stream_id,
+        type: row.type,
+        sender: row.sender,
+        content: JSON.parse(row.content) as Record<string, unknown>,
+      })),
+      acked_stream_id: counters.acked_stream_id,
+      accepted: counters.accepted_count,
+      delivered: counters.delivered_count,
+      deleted: counters.deleted_count,
+    };
+  }
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src/homeserver/db';
+import { ToDeviceQueue } from '../../../src/homeserver/to-device-queue';
+
+function setup() {
+  const { db } = openDatabase(':memory:', 'hs');
+  db.prepare("INSERT INTO users (user_id, password_hash, created_ts) VALUES ('@a:hs', 'x', 0)").run();
+  for (const device of ['D1', 'D2']) {
+    db.prepare("INSERT INTO devices (user_id, device_id, created_ts, last_seen_ts) VALUES ('@a:hs', ?, 0, 0)").run(device);
+  }
+  const queue = new ToDeviceQueue(db);
+  const put = (deviceId: string, n: number) =>
+    queue.enqueue([{ userId: '@a:hs', deviceId, type: 't', sender: '@s:hs', content: { n } }]);
+  return { db, queue, put };
+}
+
+describe('to-device queue', () => {
+  it('queue: an empty batch never moves the position past an unreturned message', () => {
+    const { queue, put } = setup();
+    put('D2', 0);
+    put('D2', 1);
+    const batch = queue.takeBatch('@a:hs', 'D1', 0, 10);
+    expect(batch).toEqual({ events: [], nextStreamId: 0 });
+    put('D1', 2);
+    const next = queue.takeBatch('@a:hs', 'D1', batch.nextStreamId, 10);
+    expect(next.events.map((e) => e.content.n)).toEqual([2]);
+  });
+
+  it('queue: acknowledge deletes only this device\'s rows up to since and counts them', () => {
+    const { queue, put } = setup();
+    put('D1', 0);
+    put('D2', 1);
+    put('D1', 2);
+    const first = queue.takeBatch('@a:hs', 'D1', 0, 1);
+    expect(queue.acknowledge('@a:hs', 'D1', first.nextStreamId)).toBe(1);
+    expect(queue.inspect('@a:hs', 'D1')).toMatchObject({ accepted: 2, delivered: 1, deleted: 1, acked_stream_id: first.nextStreamId });
+    expect(queue.inspect('@a:hs', 'D2')?.queued).toHaveLength(1);
+    expect(queue.positions('@a:hs', 'D1')?.max_issued_stream_id).toBe(first.nextStreamId);
+  });
+
+  it('queue: stream ids are never reused after the newest rows are deleted', () => {
+    const { queue, put } = setup();
+    put('D1', 0);
+    const batch = queue.takeBatch('@a:hs', 'D1', 0, 10);
+    queue.acknowledge('@a:hs', 'D1', batch.nextStreamId);
+    put('D1', 1);
+    const next = queue.inspect('@a:hs', 'D1');
+    expect(next?.queued[0]?.stream_id).toBeGreaterThan(batch.nextStreamId);
+  });
+
+  it('queue: inspecting an unknown device gives undefined', () => {
+    const { queue } = setup();
+    expect(queue.inspect('@a:hs', 'NOPE')).toBeUndefined();
+  });
+});
