@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { startHomeserver, type RunningHomeserver } from '../homeserver/homeserver';
 import { parsePort, runCommand, UsageError } from './cli-errors';
 import { defaultDataDir } from './data-paths';
+import { waitForStopSignal } from './stop-signal';
 
 interface ServeOptions {
   host: string;
@@ -59,18 +60,13 @@ async function serve(options: ServeOptions): Promise<void> {
     process.stderr.write(`todevice serve: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   }
+  // The signal handlers go in before the first line is printed: a script that reads the line and at once sends
+  // SIGTERM must get a clean shutdown, not the default action.
+  const stopped = waitForStopSignal();
   process.stdout.write(
     `${JSON.stringify({ url: server.url, admin_token: server.adminToken, server_name: server.serverName, db: dbPath })}\n`,
   );
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await stopped;
   await server.close();
 }
 

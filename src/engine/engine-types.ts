@@ -1,0 +1,119 @@
+/**
+ * The sync engine's public vocabulary: strategies, options, step outcomes, summaries and events.
+ *
+ * Runtime: node.
+ */
+import type { Clock } from '../shared/clock';
+import type { ClientStore } from '../store/open-store';
+import type { DbError } from '../store/sqlite-errors';
+import type { BackoffPolicy } from './backoff';
+import type { MatrixClientError } from './http';
+import type { KillPoints } from './kill-points';
+import type { SyncTransport } from './matrix-client';
+import type { Sleep } from './timing';
+
+/** DESIGN.md §5. `explicit-lease` is the default; `legacy` and `explicit-naive` exist to show what goes wrong. */
+export const STRATEGIES = ['legacy', 'explicit-naive', 'explicit-cas', 'explicit-lease'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+export const DEFAULT_STRATEGY: Strategy = 'explicit-lease';
+
+export function isStrategy(value: string): value is Strategy {
+  return (STRATEGIES as readonly string[]).includes(value);
+}
+
+export interface SyncEngineOptions {
+  store: ClientStore;
+  client: SyncTransport;
+  clock: Clock;
+  sleep: Sleep;
+  /** Seeded in tests; used for backoff jitter only. */
+  random: () => number;
+  strategy?: Strategy;
+  /** `main`, `notifier`, …: the sliding sync `conn_id`, the legacy token's key and the inbox's `fetched_by`. */
+  processName: string;
+  pid: number;
+  killPoints?: KillPoints;
+  /** MSC3885 `limit`, a positive integer (MSC4538). Default 100. */
+  limit?: number;
+  /** Default 3000. The holder renews at half of it while it long-polls. */
+  leaseDurationMs?: number;
+  /** Server-side wait of a `run` request. Default 30000. */
+  longPollTimeoutMs?: number;
+  backoff?: BackoffPolicy;
+  /** Default `to-device`. */
+  leaseKey?: string;
+  /** How often a lease waiter retries and a long-polling holder looks for waiters. Default 100. */
+  leasePollIntervalMs?: number;
+  /** Write events to the store's process event log (default true). */
+  logEvents?: boolean;
+  onEvent?: (event: EngineEvent) => void;
+}
+
+export type EngineError = MatrixClientError | DbError;
+
+/** What one `step()` did. A request step is followed by a commit step when it returned `received`. */
+export type StepOutcome =
+  | { kind: 'received'; since: string | null; nextBatch: string; eventCount: number }
+  | { kind: 'committed'; nextBatch: string; eventCount: number; firstSeq: number | null; lastSeq: number | null }
+  /** The response carried no events and the same token: nothing to write. */
+  | { kind: 'unchanged' }
+  /** Another process moved the token first: the batch was discarded; the server will deliver it again. */
+  | { kind: 'stale' }
+  /** This process lost the lease: the batch was discarded and processing must stop. */
+  | { kind: 'fenced' }
+  | { kind: 'lease-busy'; holder: string; expiresAtMs: number }
+  /** A process waiting for the lease made the holder give up its long poll (DESIGN.md §4.4). */
+  | { kind: 'preempted' }
+  /** The connection was reset (`M_UNKNOWN_POS`); the next request opens a new one with the same `since`. */
+  | { kind: 'unknown-pos' }
+  /** A retryable failure: wait `delayMs`, then resend the same `since`. */
+  | { kind: 'retry'; error: EngineError; delayMs: number; attempt: number }
+  /** Not retryable, or retries exhausted. */
+  | { kind: 'failed'; error: EngineError }
+  | { kind: 'aborted' };
+
+export type RunSummary = { kind: 'stopped' } | { kind: 'failed'; error: EngineError };
+
+export interface DrainTotals {
+  batches: number;
+  events: number;
+  stale: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+}
+
+export type CatchUpSummary =
+  | ({ kind: 'caught-up' } & DrainTotals)
+  /** The batch bound was reached before a short batch came back. */
+  | ({ kind: 'batch-limit' } & DrainTotals)
+  | { kind: 'lease-busy'; holder: string; expiresAtMs: number }
+  | ({ kind: 'fenced' } & DrainTotals)
+  | ({ kind: 'failed'; error: EngineError } & DrainTotals)
+  | ({ kind: 'aborted' } & DrainTotals);
+
+export type EngineEventKind =
+  | 'request'
+  | 'response'
+  | 'commit'
+  | 'unchanged'
+  | 'stale'
+  | 'fenced'
+  | 'unknown-pos'
+  | 'error'
+  | 'anomaly'
+  | 'lease-acquired'
+  | 'lease-busy'
+  | 'lease-lost'
+  | 'lease-released'
+  | 'lease-wanted'
+  | 'preempted'
+  | 'caught-up'
+  | 'stopped';
+
+export interface EngineEvent {
+  kind: EngineEventKind;
+  atMs: number;
+  process: string;
+  pid: number;
+  detail: Record<string, unknown>;
+}

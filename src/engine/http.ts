@@ -1,0 +1,131 @@
+/**
+ * One JSON request to a Matrix homeserver, with every expected failure returned as a value.
+ *
+ * Runtime: node (global `fetch`). Failure kinds (STYLE.md "Errors"):
+ * - `network`: no HTTP answer (connection refused or reset, DNS, our own request timeout);
+ * - `http`: an HTTP answer we cannot use: a non-2xx status with its Matrix `errcode`, or a 2xx whose body is not
+ *   the JSON we expect (then `status` is the 2xx and `errcode` is undefined). A 429's `retry_after_ms` (body) or
+ *   `Retry-After` header (seconds) becomes `retryAfterMs`; the parsed error `body` rides along (a UIA 401 needs it);
+ * - `unknown-pos`: sliding sync's 400 `M_UNKNOWN_POS` (MSC3575): the connection is gone, open a new one;
+ * - `aborted`: the caller's signal aborted the request (shutdown, or the lease holder giving way).
+ * Nothing here throws for a server's misbehaviour; it only throws on programmer errors.
+ */
+import { isMatrixErrorBody } from '../shared/matrix-errors';
+import type { Result } from '../shared/result';
+import { err, ok } from '../shared/result';
+
+export type MatrixClientError =
+  | { kind: 'network'; message: string }
+  | { kind: 'http'; status: number; errcode?: string; message: string; retryAfterMs?: number; body?: unknown }
+  | { kind: 'unknown-pos'; message: string }
+  | { kind: 'aborted' };
+
+export interface JsonRequest {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  accessToken?: string;
+  signal?: AbortSignal;
+  /** Client-side ceiling for the whole request. */
+  timeoutMs: number;
+  /** Called when the response headers arrived: the server has acted on the request. */
+  onResponseHeaders?: () => void;
+}
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export async function requestJson(
+  fetchImpl: FetchLike,
+  baseUrl: string,
+  request: JsonRequest,
+): Promise<Result<unknown, MatrixClientError>> {
+  const timeout = AbortSignal.timeout(request.timeoutMs);
+  const signal = request.signal === undefined ? timeout : AbortSignal.any([request.signal, timeout]);
+  let response: Response;
+  try {
+    response = await fetchImpl(buildUrl(baseUrl, request), {
+      method: request.method,
+      headers: headersFor(request),
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      signal,
+    });
+  } catch (error) {
+    return fetchFailure(error, request.signal, timeout);
+  }
+  // Outside the try on purpose: a kill point here must not be mistaken for a network error.
+  request.onResponseHeaders?.();
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    return fetchFailure(error, request.signal, timeout);
+  }
+  return interpret(response, text);
+}
+
+function fetchFailure(error: unknown, callerSignal: AbortSignal | undefined, timeout: AbortSignal): { ok: false; error: MatrixClientError } {
+  if (callerSignal?.aborted === true) return err({ kind: 'aborted' });
+  return err({ kind: 'network', message: timeout.aborted ? 'request timed out' : describeError(error) });
+}
+
+function buildUrl(baseUrl: string, request: JsonRequest): string {
+  const url = new URL(request.path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  for (const [name, value] of Object.entries(request.query ?? {})) {
+    if (value !== undefined) url.searchParams.set(name, String(value));
+  }
+  return url.toString();
+}
+
+function headersFor(request: JsonRequest): Record<string, string> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (request.body !== undefined) headers['content-type'] = 'application/json';
+  if (request.accessToken !== undefined) headers.authorization = `Bearer ${request.accessToken}`;
+  return headers;
+}
+
+function interpret(response: Response, text: string): Result<unknown, MatrixClientError> {
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (response.ok) {
+    if (body === undefined) return err({ kind: 'http', status: response.status, message: 'response body is not JSON' });
+    return ok(body);
+  }
+  const errcode = isMatrixErrorBody(body) ? body.errcode : undefined;
+  const message = isMatrixErrorBody(body) ? body.error : `HTTP ${response.status}`;
+  if (errcode === 'M_UNKNOWN_POS') return err({ kind: 'unknown-pos', message });
+  const retryAfterMs = retryAfter(response, body);
+  return err({
+    kind: 'http',
+    status: response.status,
+    errcode,
+    message,
+    body,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+}
+
+function retryAfter(response: Response, body: unknown): number | undefined {
+  const fromBody = (body as { retry_after_ms?: unknown } | undefined)?.retry_after_ms;
+  if (typeof fromBody === 'number' && Number.isFinite(fromBody) && fromBody >= 0) return fromBody;
+  const header = response.headers.get('retry-after');
+  const seconds = header === null ? NaN : Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as Error & { cause?: unknown }).cause;
+  return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
+}
+
+/** Whether a failed request may be retried with the same `since` after a backoff. */
+export function isRetryable(error: MatrixClientError): boolean {
+  if (error.kind === 'network') return true;
+  if (error.kind !== 'http') return false;
+  return error.status === 429 || error.status >= 500 || (error.status >= 200 && error.status < 300);
+}

@@ -1,0 +1,155 @@
+/**
+ * One process's view of the shared lease: taking it, renewing it during a long poll, giving it up to a waiter,
+ * and waiting for it within a bound (DESIGN.md §4.3, §4.4).
+ *
+ * Runtime: node. The lease is matrix-rust-sdk's (see src/store/lease.ts); this module adds the preemption
+ * protocol, which works through the database alone so that correctness never depends on an IPC hint:
+ * 1. A waiter (the notifier) writes a `lease_wanted` row and refreshes it while it polls `tryAcquireLease`.
+ * 2. The holder's long poll checks for fresh wanters every `pollIntervalMs` (a cheap indexed read). When it
+ *    sees one it aborts its in-flight request and releases the lease. Aborting is safe: nothing is acknowledged
+ *    until the next request carries a new `since`, and nothing from the aborted response was committed.
+ * 3. The holder then waits until another process has taken the lease, or nobody wants it any more, or a bound
+ *    passes, and goes back to waiting for its turn (which defers while anyone else wants the lease).
+ * So a waiter gets the lease within one poll interval plus the abort, far inside one lease period. A holder that
+ * stalls (SIGSTOP) instead of cooperating loses the lease by expiry, and its next commit is fenced (F9).
+ */
+import type { Clock } from '../shared/clock';
+import type { ClientStore } from '../store/open-store';
+import {
+  clearLeaseWanted,
+  listLeaseWanters,
+  markLeaseWanted,
+  readLease,
+  releaseLease,
+  renewLease,
+  tryAcquireLease,
+  type LeaseAcquisition,
+} from '../store/lease';
+import type { Sleep } from './timing';
+
+export interface LeaseKeeperOptions {
+  store: ClientStore;
+  clock: Clock;
+  sleep: Sleep;
+  key: string;
+  holder: string;
+  durationMs: number;
+  pollIntervalMs: number;
+  /** Told about acquisitions, losses and releases (for the event log). */
+  onChange: (kind: 'lease-acquired' | 'lease-lost' | 'lease-released', detail: Record<string, unknown>) => void;
+}
+
+export class LeaseKeeper {
+  private held: { generation: number; renewAtMs: number } | undefined;
+  /** The generation this holder last held; a different one on acquisition means someone else wrote. */
+  private knownGeneration: number | undefined;
+
+  constructor(private readonly options: LeaseKeeperOptions) {}
+
+  get holder(): string {
+    return this.options.holder;
+  }
+
+  /** The generation currently believed held, if any. */
+  get heldGeneration(): number | undefined {
+    return this.held?.generation;
+  }
+
+  /** Takes or extends the lease now (rust-sdk upsert). */
+  take(): LeaseAcquisition {
+    const { store, clock, key, holder, durationMs } = this.options;
+    const nowMs = clock.nowMs();
+    const result = tryAcquireLease(store, { key, holder, durationMs, nowMs, knownGeneration: this.knownGeneration });
+    if (result.acquired) {
+      const isNew = this.held?.generation !== result.generation;
+      this.held = { generation: result.generation, renewAtMs: nowMs + durationMs / 2 };
+      this.knownGeneration = result.generation;
+      if (isNew) this.options.onChange('lease-acquired', { holder, generation: result.generation, generationChanged: result.generationChanged });
+    } else if (this.held !== undefined) {
+      this.forget('taken by another holder');
+    }
+    return result;
+  }
+
+  /** Forgets the lease without touching the database (it was lost: fenced, or renewal refused). */
+  forget(reason: string): void {
+    if (this.held === undefined) return;
+    this.options.onChange('lease-lost', { holder: this.holder, generation: this.held.generation, reason });
+    this.held = undefined;
+  }
+
+  /** Releases a held lease (expiry 0) so a waiter can take it at once. */
+  release(reason: string): void {
+    if (this.held === undefined) return;
+    const { store, key, holder } = this.options;
+    const released = releaseLease(store, { key, holder, generation: this.held.generation });
+    this.options.onChange(released ? 'lease-released' : 'lease-lost', { holder, generation: this.held.generation, reason });
+    this.held = undefined;
+  }
+
+  /** Do other processes want the lease right now? (Their rows are fresh only while they keep polling.) */
+  othersWant(): boolean {
+    const { store, clock, key, holder } = this.options;
+    const freshSinceMs = clock.nowMs() - this.wantedFreshMs();
+    return listLeaseWanters(store, { key, except: holder, freshSinceMs }).length > 0;
+  }
+
+  private wantedFreshMs(): number {
+    return Math.max(1000, 10 * this.options.pollIntervalMs);
+  }
+
+  /**
+   * The long poll's periodic check: give way to a waiter, or renew when half the lease has passed.
+   * Returns what the caller must do with its in-flight request.
+   */
+  check(): 'keep' | 'preempted' | 'lease-lost' {
+    if (this.held === undefined) return 'lease-lost';
+    if (this.othersWant()) return 'preempted';
+    const { store, clock, key, holder, durationMs } = this.options;
+    const nowMs = clock.nowMs();
+    if (nowMs < this.held.renewAtMs) return 'keep';
+    if (!renewLease(store, { key, holder, generation: this.held.generation, durationMs, nowMs })) {
+      this.forget('renewal refused');
+      return 'lease-lost';
+    }
+    this.held.renewAtMs = nowMs + durationMs / 2;
+    return 'keep';
+  }
+
+  /**
+   * Waits up to `waitMs` for the lease, announcing the wish so a long-polling holder gives way. Bounded both by
+   * the clock and by a number of attempts (so a fake clock cannot make it spin forever).
+   */
+  async acquireWithin(waitMs: number, signal?: AbortSignal): Promise<LeaseAcquisition> {
+    const { store, clock, key, holder, pollIntervalMs, sleep } = this.options;
+    const deadlineMs = clock.nowMs() + waitMs;
+    const maxAttempts = Math.ceil(waitMs / pollIntervalMs) + 2;
+    let result = this.take();
+    for (let attempt = 1; !result.acquired && attempt < maxAttempts; attempt += 1) {
+      const nowMs = clock.nowMs();
+      if (nowMs >= deadlineMs || signal?.aborted === true) break;
+      markLeaseWanted(store, { key, wanter: holder, nowMs });
+      await sleep(Math.min(pollIntervalMs, deadlineMs - nowMs), signal);
+      result = this.take();
+    }
+    clearLeaseWanted(store, { key, wanter: holder });
+    return result;
+  }
+
+  /**
+   * After giving the lease up to a waiter: waits until another process took it, nobody wants it any more, or
+   * four lease periods passed. Without this the holder would retake the lease before the waiter's next poll.
+   */
+  async yieldToWaiter(signal: AbortSignal): Promise<void> {
+    const { store, clock, key, durationMs, pollIntervalMs, sleep } = this.options;
+    const sinceGeneration = this.knownGeneration ?? 0;
+    const deadlineMs = clock.nowMs() + 4 * durationMs;
+    const maxPolls = Math.ceil((4 * durationMs) / pollIntervalMs) + 1;
+    for (let poll = 0; poll < maxPolls && !signal.aborted && clock.nowMs() < deadlineMs; poll += 1) {
+      const lease = readLease(store, key);
+      if (lease !== undefined && lease.generation > sinceGeneration) return;
+      if (!this.othersWant()) return;
+      await sleep(pollIntervalMs, signal);
+    }
+  }
+}

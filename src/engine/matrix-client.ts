@@ -1,0 +1,208 @@
+/**
+ * A small fetch-based Matrix Client-Server API client: the requests todevice's processes make.
+ *
+ * Runtime: node. Every method returns a `Result`; expected failures are values (see http.ts), so the sync engine
+ * and the CLI decide what to do with them. The sync engine only needs `SyncTransport` (the two sync methods),
+ * which tests fake; the rest serves the CLI, the notifier and the harness.
+ *
+ * Sliding sync follows Synapse: `pos` and `timeout` are query parameters, the body carries `conn_id` and the
+ * MSC3885 `to_device` extension `{enabled, limit, since}`. We send `enabled` and `limit` on every request, which
+ * works with servers that treat them as sticky (MSC3885) and with those that do not (Synapse).
+ */
+import type { Result } from '../shared/result';
+import { err, ok } from '../shared/result';
+import type { LoginResponse, RoomEvent } from '../shared/wire';
+import { SLIDING_SYNC_PATH } from '../shared/wire';
+import { requestJson, type FetchLike, type JsonRequest, type MatrixClientError } from './http';
+import { parseClassicSync, parseSlidingSyncToDevice, type SlidingToDeviceBatch, type ToDeviceBatch } from './sync-responses';
+
+export type { MatrixClientError } from './http';
+
+export interface SlidingToDeviceRequest {
+  connId: string;
+  pos?: string;
+  /** Long-poll timeout the server may wait for new data (0 answers at once). */
+  timeoutMs: number;
+  toDevice: { enabled: true; limit: number; since?: string };
+  signal?: AbortSignal;
+  /** Called when the server's answer started arriving (the `after-request-sent` kill point). */
+  onRequestSent?: () => void;
+}
+
+export interface ClassicSyncRequest {
+  since?: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onRequestSent?: () => void;
+}
+
+/** What the sync engine needs from the network; `MatrixClient` implements it, unit tests fake it. */
+export interface SyncTransport {
+  slidingSyncToDevice(request: SlidingToDeviceRequest): Promise<Result<SlidingToDeviceBatch, MatrixClientError>>;
+  classicSync(request: ClassicSyncRequest): Promise<Result<ToDeviceBatch, MatrixClientError>>;
+}
+
+export interface MatrixClientOptions {
+  baseUrl: string;
+  accessToken?: string;
+  fetch?: FetchLike;
+  /** Ceiling for ordinary requests. Default 30 s. Sync requests get their long-poll timeout plus this. */
+  requestTimeoutMs?: number;
+}
+
+const V3 = '/_matrix/client/v3';
+
+export class MatrixClient implements SyncTransport {
+  readonly baseUrl: string;
+  readonly accessToken: string | undefined;
+  private readonly fetchImpl: FetchLike;
+  private readonly requestTimeoutMs: number;
+
+  constructor(options: MatrixClientOptions) {
+    this.baseUrl = options.baseUrl;
+    this.accessToken = options.accessToken;
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  }
+
+  /** The same client authenticated with `accessToken` (after login or registration). */
+  withAccessToken(accessToken: string): MatrixClient {
+    return new MatrixClient({ baseUrl: this.baseUrl, accessToken, fetch: this.fetchImpl, requestTimeoutMs: this.requestTimeoutMs });
+  }
+
+  private call(request: Omit<JsonRequest, 'timeoutMs' | 'accessToken'> & { timeoutMs?: number }): Promise<Result<unknown, MatrixClientError>> {
+    return requestJson(this.fetchImpl, this.baseUrl, {
+      ...request,
+      timeoutMs: request.timeoutMs ?? this.requestTimeoutMs,
+      ...(this.accessToken === undefined ? {} : { accessToken: this.accessToken }),
+    });
+  }
+
+  /**
+   * Registers with the `m.login.dummy` stage. Our homeserver accepts it at once; a server that first answers
+   * the user-interactive-auth 401 with a `session` (Synapse) gets the same stage again with that session.
+   */
+  async register(input: { username: string; password: string; deviceId?: string }): Promise<Result<LoginResponse, MatrixClientError>> {
+    const body = { username: input.username, password: input.password, device_id: input.deviceId, auth: { type: 'm.login.dummy' } };
+    const first = await this.call({ method: 'POST', path: `${V3}/register`, body });
+    if (first.ok) return parseLogin(first.value);
+    const session = first.error.kind === 'http' && first.error.status === 401 ? uiaSession(first.error.body) : undefined;
+    if (session === undefined) return first;
+    const second = await this.call({ method: 'POST', path: `${V3}/register`, body: { ...body, auth: { type: 'm.login.dummy', session } } });
+    return second.ok ? parseLogin(second.value) : second;
+  }
+
+  async login(input: { user: string; password: string; deviceId?: string }): Promise<Result<LoginResponse, MatrixClientError>> {
+    const result = await this.call({
+      method: 'POST',
+      path: `${V3}/login`,
+      body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: input.user }, password: input.password, device_id: input.deviceId },
+    });
+    return result.ok ? parseLogin(result.value) : result;
+  }
+
+  async whoami(): Promise<Result<{ userId: string; deviceId: string | undefined }, MatrixClientError>> {
+    const result = await this.call({ method: 'GET', path: `${V3}/account/whoami` });
+    if (!result.ok) return result;
+    const body = result.value as { user_id?: unknown; device_id?: unknown };
+    if (typeof body.user_id !== 'string') return malformed('whoami has no user_id');
+    return ok({ userId: body.user_id, deviceId: typeof body.device_id === 'string' ? body.device_id : undefined });
+  }
+
+  async slidingSyncToDevice(request: SlidingToDeviceRequest): Promise<Result<SlidingToDeviceBatch, MatrixClientError>> {
+    const result = await this.call({
+      method: 'POST',
+      path: SLIDING_SYNC_PATH,
+      query: { pos: request.pos, timeout: request.timeoutMs },
+      body: { conn_id: request.connId, extensions: { to_device: request.toDevice } },
+      timeoutMs: request.timeoutMs + this.requestTimeoutMs,
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+      ...(request.onRequestSent === undefined ? {} : { onResponseHeaders: request.onRequestSent }),
+    });
+    return result.ok ? parseSlidingSyncToDevice(result.value) : result;
+  }
+
+  async classicSync(request: ClassicSyncRequest): Promise<Result<ToDeviceBatch, MatrixClientError>> {
+    const result = await this.call({
+      method: 'GET',
+      path: `${V3}/sync`,
+      query: { since: request.since, timeout: request.timeoutMs },
+      timeoutMs: request.timeoutMs + this.requestTimeoutMs,
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+      ...(request.onRequestSent === undefined ? {} : { onResponseHeaders: request.onRequestSent }),
+    });
+    return result.ok ? parseClassicSync(result.value) : result;
+  }
+
+  /** `PUT /sendToDevice/{eventType}/{txnId}`; idempotent per txnId on the server. */
+  async sendToDevice(
+    eventType: string,
+    txnId: string,
+    messages: Record<string, Record<string, Record<string, unknown>>>,
+  ): Promise<Result<void, MatrixClientError>> {
+    const path = `${V3}/sendToDevice/${encodeURIComponent(eventType)}/${encodeURIComponent(txnId)}`;
+    const result = await this.call({ method: 'PUT', path, body: { messages } });
+    return result.ok ? ok(undefined) : result;
+  }
+
+  async createRoom(body: Record<string, unknown> = {}): Promise<Result<{ roomId: string }, MatrixClientError>> {
+    const result = await this.call({ method: 'POST', path: `${V3}/createRoom`, body });
+    if (!result.ok) return result;
+    const roomId = (result.value as { room_id?: unknown }).room_id;
+    return typeof roomId === 'string' ? ok({ roomId }) : malformed('createRoom has no room_id');
+  }
+
+  async joinRoom(roomIdOrAlias: string): Promise<Result<{ roomId: string }, MatrixClientError>> {
+    const result = await this.call({ method: 'POST', path: `${V3}/join/${encodeURIComponent(roomIdOrAlias)}`, body: {} });
+    if (!result.ok) return result;
+    const roomId = (result.value as { room_id?: unknown }).room_id;
+    return typeof roomId === 'string' ? ok({ roomId }) : malformed('join has no room_id');
+  }
+
+  async sendRoomEvent(
+    roomId: string,
+    eventType: string,
+    txnId: string,
+    content: Record<string, unknown>,
+  ): Promise<Result<{ eventId: string }, MatrixClientError>> {
+    const path = `${V3}/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(eventType)}/${encodeURIComponent(txnId)}`;
+    const result = await this.call({ method: 'PUT', path, body: content });
+    if (!result.ok) return result;
+    const eventId = (result.value as { event_id?: unknown }).event_id;
+    return typeof eventId === 'string' ? ok({ eventId }) : malformed('send has no event_id');
+  }
+
+  async getEvent(roomId: string, eventId: string): Promise<Result<RoomEvent, MatrixClientError>> {
+    const path = `${V3}/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(eventId)}`;
+    const result = await this.call({ method: 'GET', path });
+    if (!result.ok) return result;
+    const event = result.value as Partial<RoomEvent>;
+    if (typeof event.event_id !== 'string' || typeof event.type !== 'string' || typeof event.sender !== 'string') {
+      return malformed('event is missing event_id, type or sender');
+    }
+    return ok(event as RoomEvent);
+  }
+
+  /** `POST /pushers/set` with the body as the spec defines it (kind, app_id, pushkey, data.url, …). */
+  async setPusher(body: Record<string, unknown>): Promise<Result<void, MatrixClientError>> {
+    const result = await this.call({ method: 'POST', path: `${V3}/pushers/set`, body });
+    return result.ok ? ok(undefined) : result;
+  }
+}
+
+function uiaSession(body: unknown): string | undefined {
+  const session = (body as { session?: unknown } | undefined)?.session;
+  return typeof session === 'string' ? session : undefined;
+}
+
+function malformed(message: string): { ok: false; error: MatrixClientError } {
+  return err({ kind: 'http', status: 200, message: `protocol error: ${message}` });
+}
+
+function parseLogin(body: unknown): Result<LoginResponse, MatrixClientError> {
+  const value = body as Partial<LoginResponse>;
+  if (typeof value.user_id !== 'string' || typeof value.access_token !== 'string' || typeof value.device_id !== 'string') {
+    return malformed('login/register response lacks user_id, access_token or device_id');
+  }
+  return ok({ user_id: value.user_id, access_token: value.access_token, device_id: value.device_id });
+}

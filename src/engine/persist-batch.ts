@@ -1,0 +1,67 @@
+/**
+ * How each strategy makes a received batch durable (DESIGN.md §5).
+ *
+ * Runtime: node.
+ * - `explicit-cas` / `explicit-lease`: `commitBatch`, one transaction with the token compare-and-set (and, with a
+ *   lease, the fencing check). The `mid-commit` kill point fires inside it, between the token swap and the
+ *   events, where a crash must roll both back.
+ * - `explicit-naive`: token first in its own transaction, events after in another, no compare-and-set. The same
+ *   `mid-commit` kill point falls between the two, where a crash loses the batch (F3): the harness compares the
+ *   strategies at identical points.
+ * - `legacy`: this process's own classic token and the events, tagged with the process, in one transaction.
+ */
+import { commitBatch, type CommitBatchResult, type LeaseFence } from '../store/commit-batch';
+import { commitLegacyBatch } from '../store/legacy-token';
+import { naiveAppendEvents, naiveWriteToken } from '../store/naive-commit';
+import type { ClientStore } from '../store/open-store';
+import type { ToDeviceEvent } from '../shared/wire';
+import type { Strategy } from './engine-types';
+import type { KillPoints } from './kill-points';
+
+export interface ReceivedBatch {
+  since: string | null;
+  nextBatch: string;
+  events: ToDeviceEvent[];
+  /** The lease generation the request was sent under (`explicit-lease` only). */
+  generation: number | undefined;
+}
+
+export interface PersistContext {
+  store: ClientStore;
+  strategy: Strategy;
+  processName: string;
+  pid: number;
+  nowMs: number;
+  killPoints: KillPoints;
+  fence: LeaseFence | undefined;
+}
+
+export function persistBatch(context: PersistContext, batch: ReceivedBatch): CommitBatchResult {
+  const { store, processName: process, pid, nowMs, killPoints } = context;
+  const { since, nextBatch, events } = batch;
+  switch (context.strategy) {
+    case 'explicit-cas':
+    case 'explicit-lease':
+      return commitBatch(store, {
+        expectedSince: since,
+        nextBatch,
+        events,
+        process,
+        pid,
+        nowMs,
+        ...(context.fence === undefined ? {} : { fence: context.fence }),
+        afterTokenSwap: () => killPoints.hit('mid-commit'),
+      });
+    case 'explicit-naive': {
+      const naive = { since, nextBatch, events, process, pid, nowMs };
+      naiveWriteToken(store, naive);
+      killPoints.hit('mid-commit');
+      const seqs = naiveAppendEvents(store, naive);
+      return { kind: 'committed', firstSeq: seqs?.firstSeq ?? null, lastSeq: seqs?.lastSeq ?? null, tokenVersion: -1 };
+    }
+    case 'legacy': {
+      const seqs = commitLegacyBatch(store, { process, pid, since, nextBatch, events, nowMs });
+      return { kind: 'committed', firstSeq: seqs?.firstSeq ?? null, lastSeq: seqs?.lastSeq ?? null, tokenVersion: -1 };
+    }
+  }
+}

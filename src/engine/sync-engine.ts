@@ -1,0 +1,425 @@
+/**
+ * The client sync engine: one device's to-device stream, shared by several processes through the store.
+ *
+ * Runtime: node (no Electron). Everything is injected (store, transport, clock, sleep, random, kill points), so
+ * tests drive it step by step. The rules it keeps (DESIGN.md §4):
+ * - The token is read from the database before EVERY request, never from a cached copy (F2), and the request
+ *   sends `enabled`, `limit` and that `since` (MSC3885).
+ * - A response becomes durable through `persistBatch` (one compare-and-set transaction for the explicit
+ *   strategies). The new token goes out as `since` only after that returned, because the next request reads it
+ *   from the database: a crash anywhere before the commit returned leaves the old token, and the server delivers
+ *   the same events again (MSC3885: a retry with the same `since` returns them).
+ * - `stale` (another process committed first) discards the batch and re-reads the token without backoff;
+ *   `fenced` (lease lost) discards it and stops processing until the lease is retaken.
+ * - `M_UNKNOWN_POS` drops `pos` (a new connection) and keeps `since` (MSC4538). 429/5xx/network errors back off
+ *   (bounded, jittered, `retry_after_ms` honoured) and resend the same `since`.
+ * - Each process uses its own `conn_id` (its process name), so two processes never share a connection.
+ *
+ * Entry points: `run(signal)` for the main process (long polls; with `explicit-lease` the long poll is
+ * preemptible, see lease-keeper.ts), `syncUntilCaughtUp({leaseWaitMs})` for the notifier (bounded), and `step()`
+ * for tests that interleave two engines phase by phase.
+ */
+import { TO_DEVICE_BATCH_CAP } from '../shared/wire';
+import type { Result } from '../shared/result';
+import type { Clock } from '../shared/clock';
+import { appendProcessEvent } from '../store/event-log';
+import { readLegacyToken } from '../store/legacy-token';
+import type { ClientStore } from '../store/open-store';
+import { classifySqliteError, type DbError } from '../store/sqlite-errors';
+import { readToken } from '../store/token';
+import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
+import type {
+  CatchUpSummary,
+  DrainTotals,
+  EngineEvent,
+  EngineEventKind,
+  RunSummary,
+  StepOutcome,
+  Strategy,
+  SyncEngineOptions,
+} from './engine-types';
+import { DEFAULT_STRATEGY } from './engine-types';
+import { isRetryable, type MatrixClientError } from './http';
+import { noKillPoints, type KillPoints } from './kill-points';
+import { LeaseKeeper } from './lease-keeper';
+import type { SyncTransport } from './matrix-client';
+import { persistBatch, type ReceivedBatch } from './persist-batch';
+import type { ToDeviceBatch } from './sync-responses';
+import { runLeaseWatch } from './lease-watch';
+import type { Sleep } from './timing';
+
+export class SyncEngine {
+  readonly strategy: Strategy;
+  readonly processName: string;
+  readonly pid: number;
+  readonly limit: number;
+  private readonly store: ClientStore;
+  private readonly client: SyncTransport;
+  private readonly clock: Clock;
+  private readonly sleep: Sleep;
+  private readonly random: () => number;
+  private readonly killPoints: KillPoints;
+  private readonly backoff: BackoffPolicy;
+  private readonly longPollTimeoutMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly lease: LeaseKeeper | undefined;
+  private readonly options: SyncEngineOptions;
+  private pending: ReceivedBatch | undefined;
+  private pos: string | undefined;
+  private failures = 0;
+  private wakeWatch: (() => void) | undefined;
+
+  constructor(options: SyncEngineOptions) {
+    this.options = options;
+    this.strategy = options.strategy ?? DEFAULT_STRATEGY;
+    this.processName = options.processName;
+    this.pid = options.pid;
+    this.limit = options.limit ?? 100;
+    if (!Number.isInteger(this.limit) || this.limit < 1) {
+      throw new Error(`limit must be a positive integer (MSC4538), got ${this.limit}`);
+    }
+    this.store = options.store;
+    this.client = options.client;
+    this.clock = options.clock;
+    this.sleep = options.sleep;
+    this.random = options.random;
+    this.killPoints = options.killPoints ?? noKillPoints;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.longPollTimeoutMs = options.longPollTimeoutMs ?? 30_000;
+    this.pollIntervalMs = options.leasePollIntervalMs ?? 100;
+    this.lease = this.strategy === 'explicit-lease' ? this.makeLeaseKeeper(options) : undefined;
+  }
+
+  private makeLeaseKeeper(options: SyncEngineOptions): LeaseKeeper {
+    return new LeaseKeeper({
+      store: options.store,
+      clock: options.clock,
+      sleep: options.sleep,
+      key: options.leaseKey ?? 'to-device',
+      holder: `${options.processName}:${options.pid}`,
+      durationMs: options.leaseDurationMs ?? 3000,
+      pollIntervalMs: this.pollIntervalMs,
+      onChange: (kind, detail) => {
+        this.emit(kind, detail);
+        if (kind === 'lease-acquired') this.killPoints.hit('after-lease-acquired');
+      },
+    });
+  }
+
+  /** The lease holder name this engine uses (`<processName>:<pid>`), or undefined without a lease. */
+  get leaseHolder(): string | undefined {
+    return this.lease?.holder;
+  }
+
+  /** An IPC hint that someone may want the lease: the long poll checks the database now instead of later. */
+  hint(): void {
+    this.wakeWatch?.();
+  }
+
+  /**
+   * One phase: a request (lease, token read, HTTP) when no batch is pending, else the commit of the pending
+   * batch. Tests interleave two engines with it; `run` and `syncUntilCaughtUp` are loops over it.
+   */
+  async step(options: { timeoutMs?: number; signal?: AbortSignal; preemptible?: boolean } = {}): Promise<StepOutcome> {
+    if (this.pending !== undefined) return this.commitPending();
+    return this.request(options.timeoutMs ?? 0, options.signal, options.preemptible ?? false);
+  }
+
+  private async request(timeoutMs: number, signal: AbortSignal | undefined, preemptible: boolean): Promise<StepOutcome> {
+    const prepared = this.guardDb(() => this.prepareRequest());
+    if (!prepared.ok) return this.failure(prepared.error);
+    if (prepared.value.kind === 'lease-busy') return prepared.value;
+    const { since, generation } = prepared.value;
+    const controller = new AbortController();
+    const forwardAbort = (): void => controller.abort();
+    signal?.addEventListener('abort', forwardAbort, { once: true });
+    if (signal?.aborted === true) controller.abort();
+    const watch =
+      preemptible && this.lease !== undefined
+        ? runLeaseWatch({
+            lease: this.lease,
+            controller,
+            sleep: this.sleep,
+            pollIntervalMs: this.pollIntervalMs,
+            setWake: (wake) => (this.wakeWatch = wake),
+          })
+        : undefined;
+    this.emit('request', { since, pos: this.pos ?? null, timeoutMs, generation: generation ?? null });
+    try {
+      const result = await this.send(since, timeoutMs, controller.signal);
+      return this.onResponse(result, since, generation, watch?.stop());
+    } finally {
+      watch?.stop();
+      signal?.removeEventListener('abort', forwardAbort);
+    }
+  }
+
+  private prepareRequest():
+    | { kind: 'ready'; since: string | null; generation: number | undefined }
+    | { kind: 'lease-busy'; holder: string; expiresAtMs: number } {
+    let generation: number | undefined;
+    if (this.lease !== undefined) {
+      const lease = this.lease.take();
+      if (!lease.acquired) return { kind: 'lease-busy', holder: lease.holder, expiresAtMs: lease.expiresAtMs };
+      generation = lease.generation;
+    }
+    const since = this.strategy === 'legacy' ? readLegacyToken(this.store, this.processName) : readToken(this.store).since;
+    return { kind: 'ready', since, generation };
+  }
+
+  private async send(
+    since: string | null,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<Result<ToDeviceBatch & { pos?: string }, MatrixClientError>> {
+    const onRequestSent = (): void => this.killPoints.hit('after-request-sent');
+    const sinceField = since === null ? {} : { since };
+    if (this.strategy === 'legacy') return this.client.classicSync({ ...sinceField, timeoutMs, signal, onRequestSent });
+    return this.client.slidingSyncToDevice({
+      connId: this.processName,
+      ...(this.pos === undefined ? {} : { pos: this.pos }),
+      timeoutMs,
+      toDevice: { enabled: true, limit: this.limit, ...sinceField },
+      signal,
+      onRequestSent,
+    });
+  }
+
+  private onResponse(
+    result: Result<ToDeviceBatch & { pos?: string }, MatrixClientError>,
+    since: string | null,
+    generation: number | undefined,
+    watchVerdict: 'preempted' | 'lease-lost' | undefined,
+  ): StepOutcome {
+    if (result.ok) {
+      const batch = result.value;
+      if (this.strategy !== 'legacy') this.pos = batch.pos;
+      this.failures = 0;
+      this.pending = { since, nextBatch: batch.nextBatch, events: batch.events, generation };
+      this.emit('response', { since, nextBatch: batch.nextBatch, eventCount: batch.events.length });
+      if (batch.malformedEvents > 0 || batch.events.length > this.limit) {
+        this.emit('anomaly', { malformedEvents: batch.malformedEvents, eventCount: batch.events.length, limit: this.limit });
+      }
+      return { kind: 'received', since, nextBatch: batch.nextBatch, eventCount: batch.events.length };
+    }
+    const error = result.error;
+    if (error.kind === 'aborted') {
+      if (watchVerdict === 'preempted') {
+        this.emit('preempted', {});
+        return { kind: 'preempted' };
+      }
+      if (watchVerdict === 'lease-lost') return { kind: 'fenced' };
+      return { kind: 'aborted' };
+    }
+    if (error.kind === 'unknown-pos') {
+      this.pos = undefined;
+      this.emit('unknown-pos', { since, message: error.message });
+      this.failures += 1;
+      return this.failures > this.backoff.maxRetries ? { kind: 'failed', error } : { kind: 'unknown-pos' };
+    }
+    return this.failure(error);
+  }
+
+  private failure(error: MatrixClientError | DbError): StepOutcome {
+    const retryable = error.kind === 'db-busy' || ((error.kind === 'network' || error.kind === 'http') && isRetryable(error));
+    this.failures += 1;
+    if (!retryable || this.failures > this.backoff.maxRetries) {
+      this.emit('error', { error: describe(error), retryable, attempt: this.failures });
+      return { kind: 'failed', error };
+    }
+    const retryAfterMs = error.kind === 'http' ? error.retryAfterMs : undefined;
+    const delayMs = backoffDelayMs(this.failures - 1, this.backoff, this.random, retryAfterMs);
+    this.emit('error', { error: describe(error), retryable, attempt: this.failures, delayMs });
+    return { kind: 'retry', error, delayMs, attempt: this.failures };
+  }
+
+  private commitPending(): StepOutcome {
+    const batch = this.pending;
+    if (batch === undefined) throw new Error('commitPending without a pending batch');
+    this.pending = undefined;
+    this.killPoints.hit('after-response-before-commit');
+    if (batch.events.length === 0 && batch.nextBatch === batch.since) {
+      this.emit('unchanged', { since: batch.since });
+      return { kind: 'unchanged' };
+    }
+    const holder = this.lease?.holder;
+    const fence =
+      holder !== undefined && batch.generation !== undefined
+        ? { key: this.options.leaseKey ?? 'to-device', holder, generation: batch.generation }
+        : undefined;
+    const context = {
+      store: this.store,
+      strategy: this.strategy,
+      processName: this.processName,
+      pid: this.pid,
+      nowMs: this.clock.nowMs(),
+      killPoints: this.killPoints,
+      fence,
+    };
+    const persisted = this.guardDb(() => persistBatch(context, batch));
+    if (!persisted.ok) return this.failure(persisted.error);
+    const result = persisted.value;
+    if (result.kind === 'stale') {
+      this.emit('stale', { since: batch.since, currentSince: result.currentSince, eventCount: batch.events.length });
+      return { kind: 'stale' };
+    }
+    if (result.kind === 'fenced') {
+      this.emit('fenced', { since: batch.since, generation: batch.generation ?? null, eventCount: batch.events.length });
+      this.lease?.forget('fenced at commit');
+      return { kind: 'fenced' };
+    }
+    const committed = {
+      kind: 'committed' as const,
+      nextBatch: batch.nextBatch,
+      eventCount: batch.events.length,
+      firstSeq: result.firstSeq,
+      lastSeq: result.lastSeq,
+    };
+    this.emit('commit', { since: batch.since, ...committed, generation: batch.generation ?? null, holder: holder ?? null });
+    this.killPoints.hit('after-commit-before-ack');
+    return committed;
+  }
+
+  /**
+   * The main process's loop: long polls until `signal` aborts. Bounded by the signal and by `backoff.maxRetries`
+   * consecutive failures, after which it returns `failed` for the supervisor to report or restart.
+   */
+  async run(signal: AbortSignal): Promise<RunSummary> {
+    while (!signal.aborted) {
+      if (this.lease !== undefined && !(await this.waitForLeaseTurn(signal))) break;
+      const outcome = await this.cycle(this.longPollTimeoutMs, signal, true);
+      if (outcome.kind === 'failed') return outcome;
+      await this.afterCycle(outcome, signal);
+    }
+    this.guardDb(() => this.lease?.release('stopped'));
+    this.emit('stopped', {});
+    return { kind: 'stopped' };
+  }
+
+  /** A request followed at once by its commit when it returned a batch. */
+  private async cycle(timeoutMs: number, signal: AbortSignal | undefined, preemptible: boolean): Promise<StepOutcome> {
+    const outcome = await this.request(timeoutMs, signal, preemptible);
+    return outcome.kind === 'received' ? this.commitPending() : outcome;
+  }
+
+  private async afterCycle(outcome: StepOutcome, signal: AbortSignal): Promise<void> {
+    if (outcome.kind === 'retry') await this.sleep(outcome.delayMs, signal);
+    if (outcome.kind === 'lease-busy') await this.sleep(this.pollIntervalMs, signal);
+    if (outcome.kind === 'preempted' && this.lease !== undefined) {
+      this.guardDb(() => this.lease?.release('preempted by a waiter'));
+      await this.guardAsyncDb(() => this.lease?.yieldToWaiter(signal));
+    }
+  }
+
+  /** Waits (bounded by `signal`) until this process holds the lease, deferring while another process wants it. */
+  private async waitForLeaseTurn(signal: AbortSignal): Promise<boolean> {
+    const lease = this.lease;
+    if (lease === undefined) return true;
+    while (!signal.aborted) {
+      const turn = this.guardDb(() => {
+        if (!lease.othersWant()) return lease.take().acquired;
+        if (lease.heldGeneration !== undefined) lease.release('a waiter wants the lease');
+        return false;
+      });
+      if (turn.ok && turn.value) return true;
+      await this.sleep(this.pollIntervalMs, signal);
+    }
+    return false;
+  }
+
+  /**
+   * The notifier's entry: take the lease within `leaseWaitMs` (announcing the wish so a long-polling holder gives
+   * way), sync with `timeout=0` until a batch comes back shorter than the limit, release, and say what happened.
+   */
+  async syncUntilCaughtUp(options: { leaseWaitMs: number; maxBatches?: number; signal?: AbortSignal }): Promise<CatchUpSummary> {
+    if (this.lease !== undefined) {
+      this.emit('lease-wanted', { leaseWaitMs: options.leaseWaitMs });
+      const leaseKeeper = this.lease;
+      const acquired = await this.guardAsyncDb(() => leaseKeeper.acquireWithin(options.leaseWaitMs, options.signal));
+      if (!acquired.ok) return { kind: 'failed', error: acquired.error, batches: 0, events: 0, stale: 0, firstSeq: null, lastSeq: null };
+      const lease = acquired.value;
+      if (lease === undefined) throw new Error('acquireWithin returned nothing');
+      if (!lease.acquired) {
+        this.emit('lease-busy', { holder: lease.holder, expiresAtMs: lease.expiresAtMs });
+        return { kind: 'lease-busy', holder: lease.holder, expiresAtMs: lease.expiresAtMs };
+      }
+    }
+    const summary = await this.drain(options.maxBatches ?? 1000, options.signal);
+    this.guardDb(() => this.lease?.release(summary.kind));
+    this.emit('caught-up', { ...summary });
+    return summary;
+  }
+
+  private async drain(maxBatches: number, signal: AbortSignal | undefined): Promise<CatchUpSummary> {
+    const totals: DrainTotals = { batches: 0, events: 0, stale: 0, firstSeq: null, lastSeq: null };
+    const shortBatch = Math.min(this.limit, TO_DEVICE_BATCH_CAP);
+    for (let attempt = 0; attempt < maxBatches; attempt += 1) {
+      const outcome = await this.cycle(0, signal, false);
+      switch (outcome.kind) {
+        case 'committed':
+          totals.batches += 1;
+          totals.events += outcome.eventCount;
+          totals.firstSeq ??= outcome.firstSeq;
+          totals.lastSeq = outcome.lastSeq ?? totals.lastSeq;
+          if (outcome.eventCount < shortBatch) return { kind: 'caught-up', ...totals };
+          break;
+        case 'unchanged':
+          return { kind: 'caught-up', ...totals };
+        case 'stale':
+          totals.stale += 1;
+          break;
+        case 'retry':
+          await this.sleep(outcome.delayMs, signal);
+          break;
+        case 'fenced':
+          return { kind: 'fenced', ...totals };
+        case 'failed':
+          return { kind: 'failed', error: outcome.error, ...totals };
+        case 'lease-busy':
+          return { kind: 'lease-busy', holder: outcome.holder, expiresAtMs: outcome.expiresAtMs };
+        case 'aborted':
+        case 'preempted':
+          return { kind: 'aborted', ...totals };
+        case 'unknown-pos':
+        case 'received':
+          break;
+      }
+    }
+    return { kind: 'batch-limit', ...totals };
+  }
+
+  /** Runs a store operation, turning an SQLite error (busy, full, …) into a value; anything else propagates. */
+  private guardDb<T>(operation: () => T): Result<T, DbError> {
+    try {
+      return { ok: true, value: operation() };
+    } catch (error) {
+      const dbError = classifySqliteError(error);
+      if (dbError === undefined) throw error;
+      return { ok: false, error: dbError };
+    }
+  }
+
+  private async guardAsyncDb<T>(operation: () => Promise<T> | undefined): Promise<Result<T | undefined, DbError>> {
+    try {
+      return { ok: true, value: await operation() };
+    } catch (error) {
+      const dbError = classifySqliteError(error);
+      if (dbError === undefined) throw error;
+      return { ok: false, error: dbError };
+    }
+  }
+
+  private emit(kind: EngineEventKind, detail: Record<string, unknown>): void {
+    const event: EngineEvent = { kind, atMs: this.clock.nowMs(), process: this.processName, pid: this.pid, detail };
+    if (this.options.logEvents !== false) {
+      // The event log is diagnostic: a busy database must not stop the sync loop.
+      this.guardDb(() => appendProcessEvent(this.store, event));
+    }
+    this.options.onEvent?.(event);
+  }
+}
+
+function describe(error: MatrixClientError | DbError): Record<string, unknown> {
+  const { body: _body, ...rest } = error as MatrixClientError & { body?: unknown };
+  return rest as Record<string, unknown>;
+}

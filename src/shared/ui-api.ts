@@ -1,0 +1,141 @@
+/**
+ * The one typed API between the dashboard (src/renderer) and the main-process host, with its two transports:
+ * Electron IPC through the preload, and HTTP + Server-Sent Events in browser mode. Both ends import this file,
+ * so a channel cannot exist on one side only.
+ *
+ * Runtime: common. Results cross the boundary as values (`UiResult`), never as thrown errors, because an
+ * exception does not survive IPC or HTTP with its type intact.
+ *
+ * Channel names are `noun:verb`. The snapshot is pushed on `snapshot:changed` whenever the host's state moved
+ * (and at most every `SNAPSHOT_MIN_INTERVAL_MS`), so the dashboard updates live without polling.
+ */
+
+export const STRATEGIES = ['legacy', 'explicit-naive', 'explicit-cas', 'explicit-lease'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const SNAPSHOT_MIN_INTERVAL_MS = 200;
+
+export type UiResult<T> = { ok: true; value: T } | { ok: false; error: { kind: string; message: string } };
+
+/** One request channel: its argument and its result. */
+export interface UiChannels {
+  'snapshot:get': { args: Record<string, never>; result: DashboardSnapshot };
+  /** Sends `count` tagged to-device messages from the demo sender to the demo device. */
+  'traffic:send-to-device': { args: { count: number }; result: { sent: number } };
+  /** Sends a room message from the demo sender; the homeserver pushes it and a notifier starts. */
+  'traffic:send-room-message': { args: { text: string }; result: { eventId: string } };
+  /** SIGKILLs the newest running notifier (while it syncs, when one is syncing). */
+  'process:kill-notifier': { args: Record<string, never>; result: { killedPid: number | null } };
+  /** SIGKILLs the main sync process and starts it again on the same data. */
+  'process:restart-main': { args: Record<string, never>; result: { oldPid: number; newPid: number } };
+  /** Makes the homeserver drop the response of the next sync request of the demo device. */
+  'fault:drop-next-response': { args: Record<string, never>; result: { armed: true } };
+  /** Switches every process to a strategy (restarts the main sync process). */
+  'strategy:set': { args: { strategy: Strategy }; result: { strategy: Strategy } };
+}
+
+export type UiChannel = keyof UiChannels;
+export const UI_CHANNELS: readonly UiChannel[] = [
+  'snapshot:get',
+  'traffic:send-to-device',
+  'traffic:send-room-message',
+  'process:kill-notifier',
+  'process:restart-main',
+  'fault:drop-next-response',
+  'strategy:set',
+];
+
+/** Event channel pushed from the host to the dashboard. */
+export const SNAPSHOT_CHANGED = 'snapshot:changed';
+
+/** What the host implements; the IPC handler and the HTTP bridge both forward to it unchanged. */
+export type UiBackend = {
+  [C in UiChannel]: (args: UiChannels[C]['args']) => Promise<UiResult<UiChannels[C]['result']>>;
+} & {
+  /** Calls `listener` with each new snapshot; returns the unsubscribe function. */
+  subscribe(listener: (snapshot: DashboardSnapshot) => void): () => void;
+};
+
+/** What the renderer calls: the same channels, whichever transport carries them. */
+export interface UiClient {
+  call<C extends UiChannel>(channel: C, args: UiChannels[C]['args']): Promise<UiResult<UiChannels[C]['result']>>;
+  onSnapshot(listener: (snapshot: DashboardSnapshot) => void): () => void;
+}
+
+export interface DashboardSnapshot {
+  atMs: number;
+  strategy: Strategy;
+  homeserverUrl: string;
+  userId: string;
+  deviceId: string;
+  token: {
+    since: string | null;
+    /** Newest first, bounded. */
+    history: Array<{ since: string | null; atMs: number; process: string }>;
+  };
+  lease: { holder: string | null; generation: number; expiresAtMs: number | null };
+  cursors: Array<{ consumer: string; seq: number }>;
+  inbox: {
+    total: number;
+    /** Newest rows, bounded, newest first. */
+    latest: InboxRowView[];
+  };
+  /** One lane per process: the main sync process (each incarnation) and every notifier run. */
+  lanes: ProcessLane[];
+  counters: DeliveryCounters;
+  /** Newest first, bounded. */
+  notifications: NotificationView[];
+  /** Recent send-to-durable-commit latencies, oldest first, bounded. */
+  latency: Array<{ atMs: number; latencyMs: number }>;
+}
+
+export interface InboxRowView {
+  seq: number;
+  type: string;
+  sender: string;
+  tag: string | null;
+  fetchedBy: string;
+  fetchedByPid: number;
+  receivedAtMs: number;
+}
+
+export interface ProcessLane {
+  name: string;
+  kind: 'main' | 'notifier';
+  pid: number;
+  startedAtMs: number;
+  endedAtMs: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  /** Counts of what the lane did, for a compact display. */
+  requests: number;
+  commits: number;
+  staleCommits: number;
+  fencedCommits: number;
+  /** Newest first, bounded. */
+  events: Array<{ atMs: number; kind: string; detail: string }>;
+}
+
+/** Checked against the homeserver's own record of what it accepted and still holds. */
+export interface DeliveryCounters {
+  /** Tagged messages the homeserver accepted for the demo device. */
+  sent: number;
+  /** Distinct tags that reached the main consumer. */
+  received: number;
+  /** Accepted, no longer queued on the server, and never received: gone for good. */
+  lost: number;
+  /** Extra deliveries of a tag already received. */
+  duplicated: number;
+  /** Still queued on the homeserver (not yet acknowledged). */
+  pending: number;
+}
+
+export interface NotificationView {
+  atMs: number;
+  pid: number;
+  eventId: string;
+  title: string;
+  body: string;
+  /** True when the to-device data the event needs had not arrived; the body says so. */
+  dataMissing: boolean;
+}

@@ -1,0 +1,111 @@
+/**
+ * The inbox: an append-only log of received to-device events, numbered by a local `seq`.
+ *
+ * Runtime: node. Rows are only appended (by `commitBatch`, or by the legacy/naive strategies) and deleted by
+ * `compactInbox` once every registered consumer's cursor has passed them. `seq` comes from AUTOINCREMENT, so it
+ * never goes back and is never reused, even after compaction. Per sending device, the server keeps arrival order
+ * (DESIGN.md §3) and we append a batch in response order, so `seq` order is delivery order.
+ */
+import type { ToDeviceEvent } from '../shared/wire';
+import type { ClientStore } from './open-store';
+
+export interface InboxRow {
+  seq: number;
+  type: string;
+  sender: string;
+  content: Record<string, unknown>;
+  receivedAtMs: number;
+  fetchedByProcess: string;
+  fetchedByPid: number;
+  /** The `since` of the request whose response carried this event (`null` for an initial sync). */
+  batchSince: string | null;
+  /** The `next_batch` of that response. */
+  batchNextBatch: string;
+}
+
+export interface BatchOrigin {
+  receivedAtMs: number;
+  process: string;
+  pid: number;
+  batchSince: string | null;
+  batchNextBatch: string;
+}
+
+interface InboxDbRow {
+  seq: number;
+  type: string;
+  sender: string;
+  content: string;
+  received_at_ms: number;
+  fetched_by_process: string;
+  fetched_by_pid: number;
+  batch_since: string | null;
+  batch_next_batch: string;
+}
+
+export const INBOX_COLUMNS =
+  'seq, type, sender, content, received_at_ms, fetched_by_process, fetched_by_pid, batch_since, batch_next_batch';
+
+/**
+ * Appends `events` in order. Returns the first and last `seq`, or `null` for an empty batch. Call inside the
+ * caller's transaction when the append must be atomic with other writes.
+ */
+export function appendToInbox(
+  store: ClientStore,
+  events: readonly ToDeviceEvent[],
+  origin: BatchOrigin,
+): { firstSeq: number; lastSeq: number } | null {
+  const insert = store.statement(
+    `INSERT INTO inbox (type, sender, content, received_at_ms, fetched_by_process, fetched_by_pid, batch_since,
+                        batch_next_batch)
+     VALUES (@type, @sender, @content, @receivedAtMs, @process, @pid, @batchSince, @batchNextBatch)`,
+  );
+  let firstSeq: number | null = null;
+  let lastSeq = 0;
+  for (const event of events) {
+    const info = insert.run({ ...origin, type: event.type, sender: event.sender, content: JSON.stringify(event.content) });
+    lastSeq = Number(info.lastInsertRowid);
+    firstSeq ??= lastSeq;
+  }
+  return firstSeq === null ? null : { firstSeq, lastSeq };
+}
+
+export function listInbox(store: ClientStore, options: { afterSeq?: number; limit?: number } = {}): InboxRow[] {
+  const rows = store
+    .statement(`SELECT ${INBOX_COLUMNS} FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?`)
+    .all(options.afterSeq ?? 0, options.limit ?? 1000) as InboxDbRow[];
+  return rows.map(toInboxRow);
+}
+
+export function inboxStats(store: ClientStore): { count: number; minSeq: number | null; maxSeq: number | null } {
+  const row = store.statement('SELECT count(*) AS count, min(seq) AS minSeq, max(seq) AS maxSeq FROM inbox').get() as {
+    count: number;
+    minSeq: number | null;
+    maxSeq: number | null;
+  };
+  return row;
+}
+
+export function toInboxRow(row: InboxDbRow): InboxRow {
+  return {
+    seq: row.seq,
+    type: row.type,
+    sender: row.sender,
+    content: parseContent(row.content),
+    receivedAtMs: row.received_at_ms,
+    fetchedByProcess: row.fetched_by_process,
+    fetchedByPid: row.fetched_by_pid,
+    batchSince: row.batch_since,
+    batchNextBatch: row.batch_next_batch,
+  };
+}
+
+export type { InboxDbRow };
+
+function parseContent(text: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`inbox content is not a JSON object: ${text.slice(0, 80)}`);
+  }
+  return value as Record<string, unknown>;
+}

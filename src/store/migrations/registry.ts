@@ -1,0 +1,19 @@
+/**
+ * The ordered list of schema migrations. `PRAGMA user_version` holds the number of the last one applied.
+ *
+ * Runtime: node. Append new migrations at the end with the next number; never edit one that has shipped, since
+ * databases in the field already ran it.
+ */
+import { migration0001 } from './0001-initial';
+
+export interface Migration {
+  /** Equals its position in `MIGRATIONS` plus one; `user_version` after it ran. */
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [migration0001];
+
+/** The schema version this code writes; a database with a higher `user_version` is refused. */
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { listInbox } from '../../../src/store/inbox';
+import { readLease } from '../../../src/store/lease';
+import { reopen, tempStore } from '../store/temp-store';
+import { makeEngine } from './engine-fixture';
+import { startFixture } from './homeserver-fixture';
+import type { EngineEvent } from '../../../src/engine/engine-types';
+
+async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('lease with the sync engine', () => {
+  it('preemption: a notifier gets the lease within one lease period while main long-polls (F11)', async () => {
+    const fx = await startFixture();
+    const store = tempStore();
+    const leaseDurationMs = 1000;
+    const main = makeEngine(store, fx.receiver.client, {
+      processName: 'main',
+      leaseDurationMs,
+      longPollTimeoutMs: 20_000,
+      leasePollIntervalMs: 50,
+    });
+    const stop = new AbortController();
+    const running = main.engine.run(stop.signal);
+    await waitFor(() => main.events.filter((event) => event.kind === 'request').length >= 2, 5000);
+    const notifier = makeEngine(reopen(store), fx.receiver.client, { processName: 'notifier', pid: 2, leaseDurationMs, leasePollIntervalMs: 50 });
+    const startedMs = Date.now();
+    const summary = await notifier.engine.syncUntilCaughtUp({ leaseWaitMs: leaseDurationMs });
+    const waitedMs = Date.now() - startedMs;
+    expect(summary.kind).toBe('caught-up');
+    expect(waitedMs).toBeLessThan(leaseDurationMs);
+    expect(main.events.some((event) => event.kind === 'preempted')).toBe(true);
+    // Main takes the lease back and keeps receiving.
+    await fx.send(0, 2);
+    await waitFor(() => listInbox(store).length === 2, 5000);
+    stop.abort();
+    expect(await running).toEqual({ kind: 'stopped' });
+    expect(readLease(store, 'to-device')?.expiresAtMs).toBe(0);
+  });
+
+  it('preemption: run stops promptly on shutdown, aborting its long poll', async () => {
+    const fx = await startFixture();
+    const store = tempStore();
+    const main = makeEngine(store, fx.receiver.client, { processName: 'main', longPollTimeoutMs: 20_000 });
+    const stop = new AbortController();
+    const running = main.engine.run(stop.signal);
+    await waitFor(() => main.events.some((event) => event.kind === 'request'), 5000);
+    const startedMs = Date.now();
+    stop.abort();
+    await running;
+    expect(Date.now() - startedMs).toBeLessThan(1000);
+  });
+
+  it('fencing: a holder stalled past its lease is fenced at commit and writes nothing (F9)', async () => {
+    const fx = await startFixture();
+    await fx.send(0, 2);
+    let nowMs = 1_000;
+    const clock = { nowMs: () => nowMs };
+    const storeA = tempStore();
+    const storeB = reopen(storeA);
+    const a = makeEngine(storeA, fx.receiver.client, { processName: 'main', clock, leaseDurationMs: 1000 });
+    const b = makeEngine(storeB, fx.receiver.client, { processName: 'notifier', pid: 2, clock, leaseDurationMs: 1000 });
+    expect((await a.engine.step()).kind).toBe('received');
+    nowMs += 1500; // main is SIGSTOPped past its lease
+    expect(await b.engine.syncUntilCaughtUp({ leaseWaitMs: 0 })).toMatchObject({ kind: 'caught-up', events: 2 });
+    expect(await a.engine.step()).toEqual({ kind: 'fenced' });
+    expect(listInbox(storeA).map((row) => row.fetchedByProcess)).toEqual(['notifier', 'notifier']);
+    const generations = (events: EngineEvent[]) => events.filter((e) => e.kind === 'lease-acquired').map((e) => e.detail.generation);
+    expect(generations(a.events)).toEqual([1]);
+    expect(generations(b.events)).toEqual([2]);
+  });
+
+  it('lease: a notifier that cannot get the lease in time reports lease-busy and leaves no wanted row', async () => {
+    const fx = await startFixture();
+    let nowMs = 0;
+    const clock = { nowMs: () => nowMs };
+    const store = tempStore();
+    const crashed = makeEngine(store, fx.receiver.client, { processName: 'main', clock, leaseDurationMs: 5000 });
+    expect((await crashed.engine.step()).kind).toBe('received'); // then the process dies holding the lease
+    const notifier = makeEngine(reopen(store), fx.receiver.client, {
+      processName: 'notifier',
+      pid: 2,
+      clock,
+      leasePollIntervalMs: 10,
+      sleep: async (ms) => {
+        nowMs += ms;
+      },
+    });
+    expect(await notifier.engine.syncUntilCaughtUp({ leaseWaitMs: 1000 })).toMatchObject({ kind: 'lease-busy', holder: 'main:1000' });
+    expect(store.db.prepare('SELECT count(*) AS n FROM lease_wanted').get()).toEqual({ n: 0 });
+    nowMs = 5000; // F10: the crashed holder's lease lapses and the notifier takes over
+    expect((await notifier.engine.syncUntilCaughtUp({ leaseWaitMs: 1000 })).kind).toBe('caught-up');
+  });
+});

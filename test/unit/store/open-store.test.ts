@@ -1,0 +1,100 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../../src/store/open-store';
+import { StoreOpenError } from '../../../src/store/store-errors';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../../src/store/migrations/registry';
+import { readToken } from '../../../src/store/token';
+import { tempDir } from './temp-store';
+
+function sha256(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function expectRefused(file: string, kind: 'newer-schema' | 'not-todevice'): void {
+  const before = sha256(file);
+  let thrown: unknown;
+  try {
+    openStore(file).close();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(StoreOpenError);
+  expect((thrown as StoreOpenError).reason.kind).toBe(kind);
+  expect(sha256(file)).toBe(before);
+}
+
+describe('open-store', () => {
+  it('open: a new database is created readable by its owner only, in WAL mode with synchronous FULL', () => {
+    const file = path.join(tempDir(), 'client.sqlite');
+    const store = openStore(file);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(store.db.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(5000);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION);
+    expect(readToken(store).since).toBeNull();
+    store.close();
+  });
+
+  it('open: synchronous NORMAL is available for the durability comparison', () => {
+    const store = openStore(path.join(tempDir(), 'client.sqlite'), { synchronous: 'NORMAL' });
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(1);
+    store.close();
+  });
+
+  it('open: reopening an existing database keeps its data and applies no migration twice', () => {
+    const file = path.join(tempDir(), 'client.sqlite');
+    openStore(file).close();
+    const store = openStore(file);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(readToken(store).version).toBe(0);
+    store.close();
+  });
+
+  it('open: a database from a newer todevice is refused and left byte-for-byte unmodified', () => {
+    const file = path.join(tempDir(), 'client.sqlite');
+    const store = openStore(file);
+    store.db.pragma(`user_version = ${LATEST_SCHEMA_VERSION + 1}`);
+    store.db.pragma('journal_mode = DELETE');
+    store.close();
+    expectRefused(file, 'newer-schema');
+  });
+
+  it('open: another application’s SQLite database is refused and left unmodified', () => {
+    const file = path.join(tempDir(), 'other.sqlite');
+    const other = new Database(file);
+    other.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES (\'hi\')');
+    other.close();
+    expectRefused(file, 'not-todevice');
+  });
+
+  it('open: an SQLite database with a user_version but no todevice marker is refused', () => {
+    const file = path.join(tempDir(), 'other.sqlite');
+    const other = new Database(file);
+    other.pragma('user_version = 1');
+    other.close();
+    expectRefused(file, 'not-todevice');
+  });
+
+  it('open: a file that is not SQLite at all is refused and left unmodified', () => {
+    const file = path.join(tempDir(), 'notes.txt');
+    fs.writeFileSync(file, 'these are my notes, not a database\n'.repeat(50));
+    expectRefused(file, 'not-todevice');
+  });
+
+  it('migrations: every migration number equals its position', () => {
+    MIGRATIONS.forEach((migration, index) => expect(migration.version).toBe(index + 1));
+  });
+
+  it('migrations: two connections opening a fresh file both end at the latest version', () => {
+    const file = path.join(tempDir(), 'client.sqlite');
+    const first = openStore(file);
+    const second = openStore(file);
+    expect(second.db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION);
+    first.close();
+    second.close();
+  });
+});
