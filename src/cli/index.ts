@@ -4,6 +4,7 @@
  * Runtime: node. Each subcommand lives in its own `*-command.ts` file and owns its options and help text.
  */
 import { Command } from 'commander';
+import { registerHeadlessCommand } from './headless-command';
 import { registerInboxCommand } from './inbox-command';
 import { registerServeCommand } from './serve-command';
 
@@ -17,6 +18,7 @@ const program = new Command()
   .configureHelp({ showGlobalOptions: true });
 
 registerServeCommand(program);
+registerHeadlessCommand(program);
 registerInboxCommand(program);
 
 await program.parseAsync(process.argv);

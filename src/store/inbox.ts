@@ -77,6 +77,26 @@ export function listInbox(store: ClientStore, options: { afterSeq?: number; limi
   return rows.map(toInboxRow);
 }
 
+/**
+ * Rows whose content carries `tag` (oldest first), optionally only those one process fetched. The notifier uses
+ * it to find the to-device data a pushed event needs, whichever process committed it.
+ */
+export function findInboxRowsByTag(store: ClientStore, tag: string, options: { fetchedBy?: string } = {}): InboxRow[] {
+  const rows = store
+    .statement(
+      `SELECT ${INBOX_COLUMNS} FROM inbox
+       WHERE json_extract(content, '$.tag') = ? AND (? IS NULL OR fetched_by_process = ?) ORDER BY seq LIMIT 100`,
+    )
+    .all(tag, options.fetchedBy ?? null, options.fetchedBy ?? null) as InboxDbRow[];
+  return rows.map(toInboxRow);
+}
+
+/** The newest `limit` rows, newest first (for the dashboard). */
+export function latestInbox(store: ClientStore, limit: number): InboxRow[] {
+  const rows = store.statement(`SELECT ${INBOX_COLUMNS} FROM inbox ORDER BY seq DESC LIMIT ?`).all(limit) as InboxDbRow[];
+  return rows.map(toInboxRow);
+}
+
 export function inboxStats(store: ClientStore): { count: number; minSeq: number | null; maxSeq: number | null } {
   const row = store.statement('SELECT count(*) AS count, min(seq) AS minSeq, max(seq) AS maxSeq FROM inbox').get() as {
     count: number;

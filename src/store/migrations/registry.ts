@@ -5,6 +5,7 @@
  * databases in the field already ran it.
  */
 import { migration0001 } from './0001-initial';
+import { migration0002 } from './0002-handled';
 
 export interface Migration {
   /** Equals its position in `MIGRATIONS` plus one; `user_version` after it ran. */
@@ -13,7 +14,7 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002];
 
 /** The schema version this code writes; a database with a higher `user_version` is refused. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,82 @@
+/**
+ * The main process without a UI (`todevice headless`): account, main sync loop, `main` consumer, push gateway
+ * and one notifier child process per push, all on one data directory.
+ *
+ * Runtime: node. Restarted on the same data directory after a SIGKILL at any moment, it resumes from the stored
+ * token and cursor: the store is the only state that matters, and it is crash-safe (src/store/commit-batch.ts,
+ * src/store/consume.ts). What lives in memory here (the notifier list) is for display only.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EngineEvent, Strategy } from '../../engine/engine-types';
+import { CLIENT_DB_FILE } from '../../shared/data-layout';
+import type { NotifierMessage } from '../../shared/notifier-messages';
+import type { Account } from '../../store/account';
+import { openStore, type ClientStore } from '../../store/open-store';
+import { ensureAccount, type AccountRequest } from './account-setup';
+import { startMainSync, type MainSync } from './main-sync';
+import type { NotifierLauncher } from './notifier-launcher';
+import { startPushDispatch, type NotifierRun, type PushDispatch } from './push-dispatch';
+
+export interface HeadlessHostOptions extends AccountRequest {
+  dataDir: string;
+  strategy: Strategy;
+  launcher: NotifierLauncher;
+  synchronous?: 'FULL' | 'NORMAL';
+  notifierEnv?: Record<string, string>;
+  onEngineEvent?: (event: EngineEvent) => void;
+  onNotifierMessage?: (run: NotifierRun, message: NotifierMessage) => void;
+  onNotifierExit?: (run: NotifierRun) => void;
+  log?: (line: string) => void;
+}
+
+export interface HeadlessHost {
+  account: Account;
+  store: ClientStore;
+  sync: MainSync;
+  push: PushDispatch;
+  close(): Promise<void>;
+}
+
+export class HostStartError extends Error {
+  override name = 'HostStartError';
+}
+
+export async function startHeadlessHost(options: HeadlessHostOptions): Promise<HeadlessHost> {
+  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE), options.synchronous === undefined ? {} : { synchronous: options.synchronous });
+  try {
+    const account = await ensureAccount(store, options);
+    if (!account.ok) throw new HostStartError(`cannot log in to ${options.homeserverUrl} as ${options.user}: ${account.error.message}`);
+    const push = await startPushDispatch({
+      account: account.value,
+      dataDir: options.dataDir,
+      strategy: options.strategy,
+      launcher: options.launcher,
+      ...(options.notifierEnv && { notifierEnv: options.notifierEnv }),
+      ...(options.onNotifierMessage && { onNotifierMessage: options.onNotifierMessage }),
+      ...(options.onNotifierExit && { onNotifierExit: options.onNotifierExit }),
+      ...(options.log && { log: options.log }),
+    });
+    const sync = startMainSync({
+      store,
+      account: account.value,
+      strategy: options.strategy,
+      ...(options.onEngineEvent && { onEvent: options.onEngineEvent }),
+    });
+    return {
+      account: account.value,
+      store,
+      sync,
+      push,
+      close: async () => {
+        await sync.stop();
+        await push.close();
+        store.close();
+      },
+    };
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The main process's long-lived work: the sync loop and the `main` consumer.
+ *
+ * Runtime: node (no Electron). The engine (src/engine) makes every batch durable before acknowledging it; this
+ * module only drives it and then hands inbox rows to the `main` consumer, whose effect (a `handled` row) is
+ * written in the same transaction as its cursor move. So a SIGKILL at any line here loses nothing: what was
+ * committed stays in the inbox and is consumed after the restart, from the stored cursor.
+ *
+ * The consumer runs after each of our own commits and also on a short timer, because a notifier process commits
+ * into the same inbox and tells us nothing (the database is the only channel correctness relies on).
+ */
+import { createProcessEngine } from '../../engine/create-engine';
+import { consumeInbox } from '../../engine/consumer';
+import type { EngineEvent, Strategy } from '../../engine/engine-types';
+import type { KillPoints } from '../../engine/kill-points';
+import type { SyncEngine } from '../../engine/sync-engine';
+import { systemClock } from '../../shared/clock';
+import type { Account } from '../../store/account';
+import { recordHandled } from '../../store/handled';
+import type { ClientStore } from '../../store/open-store';
+import { classifySqliteError } from '../../store/sqlite-errors';
+
+export const MAIN_CONSUMER = 'main';
+const consumePollIntervalMs = 250;
+const consumeRowsPerPass = 500;
+
+export interface MainSyncOptions {
+  store: ClientStore;
+  account: Account;
+  strategy: Strategy;
+  onEvent?: (event: EngineEvent) => void;
+  /** Engine tuning for tests (lease duration, long-poll timeout). */
+  tuning?: Parameters<typeof createProcessEngine>[0]['tuning'];
+}
+
+export interface MainSync {
+  engine: SyncEngine;
+  /** Resolves when the loop ended: stopped, or failed after its bounded retries. */
+  done: Promise<{ kind: string; error?: unknown }>;
+  stop(): Promise<void>;
+}
+
+export function startMainSync(options: MainSyncOptions): MainSync {
+  const { store, strategy } = options;
+  const controller = new AbortController();
+  let consumeQueued = false;
+  const { engine, killPoints } = createProcessEngine({
+    store,
+    account: options.account,
+    processName: MAIN_CONSUMER,
+    strategy,
+    onEvent: (event) => {
+      options.onEvent?.(event);
+      if (event.kind === 'commit' && !consumeQueued) {
+        consumeQueued = true;
+        setImmediate(() => {
+          consumeQueued = false;
+          consumeWhenFree(store, strategy, killPoints);
+        });
+      }
+    },
+    ...(options.tuning === undefined ? {} : { tuning: options.tuning }),
+  });
+  consumeWhenFree(store, strategy, killPoints);
+  const timer = setInterval(() => consumeWhenFree(store, strategy, killPoints), consumePollIntervalMs);
+  const done = engine.run(controller.signal).finally(() => clearInterval(timer));
+  return {
+    engine,
+    done,
+    stop: async () => {
+      controller.abort();
+      await done;
+      consumeMain(store, strategy, killPoints);
+    },
+  };
+}
+
+/**
+ * A consume pass that tolerates another process holding the write lock past the busy timeout (F16): the rows
+ * stay in the inbox and the next pass takes them. Any other error is a bug and propagates.
+ */
+function consumeWhenFree(store: ClientStore, strategy: Strategy, killPoints: KillPoints): void {
+  try {
+    consumeMain(store, strategy, killPoints);
+  } catch (error) {
+    if (classifySqliteError(error)?.kind !== 'db-busy') throw error;
+  }
+}
+
+/** Drains the inbox into the `main` consumer, a bounded number of rows per pass. */
+export function consumeMain(store: ClientStore, strategy: Strategy, killPoints: KillPoints): number {
+  let handled = 0;
+  for (let pass = 0; pass < 100; pass += 1) {
+    const summary = consumeInbox({
+      store,
+      consumer: MAIN_CONSUMER,
+      strategy,
+      processName: MAIN_CONSUMER,
+      killPoints,
+      maxRows: consumeRowsPerPass,
+      handler: (row, db) => recordHandled(db, MAIN_CONSUMER, row, systemClock.nowMs()),
+    });
+    handled += summary.handled;
+    if (summary.handled + summary.skipped < consumeRowsPerPass) break;
+  }
+  return handled;
+}
