@@ -6,10 +6,8 @@
  * needs its room key. When that message has not arrived, the notification says so plainly instead of showing
  * something empty: that is exactly the harm a lost to-device message does to a user.
  */
+import { PAYLOAD_EVENT_TYPE, PAYLOAD_TAG_FIELD } from '../shared/demo-protocol';
 import type { RoomEvent } from '../shared/wire';
-
-export const PAYLOAD_EVENT_TYPE = 'org.todevice.payload';
-export const PAYLOAD_TAG_FIELD = 'org.todevice.payload_tag';
 
 export interface PayloadRow {
   type: string;

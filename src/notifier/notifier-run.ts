@@ -18,13 +18,14 @@ import type { CatchUpSummary } from '../engine/engine-types';
 import type { MatrixClient } from '../engine/matrix-client';
 import { systemClock } from '../shared/clock';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
+import { PAYLOAD_TAG_FIELD } from '../shared/demo-protocol';
 import type { NotifierMessage } from '../shared/notifier-messages';
 import type { RoomEvent } from '../shared/wire';
 import { readAccount } from '../store/account';
 import { recordHandled } from '../store/handled';
 import { findInboxRowsByTag } from '../store/inbox';
 import { openStore, type ClientStore } from '../store/open-store';
-import { buildNotification, PAYLOAD_TAG_FIELD, type BuiltNotification } from './notification-text';
+import { buildNotification, type BuiltNotification } from './notification-text';
 import type { NotifierOptions } from './notifier-options';
 
 export const NOTIFIER_PROCESS = 'notifier';

@@ -38,20 +38,51 @@ export function appendProcessEvent(
 export function listProcessEvents(store: ClientStore, options: { afterId?: number; limit?: number } = {}): ProcessEvent[] {
   const rows = store
     .statement('SELECT id, at_ms, process, pid, kind, detail FROM event_log WHERE id > ? ORDER BY id LIMIT ?')
-    .all(options.afterId ?? 0, options.limit ?? 500) as Array<{
-    id: number;
-    at_ms: number;
-    process: string;
+    .all(options.afterId ?? 0, options.limit ?? 500) as EventLogRow[];
+  return rows.map(toProcessEvent);
+}
+
+interface EventLogRow {
+  id: number;
+  at_ms: number;
+  process: string;
+  pid: number;
+  kind: string;
+  detail: string;
+}
+
+function toProcessEvent(row: EventLogRow): ProcessEvent {
+  return { id: row.id, atMs: row.at_ms, process: row.process, pid: row.pid, kind: row.kind, detail: JSON.parse(row.detail) as Record<string, unknown> };
+}
+
+/** Per-process counts of each event kind still in the log, for the dashboard's lanes. */
+export function countEventsByPid(store: ClientStore): Map<number, Map<string, number>> {
+  const rows = store.statement('SELECT pid, kind, count(*) AS n FROM event_log GROUP BY pid, kind').all() as Array<{
     pid: number;
     kind: string;
-    detail: string;
+    n: number;
   }>;
-  return rows.map((row) => ({
-    id: row.id,
-    atMs: row.at_ms,
-    process: row.process,
-    pid: row.pid,
-    kind: row.kind,
-    detail: JSON.parse(row.detail) as Record<string, unknown>,
-  }));
+  const counts = new Map<number, Map<string, number>>();
+  for (const row of rows) {
+    const byKind = counts.get(row.pid) ?? new Map<string, number>();
+    byKind.set(row.kind, row.n);
+    counts.set(row.pid, byKind);
+  }
+  return counts;
+}
+
+/** The newest `limit` events of one process, newest first. */
+export function latestEventsOf(store: ClientStore, pid: number, limit: number): ProcessEvent[] {
+  const rows = store
+    .statement('SELECT id, at_ms, process, pid, kind, detail FROM event_log WHERE pid = ? ORDER BY id DESC LIMIT ?')
+    .all(pid, limit) as EventLogRow[];
+  return rows.map(toProcessEvent);
+}
+
+/** The newest `limit` events of one kind (e.g. `commit`), newest first. */
+export function latestEventsOfKind(store: ClientStore, kind: string, limit: number): ProcessEvent[] {
+  const rows = store
+    .statement('SELECT id, at_ms, process, pid, kind, detail FROM event_log WHERE kind = ? ORDER BY id DESC LIMIT ?')
+    .all(kind, limit) as EventLogRow[];
+  return rows.map(toProcessEvent);
 }

@@ -5,8 +5,8 @@
  * Runtime: node. The notifier's correctness never depends on this channel: it finds its credentials, token and
  * lease in the shared store, so a launcher only passes the push's IDs and relays reports.
  */
-import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { forkTypeScript } from './fork-typescript';
 import { isNotifierMessage, type NotifierMessage } from '../../shared/notifier-messages';
 
 export interface NotifierArgs {
@@ -39,25 +39,15 @@ const notifierEntry = fileURLToPath(new URL('../../notifier/index.ts', import.me
 /** Starts the notifier's TypeScript entry under plain Node through tsx, with an IPC channel for reports. */
 export const nodeNotifierLauncher: NotifierLauncher = {
   launch(args) {
-    const tsxLoader = import.meta.resolve('tsx');
-    const child = fork(notifierEntry, notifierArgv(args), {
-      execArgv: ['--import', tsxLoader],
-      env: { ...process.env, ...args.env },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      // A process that could not be started never emits 'exit'; report it as a failed run instead of hanging.
-      child.once('error', () => resolve({ code: null, signal: null }));
-    });
+    const forked = forkTypeScript(notifierEntry, notifierArgv(args), args.env);
     return {
-      pid: child.pid ?? -1,
+      pid: forked.pid,
       onMessage: (listener) =>
-        child.on('message', (message) => {
+        forked.child.on('message', (message) => {
           if (isNotifierMessage(message)) listener(message);
         }),
-      exited,
-      kill: (signal = 'SIGKILL') => child.kill(signal),
+      exited: forked.exited,
+      kill: forked.kill,
     };
   },
 };

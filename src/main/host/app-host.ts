@@ -1,0 +1,92 @@
+/**
+ * The app's host, shared by the Electron main process and browser mode: the embedded homeserver (or a given
+ * one), the demo world, the main sync process, push handling with a notifier per push, and the UI backend the
+ * dashboard talks to through either transport.
+ *
+ * Runtime: node (no Electron: launchers are injected). The main sync runs in a process of its own so the
+ * dashboard can kill and restart it while the UI stays up; the host itself holds nothing that must survive a
+ * crash, since every delivery fact lives in the shared store or on the homeserver.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Strategy } from '../../engine/engine-types';
+import { DEFAULT_STRATEGY } from '../../engine/engine-types';
+import { AdminClient } from '../../homeserver/admin-client';
+import { startHomeserver, type RunningHomeserver } from '../../homeserver/homeserver';
+import { CLIENT_DB_FILE } from '../../shared/data-layout';
+import type { NotificationView, UiBackend } from '../../shared/ui-api';
+import { openStore } from '../../store/open-store';
+import { createAppBackend } from './app-backend';
+import { setUpDemoWorld } from './demo-setup';
+import type { NotifierLauncher } from './notifier-launcher';
+import { startPushDispatch } from './push-dispatch';
+import { nodeSyncProcessLauncher, type SyncProcessLauncher } from './sync-process-launcher';
+
+export interface AppHostOptions {
+  dataDir: string;
+  /** A homeserver to use instead of starting the embedded one (no fault injection or server-side counters then). */
+  homeserverUrl?: string;
+  strategy?: Strategy;
+  launcher: NotifierLauncher;
+  syncLauncher?: SyncProcessLauncher;
+  onNotification?: (notification: NotificationView) => void;
+  log?: (line: string) => void;
+}
+
+export interface AppHost {
+  backend: UiBackend;
+  homeserverUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startAppHost(options: AppHostOptions): Promise<AppHost> {
+  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const log = options.log ?? (() => {});
+  let homeserver: RunningHomeserver | undefined;
+  if (options.homeserverUrl === undefined) {
+    homeserver = await startHomeserver({ dbPath: path.join(options.dataDir, 'homeserver.db'), port: 0, log: (line) => log(`homeserver: ${line}`) });
+  }
+  const homeserverUrl = options.homeserverUrl ?? homeserver?.url ?? '';
+  const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE));
+  try {
+    const world = await setUpDemoWorld(store, homeserverUrl);
+    const strategy = options.strategy ?? DEFAULT_STRATEGY;
+    let onNotifierMessage: Parameters<typeof startPushDispatch>[0]['onNotifierMessage'];
+    const push = await startPushDispatch({
+      account: world.desktop,
+      dataDir: options.dataDir,
+      strategy,
+      launcher: options.launcher,
+      onNotifierMessage: (run, message) => onNotifierMessage?.(run, message),
+      log,
+    });
+    const backend = createAppBackend({
+      store,
+      world,
+      push,
+      strategy,
+      dataDir: options.dataDir,
+      homeserverUrl,
+      admin: homeserver ? new AdminClient(homeserver.url, homeserver.adminToken) : null,
+      syncLauncher: options.syncLauncher ?? nodeSyncProcessLauncher,
+      ...(options.onNotification === undefined ? {} : { onNotification: options.onNotification }),
+      log,
+    });
+    onNotifierMessage = backend.onNotifierMessage;
+    await backend.startMainSync();
+    return {
+      backend: backend.api,
+      homeserverUrl,
+      close: async () => {
+        await backend.close();
+        await push.close();
+        store.close();
+        await homeserver?.close();
+      },
+    };
+  } catch (error) {
+    store.close();
+    await homeserver?.close();
+    throw error;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Entry of the app's main sync process: the long-lived sync loop and the `main` consumer, in a process of its
+ * own so the dashboard can SIGKILL and restart it while the UI stays up (a Node child process in browser mode,
+ * an Electron utility process in the app). Wires only.
+ *
+ * Arguments: `--data DIR --strategy NAME`. The account comes from the store, written by the host.
+ */
+import path from 'node:path';
+import { isStrategy } from '../../engine/engine-types';
+import { CLIENT_DB_FILE } from '../../shared/data-layout';
+import { readAccount } from '../../store/account';
+import { openStore } from '../../store/open-store';
+import { startMainSync } from '../host/main-sync';
+
+function argument(name: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index >= 0 ? process.argv[index + 1] : undefined;
+  if (value === undefined) throw new Error(`sync process: --${name} is required`);
+  return value;
+}
+
+const strategy = argument('strategy');
+if (!isStrategy(strategy)) throw new Error(`sync process: unknown strategy "${strategy}"`);
+const store = openStore(path.join(argument('data'), CLIENT_DB_FILE));
+const account = readAccount(store);
+if (account === undefined) throw new Error('sync process: no account in the store; the host writes it before starting us');
+const sync = startMainSync({ store, account, strategy });
+
+const stop = (): void => {
+  void sync.stop().then(() => {
+    store.close();
+    process.exit(0);
+  });
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+process.once('disconnect', stop);
+void sync.done.then((result) => {
+  if (result.kind === 'failed') {
+    process.stderr.write(`sync process: the sync loop failed: ${JSON.stringify(result)}\n`);
+    process.exit(1);
+  }
+});
