@@ -1,0 +1,128 @@
+// Real processes: the lease between the main process and notifiers. A notifier gets the lease from a main
+// process in a long poll (F11), takes over from one stalled past its lease (F9) or crashed (F10), and dies at
+// any kill point without losing anything.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listProcessEvents } from '../../src/store/event-log';
+import {
+  makeSender,
+  sharedRoom,
+  startHeadless,
+  startNotifier,
+  startTestServer,
+  tempDir,
+  waitFor,
+  waitForExactlyOnce,
+  withStore,
+  type RunningProcess,
+  type TestServer,
+} from './support';
+
+let server: TestServer;
+const running: RunningProcess[] = [];
+beforeEach(async () => {
+  server = await startTestServer();
+});
+afterEach(async () => {
+  for (const process of running.splice(0)) {
+    process.child.kill('SIGCONT');
+    process.child.kill('SIGTERM');
+    await process.exited;
+  }
+  await server.close();
+});
+
+async function world() {
+  const dataDir = tempDir('lease');
+  const main = await startHeadless(server.url, dataDir);
+  running.push(main);
+  const sender = await makeSender(server.url);
+  const roomId = await sharedRoom(server.url, sender, dataDir);
+  return { dataDir, main, sender, roomId };
+}
+
+type Report = { kind: string; body?: string; dataMissing?: boolean; outcome?: string; committedEvents?: number; elapsedMs?: number };
+const reports = (process: RunningProcess): Report[] =>
+  process.lines.map((line) => ((line as { notifier?: Report }).notifier ?? line) as Report);
+
+describe('lease handoff between real processes', () => {
+  it('notifier: gets the lease from a main process in a 30 s long poll, within about one lease period (F11)', async () => {
+    const { main, sender, roomId } = await world();
+    // Let main settle into its long poll before the push arrives.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const sent = await sender.traffic.sendRoomMessage(roomId, 'meet at noon');
+    expect(sent.ok).toBe(true);
+    await waitFor(() => reports(main).some((r) => r.kind === 'finished'), 15_000, () => JSON.stringify(main.lines));
+    const finished = reports(main).find((r) => r.kind === 'finished');
+    expect(finished?.outcome).toBe('caught-up');
+    // The lease period is 3 s; the notifier must not wait out the 30 s long poll.
+    expect(finished?.elapsedMs).toBeLessThan(4_000);
+    expect(reports(main).find((r) => r.kind === 'notification')).toMatchObject({ body: 'meet at noon', dataMissing: false });
+  });
+
+  it('main: stalled past its lease (SIGSTOP), a notifier takes over, the stale holder wakes and commits nothing under its old generation (F9)', async () => {
+    const { dataDir, main, sender, roomId } = await world();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    main.child.kill('SIGSTOP');
+    await sender.traffic.sendToDevice(20);
+    const sent = await sender.traffic.sendRoomMessage(roomId, 'stalled main');
+    if (!sent.ok) throw new Error('send failed');
+    const notifier = startNotifier(dataDir, sent.value.eventId, roomId);
+    running.push(notifier);
+    await waitFor(() => reports(notifier).some((r) => r.kind === 'finished'), 20_000, () => JSON.stringify(notifier.lines) + notifier.stderr.join('\n'));
+    expect(reports(notifier).find((r) => r.kind === 'notification')).toMatchObject({ body: 'stalled main', dataMissing: false });
+    expect(reports(notifier).find((r) => r.kind === 'finished')?.committedEvents).toBe(21);
+
+    main.child.kill('SIGCONT');
+    await sender.traffic.sendToDevice(10);
+    const report = await waitForExactlyOnce(server, dataDir);
+    expect(report).toMatchObject({ accepted: 31, distinctTags: 31, duplicates: 0 });
+    const mainEvents = withStore(dataDir, (store) => listProcessEvents(store, { limit: 5000 })).filter((e) => e.pid === main.pid);
+    // On waking, the stale holder learns it lost the lease either from its renewal (`lease-lost`) or at its
+    // next commit (`fenced`), whichever runs first; either way nothing it fetched under generation 1 is committed.
+    expect(mainEvents.some((e) => e.kind === 'fenced' || e.kind === 'lease-lost')).toBe(true);
+    const staleCommits = mainEvents.filter((e) => e.kind === 'commit' && e.detail.generation === 1 && Number(e.detail.eventCount) > 0);
+    expect(staleCommits).toEqual([]);
+  });
+
+  it('main: crashes holding the lease, the lease lapses and a notifier takes over (F10)', async () => {
+    const { dataDir, main, sender, roomId } = await world();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    main.child.kill('SIGKILL');
+    await main.exited;
+    await sender.traffic.sendToDevice(5);
+    const sent = await sender.traffic.sendRoomMessage(roomId, 'after the crash');
+    if (!sent.ok) throw new Error('send failed');
+    const notifier = startNotifier(dataDir, sent.value.eventId, roomId);
+    running.push(notifier);
+    await waitFor(() => reports(notifier).some((r) => r.kind === 'finished'), 20_000, () => JSON.stringify(notifier.lines));
+    expect(reports(notifier).find((r) => r.kind === 'finished')).toMatchObject({ outcome: 'caught-up', committedEvents: 6 });
+    expect(reports(notifier).find((r) => r.kind === 'notification')).toMatchObject({ body: 'after the crash' });
+
+    const restarted = await startHeadless(server.url, dataDir);
+    running.push(restarted);
+    const report = await waitForExactlyOnce(server, dataDir);
+    expect(report).toMatchObject({ accepted: 6, distinctTags: 6, duplicates: 0 });
+  });
+
+  for (const point of ['after-request-sent', 'after-response-before-commit', 'mid-commit', 'after-commit-before-ack', 'consumer-after-effect-before-cursor']) {
+    it(`notifier: SIGKILL at ${point} while it syncs loses nothing`, async () => {
+      const { dataDir, main, sender, roomId } = await world();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Main is stopped so the notifier is the one that syncs (it takes the lease once main's lapses).
+      main.child.kill('SIGSTOP');
+      await sender.traffic.sendToDevice(15);
+      const sent = await sender.traffic.sendRoomMessage(roomId, 'killed notifier');
+      if (!sent.ok) throw new Error('send failed');
+      const doomed = startNotifier(dataDir, sent.value.eventId, roomId, { TODEVICE_KILL_AT: point, TODEVICE_KILL_PROCESS: 'notifier' });
+      expect((await doomed.exited).signal).toBe('SIGKILL');
+      const next = startNotifier(dataDir, sent.value.eventId, roomId);
+      running.push(next);
+      await waitFor(() => reports(next).some((r) => r.kind === 'finished'), 20_000, () => JSON.stringify(next.lines) + next.stderr.join('\n'));
+      expect(reports(next).find((r) => r.kind === 'notification')).toMatchObject({ body: 'killed notifier', dataMissing: false });
+
+      main.child.kill('SIGCONT');
+      const report = await waitForExactlyOnce(server, dataDir);
+      expect(report).toMatchObject({ accepted: 16, distinctTags: 16, duplicates: 0 });
+    });
+  }
+});

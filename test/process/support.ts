@@ -1,0 +1,147 @@
+/**
+ * Real-process test support: `todevice serve` and `todevice headless` as OS processes (the shipped commands),
+ * a demo sender, and the exactly-once oracle.
+ *
+ * The oracle compares what the homeserver accepted (its admin inspection) with what the main consumer handled
+ * (the `handled` rows written with its cursor): every tag exactly once, nothing left queued.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { MatrixClient } from '../../src/engine/matrix-client';
+import { DemoTraffic } from '../../src/main/host/demo-traffic';
+import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
+import { readAccount } from '../../src/store/account';
+import { summarizeHandled, handledTags } from '../../src/store/handled';
+import { openStore, type ClientStore } from '../../src/store/open-store';
+import { startTestServer, type TestServer } from '../conformance/support';
+
+export { startTestServer, type TestServer };
+
+const cliEntry = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
+const notifierEntry = fileURLToPath(new URL('../../src/notifier/index.ts', import.meta.url));
+export const RECEIVER = { user: 'phone', password: 'pw', deviceId: 'PHONE' };
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `todevice-${prefix}-`));
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  pid: number;
+  /** Every JSON line printed on stdout after the first. */
+  lines: unknown[];
+  stderr: string[];
+  exited: Promise<{ code: number | null; signal: string | null }>;
+}
+
+function track(child: ChildProcess): RunningProcess {
+  const running: RunningProcess = {
+    child,
+    pid: child.pid ?? -1,
+    lines: [],
+    stderr: [],
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+  };
+  if (child.stdout) readline.createInterface({ input: child.stdout }).on('line', (line) => running.lines.push(JSON.parse(line)));
+  if (child.stderr) readline.createInterface({ input: child.stderr }).on('line', (line) => running.stderr.push(line));
+  return running;
+}
+
+/** Starts `todevice headless` for the receiver device and waits for its first line (it is syncing then). */
+export async function startHeadless(
+  url: string,
+  dataDir: string,
+  options: { strategy?: string; env?: Record<string, string> } = {},
+): Promise<RunningProcess> {
+  const args = [cliEntry, 'headless', '--homeserver', url, '--data', dataDir, '--user', RECEIVER.user, '--password', RECEIVER.password];
+  args.push('--device', RECEIVER.deviceId, '--register', '--strategy', options.strategy ?? 'explicit-lease');
+  const running = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } }));
+  await waitFor(() => running.lines.length > 0, 20_000, () => `headless did not start: ${running.stderr.join('\n')}`);
+  return running;
+}
+
+/** Runs one notifier by hand, as a push would (its reports come as JSON lines on stdout). */
+export function startNotifier(dataDir: string, eventId: string, roomId: string, env: Record<string, string> = {}): RunningProcess {
+  const args = ['--import', import.meta.resolve('tsx'), notifierEntry, '--data', dataDir, '--event-id', eventId, '--room-id', roomId];
+  return track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
+}
+
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface Sender {
+  traffic: DemoTraffic;
+  client: MatrixClient;
+  userId: string;
+}
+
+/** Registers a sender; the receiver must have been registered (by headless) first. */
+export async function makeSender(url: string): Promise<Sender> {
+  const anonymous = new MatrixClient({ baseUrl: url });
+  const login = await anonymous.register({ username: `sender${Math.random().toString(36).slice(2, 8)}`, password: 'pw', deviceId: 'SENDER' });
+  if (!login.ok) throw new Error(`register failed: ${JSON.stringify(login.error)}`);
+  const client = anonymous.withAccessToken(login.value.access_token);
+  const traffic = new DemoTraffic(client, { userId: `@${RECEIVER.user}:localhost`, deviceId: RECEIVER.deviceId });
+  return { traffic, client, userId: login.value.user_id };
+}
+
+/** A room with the sender and the receiver in it (the receiver joins with the token its main process stored). */
+export async function sharedRoom(url: string, sender: Sender, dataDir: string): Promise<string> {
+  const room = await sender.client.createRoom({ invite: [`@${RECEIVER.user}:localhost`] });
+  if (!room.ok) throw new Error('createRoom failed');
+  const account = withStore(dataDir, (store) => readAccount(store));
+  if (!account) throw new Error('no account stored yet');
+  const joined = await new MatrixClient({ baseUrl: url, accessToken: account.accessToken }).joinRoom(room.value.roomId);
+  if (!joined.ok) throw new Error('join failed');
+  return room.value.roomId;
+}
+
+export function withStore<T>(dataDir: string, read: (store: ClientStore) => T): T {
+  const store = openStore(path.join(dataDir, CLIENT_DB_FILE));
+  try {
+    return read(store);
+  } finally {
+    store.close();
+  }
+}
+
+export interface DeliveryReport {
+  accepted: number;
+  queued: number;
+  handledRows: number;
+  distinctTags: number;
+  duplicates: number;
+}
+
+export async function deliveryReport(server: TestServer, dataDir: string): Promise<DeliveryReport> {
+  const inspection = await server.admin.inspectDevice(`@${RECEIVER.user}:localhost`, RECEIVER.deviceId);
+  const handled = withStore(dataDir, (store) => summarizeHandled(store, 'main'));
+  return { accepted: inspection.accepted, queued: inspection.queued.length, handledRows: handled.rows, distinctTags: handled.distinctTags, duplicates: handled.duplicates };
+}
+
+/** Waits until the main consumer handled every accepted message and the server holds none, then returns the report. */
+export async function waitForExactlyOnce(server: TestServer, dataDir: string, timeoutMs = 20_000): Promise<DeliveryReport> {
+  let report = await deliveryReport(server, dataDir);
+  await waitFor(
+    async () => {
+      report = await deliveryReport(server, dataDir);
+      return report.queued === 0 && report.distinctTags >= report.accepted;
+    },
+    timeoutMs,
+    () => JSON.stringify(report),
+  );
+  return report;
+}
+
+export function mainHandledTags(dataDir: string): Set<string> {
+  return withStore(dataDir, (store) => handledTags(store, 'main'));
+}
