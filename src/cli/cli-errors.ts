@@ -1,8 +1,11 @@
 /**
  * How the CLI reports a user's mistake: one clear line on stderr and exit code 2, no stack trace.
  *
- * Runtime: node. Programmer errors are not routed here; they crash with their stack so they get fixed.
+ * Runtime: node. Option parsers throw commander's `InvalidArgumentError`, which commander reports with the
+ * option's name. Programmer errors are not routed here; they crash with their stack so they get fixed.
  */
+import { InvalidArgumentError } from 'commander';
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -11,7 +14,7 @@ export class UsageError extends Error {
 export function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`invalid port "${value}": expected an integer from 0 to 65535`);
+    throw new InvalidArgumentError(`invalid port "${value}": expected an integer from 0 to 65535`);
   }
   return port;
 }
@@ -20,7 +23,7 @@ export function parsePort(value: string): number {
 export function parsePositiveInt(name: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`invalid ${name} "${value}": expected a positive integer`);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`invalid ${name} "${value}": expected a positive integer`);
     return n;
   };
 }

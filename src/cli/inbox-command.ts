@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { openStore } from '../store/open-store';
 import { readStoreSnapshot, type StoreSnapshot } from '../store/snapshot';
 import { StoreOpenError } from '../store/store-errors';
-import { runCommand, UsageError } from './cli-errors';
+import { parsePositiveInt, runCommand, UsageError } from './cli-errors';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
 
 interface InboxOptions {
@@ -26,7 +26,7 @@ export function registerInboxCommand(program: Command): void {
     .description("print a data directory's to-device token, lease, cursors and inbox")
     .requiredOption('--data <dir>', 'data directory of a main process (todevice headless --data, or the app)')
     .option('--json', 'print one JSON object (shape in the README)')
-    .option('--limit <n>', 'print at most this many inbox rows (newest kept)', (v) => Number(v), 10_000)
+    .option('--limit <n>', 'print at most this many inbox rows (newest kept)', parsePositiveInt('limit'), 10_000)
     .action((options: InboxOptions) => runCommand(async () => printInbox(options)));
 }
 
@@ -87,9 +87,22 @@ function toText(snapshot: StoreSnapshot): string {
     lines.push(`lease     ${lease.key}: holder=${lease.holder} generation=${lease.generation} expires=${new Date(lease.expiresAtMs).toISOString()}`);
   }
   for (const cursor of snapshot.cursors) lines.push(`cursor    ${cursor.consumer} at seq ${cursor.seq}`);
-  lines.push(`inbox     ${snapshot.inboxCount} rows`);
+  lines.push(`inbox     ${snapshot.inboxCount} rows; ${describeTags(snapshot)}`);
   for (const row of snapshot.inbox) {
     lines.push(`  ${String(row.seq).padStart(6)}  ${row.type}  ${row.sender}  ${JSON.stringify(row.content)}  fetched by ${row.fetchedByProcess} (pid ${row.fetchedByPid})`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** "N distinct tags, M duplicated": the exactly-once check a person runs after killing processes. */
+function describeTags(snapshot: StoreSnapshot): string {
+  const seen = new Set<string>();
+  let duplicated = 0;
+  for (const row of snapshot.inbox) {
+    const tag = row.content.tag;
+    if (typeof tag !== 'string') continue;
+    if (seen.has(tag)) duplicated += 1;
+    else seen.add(tag);
+  }
+  return `${seen.size} distinct tags, ${duplicated} duplicated`;
 }

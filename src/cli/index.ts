@@ -3,9 +3,10 @@
  *
  * Runtime: node. Each subcommand lives in its own `*-command.ts` file and owns its options and help text.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { registerHeadlessCommand } from './headless-command';
 import { registerInboxCommand } from './inbox-command';
+import { registerSendCommand } from './send-command';
 import { registerServeCommand } from './serve-command';
 
 const program = new Command()
@@ -15,10 +16,18 @@ const program = new Command()
       'notification process sharing one SQLite-persisted to-device token, and tools to break them.',
   )
   .showHelpAfterError('(run with --help for usage)')
-  .configureHelp({ showGlobalOptions: true });
+  .configureHelp({ showGlobalOptions: true })
+  // Subcommands inherit this: commander reports a usage error itself, and we exit with the conventional 2.
+  .exitOverride();
 
 registerServeCommand(program);
 registerHeadlessCommand(program);
 registerInboxCommand(program);
+registerSendCommand(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  process.exitCode = error.exitCode === 0 ? 0 : 2;
+}

@@ -18,7 +18,7 @@ export interface Recipient {
 
 export class DemoTraffic {
   private sequence = 0;
-  private readonly runId = randomUUID().slice(0, 8);
+  readonly runId = randomUUID().slice(0, 8);
 
   constructor(
     private readonly sender: MatrixClient,

@@ -1,0 +1,80 @@
+// The commands a person outside the project would use: `todevice serve`, `headless`, `send`, `inbox`. Kill the
+// main process at random while messages arrive, restart it, and `inbox` shows every tag exactly once.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECEIVER, startHeadless, startTestServer, tempDir, waitFor, type TestServer } from './support';
+
+const run = promisify(execFile);
+const cli = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
+const todevice = (...args: string[]) => run(process.execPath, [cli, ...args], { maxBuffer: 64 * 1024 * 1024 });
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+describe('the CLI, end to end', () => {
+  it('cli: send, kill -9 the main process twice, restart, inbox shows every tag exactly once', async () => {
+    const dataDir = tempDir('cli');
+    let main = await startHeadless(server.url, dataDir);
+    const sending = todevice('send', '--homeserver', server.url, '--to', `@${RECEIVER.user}:localhost`, '--device', RECEIVER.deviceId, '--count', '300');
+    for (let kill = 0; kill < 2; kill += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      main.child.kill('SIGKILL');
+      await main.exited;
+      main = await startHeadless(server.url, dataDir);
+    }
+    const sent = JSON.parse((await sending).stdout.trim().split('\n').pop() ?? '{}') as { run: string; count: number };
+    expect(sent.count).toBe(300);
+    try {
+      let inbox: { inbox: Array<{ content: { tag?: string } }> } = { inbox: [] };
+      await waitFor(
+        async () => {
+          inbox = JSON.parse((await todevice('inbox', '--data', dataDir, '--json')).stdout) as typeof inbox;
+          return inbox.inbox.length >= 300;
+        },
+        20_000,
+        () => `inbox has ${inbox.inbox.length} rows`,
+      );
+      const tags = inbox.inbox.map((row) => row.content.tag);
+      expect(new Set(tags).size).toBe(300);
+      expect(tags.length).toBe(300);
+      expect(tags.every((tag) => tag?.startsWith(`${sent.run}-`))).toBe(true);
+      const text = (await todevice('inbox', '--data', dataDir)).stdout;
+      expect(text).toContain('300 distinct tags, 0 duplicated');
+    } finally {
+      main.child.kill('SIGTERM');
+      await main.exited;
+    }
+  });
+
+  it('cli: every subcommand has --help', async () => {
+    for (const command of ['serve', 'headless', 'inbox', 'send']) {
+      const { stdout } = await todevice(command, '--help');
+      expect(stdout).toContain(`Usage: todevice ${command}`);
+    }
+  });
+
+  it('cli: bad input gets one clear line and exit code 2, not a stack trace', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['serve', '--port', 'eighty'], /invalid port "eighty"/],
+      [['serve', '--host', '0.0.0.0', '--port', '0'], /not a loopback address/],
+      [['inbox', '--data', '/nonexistent/todevice'], /no todevice store/],
+      [['headless', '--homeserver', server.url, '--data', tempDir('bad'), '--user', 'x', '--password', 'y', '--strategy', 'yolo'], /unknown strategy "yolo"/],
+      [['send', '--homeserver', server.url, '--to', 'phone', '--device', 'D'], /full user ID/],
+    ];
+    for (const [args, message] of cases) {
+      const failure = await todevice(...args).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(failure, args.join(' ')).toBeDefined();
+      expect(failure?.code, args.join(' ')).toBe(2);
+      expect(failure?.stderr).toMatch(message);
+      expect(failure?.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
