@@ -12,14 +12,9 @@ import type { KillPoints } from './kill-points';
 import type { SyncTransport } from './matrix-client';
 import type { Sleep } from './timing';
 
-/** DESIGN.md §5. `explicit-lease` is the default; `legacy` and `explicit-naive` exist to show what goes wrong. */
-export const STRATEGIES = ['legacy', 'explicit-naive', 'explicit-cas', 'explicit-lease'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
-export const DEFAULT_STRATEGY: Strategy = 'explicit-lease';
+import type { Strategy } from '../shared/strategies';
 
-export function isStrategy(value: string): value is Strategy {
-  return (STRATEGIES as readonly string[]).includes(value);
-}
+export { DEFAULT_STRATEGY, isStrategy, STRATEGIES, type Strategy } from '../shared/strategies';
 
 export interface SyncEngineOptions {
   store: ClientStore;

@@ -10,8 +10,9 @@
  * (and at most every `SNAPSHOT_MIN_INTERVAL_MS`), so the dashboard updates live without polling.
  */
 
-export const STRATEGIES = ['legacy', 'explicit-naive', 'explicit-cas', 'explicit-lease'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+import type { Strategy } from './strategies';
+
+export { STRATEGIES, type Strategy } from './strategies';
 
 export const SNAPSHOT_MIN_INTERVAL_MS = 200;
 
