@@ -51,13 +51,14 @@ export async function startAppHost(options: AppHostOptions): Promise<AppHost> {
   try {
     const world = await setUpDemoWorld(store, homeserverUrl);
     const strategy = options.strategy ?? DEFAULT_STRATEGY;
-    let onNotifierMessage: Parameters<typeof startPushDispatch>[0]['onNotifierMessage'];
+    // Push dispatch and backend need each other: reports go to the backend, which is built on the dispatch.
+    const relay: { toBackend?: Parameters<typeof startPushDispatch>[0]['onNotifierMessage'] } = {};
     const push = await startPushDispatch({
       account: world.desktop,
       dataDir: options.dataDir,
       strategy,
       launcher: options.launcher,
-      onNotifierMessage: (run, message) => onNotifierMessage?.(run, message),
+      onNotifierMessage: (run, message) => relay.toBackend?.(run, message),
       log,
     });
     const backend = createAppBackend({
@@ -72,7 +73,7 @@ export async function startAppHost(options: AppHostOptions): Promise<AppHost> {
       ...(options.onNotification === undefined ? {} : { onNotification: options.onNotification }),
       log,
     });
-    onNotifierMessage = backend.onNotifierMessage;
+    relay.toBackend = backend.onNotifierMessage;
     await backend.startMainSync();
     return {
       backend: backend.api,
