@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerHeadlessCommand } from './headless-command';
 import { registerInboxCommand } from './inbox-command';
+import { registerRaceCommand } from './race-command';
 import { registerSendCommand } from './send-command';
 import { registerServeCommand } from './serve-command';
 
@@ -24,6 +25,7 @@ registerServeCommand(program);
 registerHeadlessCommand(program);
 registerInboxCommand(program);
 registerSendCommand(program);
+registerRaceCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,58 @@
+/**
+ * A campaign: the same race over many seeds, to pile up kills and interleavings that one seed cannot reach.
+ *
+ * Runtime: node. Seeds are `firstSeed, firstSeed + 1, …`, each a full `runRace` (its own schedule, homeserver and
+ * processes), run one after the other: the machine's cores go to the processes inside a run. The campaign fails
+ * as soon as any safe strategy violates an invariant, and names the seed and the command that reproduces it.
+ */
+import type { RaceOptions } from './race-options';
+import type { RaceProgress, RaceReport } from './report-types';
+import { runRace } from './run-race';
+
+export interface CampaignResult {
+  seeds: number[];
+  reports: RaceReport[];
+  /** SIGKILLs that landed, over every seed and strategy. */
+  kills: number;
+  lost: number;
+  duplicated: number;
+  reordered: number;
+  ok: boolean;
+  /** The failing seed's reproducing command, when one failed. */
+  reproduce: string | undefined;
+  elapsedMs: number;
+}
+
+export const LONG_CAMPAIGN = { seeds: 20, kills: 120, durationS: 20 } as const;
+
+export async function runCampaign(
+  base: Partial<RaceOptions>,
+  seedCount: number,
+  onProgress: (progress: RaceProgress) => void = () => undefined,
+  onSeed: (report: RaceReport) => void = () => undefined,
+): Promise<CampaignResult> {
+  const began = Date.now();
+  const firstSeed = base.seed ?? 1;
+  const seeds = Array.from({ length: seedCount }, (_, i) => firstSeed + i);
+  const reports: RaceReport[] = [];
+  for (const seed of seeds) {
+    const report = await runRace({ ...base, seed }, onProgress);
+    reports.push(report);
+    onSeed(report);
+    if (!report.ok) break;
+  }
+  const runs = reports.flatMap((report) => report.strategies);
+  const sum = (pick: (run: (typeof runs)[number]) => number): number => runs.reduce((total, run) => total + pick(run), 0);
+  const failed = reports.find((report) => !report.ok);
+  return {
+    seeds,
+    reports,
+    kills: sum((run) => run.kills),
+    lost: sum((run) => (run.mustBeSafe ? run.totals.lost : 0)),
+    duplicated: sum((run) => (run.mustBeSafe ? run.totals.duplicated : 0)),
+    reordered: sum((run) => (run.mustBeSafe ? run.totals.reordered : 0)),
+    ok: failed === undefined,
+    reproduce: failed?.reproduce,
+    elapsedMs: Date.now() - began,
+  };
+}

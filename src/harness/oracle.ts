@@ -1,0 +1,101 @@
+/**
+ * The oracle: from what the senders got accepted and what the main consumer handled, count delivered, lost,
+ * duplicated and reordered messages per sending device, and the delivery latency.
+ *
+ * Runtime: node, pure functions (no I/O), so they are unit-tested on synthetic data. Why these definitions:
+ * - Matrix to-device messages carry no IDs, so every harness message carries a tag `s<sender>-<n>` (n counts
+ *   that sender's messages from 1, in send order). A tag is the message's identity.
+ * - "Delivered" means handled by the `main` consumer, the app's own effect; rows a legacy notifier kept to
+ *   itself never reach it, which is the F1 loss.
+ * - "Reordered" compares first handlings only, in handling order (inbox `seq`): a message handled after a later
+ *   message of the same sender. A duplicate is counted once, as a duplicate, not again as reordered.
+ */
+import type { DeliveryCounts, LatencySummary } from './report-types';
+
+export interface SentLog {
+  /** Tags the homeserver accepted, per sender, in send order. */
+  bySender: string[][];
+}
+
+export interface HandledRow {
+  seq: number;
+  tag: string | null;
+  sentAtMs: number | null;
+  handledAtMs: number;
+}
+
+export interface OracleResult {
+  totals: DeliveryCounts;
+  perSender: Array<DeliveryCounts & { sender: string }>;
+  latency: LatencySummary;
+  lostTags: string[];
+}
+
+export function senderTag(sender: number, n: number): string {
+  return `s${sender}-${n}`;
+}
+
+export function parseSenderTag(tag: string): { sender: number; n: number } | undefined {
+  const match = /^s(\d+)-(\d+)$/.exec(tag);
+  if (match === null) return undefined;
+  return { sender: Number(match[1]), n: Number(match[2]) };
+}
+
+export function judge(sent: SentLog, handled: readonly HandledRow[]): OracleResult {
+  const ordered = [...handled].sort((a, b) => a.seq - b.seq);
+  const perSender = sent.bySender.map((tags, sender) => judgeSender(sender, tags, ordered));
+  const totals = perSender.map((one) => one.counts).reduce<DeliveryCounts>(
+    (sum, one) => ({
+      sent: sum.sent + one.sent,
+      delivered: sum.delivered + one.delivered,
+      lost: sum.lost + one.lost,
+      duplicated: sum.duplicated + one.duplicated,
+      reordered: sum.reordered + one.reordered,
+    }),
+    { sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0 },
+  );
+  const handledTags = new Set(ordered.map((row) => row.tag));
+  const lostTags = sent.bySender.flatMap((tags) => tags.filter((tag) => !handledTags.has(tag))).slice(0, 20);
+  return { totals, perSender: perSender.map(({ counts, sender }) => ({ sender, ...counts })), latency: latencyOf(ordered), lostTags };
+}
+
+function judgeSender(sender: number, tags: readonly string[], ordered: readonly HandledRow[]): { sender: string; counts: DeliveryCounts } {
+  const sentSet = new Set(tags);
+  const seen = new Set<string>();
+  let duplicated = 0;
+  let reordered = 0;
+  let highestN = 0;
+  for (const row of ordered) {
+    if (row.tag === null || !sentSet.has(row.tag)) continue;
+    if (seen.has(row.tag)) {
+      duplicated += 1;
+      continue;
+    }
+    seen.add(row.tag);
+    const n = parseSenderTag(row.tag)?.n ?? 0;
+    if (n < highestN) reordered += 1;
+    highestN = Math.max(highestN, n);
+  }
+  const counts = { sent: tags.length, delivered: seen.size, lost: tags.length - seen.size, duplicated, reordered };
+  return { sender: `s${sender}`, counts };
+}
+
+/** Latency of first handlings (a duplicate's later handling is not a delivery). */
+export function latencyOf(ordered: readonly HandledRow[]): LatencySummary {
+  const first = new Set<string>();
+  const samples: number[] = [];
+  for (const row of ordered) {
+    if (row.tag === null || row.sentAtMs === null || first.has(row.tag)) continue;
+    first.add(row.tag);
+    samples.push(Math.max(0, row.handledAtMs - row.sentAtMs));
+  }
+  samples.sort((a, b) => a - b);
+  return { count: samples.length, p50Ms: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99), maxMs: samples.at(-1) ?? null };
+}
+
+/** Nearest-rank percentile of sorted samples. */
+export function percentile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
+  return sorted[rank - 1] ?? null;
+}

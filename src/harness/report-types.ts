@@ -1,0 +1,108 @@
+/**
+ * The race report: what `runRace` returns, `todevice race --json` prints and report.json holds.
+ *
+ * Runtime: common in spirit (plain data, JSON-safe), kept in src/harness because only the harness builds it.
+ * The schema is documented in README.md under "Race report JSON"; `schema` names its version, and a change that
+ * removes or renames a field must bump it.
+ */
+import type { Strategy } from '../shared/strategies';
+import type { RaceOptions } from './race-options';
+
+export const RACE_REPORT_SCHEMA = 'todevice.race-report/1';
+
+/** Delivery figures for one sending device, or for all of them. */
+export interface DeliveryCounts {
+  /** Messages the homeserver accepted from the sender (the send returned 200). */
+  sent: number;
+  /** Distinct sent messages the main consumer handled. */
+  delivered: number;
+  /** Sent messages the main consumer never handled, after the liveness phase converged. */
+  lost: number;
+  /** Extra handlings: handled rows minus distinct messages. */
+  duplicated: number;
+  /** First handlings that came after a later message of the same sender (per-sender order broken). */
+  reordered: number;
+}
+
+export interface LatencySummary {
+  /** Send to first handling by the main consumer, over delivered messages. */
+  count: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+}
+
+export interface TimelinePoint {
+  /** Offset from the start of the safety phase. */
+  atMs: number;
+  /** Messages handled by the main consumer so far. */
+  handled: number;
+}
+
+export interface FaultEvent {
+  atMs: number;
+  kind: string;
+  detail?: string;
+}
+
+export interface StrategyReport {
+  strategy: Strategy;
+  /** True for explicit-cas and explicit-lease, whose invariants must hold. */
+  mustBeSafe: boolean;
+  /** For a safe strategy: no violation. For the others: always true (their losses are the expected result). */
+  ok: boolean;
+  totals: DeliveryCounts;
+  perSender: Array<DeliveryCounts & { sender: string }>;
+  latency: LatencySummary;
+  /** Faults actually injected, by kind (`kill-main-point`, `kill-notifier-random`, `drop-response`, …). */
+  faults: Record<string, number>;
+  /** Faults the schedule planned, by kind (some cannot land, e.g. a kill point a strategy never reaches). */
+  plannedFaults: Record<string, number>;
+  kills: number;
+  /** Requests whose batch was thrown away: stale (compare-and-set lost) plus fenced (lease lost) commits. */
+  wastedRequests: { stale: number; fenced: number; total: number };
+  server: { accepted: number; deliveredIncludingRedeliveries: number; deleted: number; queuedAtEnd: number };
+  notifiers: { launched: number; finished: number; killed: number; failed: number; dataMissing: number };
+  mainRestarts: number;
+  liveness: { converged: boolean; convergedAfterMs: number | null };
+  /** Invariant violations found by the checkers during the run and by the oracle at its end. */
+  violations: string[];
+  /** Up to 20 lost tags, to start an investigation from. */
+  lostSample: string[];
+  /** Diagnostics that are not verdicts (failed sends, notifier errors, main's last stderr lines). */
+  notes: string[];
+  safetyPhaseMs: number;
+  elapsedMs: number;
+  timeline: TimelinePoint[];
+  faultTimeline: FaultEvent[];
+}
+
+export interface RaceReport {
+  schema: typeof RACE_REPORT_SCHEMA;
+  seed: number;
+  options: RaceOptions;
+  /** Digest of the fault and traffic schedule: the same seed and options give the same hash. */
+  scheduleHash: string;
+  /** How the app's process entries were started: `bundle` (esbuild, plain node) or `tsx`. */
+  processMode: 'bundle' | 'tsx';
+  startedAt: string;
+  elapsedMs: number;
+  strategies: StrategyReport[];
+  /** False when a safe strategy violated an invariant: `todevice race` then exits 1. */
+  ok: boolean;
+  /** The command that replays this run with the same schedule. */
+  reproduce: string;
+}
+
+/** Progress of a running race, for stderr lines and the dashboard. */
+export interface RaceProgress {
+  strategy: Strategy;
+  phase: 'starting' | 'safety' | 'liveness' | 'done';
+  elapsedMs: number;
+  safetyPhaseMs: number;
+  sent: number;
+  plannedSends: number;
+  handled: number;
+  kills: number;
+  faults: number;
+}

@@ -1,0 +1,106 @@
+/**
+ * Turns one finished strategy run into its `StrategyReport`: the oracle's verdict, the faults that landed, the
+ * wasted requests, and the invariant violations that decide the exit code.
+ *
+ * Runtime: node. For a safe strategy (explicit-cas, explicit-lease) any lost, duplicated or reordered message,
+ * any checker violation and a liveness phase that did not converge are violations. For legacy and
+ * explicit-naive the same figures are the expected result and are reported, not judged.
+ */
+import type { DeviceInspection } from '../shared/admin-wire';
+import type { Strategy } from '../shared/strategies';
+import type { ClientStore } from '../store/open-store';
+import { judge, type HandledRow } from './oracle';
+import type { StrategyReport, TimelinePoint } from './report-types';
+import type { RunParts } from './strategy-run';
+
+export interface StrategyReportInput {
+  strategy: Strategy;
+  mustBeSafe: boolean;
+  parts: RunParts;
+  handled: HandledRow[];
+  inspection: DeviceInspection;
+  plannedFaults: Record<string, number>;
+  liveness: { converged: boolean; convergedAfterMs: number | null };
+  safetyPhaseMs: number;
+  elapsedMs: number;
+}
+
+export function readHandledRows(store: ClientStore): HandledRow[] {
+  const rows = store
+    .statement("SELECT seq, tag, sent_at_ms, handled_at_ms FROM handled WHERE consumer = 'main' ORDER BY seq")
+    .all() as Array<{ seq: number; tag: string | null; sent_at_ms: number | null; handled_at_ms: number }>;
+  return rows.map((r) => ({ seq: r.seq, tag: r.tag, sentAtMs: r.sent_at_ms, handledAtMs: r.handled_at_ms }));
+}
+
+export function buildStrategyReport(input: StrategyReportInput): StrategyReport {
+  const { parts, inspection } = input;
+  const verdict = judge(parts.traffic.sent, input.handled);
+  const stale = parts.checker.eventCounts.stale ?? 0;
+  const fenced = parts.checker.eventCounts.fenced ?? 0;
+  const violations = input.mustBeSafe ? safetyViolations(input, verdict.totals) : [];
+  return {
+    strategy: input.strategy,
+    mustBeSafe: input.mustBeSafe,
+    ok: violations.length === 0,
+    totals: verdict.totals,
+    perSender: verdict.perSender,
+    latency: verdict.latency,
+    faults: { ...parts.faults.counts },
+    plannedFaults: input.plannedFaults,
+    kills: parts.faults.kills,
+    wastedRequests: { stale, fenced, total: stale + fenced },
+    server: {
+      accepted: inspection.accepted,
+      deliveredIncludingRedeliveries: inspection.delivered,
+      deleted: inspection.deleted,
+      queuedAtEnd: inspection.queued.length,
+    },
+    notifiers: notifierFigures(parts),
+    mainRestarts: parts.main.restartCount,
+    liveness: input.liveness,
+    violations: input.mustBeSafe ? violations : parts.checker.violations,
+    lostSample: verdict.lostTags,
+    notes: notesOf(parts),
+    safetyPhaseMs: input.safetyPhaseMs,
+    elapsedMs: input.elapsedMs,
+    timeline: timelineOf(input.handled, parts.startMs),
+    faultTimeline: parts.faults.timeline,
+  };
+}
+
+function notifierFigures(parts: RunParts): StrategyReport['notifiers'] {
+  const { launched, finished, killed, failed, dataMissing } = parts.launcher.stats;
+  return { launched, finished, killed, failed, dataMissing };
+}
+
+/** Diagnostics that are not verdicts: failed sends, notifier errors, injector errors, main's last stderr lines. */
+function notesOf(parts: RunParts): string[] {
+  const notes = [...parts.traffic.failures, ...parts.launcher.stats.failures, ...parts.injector.errors];
+  if (parts.main.failedExits > 0) notes.push(`main exited with an error ${parts.main.failedExits} time(s) and was restarted`);
+  if (parts.checker.eventLogGap) notes.push('the event log was trimmed between two reads: wasted-request counts are lower bounds');
+  notes.push(...parts.main.stderrTail.slice(-5).map((line) => `main stderr: ${line}`));
+  notes.push(...parts.world.serverLog.slice(0, 5).map((line) => `homeserver: ${line}`));
+  return notes.slice(0, 40);
+}
+
+function safetyViolations(input: StrategyReportInput, totals: { lost: number; duplicated: number; reordered: number; sent: number }): string[] {
+  const { parts, inspection } = input;
+  const violations = [...parts.checker.violations];
+  if (totals.lost > 0) violations.push(`${totals.lost} message(s) lost`);
+  if (totals.duplicated > 0) violations.push(`${totals.duplicated} message(s) handled twice`);
+  if (totals.reordered > 0) violations.push(`${totals.reordered} message(s) handled out of per-sender order`);
+  if (!input.liveness.converged) violations.push(`liveness: did not converge within the liveness phase (${inspection.queued.length} still queued)`);
+  if (inspection.accepted !== totals.sent) violations.push(`the homeserver accepted ${inspection.accepted} messages, the senders saw ${totals.sent} accepted`);
+  return violations;
+}
+
+/** Handled-so-far over time, at most ~200 points, offsets from the start of the safety phase. */
+function timelineOf(handled: readonly HandledRow[], startMs: number): TimelinePoint[] {
+  const byTime = handled.map((row) => row.handledAtMs).sort((a, b) => a - b);
+  const step = Math.max(1, Math.ceil(byTime.length / 200));
+  const points: TimelinePoint[] = [{ atMs: 0, handled: 0 }];
+  for (let i = step - 1; i < byTime.length; i += step) points.push({ atMs: (byTime[i] ?? startMs) - startMs, handled: i + 1 });
+  const last = byTime.at(-1);
+  if (last !== undefined && points.at(-1)?.handled !== byTime.length) points.push({ atMs: last - startMs, handled: byTime.length });
+  return points;
+}

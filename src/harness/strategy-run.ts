@@ -1,0 +1,174 @@
+/**
+ * One strategy's race: a safety phase with faults, then a liveness phase without them that must converge, then
+ * the oracle's verdict.
+ *
+ * Runtime: node. The phases, as TigerBeetle's simulator runs them:
+ * 1. Safety (`durationS`): traffic from several senders, pushes that start notifiers, and every scheduled fault.
+ *    Checkers run throughout (run-checker.ts).
+ * 2. Liveness: faults off (server faults cleared, stalled main resumed, lock holders released, notifier faults
+ *    disarmed, main running). The run must converge within `livenessTimeoutS`: the homeserver holds nothing
+ *    for the device, no notifier runs, and the main consumer's cursor reached the end of the inbox. A safe
+ *    strategy that does not converge is a liveness violation.
+ * 3. Verdict: the oracle compares what the homeserver accepted with what the main consumer handled.
+ * Every wait is bounded; teardown always runs.
+ */
+import { readCursor } from '../store/cursors';
+import { inboxStats } from '../store/inbox';
+import type { Strategy } from '../shared/strategies';
+import { FaultInjector } from './fault-injector';
+import { FaultLog } from './fault-log';
+import { plannedFaultCounts, type Schedule } from './fault-schedule';
+import { MainSupervisor } from './main-supervisor';
+import { FaultyNotifierLauncher } from './notifier-faults';
+import type { ProcessEntries } from './process-entries';
+import { SAFE_STRATEGIES, type RaceOptions } from './race-options';
+import { startWorld, type RaceWorld } from './race-world';
+import type { RaceProgress, StrategyReport } from './report-types';
+import { RunChecker } from './run-checker';
+import { buildStrategyReport, readHandledRows } from './strategy-report';
+import { Traffic } from './traffic';
+import { WriteLockHolders } from './write-lock';
+
+const checkIntervalMs = 250;
+const progressIntervalMs = 1000;
+const convergePollMs = 200;
+const phasePollMs = 100;
+const notifierDrainMs = 15_000;
+
+export interface RunParts {
+  world: RaceWorld;
+  faults: FaultLog;
+  main: MainSupervisor;
+  launcher: FaultyNotifierLauncher;
+  traffic: Traffic;
+  checker: RunChecker;
+  injector: FaultInjector;
+  writeLocks: WriteLockHolders;
+  startMs: number;
+}
+
+export async function runStrategy(
+  options: RaceOptions,
+  strategy: Strategy,
+  schedule: Schedule,
+  entries: ProcessEntries,
+  onProgress: (progress: RaceProgress) => void,
+): Promise<StrategyReport> {
+  const began = Date.now();
+  let startMs = Date.now();
+  const faults = new FaultLog(() => startMs);
+  const launcher = new FaultyNotifierLauncher(entries, schedule.notifierFaults, faults);
+  const world = await startWorld(strategy, options.senders, launcher);
+  const main = new MainSupervisor(entries, world.dataDir, strategy, faults);
+  const writeLocks = new WriteLockHolders();
+  const injector = new FaultInjector({ admin: world.admin, userId: world.account.userId, deviceId: world.account.deviceId, dbPath: world.dbPath, main, writeLocks, faults });
+  const traffic = new Traffic(world.senders, { userId: world.account.userId, deviceId: world.account.deviceId }, world.roomId);
+  startMs = Date.now();
+  const parts: RunParts = { world, faults, main, launcher, traffic, checker: new RunChecker(world.store, startMs), injector, writeLocks, startMs };
+  try {
+    await safetyPhase(parts, options, schedule, strategy, onProgress);
+    const safetyPhaseMs = Date.now() - startMs;
+    const liveness = await livenessPhase(parts, options, strategy, onProgress);
+    parts.checker.stop();
+    const report = buildStrategyReport({
+      strategy,
+      mustBeSafe: SAFE_STRATEGIES.includes(strategy),
+      parts,
+      handled: readHandledRows(world.store),
+      inspection: await world.admin.inspectDevice(world.account.userId, world.account.deviceId),
+      plannedFaults: plannedFaultCounts(schedule),
+      liveness,
+      safetyPhaseMs,
+      elapsedMs: Date.now() - began,
+    });
+    onProgress(progressOf(parts, strategy, 'done', schedule, options));
+    return report;
+  } finally {
+    injector.stop();
+    parts.checker.stop();
+    await writeLocks.release();
+    await main.stop();
+    await world.close();
+  }
+}
+
+async function safetyPhase(parts: RunParts, options: RaceOptions, schedule: Schedule, strategy: Strategy, onProgress: (p: RaceProgress) => void): Promise<void> {
+  const { main, injector, traffic, checker, startMs } = parts;
+  main.start();
+  checker.start(checkIntervalMs);
+  injector.start(schedule.timed, startMs);
+  const abort = new AbortController();
+  const sending = traffic.play(schedule.sends, startMs, abort.signal);
+  const endMs = startMs + options.durationS * 1000;
+  // Bounded: the phase lasts its duration, and longer only while the planned sends finish (a loaded machine
+  // sends late), but never past three durations.
+  const hardEndMs = startMs + options.durationS * 3000;
+  let sendsDone = false;
+  void sending.finally(() => (sendsDone = true));
+  let lastProgressMs = 0;
+  const maxPolls = Math.ceil((hardEndMs - startMs) / phasePollMs) + 1;
+  for (let poll = 0; poll < maxPolls && Date.now() < hardEndMs && (Date.now() < endMs || !sendsDone); poll += 1) {
+    await new Promise((resolve) => setTimeout(resolve, phasePollMs));
+    if (Date.now() - lastProgressMs < progressIntervalMs) continue;
+    lastProgressMs = Date.now();
+    onProgress(progressOf(parts, strategy, 'safety', schedule, options));
+  }
+  abort.abort();
+  await sending;
+}
+
+async function livenessPhase(
+  parts: RunParts,
+  options: RaceOptions,
+  strategy: Strategy,
+  onProgress: (p: RaceProgress) => void,
+): Promise<{ converged: boolean; convergedAfterMs: number | null }> {
+  const { world, injector, launcher, writeLocks, main } = parts;
+  const began = Date.now();
+  injector.stop();
+  launcher.faultsEnabled = false;
+  await world.admin.clearFaults();
+  await writeLocks.release();
+  await main.settle();
+  // Notifiers started during the safety phase may still carry a kill point; each is bounded by its lease wait.
+  await Promise.race([launcher.idle(), new Promise((resolve) => setTimeout(resolve, notifierDrainMs))]);
+  const deadline = began + options.livenessTimeoutS * 1000;
+  let stableChecks = 0;
+  const maxPolls = Math.ceil((options.livenessTimeoutS * 1000) / convergePollMs) + 1;
+  for (let poll = 0; poll < maxPolls && Date.now() < deadline; poll += 1) {
+    await main.settle();
+    stableChecks = (await converged(world, launcher, main)) ? stableChecks + 1 : 0;
+    if (stableChecks >= 3) return { converged: true, convergedAfterMs: Date.now() - began };
+    if (poll % 5 === 0) onProgress(progressOf(parts, strategy, 'liveness', undefined, options));
+    await new Promise((resolve) => setTimeout(resolve, convergePollMs));
+  }
+  return { converged: false, convergedAfterMs: null };
+}
+
+/** Nothing queued on the server, no notifier running, main running and caught up with the inbox. */
+async function converged(world: RaceWorld, launcher: FaultyNotifierLauncher, main: MainSupervisor): Promise<boolean> {
+  if (launcher.running > 0 || !main.running) return false;
+  const inspection = await world.admin.inspectDevice(world.account.userId, world.account.deviceId);
+  if (inspection.queued.length > 0) return false;
+  const maxSeq = inboxStats(world.store).maxSeq ?? 0;
+  return (readCursor(world.store, 'main') ?? 0) >= maxSeq;
+}
+
+function progressOf(parts: RunParts, strategy: Strategy, phase: RaceProgress['phase'], schedule: Schedule | undefined, options: RaceOptions): RaceProgress {
+  return {
+    strategy,
+    phase,
+    elapsedMs: Date.now() - parts.startMs,
+    safetyPhaseMs: options.durationS * 1000,
+    sent: parts.traffic.sentCount,
+    plannedSends: schedule?.sends.length ?? 0,
+    handled: readHandledCount(parts),
+    kills: parts.faults.kills,
+    faults: parts.faults.total,
+  };
+}
+
+function readHandledCount(parts: RunParts): number {
+  const row = parts.world.store.statement("SELECT count(*) AS n FROM handled WHERE consumer = 'main'").get() as { n: number };
+  return row.n;
+}

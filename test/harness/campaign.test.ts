@@ -1,0 +1,53 @@
+/**
+ * The CI-sized campaign: `runRace` over several seeds for explicit-cas and explicit-lease (the two run side by
+ * side, one per core), on real processes, until at least 1,000 SIGKILLs have actually landed. Every run must
+ * show 0 lost, 0 duplicated, 0 reordered, no checker violation, and a converging liveness phase.
+ *
+ * Reproduce a failing seed with the command the assertion message prints (`npx todevice race ...`). The longer
+ * campaign is `npx todevice race --strategy explicit-lease --long`.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FAULTS, type RaceOptions } from '../../src/harness/race-options';
+import type { RaceReport } from '../../src/harness/report-types';
+import { runRace } from '../../src/harness/run-race';
+import type { Strategy } from '../../src/shared/strategies';
+
+const killsPerStrategy = 500;
+const maxSeedsPerStrategy = 8;
+const campaignOptions: Partial<RaceOptions> = {
+  messages: 60,
+  senders: 2,
+  kills: 160,
+  durationS: 8,
+  faults: { ...DEFAULT_FAULTS, killAtPoint: 0.3 },
+};
+
+/** Seeds 1000, 1001, … for one strategy until `killsPerStrategy` kills landed (bounded by the seed count). */
+async function campaignFor(strategy: Strategy): Promise<RaceReport[]> {
+  const reports: RaceReport[] = [];
+  let kills = 0;
+  for (let i = 0; i < maxSeedsPerStrategy && kills < killsPerStrategy; i += 1) {
+    const report = await runRace({ ...campaignOptions, strategy, seed: 1000 + i });
+    reports.push(report);
+    kills += report.strategies.reduce((sum, run) => sum + run.kills, 0);
+  }
+  return reports;
+}
+
+describe('race campaign', () => {
+  it('campaign: explicit-cas and explicit-lease survive at least 1,000 kills across seeds with 0 lost, 0 duplicated, 0 reordered', async () => {
+    const began = Date.now();
+    const reports = (await Promise.all([campaignFor('explicit-cas'), campaignFor('explicit-lease')])).flat();
+    const runs = reports.flatMap((report) => report.strategies.map((run) => ({ run, reproduce: report.reproduce })));
+    const kills = runs.reduce((sum, { run }) => sum + run.kills, 0);
+    const summary = runs.map(({ run }) => `${run.strategy}: ${run.kills} kills, ${run.totals.sent} sent`).join('; ');
+    process.stderr.write(`campaign: ${reports.length} runs, ${kills} kills in ${((Date.now() - began) / 1000).toFixed(0)} s (${summary})\n`);
+    for (const { run, reproduce } of runs) {
+      expect(run.violations, `${run.strategy} violated an invariant; reproduce with: ${reproduce}`).toEqual([]);
+      expect(run.totals, reproduce).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
+      expect(run.totals.sent, reproduce).toBeGreaterThan(0);
+      expect(run.liveness.converged, reproduce).toBe(true);
+    }
+    expect(kills).toBeGreaterThanOrEqual(1000);
+  }, 420_000);
+});

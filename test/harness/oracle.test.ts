@@ -1,0 +1,49 @@
+// The oracle on synthetic data: it must see every kind of violation it reports, and nothing else.
+import { describe, expect, it } from 'vitest';
+import { judge, percentile, senderTag, type HandledRow } from '../../src/harness/oracle';
+
+const rows = (tags: string[]): HandledRow[] => tags.map((tag, i) => ({ seq: i + 1, tag, sentAtMs: 1000, handledAtMs: 1000 + (i + 1) * 10 }));
+const sent = { bySender: [[1, 2, 3].map((n) => senderTag(0, n)), [1, 2].map((n) => senderTag(1, n))] };
+
+describe('oracle', () => {
+  it('oracle: every message once and in order is all delivered', () => {
+    const result = judge(sent, rows(['s0-1', 's1-1', 's0-2', 's1-2', 's0-3']));
+    expect(result.totals).toEqual({ sent: 5, delivered: 5, lost: 0, duplicated: 0, reordered: 0 });
+  });
+
+  it('oracle: a message never handled is lost, and named', () => {
+    const result = judge(sent, rows(['s0-1', 's0-3', 's1-1', 's1-2']));
+    expect(result.totals).toMatchObject({ delivered: 4, lost: 1, reordered: 0 });
+    expect(result.lostTags).toEqual(['s0-2']);
+  });
+
+  it('oracle: a message handled twice is one duplicate, not a reordering', () => {
+    const result = judge(sent, rows(['s0-1', 's0-2', 's0-1', 's0-3', 's1-1', 's1-2']));
+    expect(result.totals).toMatchObject({ delivered: 5, duplicated: 1, reordered: 0, lost: 0 });
+  });
+
+  it('oracle: order is per sender; interleaving senders is not reordering, overtaking within one is', () => {
+    const result = judge(sent, rows(['s1-1', 's0-2', 's0-1', 's1-2', 's0-3']));
+    expect(result.totals).toMatchObject({ reordered: 1, lost: 0, duplicated: 0 });
+    expect(result.perSender.find((s) => s.sender === 's0')?.reordered).toBe(1);
+    expect(result.perSender.find((s) => s.sender === 's1')?.reordered).toBe(0);
+  });
+
+  it('oracle: handled order is inbox seq order, whatever order the rows come in', () => {
+    const shuffled = rows(['s0-1', 's0-2', 's0-3']).reverse();
+    expect(judge({ bySender: [['s0-1', 's0-2', 's0-3']] }, shuffled).totals.reordered).toBe(0);
+  });
+
+  it('oracle: rows with unknown or missing tags are ignored', () => {
+    const result = judge({ bySender: [['s0-1']] }, [...rows(['s0-1']), { seq: 9, tag: null, sentAtMs: null, handledAtMs: 5 }, { seq: 10, tag: 'other', sentAtMs: 1, handledAtMs: 2 }]);
+    expect(result.totals).toEqual({ sent: 1, delivered: 1, lost: 0, duplicated: 0, reordered: 0 });
+  });
+
+  it('oracle: latency percentiles are nearest-rank over first handlings', () => {
+    expect(percentile([10, 20, 30, 40], 0.5)).toBe(20);
+    expect(percentile([10, 20, 30, 40], 0.99)).toBe(40);
+    expect(percentile([], 0.5)).toBeNull();
+    const result = judge({ bySender: [['s0-1', 's0-2']] }, rows(['s0-1', 's0-2', 's0-1']));
+    expect(result.latency).toEqual({ count: 2, p50Ms: 10, p99Ms: 20, maxMs: 20 });
+  });
+});
