@@ -35,14 +35,14 @@ function readJson(file) {
   }
 }
 
-function countVitest() {
-  const file = path.join(resultsDir, 'vitest.json');
+function countVitest(label, env = {}) {
+  const file = path.join(resultsDir, `${label.replace(/\W+/g, '-')}.json`);
   fs.rmSync(file, { force: true });
-  const ok = run('vitest', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${file}`]);
+  const ok = run(label, 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${file}`], env);
   const report = readJson(file);
   if (!report) {
     totals.failed += 1;
-    failedSteps.push('vitest (no report written)');
+    failedSteps.push(`${label} (no report written)`);
     return;
   }
   totals.passed += report.numPassedTests;
@@ -51,8 +51,8 @@ function countVitest() {
   // A suite that fails to load has no failed tests but still fails the run.
   if (!ok && report.numFailedTests === 0) {
     totals.failed += 1;
-    failedSteps.push('vitest (a suite failed to load)');
-  } else if (report.numFailedTests > 0) failedSteps.push('vitest');
+    failedSteps.push(`${label} (a suite failed to load)`);
+  } else if (report.numFailedTests > 0) failedSteps.push(label);
 }
 
 function countPlaywright() {
@@ -77,8 +77,9 @@ function countPlaywright() {
 check('lint', 'npx', ['eslint', '.']);
 check('typecheck (node)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.node.json']);
 check('typecheck (web)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.web.json']);
-countVitest();
+countVitest('vitest');
 countPlaywright();
+countVitest('kill campaign', { TODEVICE_CAMPAIGN: '1' });
 
 if (failedSteps.length > 0) process.stdout.write(`\nFailed: ${failedSteps.join(', ')}\n`);
 process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
