@@ -1,6 +1,6 @@
 /**
- * electron-vite build of the Electron app: the main process (plus the notifier, which Electron runs as a
- * utility process from the same output folder), the sandboxed preload, and the renderer.
+ * electron-vite build of the Electron app: the main process (plus the notifier and the main sync process, which
+ * Electron runs as utility processes from the same output folder), the sandboxed preload, and the renderer.
  *
  * The same sources also run without Electron: `todevice start` serves the renderer from a plain Node host
  * (DESIGN.md §7), which builds the renderer with vite using `renderer` below.
@@ -16,6 +16,7 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src/main/index.ts'),
           notifier: resolve(__dirname, 'src/notifier/index.ts'),
+          'sync-process': resolve(__dirname, 'src/main/sync-process/index.ts'),
         },
       },
     },

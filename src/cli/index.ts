@@ -9,6 +9,7 @@ import { registerInboxCommand } from './inbox-command';
 import { registerRaceCommand } from './race-command';
 import { registerSendCommand } from './send-command';
 import { registerServeCommand } from './serve-command';
+import { registerStartCommand } from './start-command';
 
 const program = new Command()
   .name('todevice')
@@ -21,6 +22,7 @@ const program = new Command()
   // Subcommands inherit this: commander reports a usage error itself, and we exit with the conventional 2.
   .exitOverride();
 
+registerStartCommand(program);
 registerServeCommand(program);
 registerHeadlessCommand(program);
 registerInboxCommand(program);

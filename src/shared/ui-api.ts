@@ -29,6 +29,11 @@ export interface UiChannels {
   'process:kill-notifier': { args: Record<string, never>; result: { killedPid: number | null } };
   /** SIGKILLs the main sync process and starts it again on the same data. */
   'process:restart-main': { args: Record<string, never>; result: { oldPid: number; newPid: number } };
+  /**
+   * SIGSTOPs (or SIGCONTs) the main sync process, the way a phone suspends its app in the background while
+   * the notification extension runs. A stopped holder keeps the lease until it expires.
+   */
+  'process:suspend-main': { args: { suspended: boolean }; result: { pid: number; suspended: boolean } };
   /** Makes the homeserver drop the response of the next sync request of the demo device. */
   'fault:drop-next-response': { args: Record<string, never>; result: { armed: true } };
   /** Switches every process to a strategy (restarts the main sync process). */
@@ -42,6 +47,7 @@ export const UI_CHANNELS: readonly UiChannel[] = [
   'traffic:send-room-message',
   'process:kill-notifier',
   'process:restart-main',
+  'process:suspend-main',
   'fault:drop-next-response',
   'strategy:set',
 ];
@@ -66,6 +72,8 @@ export interface UiClient {
 export interface DashboardSnapshot {
   atMs: number;
   strategy: Strategy;
+  /** The main sync process is stopped (SIGSTOP), as an app suspended in the background. */
+  mainSuspended: boolean;
   homeserverUrl: string;
   userId: string;
   deviceId: string;

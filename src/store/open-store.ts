@@ -45,7 +45,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): ClientS
     createOwnerOnlyFile(path);
     refuseNonSqliteFile(path);
   }
-  const db = new Database(path, { timeout: busyTimeoutMs, fileMustExist: !inMemory });
+  const db = new Database(path, { timeout: busyTimeoutMs, fileMustExist: !inMemory, ...electronNativeBinding() });
   try {
     refuseForeignOrNewer(db, path);
     // journal_mode is a header write, so it comes only after the file was recognised as ours or fresh.
@@ -78,6 +78,16 @@ function makeStore(path: string, db: SqliteDatabase): ClientStore {
       if (db.open) db.close();
     },
   };
+}
+
+/**
+ * Inside Electron (main or utility process) better-sqlite3 needs a build for Electron's ABI; the Node build that
+ * tests use cannot load there. The app points `TODEVICE_SQLITE_ELECTRON_BINDING` at such a build (see
+ * src/main/electron/sqlite-binding.ts); under plain Node the installed build is used as is.
+ */
+function electronNativeBinding(): { nativeBinding?: string } {
+  const binding = process.env.TODEVICE_SQLITE_ELECTRON_BINDING;
+  return process.versions.electron !== undefined && binding ? { nativeBinding: binding } : {};
 }
 
 /** Creates the file with mode 0600 if it does not exist; an existing file is left alone (mode included). */

@@ -12,6 +12,7 @@ import type { AdminClient } from '../../homeserver/admin-client';
 import type { NotifierMessage } from '../../shared/notifier-messages';
 import { SNAPSHOT_MIN_INTERVAL_MS, type DashboardSnapshot, type NotificationView, type UiBackend, type UiResult } from '../../shared/ui-api';
 import type { ClientStore } from '../../store/open-store';
+import { startAmbientTraffic } from './ambient-traffic';
 import { buildSnapshot, type LaneRecord } from './dashboard-snapshot';
 import type { DemoWorld } from './demo-setup';
 import { DemoTraffic } from './demo-traffic';
@@ -28,6 +29,8 @@ export interface AppBackendContext {
   admin: AdminClient | null;
   syncLauncher: SyncProcessLauncher;
   onNotification?: (notification: NotificationView) => void;
+  /** Background demo traffic (`npm start`); off when absent. */
+  ambientTraffic?: { intervalMs: number; messagesPerTick: number; pushEveryTicks: number };
   log: (line: string) => void;
 }
 
@@ -52,13 +55,13 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
   const mainLanes: LaneRecord[] = [];
   const notifications: NotificationView[] = [];
   const traffic = new DemoTraffic(ctx.world.sender, { userId: ctx.world.desktop.userId, deviceId: ctx.world.desktop.deviceId });
-  let current: { process: LaunchedProcess; lane: LaneRecord; stopping: boolean } | undefined;
+  let current: { process: LaunchedProcess; lane: LaneRecord; stopping: boolean; suspended: boolean } | undefined;
 
   const launchMainSync = (): void => {
     const process = ctx.syncLauncher.launch({ dataDir: ctx.dataDir, strategy });
     const lane: LaneRecord = { name: 'main', kind: 'main', pid: process.pid, startedAtMs: Date.now(), endedAtMs: null, exitCode: null, signal: null };
     mainLanes.push(lane);
-    const incarnation = { process, lane, stopping: false };
+    const incarnation = { process, lane, stopping: false, suspended: false };
     current = incarnation;
     ctx.log(`main sync process started (pid ${process.pid}, ${strategy})`);
     void process.exited.then(({ code, signal }) => {
@@ -73,6 +76,8 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
     const running = current;
     if (running === undefined) return -1;
     running.stopping = true;
+    // A stopped process acts on SIGTERM only once it runs again.
+    if (running.suspended) running.process.kill('SIGCONT');
     running.process.kill(signal);
     await running.process.exited;
     return running.process.pid;
@@ -93,6 +98,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       store: ctx.store,
       account: ctx.world.desktop,
       strategy,
+      mainSuspended: current?.suspended ?? false,
       homeserverUrl: ctx.homeserverUrl,
       inspection,
       sentByHost,
@@ -102,6 +108,9 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
   };
 
   const feed = createSnapshotFeed(snapshot, ctx.log);
+  const ambient =
+    ctx.ambientTraffic &&
+    startAmbientTraffic(traffic, { ...ctx.ambientTraffic, roomId: ctx.world.roomId, onSent: (n) => (sentByHost += n), log: ctx.log });
 
   const api: UiBackend = {
     'snapshot:get': async () => ok(await snapshot()),
@@ -122,6 +131,14 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       const oldPid = await stopMainSync('SIGKILL');
       launchMainSync();
       return ok({ oldPid, newPid: current?.process.pid ?? -1 });
+    },
+    'process:suspend-main': async ({ suspended }) => {
+      if (typeof suspended !== 'boolean') return fail('bad-argument', 'suspended must be true or false');
+      const running = current;
+      if (running === undefined || running.lane.endedAtMs !== null) return fail('not-running', 'the main sync process is not running');
+      running.process.kill(suspended ? 'SIGSTOP' : 'SIGCONT');
+      running.suspended = suspended;
+      return ok({ pid: running.process.pid, suspended });
     },
     'fault:drop-next-response': async () => {
       if (ctx.admin === null) return fail('unavailable', 'fault injection needs the embedded homeserver');
@@ -151,6 +168,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
     startMainSync: async () => launchMainSync(),
     close: async () => {
       closing = true;
+      ambient?.stop();
       feed.close();
       await stopMainSync('SIGTERM');
     },

@@ -16,6 +16,7 @@ import { startHomeserver, type RunningHomeserver } from '../../homeserver/homese
 import { CLIENT_DB_FILE } from '../../shared/data-layout';
 import type { NotificationView, UiBackend } from '../../shared/ui-api';
 import { openStore } from '../../store/open-store';
+import { DEFAULT_AMBIENT_TRAFFIC } from './ambient-traffic';
 import { createAppBackend } from './app-backend';
 import { setUpDemoWorld } from './demo-setup';
 import type { NotifierLauncher } from './notifier-launcher';
@@ -30,6 +31,8 @@ export interface AppHostOptions {
   launcher: NotifierLauncher;
   syncLauncher?: SyncProcessLauncher;
   onNotification?: (notification: NotificationView) => void;
+  /** Send background demo traffic so the dashboard shows traffic with no set-up (`npm start`); default off. */
+  ambientTraffic?: boolean;
   log?: (line: string) => void;
 }
 
@@ -71,6 +74,7 @@ export async function startAppHost(options: AppHostOptions): Promise<AppHost> {
       admin: homeserver ? new AdminClient(homeserver.url, homeserver.adminToken) : null,
       syncLauncher: options.syncLauncher ?? nodeSyncProcessLauncher,
       ...(options.onNotification === undefined ? {} : { onNotification: options.onNotification }),
+      ...(options.ambientTraffic ? { ambientTraffic: DEFAULT_AMBIENT_TRAFFIC } : {}),
       log,
     });
     relay.toBackend = backend.onNotifierMessage;

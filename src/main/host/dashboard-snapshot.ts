@@ -34,6 +34,7 @@ export interface SnapshotInput {
   store: ClientStore;
   account: Account;
   strategy: Strategy;
+  mainSuspended: boolean;
   homeserverUrl: string;
   /** The homeserver's record for the desktop device, when its admin surface is reachable. */
   inspection: DeviceInspection | null;
@@ -54,6 +55,7 @@ export function buildSnapshot(input: SnapshotInput): DashboardSnapshot {
     return {
       atMs: Date.now(),
       strategy: input.strategy,
+      mainSuspended: input.mainSuspended,
       homeserverUrl: input.homeserverUrl,
       userId: input.account.userId,
       deviceId: input.account.deviceId,

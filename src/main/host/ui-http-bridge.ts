@@ -28,6 +28,7 @@ import {
   type UiChannel,
   type UiResult,
 } from '../../shared/ui-api';
+import { invokeUiChannel, isArgsObject, uiFailure as failure } from './ui-invoke';
 
 export interface UiHttpBridgeOptions {
   backend: UiBackend;
@@ -149,17 +150,7 @@ async function handleCall(
     sendResult(response, 400, args);
     return;
   }
-  sendResult(response, 200, await invoke(backend, channel, args.value));
-}
-
-/** Calls the backend; a throwing backend is a bug there, reported to the caller as a value all the same. */
-export async function invoke(backend: UiBackend, channel: UiChannel, args: object): Promise<UiResult<unknown>> {
-  try {
-    const call = backend[channel] as (args: object) => Promise<UiResult<unknown>>;
-    return await call.call(backend, args);
-  } catch (error) {
-    return failure('internal', `${channel} failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  sendResult(response, 200, await invokeUiChannel(backend, channel, args.value));
 }
 
 function decodeChannel(raw: string): UiChannel | undefined {
@@ -192,7 +183,7 @@ function parseArgs(text: string): UiResult<object> {
   } catch {
     return failure('bad-json', 'the request body is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isArgsObject(value)) {
     return failure('bad-json', 'the request body must be a JSON object (the channel arguments)');
   }
   return { ok: true, value };
@@ -219,7 +210,7 @@ async function handleEvents(request: http.IncomingMessage, response: http.Server
     unsubscribe();
     context.streams.delete(response);
   });
-  const first = await invoke(context.backend, 'snapshot:get', {});
+  const first = await invokeUiChannel(context.backend, 'snapshot:get', {});
   if (first.ok) writer(first.value as DashboardSnapshot);
   else context.log(`ui-http-bridge: snapshot:get failed: ${first.error.message}`);
 }
@@ -317,10 +308,6 @@ function sendResult(response: http.ServerResponse, status: number, result: UiRes
     'content-length': Buffer.byteLength(body),
   });
   response.end(body);
-}
-
-function failure(kind: string, message: string): { ok: false; error: { kind: string; message: string } } {
-  return { ok: false, error: { kind, message } };
 }
 
 function isLoopbackHost(hostHeader: string | undefined): boolean {

@@ -1,0 +1,85 @@
+/**
+ * The e2e fixture: each test gets its own app host (embedded homeserver on port 0, demo users, main sync process,
+ * push gateway, notifiers as real child processes) on a fresh temporary data directory, the HTTP bridge on
+ * port 0, and a page opened on the dashboard once it shows live data.
+ *
+ * Runtime: Playwright (node). Everything the host logs and everything the page prints goes to `host.log` in the
+ * test's output folder; a failed test gets it attached (Playwright adds the screenshot and trace), and keeps its
+ * data directory for a look with `todevice inbox`. An uncaught page error or a Content Security Policy violation
+ * fails the test, since either means the dashboard is broken in a way a counter might not show.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test as base, expect, type Page } from '@playwright/test';
+import { ensureRendererBuilt } from '../../src/cli/renderer-build';
+import { startAppHost } from '../../src/main/host/app-host';
+import { nodeNotifierLauncher } from '../../src/main/host/notifier-launcher';
+import { startUiHttpBridge } from '../../src/main/host/ui-http-bridge';
+import type { UiBackend } from '../../src/shared/ui-api';
+
+export interface AppUnderTest {
+  url: string;
+  backend: UiBackend;
+  dataDir: string;
+  log(line: string): void;
+}
+
+interface WorkerFixtures {
+  rendererDir: string;
+}
+
+interface TestFixtures {
+  app: AppUnderTest;
+}
+
+export const test = base.extend<TestFixtures, WorkerFixtures>({
+  rendererDir: [
+    // Playwright reads a fixture's dependencies from the destructuring; this one has none.
+    // eslint-disable-next-line no-empty-pattern
+    async ({}, use) => {
+      await use((await ensureRendererBuilt()).dir);
+    },
+    { scope: 'worker' },
+  ],
+
+  app: async ({ page, rendererDir }, use, testInfo) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-e2e-'));
+    const logFile = testInfo.outputPath('host.log');
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    const log = (line: string): void => fs.appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+    const pageProblems = watchPage(page, log);
+    log(`data dir ${dataDir}`);
+    const host = await startAppHost({ dataDir, launcher: nodeNotifierLauncher, log });
+    const bridge = await startUiHttpBridge({ backend: host.backend, staticDir: rendererDir, host: '127.0.0.1', port: 0, log });
+    log(`homeserver ${host.homeserverUrl}, dashboard ${bridge.url}`);
+    try {
+      await page.goto(bridge.url);
+      await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live');
+      await use({ url: bridge.url, backend: host.backend, dataDir, log });
+      expect(pageProblems, 'page errors or CSP violations').toEqual([]);
+    } finally {
+      await bridge.close();
+      await host.close();
+      const failed = testInfo.status !== testInfo.expectedStatus;
+      if (failed) await testInfo.attach('host.log', { path: logFile, contentType: 'text/plain' });
+      else fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+});
+
+/** Logs the page's console and collects what must fail the test. */
+function watchPage(page: Page, log: (line: string) => void): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    log(`[page ${message.type()}] ${message.text()}`);
+    if (/Content Security Policy/i.test(message.text())) problems.push(message.text());
+  });
+  page.on('pageerror', (error) => {
+    log(`[page error] ${error.stack ?? error.message}`);
+    problems.push(error.message);
+  });
+  return problems;
+}
+
+export { expect };

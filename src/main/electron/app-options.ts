@@ -1,0 +1,28 @@
+/**
+ * What the Electron app runs against, read from the environment `todevice start` sets (Electron's own
+ * command-line switches share argv with Chromium's, so the environment is the cleaner channel).
+ *
+ * Runtime: electron-main. `TODEVICE_DATA_DIR` (default: `<userData>/app`), `TODEVICE_HOMESERVER_URL` (default:
+ * the embedded homeserver), `TODEVICE_STRATEGY` (default: the host's, `explicit-lease`). An unknown strategy is
+ * a usage error reported in one line.
+ */
+import path from 'node:path';
+import { isStrategy, STRATEGIES, type Strategy } from '../../shared/strategies';
+
+export interface ElectronAppOptions {
+  dataDir: string;
+  homeserverUrl: string | undefined;
+  strategy: Strategy | undefined;
+}
+
+export function readAppOptions(env: NodeJS.ProcessEnv, userDataDir: string): ElectronAppOptions {
+  const strategy = env.TODEVICE_STRATEGY || undefined;
+  if (strategy !== undefined && !isStrategy(strategy)) {
+    throw new Error(`TODEVICE_STRATEGY="${strategy}" is not one of ${STRATEGIES.join(', ')}`);
+  }
+  return {
+    dataDir: env.TODEVICE_DATA_DIR || path.join(userDataDir, 'app'),
+    homeserverUrl: env.TODEVICE_HOMESERVER_URL || undefined,
+    strategy,
+  };
+}

@@ -1,0 +1,245 @@
+/**
+ * A stand-in `UiBackend` that produces plausible, changing dashboard snapshots without a homeserver, a store or
+ * any process: for the HTTP bridge's unit tests and for working on the dashboard's looks
+ * (`npx tsx test/support/serve-fake-dashboard.ts`).
+ *
+ * Runtime: node. It is a simulation of what the real host reports, not of how it works: a timer "delivers"
+ * queued messages in batches, notifier runs are fake PIDs that finish after a while, and the `legacy` strategy
+ * drops some messages so the dashboard's loss display can be seen. Nothing here is evidence about the
+ * protocol; the real host (src/main/host/app-host.ts) is what the e2e suite drives.
+ */
+import type {
+  DashboardSnapshot,
+  InboxRowView,
+  NotificationView,
+  ProcessLane,
+  Strategy,
+  UiBackend,
+  UiResult,
+} from '../../src/shared/ui-api';
+
+export interface FakeUiBackendOptions {
+  /** How often the simulation moves; 0 disables the timer (tests then call `tick()`). Default 100. */
+  tickMs?: number;
+  /** Messages delivered per tick at most. Default 25. */
+  batchLimit?: number;
+}
+
+export interface FakeUiBackend extends UiBackend {
+  /** Advances the simulation by one step and publishes a snapshot. */
+  tick(): void;
+  close(): void;
+}
+
+const historyLimit = 20;
+const inboxLimit = 30;
+const latencyLimit = 300;
+
+export function createFakeUiBackend(options: FakeUiBackendOptions = {}): FakeUiBackend {
+  const state = new FakeState(options.batchLimit ?? 25);
+  const listeners = new Set<(snapshot: DashboardSnapshot) => void>();
+  const publish = (): void => {
+    const snapshot = state.snapshot();
+    for (const listener of listeners) listener(snapshot);
+  };
+  const tickMs = options.tickMs ?? 100;
+  const timer = tickMs > 0 ? setInterval(() => { state.step(); publish(); }, tickMs) : undefined;
+  const done = <T>(value: T): Promise<UiResult<T>> => {
+    publish();
+    return Promise.resolve({ ok: true, value });
+  };
+  return {
+    'snapshot:get': () => Promise.resolve({ ok: true, value: state.snapshot() }),
+    'traffic:send-to-device': ({ count }) => {
+      if (!Number.isInteger(count) || count <= 0 || count > 10_000) {
+        return Promise.resolve({ ok: false, error: { kind: 'invalid-args', message: 'count must be 1..10000' } });
+      }
+      return done({ sent: state.send(count) });
+    },
+    'traffic:send-room-message': ({ text }) => done({ eventId: state.push(text) }),
+    'process:kill-notifier': () => done({ killedPid: state.killNotifier() }),
+    'process:restart-main': () => done(state.restartMain()),
+    'process:suspend-main': ({ suspended }) => {
+      state.mainSuspended = suspended;
+      return done({ pid: 4242, suspended });
+    },
+    'fault:drop-next-response': () => {
+      state.dropNext = true;
+      return done({ armed: true as const });
+    },
+    'strategy:set': ({ strategy }) => {
+      state.strategy = strategy;
+      state.restartMain();
+      return done({ strategy });
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    tick() {
+      state.step();
+      publish();
+    },
+    close() {
+      if (timer) clearInterval(timer);
+      listeners.clear();
+    },
+  };
+}
+
+interface QueuedMessage {
+  tag: string;
+  sentAtMs: number;
+}
+
+class FakeState {
+  strategy: Strategy = 'explicit-lease';
+  mainSuspended = false;
+  dropNext = false;
+  private readonly queue: QueuedMessage[] = [];
+  private readonly lanes: ProcessLane[] = [];
+  private readonly inbox: InboxRowView[] = [];
+  private readonly notifications: NotificationView[] = [];
+  private readonly latency: Array<{ atMs: number; latencyMs: number }> = [];
+  private readonly tokenHistory: DashboardSnapshot['token']['history'] = [];
+  private readonly counters = { sent: 0, received: 0, lost: 0, duplicated: 0, pending: 0 };
+  private since: string | null = null;
+  private seq = 0;
+  private tagSeq = 0;
+  private nextPid = 41_000;
+  private generation = 1;
+
+  constructor(private readonly batchLimit: number) {
+    this.startLane('main');
+  }
+
+  send(count: number): number {
+    const now = Date.now();
+    for (let i = 0; i < count; i += 1) this.queue.push({ tag: `m${(this.tagSeq += 1)}`, sentAtMs: now });
+    this.counters.sent += count;
+    return count;
+  }
+
+  push(text: string): string {
+    const lane = this.startLane('notifier');
+    const eventId = `$fake${lane.pid}:localhost`;
+    lane.events.unshift({ atMs: Date.now(), kind: 'started', detail: `push ${eventId}` });
+    this.notifications.unshift({
+      atMs: Date.now() + 400,
+      pid: lane.pid,
+      eventId,
+      title: 'demo-sender',
+      body: `${text} (key k${lane.pid} from to-device m${this.tagSeq})`,
+      dataMissing: false,
+    });
+    return eventId;
+  }
+
+  killNotifier(): number | null {
+    const running = this.lanes.find((lane) => lane.kind === 'notifier' && lane.endedAtMs === null);
+    if (!running) return null;
+    this.endLane(running, null, 'SIGKILL');
+    return running.pid;
+  }
+
+  restartMain(): { oldPid: number; newPid: number } {
+    const old = this.lanes.find((lane) => lane.kind === 'main' && lane.endedAtMs === null);
+    if (old) this.endLane(old, null, 'SIGKILL');
+    return { oldPid: old?.pid ?? -1, newPid: this.startLane('main').pid };
+  }
+
+  step(): void {
+    const now = Date.now();
+    for (const lane of this.lanes) {
+      if (lane.kind === 'notifier' && lane.endedAtMs === null && now - lane.startedAtMs > 1500) this.endLane(lane, 0, null);
+    }
+    const main = this.lanes.find((lane) => lane.kind === 'main' && lane.endedAtMs === null);
+    if (!main || this.queue.length === 0) return this.updatePending();
+    main.requests += 1;
+    if (this.dropNext) {
+      this.dropNext = false;
+      main.events.unshift({ atMs: now, kind: 'response-lost', detail: 'retrying with the same since' });
+      return this.updatePending();
+    }
+    this.commitBatch(main, this.queue.splice(0, this.batchLimit), now);
+    this.updatePending();
+  }
+
+  private commitBatch(main: ProcessLane, batch: QueuedMessage[], now: number): void {
+    for (const message of batch) {
+      // The legacy strategy's implicit ack races with the notifier: a message now and then is acknowledged
+      // by one process and handled by none.
+      if (this.strategy === 'legacy' && this.seq % 17 === 5) {
+        this.counters.lost += 1;
+        this.seq += 1;
+        continue;
+      }
+      this.seq += 1;
+      this.counters.received += 1;
+      this.inbox.unshift({
+        seq: this.seq, type: 'org.example.demo', sender: '@sender:localhost', tag: message.tag,
+        fetchedBy: main.name, fetchedByPid: main.pid, receivedAtMs: now,
+      });
+      this.latency.push({ atMs: now, latencyMs: now - message.sentAtMs + Math.random() * 8 });
+    }
+    main.commits += 1;
+    main.events.unshift({ atMs: now, kind: 'commit', detail: `${batch.length} events` });
+    this.since = `s${this.seq}_${this.generation}`;
+    this.tokenHistory.unshift({ since: this.since, atMs: now, process: main.name });
+    trim(this.inbox, inboxLimit);
+    trim(this.tokenHistory, historyLimit);
+    trim(main.events, historyLimit);
+    if (this.latency.length > latencyLimit) this.latency.splice(0, this.latency.length - latencyLimit);
+  }
+
+  snapshot(): DashboardSnapshot {
+    const holder = this.lanes.find((lane) => lane.endedAtMs === null);
+    return {
+      atMs: Date.now(),
+      strategy: this.strategy,
+      mainSuspended: this.mainSuspended,
+      homeserverUrl: 'http://127.0.0.1:0 (fake)',
+      userId: '@demo:localhost',
+      deviceId: 'DEMODEVICE',
+      token: { since: this.since, history: [...this.tokenHistory] },
+      lease: { holder: holder?.name ?? null, generation: this.generation, expiresAtMs: holder ? Date.now() + 4000 : null },
+      cursors: [
+        { consumer: 'main', seq: this.seq },
+        { consumer: 'notifier', seq: Math.max(0, this.seq - 12) },
+      ],
+      inbox: { total: this.seq, latest: [...this.inbox] },
+      lanes: this.lanes.map((lane) => ({ ...lane, events: [...lane.events] })),
+      counters: { ...this.counters },
+      notifications: this.notifications.filter((n) => n.atMs <= Date.now()),
+      latency: [...this.latency],
+    };
+  }
+
+  private startLane(kind: ProcessLane['kind']): ProcessLane {
+    const pid = (this.nextPid += 7);
+    const count = this.lanes.filter((lane) => lane.kind === kind).length + 1;
+    const lane: ProcessLane = {
+      name: `${kind}#${count}`, kind, pid, startedAtMs: Date.now(), endedAtMs: null, exitCode: null, signal: null,
+      requests: 0, commits: 0, staleCommits: 0, fencedCommits: 0, events: [],
+    };
+    this.generation += 1;
+    this.lanes.unshift(lane);
+    return lane;
+  }
+
+  private endLane(lane: ProcessLane, exitCode: number | null, signal: string | null): void {
+    lane.endedAtMs = Date.now();
+    lane.exitCode = exitCode;
+    lane.signal = signal;
+    if (lane.kind === 'notifier' && signal === null) lane.commits += 1;
+    lane.events.unshift({ atMs: lane.endedAtMs, kind: signal ? 'killed' : 'exited', detail: signal ?? `code ${exitCode}` });
+  }
+
+  private updatePending(): void {
+    this.counters.pending = this.queue.length;
+  }
+}
+
+function trim<T>(items: T[], limit: number): void {
+  if (items.length > limit) items.length = limit;
+}
