@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: lint, typecheck, every Vitest suite, then the Playwright end-to-end suite, and one closing line
-// `N passed, N failed, N skipped` that counts every test of both runners (a failed lint or typecheck counts as
-// one failure each). Each step's own output streams through, so a failure is read where it happened.
+// `npm test`: lint, typecheck, the Electron build, every Vitest suite, the Playwright end-to-end suite, then the
+// kill campaign, and one closing line `N passed, N failed, N skipped` that counts every test of both runners
+// (lint, each typecheck and the build count as one check each). Each step's own output streams through, so a
+// failure is read where it happened.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -77,6 +78,8 @@ function countPlaywright() {
 check('lint', 'npx', ['eslint', '.']);
 check('typecheck (node)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.node.json']);
 check('typecheck (web)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.web.json']);
+// The Electron entry, preload, notifier and sync-process bundles must build even where Electron cannot run.
+check('build (electron-vite)', 'npx', ['electron-vite', 'build']);
 countVitest('vitest');
 countPlaywright();
 countVitest('kill campaign', { TODEVICE_CAMPAIGN: '1' });

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test as base, expect, type Page } from '@playwright/test';
 import { ensureRendererBuilt } from '../../src/cli/renderer-build';
+import { createDashboardRaceRunner } from '../../src/harness/dashboard-race-runner';
 import { startAppHost } from '../../src/main/host/app-host';
 import { nodeNotifierLauncher } from '../../src/main/host/notifier-launcher';
 import { startUiHttpBridge } from '../../src/main/host/ui-http-bridge';
@@ -50,7 +51,9 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     const log = (line: string): void => fs.appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
     const pageProblems = watchPage(page, log);
     log(`data dir ${dataDir}`);
-    const host = await startAppHost({ dataDir, launcher: nodeNotifierLauncher, log });
+    // A short race (the full one takes a minute or more) so the race panel can be tested end to end.
+    const raceRunner = createDashboardRaceRunner({ messages: 40, durationS: 5, kills: 12 });
+    const host = await startAppHost({ dataDir, launcher: nodeNotifierLauncher, raceRunner, log });
     const bridge = await startUiHttpBridge({ backend: host.backend, staticDir: rendererDir, host: '127.0.0.1', port: 0, log });
     log(`homeserver ${host.homeserverUrl}, dashboard ${bridge.url}`);
     try {

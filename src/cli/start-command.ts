@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
+import { createDashboardRaceRunner } from '../harness/dashboard-race-runner';
 import { startAppHost } from '../main/host/app-host';
 import { nodeNotifierLauncher } from '../main/host/notifier-launcher';
 import { startUiHttpBridge } from '../main/host/ui-http-bridge';
@@ -88,6 +89,7 @@ async function runBrowserMode(options: StartOptions, strategy: Strategy | undefi
     launcher: nodeNotifierLauncher,
     log,
     ambientTraffic: true,
+    raceRunner: createDashboardRaceRunner(),
   }).catch((error: unknown) => {
     // A data directory holding someone else's database is the user's to fix, not a crash.
     if (error instanceof StoreOpenError) throw new UsageError(error.message);

@@ -15,6 +15,7 @@ import { createLanesView } from './views/lanes-view';
 import { createLatencyChart } from './views/latency-chart';
 import { createLeaseView } from './views/lease-view';
 import { createNotificationsView } from './views/notifications-view';
+import { createRaceView } from './views/race-view';
 import type { View } from './views/view';
 
 const header = createHeaderView(document);
@@ -31,6 +32,7 @@ const views: View[] = [
   createLanesView(document),
   createInboxView(document),
   createNotificationsView(document),
+  createRaceView(document, transport.client),
 ];
 
 // A snapshot:get answer can arrive after a newer pushed snapshot; drawing it would step the dashboard back.

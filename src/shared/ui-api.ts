@@ -36,6 +36,11 @@ export interface UiChannels {
   'process:suspend-main': { args: { suspended: boolean }; result: { pid: number; suspended: boolean } };
   /** Makes the homeserver drop the response of the next sync request of the demo device. */
   'fault:drop-next-response': { args: Record<string, never>; result: { armed: true } };
+  /**
+   * Starts a race run (`todevice race --strategy all --seed N`, same code) on its own homeserver and processes;
+   * its progress and side-by-side result appear in `snapshot.race`. Refused while one runs.
+   */
+  'race:start': { args: { seed: number }; result: { started: true } };
   /** Switches every process to a strategy (restarts the main sync process). */
   'strategy:set': { args: { strategy: Strategy }; result: { strategy: Strategy } };
 }
@@ -49,6 +54,7 @@ export const UI_CHANNELS: readonly UiChannel[] = [
   'process:restart-main',
   'process:suspend-main',
   'fault:drop-next-response',
+  'race:start',
   'strategy:set',
 ];
 
@@ -96,6 +102,36 @@ export interface DashboardSnapshot {
   notifications: NotificationView[];
   /** Recent send-to-durable-commit latencies, oldest first, bounded. */
   latency: Array<{ atMs: number; latencyMs: number }>;
+  /** The latest race run started from the dashboard; null when none was, or this host cannot run one. */
+  race: RaceView | null;
+}
+
+export interface RaceView {
+  seed: number;
+  running: boolean;
+  /** One line on what the run is doing now (while running). */
+  progress: string | null;
+  /** One row per strategy, in the order they ran (when done). */
+  rows: RaceRow[];
+  /** The command that reproduces the run. */
+  reproduce: string | null;
+  error: string | null;
+}
+
+export interface RaceRow {
+  strategy: Strategy;
+  sent: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  reordered: number;
+  kills: number;
+  wastedRequests: number;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  /** `explicit-cas`/`explicit-lease` must be safe; `legacy`/`explicit-naive` are expected to lose. */
+  mustBeSafe: boolean;
+  ok: boolean;
 }
 
 export interface InboxRowView {

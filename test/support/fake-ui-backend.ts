@@ -59,6 +59,7 @@ export function createFakeUiBackend(options: FakeUiBackendOptions = {}): FakeUiB
     'traffic:send-room-message': ({ text }) => done({ eventId: state.push(text) }),
     'process:kill-notifier': () => done({ killedPid: state.killNotifier() }),
     'process:restart-main': () => done(state.restartMain()),
+    'race:start': () => Promise.resolve({ ok: false, error: { kind: 'unavailable', message: 'the simulated backend runs no races' } }),
     'process:suspend-main': ({ suspended }) => {
       state.mainSuspended = suspended;
       return done({ pid: 4242, suspended });
@@ -198,6 +199,7 @@ class FakeState {
       atMs: Date.now(),
       strategy: this.strategy,
       mainSuspended: this.mainSuspended,
+      race: null,
       homeserverUrl: 'http://127.0.0.1:0 (fake)',
       userId: '@demo:localhost',
       deviceId: 'DEMODEVICE',

@@ -14,6 +14,7 @@ import { SNAPSHOT_MIN_INTERVAL_MS, type DashboardSnapshot, type NotificationView
 import type { ClientStore } from '../../store/open-store';
 import { startAmbientTraffic } from './ambient-traffic';
 import { buildSnapshot, type LaneRecord } from './dashboard-snapshot';
+import { createRaceControl, type RaceRunner } from './race-control';
 import type { DemoWorld } from './demo-setup';
 import { DemoTraffic } from './demo-traffic';
 import type { NotifierRun, PushDispatch } from './push-dispatch';
@@ -29,6 +30,8 @@ export interface AppBackendContext {
   admin: AdminClient | null;
   syncLauncher: SyncProcessLauncher;
   onNotification?: (notification: NotificationView) => void;
+  /** Runs race-harness runs for the dashboard; absent where the harness cannot run. */
+  raceRunner?: RaceRunner;
   /** Background demo traffic (`npm start`); off when absent. */
   ambientTraffic?: { intervalMs: number; messagesPerTick: number; pushEveryTicks: number };
   log: (line: string) => void;
@@ -104,9 +107,11 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       sentByHost,
       lanes: [...mainLanes, ...notifierLanes],
       notifications,
+      race: race.view(),
     });
   };
 
+  const race = createRaceControl(ctx.raceRunner, ctx.log);
   const feed = createSnapshotFeed(snapshot, ctx.log);
   const ambient =
     ctx.ambientTraffic &&
@@ -144,6 +149,10 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       if (ctx.admin === null) return fail('unavailable', 'fault injection needs the embedded homeserver');
       await ctx.admin.addFault(ctx.world.desktop.userId, ctx.world.desktop.deviceId, { kind: 'drop-response', count: 1 });
       return ok({ armed: true as const });
+    },
+    'race:start': async ({ seed }) => {
+      const started = race.start(seed);
+      return started.ok ? ok({ started: true as const }) : fail(started.kind, started.message);
     },
     'strategy:set': async ({ strategy: next }) => {
       if (typeof next !== 'string' || !isStrategy(next)) return fail('bad-argument', `unknown strategy ${String(next)}`);

@@ -19,6 +19,7 @@ import { openStore } from '../../store/open-store';
 import { DEFAULT_AMBIENT_TRAFFIC } from './ambient-traffic';
 import { createAppBackend } from './app-backend';
 import { setUpDemoWorld } from './demo-setup';
+import type { RaceRunner } from './race-control';
 import type { NotifierLauncher } from './notifier-launcher';
 import { startPushDispatch } from './push-dispatch';
 import { nodeSyncProcessLauncher, type SyncProcessLauncher } from './sync-process-launcher';
@@ -31,6 +32,8 @@ export interface AppHostOptions {
   launcher: NotifierLauncher;
   syncLauncher?: SyncProcessLauncher;
   onNotification?: (notification: NotificationView) => void;
+  /** Lets the dashboard start race-harness runs (browser mode passes one built on src/harness). */
+  raceRunner?: RaceRunner;
   /** Send background demo traffic so the dashboard shows traffic with no set-up (`npm start`); default off. */
   ambientTraffic?: boolean;
   log?: (line: string) => void;
@@ -75,6 +78,7 @@ export async function startAppHost(options: AppHostOptions): Promise<AppHost> {
       syncLauncher: options.syncLauncher ?? nodeSyncProcessLauncher,
       ...(options.onNotification === undefined ? {} : { onNotification: options.onNotification }),
       ...(options.ambientTraffic ? { ambientTraffic: DEFAULT_AMBIENT_TRAFFIC } : {}),
+      ...(options.raceRunner === undefined ? {} : { raceRunner: options.raceRunner }),
       log,
     });
     relay.toBackend = backend.onNotifierMessage;

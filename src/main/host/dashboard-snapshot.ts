@@ -9,7 +9,7 @@
  */
 import type { Strategy } from '../../engine/engine-types';
 import type { DeviceInspection } from '../../shared/admin-wire';
-import type { DashboardSnapshot, DeliveryCounters, NotificationView, ProcessLane } from '../../shared/ui-api';
+import type { DashboardSnapshot, DeliveryCounters, NotificationView, ProcessLane, RaceView } from '../../shared/ui-api';
 import { countEventsByPid, latestEventsOf, latestEventsOfKind } from '../../store/event-log';
 import { handledTags, messageTag, recentLatencies, summarizeHandled } from '../../store/handled';
 import { inboxStats, latestInbox, listInbox } from '../../store/inbox';
@@ -42,6 +42,7 @@ export interface SnapshotInput {
   sentByHost: number;
   lanes: readonly LaneRecord[];
   notifications: readonly NotificationView[];
+  race: RaceView | null;
 }
 
 const maxLanesPerKind = 12;
@@ -81,6 +82,7 @@ export function buildSnapshot(input: SnapshotInput): DashboardSnapshot {
       counters: buildCounters(input),
       notifications: input.notifications.slice(0, 30),
       latency: recentLatencies(store, MAIN_CONSUMER, 300),
+      race: input.race,
     };
   })();
 }

@@ -1,0 +1,58 @@
+/**
+ * The race harness panel: start a run with a seed, follow its progress, read the four strategies side by side.
+ *
+ * Runtime: browser. A loss or duplicate under a strategy that must be safe is marked as a failure; under
+ * `legacy` and `explicit-naive` it is the expected demonstration, marked as such.
+ */
+import type { RaceRow, UiClient } from '../../shared/ui-api';
+import { byTestId, el, setText } from '../dom';
+import type { View } from './view';
+
+export function createRaceView(root: ParentNode, client: UiClient): View {
+  const seed = byTestId<HTMLInputElement>(root, 'input-race-seed');
+  const button = byTestId<HTMLButtonElement>(root, 'btn-race');
+  const status = byTestId(root, 'race-status');
+  const rows = byTestId(root, 'race-rows');
+  let drawnRows = '';
+  byTestId<HTMLFormElement>(root, 'form-race').addEventListener('submit', (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    void client.call('race:start', { seed: seed.valueAsNumber }).then((result) => {
+      if (!result.ok) {
+        button.disabled = false;
+        setText(status, `race not started: ${result.error.message}`);
+      }
+    });
+  });
+  return {
+    render(snapshot) {
+      const race = snapshot.race;
+      if (race === null) return;
+      button.disabled = race.running;
+      status.dataset.state = race.running ? 'running' : race.error ? 'error' : 'done';
+      setText(status, race.running ? `seed ${race.seed}: ${race.progress ?? ''}` : race.error ? `seed ${race.seed} failed: ${race.error}` : `seed ${race.seed} done · reproduce: ${race.reproduce ?? ''}`);
+      const key = JSON.stringify(race.rows);
+      if (key === drawnRows) return;
+      drawnRows = key;
+      rows.replaceChildren(...race.rows.map(raceRow));
+    },
+  };
+}
+
+function raceRow(row: RaceRow): HTMLTableRowElement {
+  const verdict = row.ok ? 'ok' : row.mustBeSafe ? 'bad' : 'expected';
+  const cell = (value: number | string | null, bad = false): HTMLTableCellElement =>
+    el('td', { className: bad ? 'num bad' : 'num', text: value === null ? '—' : String(value) });
+  return el('tr', { testId: 'race-row', data: { strategy: row.strategy, verdict, lost: row.lost, duplicated: row.duplicated } }, [
+    el('td', { text: row.strategy, title: verdict === 'expected' ? 'expected to lose: this strategy shows the bug' : verdict }),
+    cell(row.sent),
+    cell(row.delivered),
+    cell(row.lost, row.lost > 0),
+    cell(row.duplicated, row.duplicated > 0),
+    cell(row.reordered, row.reordered > 0),
+    cell(row.kills),
+    cell(row.wastedRequests),
+    cell(row.latencyP50Ms === null ? null : `${row.latencyP50Ms} ms`),
+    cell(row.latencyP99Ms === null ? null : `${row.latencyP99Ms} ms`),
+  ]);
+}
