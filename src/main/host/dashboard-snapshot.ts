@@ -20,15 +20,8 @@ import { readToken } from '../../store/token';
 import type { Account } from '../../store/account';
 import { MAIN_CONSUMER } from './main-sync';
 
-export interface LaneRecord {
-  name: string;
-  kind: 'main' | 'notifier';
-  pid: number;
-  startedAtMs: number;
-  endedAtMs: number | null;
-  exitCode: number | null;
-  signal: string | null;
-}
+/** What the host knows of a process it started; the snapshot adds its counts and events from the event log. */
+export type LaneRecord = Pick<ProcessLane, 'name' | 'kind' | 'pid' | 'startedAtMs' | 'endedAtMs' | 'exitCode' | 'signal'>;
 
 export interface SnapshotInput {
   store: ClientStore;
