@@ -44,6 +44,11 @@ export function summarizeHandled(store: ClientStore, consumer: string): HandledS
   return { rows: row.rows, distinctTags: row.distinct_tags, duplicates: row.tagged - row.distinct_tags };
 }
 
+/** Whether the consumer handled a row with this tag (one indexed lookup). */
+export function hasHandledTag(store: ClientStore, consumer: string, tag: string): boolean {
+  return store.statement('SELECT 1 FROM handled WHERE consumer = ? AND tag = ? LIMIT 1').get(consumer, tag) !== undefined;
+}
+
 /** Every distinct tag the consumer handled. */
 export function handledTags(store: ClientStore, consumer: string): Set<string> {
   const rows = store.statement('SELECT DISTINCT tag FROM handled WHERE consumer = ? AND tag IS NOT NULL').all(consumer) as Array<{

@@ -11,7 +11,7 @@ import type { Strategy } from '../../engine/engine-types';
 import type { DeviceInspection } from '../../shared/admin-wire';
 import type { DashboardSnapshot, DeliveryCounters, NotificationView, ProcessLane, RaceView } from '../../shared/ui-api';
 import { countEventsByPid, latestEventsOf, latestEventsOfKind } from '../../store/event-log';
-import { handledTags, messageTag, recentLatencies, summarizeHandled } from '../../store/handled';
+import { hasHandledTag, messageTag, recentLatencies, summarizeHandled } from '../../store/handled';
 import { inboxStats, latestInbox, listInbox } from '../../store/inbox';
 import { listCursors } from '../../store/cursors';
 import { readLease } from '../../store/lease';
@@ -87,20 +87,21 @@ function buildCounters(input: SnapshotInput): DeliveryCounters {
     // Without the server's record we cannot tell a lost message from one still queued.
     return { sent: input.sentByHost, received, lost: 0, duplicated: handled.duplicates, pending: Math.max(0, input.sentByHost - received) };
   }
-  const receivedTags = handledTags(input.store, MAIN_CONSUMER);
+  // Only the few candidate tags are looked up (indexed), so the cost does not grow with everything ever received.
+  const wasReceived = (tag: string): boolean => hasHandledTag(input.store, MAIN_CONSUMER, tag);
   // Pending: still queued on the server, or committed to the inbox and not yet reached by the main consumer (a
   // window of a few hundred milliseconds). Under `legacy` the main consumer never handles what the notifier
   // fetched, so those rows are not pending: they are the loss this strategy exists to show.
   const waiting = new Set<string>();
   for (const message of input.inspection.queued) {
     const tag = messageTag(message.content);
-    if (tag !== null && !receivedTags.has(tag)) waiting.add(tag);
+    if (tag !== null && !wasReceived(tag)) waiting.add(tag);
   }
   const cursor = listCursors(input.store).find((c) => c.consumer === MAIN_CONSUMER)?.seq ?? 0;
   for (const row of listInbox(input.store, { afterSeq: cursor, limit: 100_000 })) {
     const tag = messageTag(row.content);
     const visibleToMain = input.strategy !== 'legacy' || row.fetchedByProcess === MAIN_CONSUMER;
-    if (tag !== null && visibleToMain && !receivedTags.has(tag)) waiting.add(tag);
+    if (tag !== null && visibleToMain && !wasReceived(tag)) waiting.add(tag);
   }
   const pending = waiting.size;
   const sent = input.inspection.accepted;
