@@ -49,5 +49,5 @@ export default tseslint.config(
   { files: ['src/main/index.ts', 'src/main/electron/**/*.ts'], rules: forbid('main', ['preload', 'renderer', 'cli', 'notifier']) },
   { files: ['src/preload/**/*.ts'], rules: forbid('preload', except('shared', 'preload'), nodeBuiltins) },
   { files: ['src/renderer/**/*.ts'], rules: forbid('renderer', except('shared', 'renderer'), ['electron', 'better-sqlite3', ...nodeBuiltins]) },
-  { files: ['src/cli/**/*.ts', 'src/harness/**/*.ts'], rules: forbid('cli', ['preload', 'renderer'], ['electron']) },
+  { files: ['src/cli/**/*.ts', 'src/harness/**/*.ts', 'src/bench/**/*.ts'], rules: forbid('cli', ['preload', 'renderer'], ['electron']) },
 );

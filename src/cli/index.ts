@@ -4,6 +4,7 @@
  * Runtime: node. Each subcommand lives in its own `*-command.ts` file and owns its options and help text.
  */
 import { Command, CommanderError } from 'commander';
+import { registerBenchCommand } from './bench-command';
 import { registerHeadlessCommand } from './headless-command';
 import { registerInboxCommand } from './inbox-command';
 import { registerRaceCommand } from './race-command';
@@ -28,6 +29,7 @@ registerHeadlessCommand(program);
 registerInboxCommand(program);
 registerSendCommand(program);
 registerRaceCommand(program);
+registerBenchCommand(program);
 
 try {
   await program.parseAsync(process.argv);

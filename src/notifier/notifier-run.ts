@@ -15,6 +15,7 @@ import path from 'node:path';
 import { consumeInbox } from '../engine/consumer';
 import { createProcessEngine } from '../engine/create-engine';
 import type { CatchUpSummary } from '../engine/engine-types';
+import type { KillPoints } from '../engine/kill-points';
 import type { MatrixClient } from '../engine/matrix-client';
 import { systemClock } from '../shared/clock';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
@@ -25,6 +26,7 @@ import { readAccount } from '../store/account';
 import { recordHandled } from '../store/handled';
 import { findInboxRowsByTag } from '../store/inbox';
 import { openStore, type ClientStore } from '../store/open-store';
+import { classifySqliteError } from '../store/sqlite-errors';
 import { buildNotification, type BuiltNotification } from './notification-text';
 import type { NotifierOptions } from './notifier-options';
 
@@ -45,6 +47,21 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
     const { engine, client, killPoints } = createProcessEngine({ store, account, processName: NOTIFIER_PROCESS, strategy: options.strategy });
     const summary = await engine.syncUntilCaughtUp({ leaseWaitMs: options.leaseWaitMs });
     const notification = await notificationFor(store, client, options);
+    advanceNotifierCursor(store, options, killPoints);
+    report({ kind: 'notification', pid, eventId: options.eventId, ...notification });
+    report({ kind: 'finished', pid, outcome: summary.kind, committedEvents: committedEvents(summary), elapsedMs: systemClock.nowMs() - startedAtMs });
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Moves the `notifier` cursor over what it handled. When another process holds the write lock past the busy
+ * timeout (F16), the rows stay where they are for the next notifier; a notification already built is still shown.
+ */
+function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, killPoints: KillPoints): void {
+  try {
     consumeInbox({
       store,
       consumer: NOTIFIER_PROCESS,
@@ -54,11 +71,8 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
       maxRows: 10_000,
       handler: (row, db) => recordHandled(db, NOTIFIER_PROCESS, row, systemClock.nowMs()),
     });
-    report({ kind: 'notification', pid, eventId: options.eventId, ...notification });
-    report({ kind: 'finished', pid, outcome: summary.kind, committedEvents: committedEvents(summary), elapsedMs: systemClock.nowMs() - startedAtMs });
-    return 0;
-  } finally {
-    store.close();
+  } catch (error) {
+    if (classifySqliteError(error)?.kind !== 'db-busy') throw error;
   }
 }
 

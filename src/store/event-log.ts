@@ -34,6 +34,28 @@ export function appendProcessEvent(
     .immediate();
 }
 
+/**
+ * Appends several events in one transaction (one fsync at FULL instead of one each), in order, trimming once.
+ * The sync engine batches its per-request events through this (see `SyncEngine.emit`).
+ */
+export function appendProcessEvents(
+  store: ClientStore,
+  events: ReadonlyArray<Omit<ProcessEvent, 'id'>>,
+  maxRows: number = DEFAULT_EVENT_LOG_MAX_ROWS,
+): void {
+  if (events.length === 0) return;
+  store.db
+    .transaction(() => {
+      const insert = store.statement('INSERT INTO event_log (at_ms, process, pid, kind, detail) VALUES (?, ?, ?, ?, ?)');
+      let id = 0;
+      for (const event of events) {
+        id = Number(insert.run(event.atMs, event.process, event.pid, event.kind, JSON.stringify(event.detail)).lastInsertRowid);
+      }
+      store.statement('DELETE FROM event_log WHERE id <= ?').run(id - maxRows);
+    })
+    .immediate();
+}
+
 /** Events with `id > afterId`, oldest first (a dashboard polls with the last id it saw). */
 export function listProcessEvents(store: ClientStore, options: { afterId?: number; limit?: number } = {}): ProcessEvent[] {
   const rows = store

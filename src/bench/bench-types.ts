@@ -1,0 +1,86 @@
+/**
+ * The vocabulary of `todevice bench`: a figure is always reported next to its baseline, measured in the same run
+ * on the same machine, and judged by the ratio between the two (these machines are shared and noisy, so absolute
+ * numbers say little; ratios taken seconds apart say a lot).
+ *
+ * Runtime: node.
+ */
+
+/** `higher`: bigger is better (throughput); `lower`: smaller is better (latency, memory). */
+export type Better = 'higher' | 'lower';
+
+export interface Target {
+  /** The ratio figure/baseline must be at least (`>=`) or at most (`<=`) this. */
+  op: '>=' | '<=';
+  ratio: number;
+}
+
+export interface Figure {
+  /** Case number from issue 6 (1-6). */
+  caseNumber: number;
+  name: string;
+  value: number;
+  baselineName: string;
+  baseline: number;
+  unit: string;
+  better: Better;
+  target?: Target;
+  /** Anything a reader needs to judge the figure (sample counts, sizes). */
+  note?: string;
+}
+
+export interface JudgedFigure extends Figure {
+  ratio: number;
+  /** `undefined` when the figure has no target. */
+  pass: boolean | undefined;
+}
+
+export interface BenchSizes {
+  /** Messages in the drain backlog (case 1 and 5). */
+  backlog: number;
+  /** Batches timed in the commit-versus-raw-insert comparison. */
+  commitBatches: number;
+  /** Live messages timed in case 2. */
+  liveSamples: number;
+  /** Notifier runs timed per condition in case 3. */
+  handoffSamples: number;
+  /** Messages drained per condition in case 4. */
+  contentionBacklog: number;
+  /** sendToDevice requests in case 6. */
+  serverRequests: number;
+  /** Concurrent senders in case 6. */
+  serverSenders: number;
+  /** MSC3885 `limit` of every drain. */
+  limit: number;
+}
+
+export const DEFAULT_SIZES: BenchSizes = {
+  backlog: 100_000,
+  commitBatches: 300,
+  liveSamples: 100,
+  handoffSamples: 15,
+  contentionBacklog: 20_000,
+  serverRequests: 5_000,
+  serverSenders: 8,
+  limit: 100,
+};
+
+export const QUICK_SIZES: BenchSizes = {
+  backlog: 1_000,
+  commitBatches: 10,
+  liveSamples: 5,
+  handoffSamples: 2,
+  contentionBacklog: 500,
+  serverRequests: 100,
+  serverSenders: 4,
+  limit: 100,
+};
+
+export function judge(figure: Figure): JudgedFigure {
+  const ratio = figure.baseline === 0 ? Number.NaN : figure.value / figure.baseline;
+  const target = figure.target;
+  const pass = target === undefined ? undefined : target.op === '>=' ? ratio >= target.ratio : ratio <= target.ratio;
+  return { ...figure, ratio, pass };
+}
+
+export type Progress = (line: string) => void;

@@ -1,0 +1,132 @@
+/**
+ * Case 4, contention: how fast the main sync process drains a backlog while a stream of notifier processes
+ * (one spawned `NOTIFIER_INTERVAL_MS` after the previous one exited, until the backlog is drained; each takes
+ * the lease from main, syncs until caught up, consumes its cursor and exits) shares the device and the SQLite
+ * file with it, against the main process
+ * alone. Both are real processes; throughput is the backlog size over the time from the wake-up message to the
+ * last row in the inbox (read from the bench's own connection every 10 ms; WAL readers never block writers).
+ *
+ * Case 6b, resident memory, is read here too: the peak RSS of the main process after its drain and of every
+ * notifier while alive, against a bare `node` process started the same way (an empty script), which is the
+ * floor any Node process pays.
+ *
+ * Runtime: node (Linux /proc for memory).
+ */
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { MatrixClient } from '../engine/matrix-client';
+import { realSleep } from '../engine/timing';
+import { inboxStats } from '../store/inbox';
+import type { ClientStore } from '../store/open-store';
+import { BENCH_EVENT_TYPE, benchContent, type BenchWorld } from './bench-world';
+import type { BenchProcesses, NotifierRun } from './bench-processes';
+import { peakRssKb } from './bench-processes';
+import type { BenchSizes, Figure, Progress } from './bench-types';
+import { median, nowMs, perSecond } from './stats';
+
+const NOTIFIER_INTERVAL_MS = 250;
+const MAX_NOTIFIERS = 200;
+const DRAIN_BOUND_MS = 300_000;
+
+interface ContentionRun {
+  eventsPerS: number;
+  mainPeakRssKb: number;
+  notifierRuns: NotifierRun[];
+  /** Notifiers that failed (their error), reported rather than fatal: that is a finding, not a bench bug. */
+  notifierFailures: string[];
+}
+
+async function waitForCount(store: ClientStore, count: number, onTick: () => void): Promise<number> {
+  for (let waitedMs = 0; waitedMs < DRAIN_BOUND_MS; waitedMs += 10) {
+    if (inboxStats(store).count >= count) return nowMs();
+    onTick();
+    await realSleep(10);
+  }
+  throw new Error(`bench: contention drain did not reach ${count} rows within ${DRAIN_BOUND_MS} ms`);
+}
+
+async function drainWithMain(world: BenchWorld, sizes: BenchSizes, processes: BenchProcesses, withNotifiers: boolean): Promise<ContentionRun> {
+  const deviceId = withNotifiers ? 'CONTEND-STREAM' : 'CONTEND-ALONE';
+  const account = await world.device(deviceId);
+  const dir = path.join(world.dir, deviceId);
+  const store = processes.prepareDataDir(dir, account);
+  const recipient = new MatrixClient({ baseUrl: account.homeserverUrl, accessToken: account.accessToken });
+  const room = await recipient.createRoom({ name: 'bench contention' });
+  if (!room.ok) throw new Error(`bench: createRoom: ${JSON.stringify(room.error)}`);
+  const event = await recipient.sendRoomEvent(room.value.roomId, 'm.room.message', `push-${deviceId}`, { msgtype: 'm.text', body: 'bench push' });
+  if (!event.ok) throw new Error(`bench: room event: ${JSON.stringify(event.error)}`);
+  const sender = await world.sender(`bench-${deviceId.toLowerCase()}-sender`);
+  const main = processes.startMain(dir);
+  const notifiers: Array<Promise<NotifierRun | string>> = [];
+  let running = 0;
+  try {
+    await realSleep(1000);
+    world.queueBacklog(deviceId, sizes.contentionBacklog - 1);
+    const startedMs = nowMs();
+    // The bulk-queued backlog wakes no long poll; one real message does, and is the last of the backlog.
+    const wake = await sender.client.sendToDevice(BENCH_EVENT_TYPE, `wake-${deviceId}`, { [world.recipientUserId]: { [deviceId]: benchContent(sizes.contentionBacklog) } });
+    if (!wake.ok) throw new Error(`bench: wake send: ${JSON.stringify(wake.error)}`);
+    let lastSpawnMs = Number.NEGATIVE_INFINITY;
+    const spawn = (): void => {
+      if (!withNotifiers || running > 0 || notifiers.length >= MAX_NOTIFIERS || nowMs() - lastSpawnMs < NOTIFIER_INTERVAL_MS) return;
+      running += 1;
+      const run = processes.runNotifier(dir, { eventId: event.value.eventId, roomId: room.value.roomId });
+      notifiers.push(
+        run
+          .catch((error: unknown) => (error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error)))
+          .finally(() => {
+            running -= 1;
+            lastSpawnMs = nowMs();
+          }),
+      );
+    };
+    const endedMs = await waitForCount(store, sizes.contentionBacklog, spawn);
+    const mainPeakRssKb = peakRssKb(main.pid);
+    const settled = await Promise.all(notifiers);
+    const notifierRuns = settled.filter((run): run is NotifierRun => typeof run !== 'string');
+    const notifierFailures = settled.filter((run): run is string => typeof run === 'string');
+    return { eventsPerS: perSecond(sizes.contentionBacklog, endedMs - startedMs), mainPeakRssKb, notifierRuns, notifierFailures };
+  } finally {
+    await Promise.allSettled(notifiers);
+    await processes.stopMain(main);
+    store.close();
+  }
+}
+
+/** Peak RSS of a bare Node process (an empty ES module, started with `fork` like the entries). */
+async function bareNodePeakRssKb(dir: string): Promise<number> {
+  const script = path.join(dir, 'bare.mjs');
+  (await import('node:fs')).writeFileSync(script, 'process.on("message", () => process.exit(0)); process.send("ready");\n');
+  const child = fork(script, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  await new Promise<void>((resolve) => child.once('message', () => resolve()));
+  await realSleep(200);
+  const kb = peakRssKb(child.pid ?? -1);
+  child.send('exit');
+  await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return kb;
+}
+
+export async function runContentionCase(world: BenchWorld, sizes: BenchSizes, processes: BenchProcesses, progress: Progress): Promise<Figure[]> {
+  progress(`case 4: main process alone drains ${sizes.contentionBacklog}`);
+  const alone = await drainWithMain(world, sizes, processes, false);
+  progress(`case 4: main process and a stream of notifiers drain ${sizes.contentionBacklog}`);
+  const stream = await drainWithMain(world, sizes, processes, true);
+  const bareKb = await bareNodePeakRssKb(world.dir);
+  const notifierKb = median(stream.notifierRuns.map((run) => run.peakRssKb));
+  return [
+    {
+      caseNumber: 4, name: 'drain, main + notifier stream', value: stream.eventsPerS, baselineName: 'main process alone',
+      baseline: alone.eventsPerS, unit: 'events/s', better: 'higher', target: { op: '>=', ratio: 0.8 },
+      note: `${sizes.contentionBacklog} messages; ${stream.notifierRuns.length} notifiers, one at a time, ${NOTIFIER_INTERVAL_MS} ms apart` +
+        (stream.notifierFailures.length === 0 ? '' : `; ${stream.notifierFailures.length} notifiers FAILED: ${stream.notifierFailures[0]}`),
+    },
+    {
+      caseNumber: 6, name: 'main process peak RSS', value: alone.mainPeakRssKb / 1024, baselineName: 'bare node process',
+      baseline: bareKb / 1024, unit: 'MiB', better: 'lower', note: `after draining ${sizes.contentionBacklog}; info, no target`,
+    },
+    {
+      caseNumber: 6, name: 'notifier peak RSS (median)', value: notifierKb / 1024, baselineName: 'bare node process',
+      baseline: bareKb / 1024, unit: 'MiB', better: 'lower', note: `${stream.notifierRuns.length} notifiers; info, no target`,
+    },
+  ];
+}

@@ -1,0 +1,56 @@
+/**
+ * `todevice bench`: every case of issue 6, each against its baseline, in one run on one homeserver.
+ *
+ * Runtime: node. The cases run one after another (never concurrently, so no case measures another's load), in
+ * an order that keeps the drains (ours, then matrix-js-sdk's) together and first, so they see the same machine. Sizes come
+ * from `DEFAULT_SIZES` or, for CI, `QUICK_SIZES`, which only proves that everything runs.
+ */
+import type { BenchSizes, Figure, JudgedFigure, Progress } from './bench-types';
+import { judge } from './bench-types';
+import { startBenchWorld } from './bench-world';
+import { runContentionCase } from './case-contention';
+import { runDrainCase } from './case-drain';
+import { runHandoffCase } from './case-handoff';
+import { runLatencyCase } from './case-latency';
+import { runPeerCase } from './case-peer';
+import { runServerCase } from './case-server';
+import { prepareBenchProcesses } from './bench-processes';
+
+export interface BenchReport {
+  quick: boolean;
+  sizes: BenchSizes;
+  machine: { cpus: number; node: string; platform: string };
+  startedAt: string;
+  elapsedS: number;
+  figures: JudgedFigure[];
+}
+
+export async function runBench(input: { sizes: BenchSizes; quick: boolean; progress: Progress }): Promise<BenchReport> {
+  const { sizes, progress } = input;
+  const startedAt = new Date();
+  const world = await startBenchWorld();
+  const processes = await prepareBenchProcesses();
+  const figures: Figure[] = [];
+  try {
+    const drain = await runDrainCase(world, sizes, progress);
+    figures.push(...drain.figures);
+    // Right after our drains, so both clients see the machine in the same state.
+    figures.push(...(await runPeerCase(world, sizes, drain.durableFull, progress)));
+    figures.push(...(await runLatencyCase(world, sizes, progress)));
+    figures.push(...(await runHandoffCase(world, sizes, processes, progress)));
+    figures.push(...(await runContentionCase(world, sizes, processes, progress)));
+    figures.push(...(await runServerCase(world, sizes, progress)));
+  } finally {
+    processes.dispose();
+    await world.close();
+  }
+  const os = await import('node:os');
+  return {
+    quick: input.quick,
+    sizes,
+    machine: { cpus: os.cpus().length, node: process.version, platform: `${process.platform} ${process.arch}` },
+    startedAt: startedAt.toISOString(),
+    elapsedS: (Date.now() - startedAt.getTime()) / 1000,
+    figures: figures.sort((a, b) => a.caseNumber - b.caseNumber).map(judge),
+  };
+}
