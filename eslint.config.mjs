@@ -3,7 +3,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const layers = ['shared', 'store', 'engine', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness'];
+const layers = ['shared', 'store', 'engine', 'crypto', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness'];
+const cryptoLibrary = '@matrix-org/matrix-sdk-crypto-wasm';
 
 /** Builds a no-restricted-imports rule that forbids the given project layers and packages. */
 function forbid(folder, forbiddenLayers, forbiddenPackages = []) {
@@ -36,11 +37,12 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
-  { files: ['src/shared/**/*.ts'], rules: forbid('shared', except('shared'), ['electron', 'better-sqlite3', ...nodeBuiltins]) },
+  { files: ['src/shared/**/*.ts'], rules: forbid('shared', except('shared'), ['electron', 'better-sqlite3', cryptoLibrary, ...nodeBuiltins]) },
+  { files: ['src/crypto/**/*.ts'], rules: forbid('crypto', except('shared', 'crypto'), ['electron', 'better-sqlite3']) },
   { files: ['src/homeserver/**/*.ts'], rules: forbid('homeserver', except('shared', 'homeserver'), ['electron']) },
   { files: ['src/store/**/*.ts'], rules: forbid('store', except('shared', 'store'), ['electron']) },
   { files: ['src/engine/**/*.ts'], rules: forbid('engine', except('shared', 'store', 'engine'), ['electron']) },
-  { files: ['src/notifier/**/*.ts'], rules: forbid('notifier', except('shared', 'store', 'engine', 'notifier'), ['electron']) },
+  { files: ['src/notifier/**/*.ts'], rules: forbid('notifier', except('shared', 'store', 'engine', 'crypto', 'notifier'), ['electron']) },
   {
     files: ['src/main/**/*.ts'],
     ignores: ['src/main/index.ts', 'src/main/electron/**/*.ts'],
@@ -48,6 +50,6 @@ export default tseslint.config(
   },
   { files: ['src/main/index.ts', 'src/main/electron/**/*.ts'], rules: forbid('main', ['preload', 'renderer', 'cli', 'notifier']) },
   { files: ['src/preload/**/*.ts'], rules: forbid('preload', except('shared', 'preload'), nodeBuiltins) },
-  { files: ['src/renderer/**/*.ts'], rules: forbid('renderer', except('shared', 'renderer'), ['electron', 'better-sqlite3', ...nodeBuiltins]) },
+  { files: ['src/renderer/**/*.ts'], rules: forbid('renderer', except('shared', 'renderer'), ['electron', 'better-sqlite3', cryptoLibrary, ...nodeBuiltins]) },
   { files: ['src/cli/**/*.ts', 'src/harness/**/*.ts', 'src/bench/**/*.ts'], rules: forbid('cli', ['preload', 'renderer'], ['electron']) },
 );

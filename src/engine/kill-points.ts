@@ -13,7 +13,8 @@
 import type { Result } from '../shared/result';
 import { err, ok } from '../shared/result';
 
-export const KILL_POINT_NAMES = [
+/** Where the sync engine and the consumers can die; the race harness's fault schedule picks among these. */
+export const ENGINE_KILL_POINTS = [
   /** The server answered the sync request (so it acted on `since`) but the client has not read the answer. */
   'after-request-sent',
   /** The response was parsed; nothing of it is durable yet. */
@@ -26,6 +27,15 @@ export const KILL_POINT_NAMES = [
   'consumer-after-effect-before-cursor',
   /** The lease was just acquired (the holder dies holding it: F10). */
   'after-lease-acquired',
+] as const;
+
+export const KILL_POINT_NAMES = [
+  ...ENGINE_KILL_POINTS,
+  /**
+   * The notifier synced, committed and consumed (room keys included) but has shown nothing yet: whatever it
+   * fetched must still reach the main process.
+   */
+  'notifier-before-display',
 ] as const;
 
 export type KillPointName = (typeof KILL_POINT_NAMES)[number];

@@ -183,6 +183,33 @@ export class MatrixClient implements SyncTransport {
     return ok(event as RoomEvent);
   }
 
+  /** `GET /joined_rooms`. */
+  async joinedRooms(): Promise<Result<string[], MatrixClientError>> {
+    const result = await this.call({ method: 'GET', path: `${V3}/joined_rooms` });
+    if (!result.ok) return result;
+    const rooms = (result.value as { joined_rooms?: unknown }).joined_rooms;
+    if (!Array.isArray(rooms) || !rooms.every((room) => typeof room === 'string')) return malformed('joined_rooms is not a list of room IDs');
+    return ok(rooms);
+  }
+
+  /**
+   * `GET /rooms/{roomId}/messages?dir=f`: the next page of the room after `from` (the room's start when
+   * omitted), oldest first, with the token to continue from.
+   */
+  async roomMessagesForward(roomId: string, from: string | undefined, limit: number): Promise<Result<{ events: RoomEvent[]; end: string }, MatrixClientError>> {
+    const path = `${V3}/rooms/${encodeURIComponent(roomId)}/messages`;
+    const result = await this.call({ method: 'GET', path, query: { dir: 'f', limit, from } });
+    if (!result.ok) return result;
+    const body = result.value as { chunk?: unknown; end?: unknown };
+    if (!Array.isArray(body.chunk) || typeof body.end !== 'string') return malformed('messages response is missing chunk or end');
+    const events = body.chunk.filter(
+      (event): event is RoomEvent =>
+        typeof (event as Partial<RoomEvent> | null)?.event_id === 'string' && typeof (event as Partial<RoomEvent>).type === 'string',
+    );
+    if (events.length !== body.chunk.length) return malformed('messages chunk holds an event without event_id or type');
+    return ok({ events, end: body.end });
+  }
+
   /** `POST /pushers/set` with the body as the spec defines it (kind, app_id, pushkey, data.url, …). */
   async setPusher(body: Record<string, unknown>): Promise<Result<void, MatrixClientError>> {
     const result = await this.call({ method: 'POST', path: `${V3}/pushers/set`, body });

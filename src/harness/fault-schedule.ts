@@ -10,7 +10,7 @@
  * push starts the nth notifier), because the time a push arrives is not ours to choose.
  */
 import { createHash } from 'node:crypto';
-import { KILL_POINT_NAMES, type KillPointName } from '../engine/kill-points';
+import { ENGINE_KILL_POINTS, type KillPointName } from '../engine/kill-points';
 import { Rng } from './prng';
 import type { RaceOptions } from './race-options';
 
@@ -89,7 +89,7 @@ function mainKillFaults(rng: Rng, options: RaceOptions, count: number): TimedFau
     const share = durationMs / count;
     const atMs = Math.floor(i * share + rng.float() * share * 0.8);
     const how: MainKill = rng.chance(options.faults.killAtPoint)
-      ? { kind: 'point', point: rng.pick(KILL_POINT_NAMES), nth: rng.int(1, 3) }
+      ? { kind: 'point', point: rng.pick(ENGINE_KILL_POINTS), nth: rng.int(1, 3) }
       : { kind: 'random' };
     // Main stays down up to 1.5 s: pushes then start notifiers alone, the window where legacy loses (F1).
     faults.push({ atMs, kind: 'kill-main', how, restartDelayMs: rng.int(50, 1500) });
@@ -102,7 +102,7 @@ function notifierFaults(rng: Rng, options: RaceOptions, pushes: number, kills: n
   const faults: NotifierFault[] = [];
   for (let i = 0; i < pushes; i += 1) {
     if (!doomed.has(i)) faults.push({ kind: 'none' });
-    else if (rng.chance(options.faults.killAtPoint)) faults.push({ kind: 'kill-point', point: rng.pick(KILL_POINT_NAMES) });
+    else if (rng.chance(options.faults.killAtPoint)) faults.push({ kind: 'kill-point', point: rng.pick(ENGINE_KILL_POINTS) });
     else faults.push({ kind: 'kill-random', afterMs: rng.int(0, 400) });
   }
   return faults;

@@ -4,8 +4,8 @@
  * Runtime: node. A race run starts hundreds of short-lived processes, and tsx's start-up (0.3-0.5 s of
  * TypeScript transpiling per process) would dominate it. So the two entries are bundled once per run with
  * esbuild (which tsx already ships) into a temporary directory and started as plain `node bundle.mjs` (about
- * 0.1 s). better-sqlite3 stays external and is imported by its absolute path, so the bundle runs from any
- * directory. The bundle is built from the same source files the app runs; nothing is reimplemented. When
+ * 0.1 s). better-sqlite3 and the crypto library (which loads its .wasm beside itself) stay external and are
+ * imported by absolute path, so the bundle runs from any directory. The bundle is built from the same source files the app runs; nothing is reimplemented. When
  * esbuild cannot be loaded the entries are started through tsx instead: slower, same behaviour.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -56,6 +56,8 @@ export async function prepareEntries(): Promise<ProcessEntries> {
 async function bundleEntries(): Promise<string> {
   const esbuild = (await import('esbuild')) as typeof import('esbuild');
   const betterSqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+  // The crypto library loads its .wasm file relative to itself, so it stays external too (by absolute URL).
+  const cryptoLibrary = import.meta.resolve('@matrix-org/matrix-sdk-crypto-wasm');
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-race-bundle-'));
   await esbuild.build({
     entryPoints: sourceEntries,
@@ -66,7 +68,13 @@ async function bundleEntries(): Promise<string> {
     outdir,
     outExtension: { '.js': '.mjs' },
     logLevel: 'silent',
-    plugins: [{ name: 'external-sqlite', setup: (build) => void build.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: betterSqlite, external: true })) }],
+    plugins: [
+      { name: 'external-sqlite', setup: (build) => void build.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: betterSqlite, external: true })) },
+      {
+        name: 'external-crypto',
+        setup: (build) => void build.onResolve({ filter: /^@matrix-org\/matrix-sdk-crypto-wasm$/ }, () => ({ path: cryptoLibrary, external: true })),
+      },
+    ],
   });
   return outdir;
 }

@@ -1,5 +1,6 @@
 /**
- * Rooms, minimal but real: create (with `invite`, `preset`, alias), join, send, get event, joined rooms.
+ * Rooms, minimal but real: create (with `invite`, `preset`, alias), join, send, get event, page through
+ * messages, joined rooms.
  *
  * Runtime: node (homeserver only).
  *
@@ -10,6 +11,11 @@
  *   transaction IDs; a retry returns the same `event_id`.
  * - Reading an event needs current membership: 404 `M_NOT_FOUND` for an unknown room or event, 403
  *   `M_FORBIDDEN` when the user is not joined.
+ * - `GET .../messages` pages by stream position: tokens are `t<position>`, `from` may be omitted (the start of
+ *   the room going forwards, its end going backwards), `limit` defaults to 10 and is capped at 1000. Going
+ *   forwards `end` is always given (new events may arrive, as in Synapse); going backwards it is left out once
+ *   the page reached the start of the room, as the spec says. A malformed `from`, `dir` or `limit` gets 400
+ *   `M_INVALID_PARAM`. Like reading one event, it needs current membership.
  * - After a message commits, pushes go to every pusher of every other joined member (see room-pushes.ts),
  *   without waiting for them.
  */
@@ -94,6 +100,26 @@ export function roomRoutes(ctx: HomeserverContext): Route[] {
     return { status: 200, body: event };
   };
 
+  const messages = (request: RouteRequest) => {
+    const me = ctx.auth.authenticate(request);
+    const roomId = request.params.roomId ?? '';
+    if (rooms.room(roomId) === undefined) throw notFound('unknown room');
+    if (rooms.membership(roomId, me.userId) !== 'join') throw forbidden('you are not joined to this room');
+    const dir = request.query.get('dir') ?? 'b';
+    if (dir !== 'f' && dir !== 'b') throw invalidParam('"dir" must be "f" or "b"');
+    const limit = parseMessagesLimit(request.query.get('limit'));
+    const fromToken = request.query.get('from');
+    const from = fromToken !== null ? parsePositionToken(fromToken) : dir === 'f' ? 0 : rooms.latestPosition(roomId) + 1;
+    const page = rooms.page(roomId, dir, from, limit);
+    const last = page.at(-1);
+    const body: { chunk: RoomEvent[]; start: string; end?: string } = { chunk: page.map((entry) => entry.event), start: positionToken(from) };
+    // Forwards there is always somewhere to continue from (new events may come); backwards the start of the
+    // room ends it.
+    if (dir === 'f') body.end = positionToken(last?.position ?? from);
+    else if (last !== undefined && page.length === limit) body.end = positionToken(last.position);
+    return { status: 200, body };
+  };
+
   const joinedRooms = (request: RouteRequest) => {
     const me = ctx.auth.authenticate(request);
     return { status: 200, body: { joined_rooms: rooms.joinedRooms(me.userId) } };
@@ -105,6 +131,25 @@ export function roomRoutes(ctx: HomeserverContext): Route[] {
     { method: 'POST', pattern: '/_matrix/client/v3/rooms/:roomId/join', hasBody: true, handle: join },
     { method: 'PUT', pattern: '/_matrix/client/v3/rooms/:roomId/send/:eventType/:txnId', hasBody: true, handle: send },
     { method: 'GET', pattern: '/_matrix/client/v3/rooms/:roomId/event/:eventId', handle: getEvent },
+    { method: 'GET', pattern: '/_matrix/client/v3/rooms/:roomId/messages', handle: messages },
     { method: 'GET', pattern: '/_matrix/client/v3/joined_rooms', handle: joinedRooms },
   ];
+}
+
+const MAX_MESSAGES_LIMIT = 1000;
+
+function positionToken(position: number): string {
+  return `t${position}`;
+}
+
+function parsePositionToken(token: string): number {
+  const match = /^t(\d{1,15})$/.exec(token);
+  if (match?.[1] === undefined) throw invalidParam('"from" is not a token this server issued');
+  return Number(match[1]);
+}
+
+function parseMessagesLimit(raw: string | null): number {
+  if (raw === null) return 10;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw invalidParam('"limit" must be a positive integer');
+  return Math.min(Number(raw), MAX_MESSAGES_LIMIT);
 }

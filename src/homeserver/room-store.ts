@@ -17,6 +17,7 @@ import type { JsonObject } from './json-checks';
 export type Membership = 'join' | 'invite' | 'leave';
 
 interface EventRow {
+  stream_ordering: number;
   event_id: string;
   room_id: string;
   type: string;
@@ -46,6 +47,9 @@ export class RoomStore {
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       event: db.prepare('SELECT * FROM room_events WHERE event_id = ?'),
+      latestPosition: db.prepare('SELECT coalesce(max(stream_ordering), 0) AS position FROM room_events WHERE room_id = ?'),
+      eventsForward: db.prepare('SELECT * FROM room_events WHERE room_id = ? AND stream_ordering > ? ORDER BY stream_ordering LIMIT ?'),
+      eventsBackward: db.prepare('SELECT * FROM room_events WHERE room_id = ? AND stream_ordering < ? ORDER BY stream_ordering DESC LIMIT ?'),
       findTxn: db.prepare('SELECT result FROM transactions WHERE user_id = ? AND device_id = ? AND scope = ? AND txn_id = ?'),
       insertTxn: db.prepare('INSERT INTO transactions (user_id, device_id, scope, txn_id, result) VALUES (?, ?, ?, ?, ?)'),
       unread: db.prepare(
@@ -114,17 +118,21 @@ export class RoomStore {
 
   event(eventId: string): RoomEvent | undefined {
     const row = this.statements.event.get(eventId) as EventRow | undefined;
-    if (row === undefined) return undefined;
-    const event: RoomEvent & { state_key?: string } = {
-      event_id: row.event_id,
-      room_id: row.room_id,
-      type: row.type,
-      sender: row.sender,
-      origin_server_ts: row.origin_server_ts,
-      content: JSON.parse(row.content) as Record<string, unknown>,
-    };
-    if (row.state_key !== null) event.state_key = row.state_key;
-    return event;
+    return row === undefined ? undefined : toRoomEvent(row);
+  }
+
+  /** The stream position of the room's newest event (0 for a room with none). */
+  latestPosition(roomId: string): number {
+    return (this.statements.latestPosition.get(roomId) as { position: number }).position;
+  }
+
+  /**
+   * Up to `limit` events of the room after (`dir` 'f') or before ('b') the stream position `from`, in that
+   * direction's order, each with its position (what `/messages` tokens are made of).
+   */
+  page(roomId: string, dir: 'f' | 'b', from: number, limit: number): Array<{ position: number; event: RoomEvent }> {
+    const statement = dir === 'f' ? this.statements.eventsForward : this.statements.eventsBackward;
+    return (statement.all(roomId, from, limit) as EventRow[]).map((row) => ({ position: row.stream_ordering, event: toRoomEvent(row) }));
   }
 
   private insertEvent(roomId: string, sender: string, type: string, stateKey: string | null, content: JsonObject): RoomEvent {
@@ -139,4 +147,17 @@ export class RoomStore {
     this.statements.insertEvent.run(event.event_id, roomId, type, stateKey, sender, event.origin_server_ts, JSON.stringify(content));
     return event;
   }
+}
+
+function toRoomEvent(row: EventRow): RoomEvent {
+  const event: RoomEvent & { state_key?: string } = {
+    event_id: row.event_id,
+    room_id: row.room_id,
+    type: row.type,
+    sender: row.sender,
+    origin_server_ts: row.origin_server_ts,
+    content: JSON.parse(row.content) as Record<string, unknown>,
+  };
+  if (row.state_key !== null) event.state_key = row.state_key;
+  return event;
 }

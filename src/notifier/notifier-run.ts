@@ -5,29 +5,36 @@
  *  1. open the shared store and read the account the main process saved;
  *  2. sync to-device until caught up, under the lease, which it gets within `leaseWaitMs` because a main
  *     process in a long poll yields it when asked through the database (DESIGN.md §4.4);
- *  3. fetch the pushed event and build the notification from the to-device data it needs;
- *  4. advance the `notifier` cursor over what it handled (effect and cursor in one transaction);
- *  5. report and exit.
+ *  3. advance the `notifier` cursor over the inbox (effect and cursor in one transaction); this is where the
+ *     room keys it (or any process) committed are stored for it;
+ *  4. fetch the pushed event; if it is encrypted, decrypt it with the room keys it may see; build the
+ *     notification (the plaintext, or a plain "unable to decrypt");
+ *  5. record what it showed, report, exit.
  * A SIGKILL anywhere loses nothing: every to-device event it fetched was committed with the token before it was
- * acknowledged, so the main process (or the next notifier) handles it from the inbox.
+ * acknowledged, so the main process (or the next notifier) handles it from the inbox, keys included (the
+ * `notifier-before-display` kill point sits between steps 3 and 4 to prove it).
  */
 import path from 'node:path';
+import { RoomDecryptor, type DecryptOutcome } from '../crypto/room-decryptor';
 import { consumeInbox } from '../engine/consumer';
 import { createProcessEngine } from '../engine/create-engine';
 import type { CatchUpSummary } from '../engine/engine-types';
+import { applyInboxEffects } from '../engine/inbox-effects';
 import type { KillPoints } from '../engine/kill-points';
 import type { MatrixClient } from '../engine/matrix-client';
 import { systemClock } from '../shared/clock';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
 import { PAYLOAD_TAG_FIELD } from '../shared/demo-protocol';
 import type { NotifierMessage } from '../shared/notifier-messages';
+import { ENCRYPTED_EVENT_TYPE, megolmSessionId } from '../shared/room-key-protocol';
 import type { RoomEvent } from '../shared/wire';
-import { readAccount } from '../store/account';
-import { recordHandled } from '../store/handled';
+import { readAccount, type Account } from '../store/account';
 import { findInboxRowsByTag } from '../store/inbox';
+import { recordNotification } from '../store/notification-log';
 import { openStore, type ClientStore } from '../store/open-store';
+import { roomKeyForSession } from '../store/room-keys';
 import { classifySqliteError } from '../store/sqlite-errors';
-import { buildNotification, type BuiltNotification } from './notification-text';
+import { buildNotification, fetchFailedNotification, type BuiltNotification } from './notification-text';
 import type { NotifierOptions } from './notifier-options';
 
 export const NOTIFIER_PROCESS = 'notifier';
@@ -46,9 +53,14 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
     report({ kind: 'started', pid, eventId: options.eventId, roomId: options.roomId });
     const { engine, client, killPoints } = createProcessEngine({ store, account, processName: NOTIFIER_PROCESS, strategy: options.strategy });
     const summary = await engine.syncUntilCaughtUp({ leaseWaitMs: options.leaseWaitMs });
-    const notification = await notificationFor(store, client, options);
     advanceNotifierCursor(store, options, killPoints);
-    report({ kind: 'notification', pid, eventId: options.eventId, ...notification });
+    killPoints.hit('notifier-before-display');
+    const notification = await notificationFor(store, client, account, options);
+    whenWriteLockFree(() =>
+      recordNotification(store, { eventId: options.eventId, pid, outcome: notification.outcome, sessionId: notification.sessionId, shownAtMs: systemClock.nowMs() }),
+    );
+    const { title, body, dataMissing, outcome } = notification;
+    report({ kind: 'notification', pid, eventId: options.eventId, title, body, dataMissing, outcome });
     report({ kind: 'finished', pid, outcome: summary.kind, committedEvents: committedEvents(summary), elapsedMs: systemClock.nowMs() - startedAtMs });
     return 0;
   } finally {
@@ -57,11 +69,20 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
 }
 
 /**
- * Moves the `notifier` cursor over what it handled. When another process holds the write lock past the busy
- * timeout (F16), the rows stay where they are for the next notifier; a notification already built is still shown.
+ * A write that may meet another process holding the write lock past the busy timeout (F16): what it would have
+ * written stays undone (rows stay in the inbox for the next notifier; a notification is still shown).
  */
-function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, killPoints: KillPoints): void {
+function whenWriteLockFree(write: () => void): void {
   try {
+    write();
+  } catch (error) {
+    if (classifySqliteError(error)?.kind !== 'db-busy') throw error;
+  }
+}
+
+/** Moves the `notifier` cursor over the inbox, storing the room keys among the rows. */
+function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, killPoints: KillPoints): void {
+  whenWriteLockFree(() =>
     consumeInbox({
       store,
       consumer: NOTIFIER_PROCESS,
@@ -69,24 +90,39 @@ function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, kil
       processName: NOTIFIER_PROCESS,
       killPoints,
       maxRows: 10_000,
-      handler: (row, db) => recordHandled(db, NOTIFIER_PROCESS, row, systemClock.nowMs()),
-    });
-  } catch (error) {
-    if (classifySqliteError(error)?.kind !== 'db-busy') throw error;
-  }
+      handler: (row, db) => {
+        const effect = applyInboxEffects(db, NOTIFIER_PROCESS, row, systemClock.nowMs());
+        if (effect.kind === 'bad-room-key') process.stderr.write(`notifier: ignored a malformed room key: ${effect.reason}\n`);
+      },
+    }),
+  );
 }
 
-async function notificationFor(store: ClientStore, client: MatrixClient, options: NotifierOptions): Promise<BuiltNotification> {
+async function notificationFor(store: ClientStore, client: MatrixClient, account: Account, options: NotifierOptions): Promise<BuiltNotification> {
   const fetched = await client.getEvent(options.roomId, options.eventId);
-  if (!fetched.ok) {
-    return { title: 'New message', body: `The pushed event ${options.eventId} could not be fetched (${fetched.error.kind}).`, dataMissing: true };
-  }
+  if (!fetched.ok) return fetchFailedNotification(options.eventId, fetched.error.kind);
   const event: RoomEvent = fetched.value;
+  // A legacy notification process kept its own store: it can only use what it fetched and handled itself.
+  const legacy = options.strategy === 'legacy';
+  if (event.type === ENCRYPTED_EVENT_TYPE) {
+    return buildNotification(event, { payloads: [], decryption: await decrypt(store, account, event, legacy) });
+  }
   const tag = event.content[PAYLOAD_TAG_FIELD];
-  // A legacy notification process kept its own store: it can only use what it fetched itself.
-  const fetchedBy = options.strategy === 'legacy' ? NOTIFIER_PROCESS : undefined;
-  const payloads = typeof tag === 'string' ? findInboxRowsByTag(store, tag, fetchedBy === undefined ? {} : { fetchedBy }) : [];
-  return buildNotification(event, payloads);
+  const payloads = typeof tag === 'string' ? findInboxRowsByTag(store, tag, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {}) : [];
+  return buildNotification(event, { payloads });
+}
+
+/** Decrypts with the one key the event needs, looked up in the shared store (our own keys only under legacy). */
+async function decrypt(store: ClientStore, account: Account, event: RoomEvent, legacy: boolean): Promise<DecryptOutcome> {
+  const sessionId = megolmSessionId(event.content);
+  const key = sessionId === undefined ? undefined : roomKeyForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {});
+  const decryptor = await RoomDecryptor.create(account.userId, account.deviceId);
+  try {
+    if (key !== undefined) await decryptor.importKeys([key]);
+    return await decryptor.decrypt(event);
+  } finally {
+    decryptor.close();
+  }
 }
 
 function committedEvents(summary: CatchUpSummary): number {

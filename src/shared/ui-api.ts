@@ -10,6 +10,7 @@
  * (and at most every `SNAPSHOT_MIN_INTERVAL_MS`), so the dashboard updates live without polling.
  */
 
+import type { NotificationOutcome } from './notifier-messages';
 import type { Strategy } from './strategies';
 
 export { STRATEGIES, type Strategy } from './strategies';
@@ -24,7 +25,14 @@ export interface UiChannels {
   /** Sends `count` tagged to-device messages from the demo sender to the demo device. */
   'traffic:send-to-device': { args: { count: number }; result: { sent: number } };
   /** Sends a room message from the demo sender; the homeserver pushes it and a notifier starts. */
-  'traffic:send-room-message': { args: { text: string }; result: { eventId: string } };
+  /**
+   * Sends `text` as a Megolm-encrypted room message (its key by to-device first, unless `withholdKey`); the
+   * homeserver pushes it.
+   */
+  'traffic:send-room-message': {
+    args: { text: string; withholdKey?: boolean };
+    result: { eventId: string; sessionId: string; keyTag: string | null };
+  };
   /** SIGKILLs the newest running notifier (while it syncs, when one is syncing). */
   'process:kill-notifier': { args: Record<string, never>; result: { killedPid: number | null } };
   /** SIGKILLs the main sync process and starts it again on the same data. */
@@ -100,6 +108,10 @@ export interface DashboardSnapshot {
   counters: DeliveryCounters;
   /** Newest first, bounded. */
   notifications: NotificationView[];
+  /** What lost room keys cost: notifications and timeline events that could not be decrypted. */
+  encryption: EncryptionCounters;
+  /** The main process's timeline, newest last, bounded. */
+  timeline: TimelineEntryView[];
   /** Recent send-to-durable-commit latencies, oldest first, bounded. */
   latency: Array<{ atMs: number; latencyMs: number }>;
   /** The latest race run started from the dashboard; null when none was, or this host cannot run one. */
@@ -181,6 +193,31 @@ export interface NotificationView {
   eventId: string;
   title: string;
   body: string;
-  /** True when the to-device data the event needs had not arrived; the body says so. */
+  /** True when the to-device data the event needs (its room key) had not arrived; the body says so. */
   dataMissing: boolean;
+  outcome: NotificationOutcome;
+}
+
+export interface EncryptionCounters {
+  /** Megolm sessions any process of the device holds. */
+  roomKeys: number;
+  /** Notifications shown decrypted, and shown as "unable to decrypt" (from the store's notification log). */
+  notificationsDecrypted: number;
+  notificationsUnableToDecrypt: number;
+  /** Encrypted timeline events the main process paged in. */
+  timelineEncrypted: number;
+  /** Still undecryptable now. */
+  timelineUnableToDecrypt: number;
+  /** Decrypted after their key arrived late. */
+  timelineLate: number;
+}
+
+export interface TimelineEntryView {
+  eventId: string;
+  sender: string;
+  originServerTs: number;
+  encrypted: boolean;
+  /** The plaintext; null while it cannot be decrypted. */
+  body: string | null;
+  late: boolean;
 }

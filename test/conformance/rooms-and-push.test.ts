@@ -1,4 +1,4 @@
-// Conformance: minimal rooms (create, invite, join, send, get event) and HTTP pushes to a push gateway.
+// Conformance: minimal rooms (create, invite, join, send, get event, messages) and HTTP pushes to a push gateway.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,57 @@ describe('rooms', () => {
     const roomId = await createRoom(alice);
     const response = await send(alice, roomId, 'big', { body: 'x'.repeat(70_000) });
     expect(response).toMatchObject({ status: 413, body: { errcode: 'M_TOO_LARGE' } });
+  });
+});
+
+describe('messages', () => {
+  const messages = (user: TestUser, roomId: string, query: string) =>
+    api(ts.url, 'GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?${query}`, { token: user.accessToken });
+
+  it('messages: pages forward from the start and continues from `end`, which is always given going forward', async () => {
+    const alice = await register(ts.url);
+    const roomId = await createRoom(alice);
+    for (let i = 0; i < 5; i += 1) expect((await send(alice, roomId, `m-${i}`, { msgtype: 'm.text', body: `n${i}` })).status).toBe(200);
+    const bodies: string[] = [];
+    let from: string | undefined;
+    for (let page = 0; page < 10; page += 1) {
+      const response = await messages(alice, roomId, `dir=f&limit=3${from === undefined ? '' : `&from=${from}`}`);
+      expect(response.status).toBe(200);
+      const chunk = response.body.chunk as Array<{ type: string; content: { body?: string } }>;
+      bodies.push(...chunk.filter((e) => e.type === 'm.room.message').map((e) => e.content.body ?? ''));
+      expect(typeof response.body.end).toBe('string');
+      if (chunk.length === 0) break;
+      from = response.body.end;
+    }
+    expect(bodies).toEqual(['n0', 'n1', 'n2', 'n3', 'n4']);
+    // Nothing new: the same `end` comes back, so a client can keep polling from it.
+    expect((await messages(alice, roomId, `dir=f&from=${from ?? ''}`)).body).toMatchObject({ chunk: [], end: from });
+    await send(alice, roomId, 'm-late', { msgtype: 'm.text', body: 'late' });
+    const late = await messages(alice, roomId, `dir=f&from=${from ?? ''}`);
+    expect(late.body.chunk.map((e: { content: { body?: string } }) => e.content.body)).toEqual(['late']);
+  });
+
+  it('messages: backwards from the end, newest first, and no `end` once the start of the room is reached', async () => {
+    const alice = await register(ts.url);
+    const roomId = await createRoom(alice);
+    await send(alice, roomId, 'b-1', { msgtype: 'm.text', body: 'first' });
+    await send(alice, roomId, 'b-2', { msgtype: 'm.text', body: 'second' });
+    const newest = await messages(alice, roomId, 'dir=b&limit=2');
+    expect(newest.body.chunk.map((e: { content: { body?: string } }) => e.content.body)).toEqual(['second', 'first']);
+    expect(typeof newest.body.end).toBe('string');
+    const all = await messages(alice, roomId, 'dir=b&limit=1000');
+    expect(all.body.end).toBeUndefined();
+  });
+
+  it('messages: bad parameters get 400 M_INVALID_PARAM, non-members 403, unknown rooms 404', async () => {
+    const alice = await register(ts.url);
+    const eve = await register(ts.url);
+    const roomId = await createRoom(alice);
+    for (const query of ['dir=x', 'dir=f&from=garbage', 'dir=f&limit=0', 'dir=f&limit=-3', 'dir=f&limit=abc']) {
+      expect(await messages(alice, roomId, query), query).toMatchObject({ status: 400, body: { errcode: 'M_INVALID_PARAM' } });
+    }
+    expect((await messages(eve, roomId, 'dir=f')).status).toBe(403);
+    expect((await messages(alice, '!missing:localhost', 'dir=f')).status).toBe(404);
   });
 });
 

@@ -56,7 +56,7 @@ export function createFakeUiBackend(options: FakeUiBackendOptions = {}): FakeUiB
       }
       return done({ sent: state.send(count) });
     },
-    'traffic:send-room-message': ({ text }) => done({ eventId: state.push(text) }),
+    'traffic:send-room-message': ({ text }) => done({ eventId: state.push(text), sessionId: 'fake-session', keyTag: null }),
     'process:kill-notifier': () => done({ killedPid: state.killNotifier() }),
     'process:restart-main': () => done(state.restartMain()),
     'race:start': () => Promise.resolve({ ok: false, error: { kind: 'unavailable', message: 'the simulated backend runs no races' } }),
@@ -132,6 +132,7 @@ class FakeState {
       title: 'demo-sender',
       body: `${text} (key k${lane.pid} from to-device m${this.tagSeq})`,
       dataMissing: false,
+      outcome: 'decrypted',
     });
     return eventId;
   }
@@ -213,6 +214,8 @@ class FakeState {
       lanes: this.lanes.map((lane) => ({ ...lane, events: [...lane.events] })),
       counters: { ...this.counters },
       notifications: this.notifications.filter((n) => n.atMs <= Date.now()),
+      encryption: { roomKeys: 0, notificationsDecrypted: 0, notificationsUnableToDecrypt: 0, timelineEncrypted: 0, timelineUnableToDecrypt: 0, timelineLate: 0 },
+      timeline: [],
       latency: [...this.latency],
     };
   }

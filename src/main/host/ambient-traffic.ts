@@ -13,7 +13,7 @@ export interface AmbientTrafficOptions {
   /** Every this many ticks, one room message (a push). */
   pushEveryTicks: number;
   roomId: string;
-  /** Called after each send with how many to-device messages went out (the payload of a push counts). */
+  /** Called after each send with how many to-device messages went out (the room key of a push counts). */
   onSent: (count: number) => void;
   log: (line: string) => void;
 }
@@ -40,6 +40,6 @@ async function sendTick(traffic: DemoTraffic, options: AmbientTrafficOptions, ti
   if (!sent.ok) options.log(`ambient traffic: send failed: ${sent.error.kind}`);
   if (tick % options.pushEveryTicks !== 0) return;
   const pushed = await traffic.sendRoomMessage(options.roomId, `Ambient message #${tick / options.pushEveryTicks}`);
-  if (pushed.ok) options.onSent(1);
-  else options.log(`ambient traffic: room message failed: ${pushed.error.kind}`);
+  if (!pushed.ok) options.log(`ambient traffic: room message failed: ${pushed.error.kind}`);
+  else if (pushed.value.keyTag !== null) options.onSent(1);
 }

@@ -125,10 +125,11 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       sentByHost += result.ok ? result.value.sent : result.error.sent;
       return result.ok ? ok(result.value) : fail(result.error.kind, `sent ${result.error.sent} of ${count}: ${JSON.stringify(result.error)}`);
     },
-    'traffic:send-room-message': async ({ text }) => {
+    'traffic:send-room-message': async ({ text, withholdKey }) => {
       if (typeof text !== 'string' || text.length === 0 || text.length > 1000) return fail('bad-argument', 'text must be 1 to 1000 characters');
-      const result = await traffic.sendRoomMessage(ctx.world.roomId, text);
-      if (result.ok) sentByHost += 1;
+      if (withholdKey !== undefined && typeof withholdKey !== 'boolean') return fail('bad-argument', 'withholdKey must be true or false');
+      const result = await traffic.sendRoomMessage(ctx.world.roomId, text, { withholdKey: withholdKey === true });
+      if (result.ok && result.value.keyTag !== null) sentByHost += 1;
       return result.ok ? ok(result.value) : fail(result.error.kind, JSON.stringify(result.error));
     },
     'process:kill-notifier': async () => ok({ killedPid: ctx.push.killNewestNotifier() }),
@@ -169,7 +170,8 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
     api,
     onNotifierMessage: (run, message) => {
       if (message.kind !== 'notification') return;
-      const view: NotificationView = { atMs: Date.now(), pid: run.pid, eventId: message.eventId, title: message.title, body: message.body, dataMissing: message.dataMissing };
+      const { eventId, title, body, dataMissing, outcome } = message;
+      const view: NotificationView = { atMs: Date.now(), pid: run.pid, eventId, title, body, dataMissing, outcome };
       notifications.unshift(view);
       notifications.splice(maxNotifications);
       ctx.onNotification?.(view);
@@ -178,6 +180,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
     close: async () => {
       closing = true;
       ambient?.stop();
+      traffic.close();
       feed.close();
       await stopMainSync('SIGTERM');
     },

@@ -5,15 +5,19 @@
  * Runtime: node. The counters are an oracle, not a tally kept by the code under test: `sent` and `pending` come
  * from the homeserver's inspection endpoint (what it accepted, what it still holds), `received` and
  * `duplicated` from the `handled` rows the main consumer wrote in the same transaction as its cursor. A message
- * the server no longer holds and the main consumer never handled is lost for good.
+ * the server no longer holds and the main consumer never handled is lost for good. The encryption counters come
+ * from the store too: the notification log the notifiers wrote and the timeline the main process decrypted.
  */
 import type { Strategy } from '../../engine/engine-types';
 import type { DeviceInspection } from '../../shared/admin-wire';
-import type { DashboardSnapshot, DeliveryCounters, NotificationView, ProcessLane, RaceView } from '../../shared/ui-api';
+import type { DashboardSnapshot, DeliveryCounters, EncryptionCounters, NotificationView, ProcessLane, RaceView, TimelineEntryView } from '../../shared/ui-api';
 import { countEventsByPid, latestEventsOf, latestEventsOfKind } from '../../store/event-log';
 import { hasHandledTag, messageTag, recentLatencies, summarizeHandled } from '../../store/handled';
 import { inboxStats, latestInbox, listInbox } from '../../store/inbox';
 import { listCursors } from '../../store/cursors';
+import { countNotifications } from '../../store/notification-log';
+import { roomKeyCount } from '../../store/room-keys';
+import { recentTimeline, summarizeTimeline } from '../../store/timeline';
 import { readLease } from '../../store/lease';
 import type { ClientStore } from '../../store/open-store';
 import { readToken } from '../../store/token';
@@ -74,6 +78,12 @@ export function buildSnapshot(input: SnapshotInput): DashboardSnapshot {
       lanes: buildLanes(store, input.lanes),
       counters: buildCounters(input),
       notifications: input.notifications.slice(0, 30),
+      encryption: buildEncryptionCounters(store),
+      timeline: recentTimeline(store, 20).map(
+        (entry): TimelineEntryView => ({
+          eventId: entry.eventId, sender: entry.sender, originServerTs: entry.originServerTs, encrypted: entry.sessionId !== null, body: entry.body, late: entry.late,
+        }),
+      ),
       latency: recentLatencies(store, MAIN_CONSUMER, 300),
       race: input.race,
     };
@@ -131,4 +141,17 @@ function summarize(detail: Record<string, unknown>): string {
 
 function stringOr(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
+}
+
+function buildEncryptionCounters(store: ClientStore): EncryptionCounters {
+  const notifications = countNotifications(store);
+  const timeline = summarizeTimeline(store);
+  return {
+    roomKeys: roomKeyCount(store),
+    notificationsDecrypted: notifications.decrypted,
+    notificationsUnableToDecrypt: notifications['unable-to-decrypt'],
+    timelineEncrypted: timeline.encrypted,
+    timelineUnableToDecrypt: timeline.unableToDecrypt,
+    timelineLate: timeline.late,
+  };
 }

@@ -63,6 +63,7 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       account: account.value,
       strategy: options.strategy,
       ...(options.onEngineEvent && { onEvent: options.onEngineEvent }),
+      ...(options.log && { log: options.log }),
     });
     return {
       account: account.value,

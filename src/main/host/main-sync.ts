@@ -7,7 +7,10 @@
  * committed stays in the inbox and is consumed after the restart, from the stored cursor.
  *
  * The consumer runs after each of our own commits and also on a short timer, because a notifier process commits
- * into the same inbox and tells us nothing (the database is the only channel correctness relies on).
+ * into the same inbox and tells us nothing (the database is the only channel correctness relies on). Its effects
+ * include storing room keys (src/engine/inbox-effects.ts); right after each consume pass the timeline pass
+ * (timeline-sync.ts) pages the rooms and decrypts with the keys now stored, so a key that arrived through a
+ * notifier is used as soon as `main` handles it.
  */
 import { createProcessEngine } from '../../engine/create-engine';
 import { consumeInbox } from '../../engine/consumer';
@@ -16,9 +19,10 @@ import type { KillPoints } from '../../engine/kill-points';
 import type { SyncEngine } from '../../engine/sync-engine';
 import { systemClock } from '../../shared/clock';
 import type { Account } from '../../store/account';
-import { recordHandled } from '../../store/handled';
+import { applyInboxEffects } from '../../engine/inbox-effects';
 import type { ClientStore } from '../../store/open-store';
 import { classifySqliteError } from '../../store/sqlite-errors';
+import { TimelineSync } from './timeline-sync';
 
 export const MAIN_CONSUMER = 'main';
 const consumePollIntervalMs = 250;
@@ -31,6 +35,10 @@ export interface MainSyncOptions {
   onEvent?: (event: EngineEvent) => void;
   /** Engine tuning for tests (lease duration, long-poll timeout). */
   tuning?: Parameters<typeof createProcessEngine>[0]['tuning'];
+  /** Page and decrypt the room timeline after each consume pass. Default true. */
+  timeline?: boolean;
+  /** Where problems that do not stop the loop are reported. Default: stderr. */
+  log?: (line: string) => void;
 }
 
 export interface MainSync {
@@ -42,9 +50,22 @@ export interface MainSync {
 
 export function startMainSync(options: MainSyncOptions): MainSync {
   const { store, strategy } = options;
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const controller = new AbortController();
   let consumeQueued = false;
-  const { engine, killPoints } = createProcessEngine({
+  let timeline: TimelineSync | undefined;
+  const afterConsume = (): void => {
+    consumeWhenFree(store, strategy, killPoints, log);
+    void timeline?.pass().then(
+      (pass) => {
+        if (pass.error !== undefined) log(`main: timeline paging stopped for now: ${JSON.stringify(pass.error)}`);
+      },
+      (error: unknown) => {
+        if (classifySqliteError(error)?.kind !== 'db-busy') log(`main: timeline pass failed: ${error instanceof Error ? error.stack : String(error)}`);
+      },
+    );
+  };
+  const { engine, client, killPoints } = createProcessEngine({
     store,
     account: options.account,
     processName: MAIN_CONSUMER,
@@ -55,14 +76,17 @@ export function startMainSync(options: MainSyncOptions): MainSync {
         consumeQueued = true;
         setImmediate(() => {
           consumeQueued = false;
-          consumeWhenFree(store, strategy, killPoints);
+          afterConsume();
         });
       }
     },
     ...(options.tuning === undefined ? {} : { tuning: options.tuning }),
   });
-  consumeWhenFree(store, strategy, killPoints);
-  const timer = setInterval(() => consumeWhenFree(store, strategy, killPoints), consumePollIntervalMs);
+  if (options.timeline !== false) {
+    timeline = new TimelineSync({ store, client, account: options.account, strategy, consumer: MAIN_CONSUMER, clock: systemClock });
+  }
+  afterConsume();
+  const timer = setInterval(afterConsume, consumePollIntervalMs);
   const done = engine.run(controller.signal).finally(() => clearInterval(timer));
   return {
     engine,
@@ -70,7 +94,9 @@ export function startMainSync(options: MainSyncOptions): MainSync {
     stop: async () => {
       controller.abort();
       await done;
-      consumeMain(store, strategy, killPoints);
+      consumeMain(store, strategy, killPoints, log);
+      await timeline?.pass().catch(() => undefined);
+      timeline?.close();
     },
   };
 }
@@ -79,16 +105,16 @@ export function startMainSync(options: MainSyncOptions): MainSync {
  * A consume pass that tolerates another process holding the write lock past the busy timeout (F16): the rows
  * stay in the inbox and the next pass takes them. Any other error is a bug and propagates.
  */
-function consumeWhenFree(store: ClientStore, strategy: Strategy, killPoints: KillPoints): void {
+function consumeWhenFree(store: ClientStore, strategy: Strategy, killPoints: KillPoints, log: (line: string) => void): void {
   try {
-    consumeMain(store, strategy, killPoints);
+    consumeMain(store, strategy, killPoints, log);
   } catch (error) {
     if (classifySqliteError(error)?.kind !== 'db-busy') throw error;
   }
 }
 
 /** Drains the inbox into the `main` consumer, a bounded number of rows per pass. */
-export function consumeMain(store: ClientStore, strategy: Strategy, killPoints: KillPoints): number {
+export function consumeMain(store: ClientStore, strategy: Strategy, killPoints: KillPoints, log: (line: string) => void): number {
   let handled = 0;
   for (let pass = 0; pass < 100; pass += 1) {
     const summary = consumeInbox({
@@ -98,7 +124,10 @@ export function consumeMain(store: ClientStore, strategy: Strategy, killPoints: 
       processName: MAIN_CONSUMER,
       killPoints,
       maxRows: consumeRowsPerPass,
-      handler: (row, db) => recordHandled(db, MAIN_CONSUMER, row, systemClock.nowMs()),
+      handler: (row, db) => {
+        const effect = applyInboxEffects(db, MAIN_CONSUMER, row, systemClock.nowMs());
+        if (effect.kind === 'bad-room-key') log(`main: ignored a malformed room key: ${effect.reason}`);
+      },
     });
     handled += summary.handled;
     if (summary.handled + summary.skipped < consumeRowsPerPass) break;

@@ -6,6 +6,7 @@
  */
 import { migration0001 } from './0001-initial';
 import { migration0002 } from './0002-handled';
+import { migration0003 } from './0003-encryption';
 
 export interface Migration {
   /** Equals its position in `MIGRATIONS` plus one; `user_version` after it ran. */
@@ -14,7 +15,7 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003];
 
 /** The schema version this code writes; a database with a higher `user_version` is refused. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migration0001 } from '../../../../src/store/migrations/0001-initial';
+import { LATEST_SCHEMA_VERSION } from '../../../../src/store/migrations/registry';
 import { openStore } from '../../../../src/store/open-store';
 import { recordHandled, summarizeHandled } from '../../../../src/store/handled';
 import { listInbox } from '../../../../src/store/inbox';
@@ -22,7 +23,7 @@ describe('migration 0002-handled', () => {
 
     const store = openStore(file);
     try {
-      expect(store.db.pragma('user_version', { simple: true })).toBe(2);
+      expect(store.db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION);
       const [row] = listInbox(store);
       expect(row?.content).toEqual({ tag: 't1' });
       if (row) recordHandled(store.db, 'main', row, 5);

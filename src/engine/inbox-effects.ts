@@ -1,0 +1,25 @@
+/**
+ * What every consumer does with an inbox row, inside the transaction that moves its cursor: record it as
+ * handled, and keep the room key when the row shares one.
+ *
+ * Runtime: node. Both effects are SQLite writes through the consume transaction's `db`, so they are durable
+ * exactly when the cursor move is (src/store/consume.ts). A key-sharing event whose content is malformed (bad
+ * input from the network) is still recorded as handled, so it cannot block the consumer, and the reason is
+ * returned for the caller to log; nothing else is lost, since the row itself stays in the inbox until
+ * compaction.
+ */
+import type { Database } from 'better-sqlite3';
+import { parseRoomKeyContent, ROOM_KEY_EVENT_TYPE } from '../shared/room-key-protocol';
+import { recordHandled } from '../store/handled';
+import type { InboxRow } from '../store/inbox';
+import { storeRoomKey } from '../store/room-keys';
+
+export type InboxEffect = { kind: 'handled' } | { kind: 'room-key'; sessionId: string; isNew: boolean } | { kind: 'bad-room-key'; reason: string };
+
+export function applyInboxEffects(db: Database, consumer: string, row: InboxRow, nowMs: number): InboxEffect {
+  recordHandled(db, consumer, row, nowMs);
+  if (row.type !== ROOM_KEY_EVENT_TYPE) return { kind: 'handled' };
+  const key = parseRoomKeyContent(row.content);
+  if (!key.ok) return { kind: 'bad-room-key', reason: `inbox row ${row.seq} from ${row.sender}: ${key.error}` };
+  return { kind: 'room-key', sessionId: key.value.session_id, isNew: storeRoomKey(db, consumer, row, key.value, nowMs) };
+}

@@ -1,0 +1,131 @@
+/**
+ * The main process's room timeline: pages every joined room forward with `/messages`, decrypts Megolm events
+ * with the room keys it may see, and decrypts later (counted as late) what arrived before its key.
+ *
+ * Runtime: node. Guarantees:
+ * - An event is written with the token that follows its page, in one transaction, so a crash neither skips nor
+ *   repeats events (src/store/timeline.ts).
+ * - Keys come only from the shared database (src/store/room-keys.ts), imported incrementally by rowid; the
+ *   decryptor itself is memory only. After a restart the first pass imports them all again and retries every
+ *   undecrypted event, so nothing depends on what a dead process remembered.
+ * - Under `legacy` only the keys the `main` consumer stored are used: a legacy app never saw what its
+ *   notification process fetched (F1), and this is where that costs the user a readable message.
+ * - A pass that meets a network error stops there and says so; the next pass continues from the stored token.
+ * Passes must not overlap; `TimelineSync.pass` serialises callers.
+ */
+import { RoomDecryptor } from '../../crypto/room-decryptor';
+import type { Strategy } from '../../engine/engine-types';
+import type { MatrixClient, MatrixClientError } from '../../engine/matrix-client';
+import type { Clock } from '../../shared/clock';
+import { ENCRYPTED_EVENT_TYPE, megolmSessionId } from '../../shared/room-key-protocol';
+import type { RoomEvent } from '../../shared/wire';
+import type { Account } from '../../store/account';
+import type { ClientStore } from '../../store/open-store';
+import { roomKeysAfter } from '../../store/room-keys';
+import {
+  appendTimelinePage,
+  markTimelineDecrypted,
+  timelinePosition,
+  undecryptedEntries,
+  undecryptedInSessions,
+  type TimelineEntry,
+} from '../../store/timeline';
+
+const PAGE_LIMIT = 100;
+const MAX_PAGES_PER_ROOM_PER_PASS = 20;
+
+export interface TimelinePassSummary {
+  appended: number;
+  decryptedLate: number;
+  error?: MatrixClientError;
+}
+
+export interface TimelineSyncOptions {
+  store: ClientStore;
+  client: MatrixClient;
+  account: Account;
+  strategy: Strategy;
+  /** The consumer whose keys `legacy` may use. */
+  consumer: string;
+  clock: Clock;
+}
+
+export class TimelineSync {
+  private decryptor: RoomDecryptor | undefined;
+  private keysRowid = 0;
+  private running: Promise<TimelinePassSummary> | undefined;
+
+  constructor(private readonly options: TimelineSyncOptions) {}
+
+  /** One pass; a call while a pass runs waits for it and returns its summary. */
+  pass(): Promise<TimelinePassSummary> {
+    this.running ??= this.passNow().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  close(): void {
+    this.decryptor?.close();
+    this.decryptor = undefined;
+  }
+
+  private async passNow(): Promise<TimelinePassSummary> {
+    const { store, client, account } = this.options;
+    const firstPass = this.decryptor === undefined;
+    this.decryptor ??= await RoomDecryptor.create(account.userId, account.deviceId);
+    const newSessions = await this.importNewKeys(this.decryptor);
+    const retry = firstPass ? undecryptedEntries(store) : undecryptedInSessions(store, newSessions);
+    let decryptedLate = 0;
+    for (const entry of retry) if (await this.retryEntry(this.decryptor, entry)) decryptedLate += 1;
+
+    const rooms = await client.joinedRooms();
+    if (!rooms.ok) return { appended: 0, decryptedLate, error: rooms.error };
+    let appended = 0;
+    for (const roomId of rooms.value) {
+      for (let page = 0; page < MAX_PAGES_PER_ROOM_PER_PASS; page += 1) {
+        const from = timelinePosition(store, roomId);
+        const fetched = await client.roomMessagesForward(roomId, from, PAGE_LIMIT);
+        if (!fetched.ok) return { appended, decryptedLate, error: fetched.error };
+        const entries: TimelineEntry[] = [];
+        for (const event of fetched.value.events) {
+          const entry = await this.firstAttempt(this.decryptor, event);
+          if (entry !== undefined) entries.push(entry);
+        }
+        if (fetched.value.events.length > 0 || from === undefined) appendTimelinePage(store, roomId, entries, fetched.value.end);
+        appended += entries.length;
+        if (fetched.value.events.length < PAGE_LIMIT) break;
+      }
+    }
+    return { appended, decryptedLate };
+  }
+
+  private async importNewKeys(decryptor: RoomDecryptor): Promise<string[]> {
+    const scope = this.options.strategy === 'legacy' ? { storedBy: this.options.consumer } : {};
+    const { keys, lastRowid } = roomKeysAfter(this.options.store, this.keysRowid, scope);
+    this.keysRowid = lastRowid;
+    return decryptor.importKeys(keys);
+  }
+
+  /** The timeline entry for a freshly paged event: messages only (state events are not shown). */
+  private async firstAttempt(decryptor: RoomDecryptor, event: RoomEvent): Promise<TimelineEntry | undefined> {
+    const base = { eventId: event.event_id, roomId: event.room_id, sender: event.sender, originServerTs: event.origin_server_ts, seenAtMs: this.options.clock.nowMs(), late: false };
+    if (event.type === 'm.room.message') {
+      const body = typeof event.content.body === 'string' ? event.content.body : '';
+      return { ...base, sessionId: null, body, decryptedAtMs: base.seenAtMs, ciphertext: null };
+    }
+    if (event.type !== ENCRYPTED_EVENT_TYPE) return undefined;
+    const outcome = await decryptor.decrypt(event);
+    const sessionId = megolmSessionId(event.content) ?? '';
+    if (outcome.kind !== 'decrypted') return { ...base, sessionId, body: null, decryptedAtMs: null, ciphertext: JSON.stringify(event) };
+    const body = typeof outcome.content.body === 'string' ? outcome.content.body : `(${outcome.type})`;
+    return { ...base, sessionId, body, decryptedAtMs: base.seenAtMs, ciphertext: null };
+  }
+
+  private async retryEntry(decryptor: RoomDecryptor, entry: TimelineEntry): Promise<boolean> {
+    if (entry.ciphertext === null) return false;
+    const outcome = await decryptor.decrypt(JSON.parse(entry.ciphertext) as RoomEvent);
+    if (outcome.kind !== 'decrypted') return false;
+    const body = typeof outcome.content.body === 'string' ? outcome.content.body : `(${outcome.type})`;
+    markTimelineDecrypted(this.options.store, entry.eventId, body, this.options.clock.nowMs());
+    return true;
+  }
+}

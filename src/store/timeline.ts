@@ -1,0 +1,120 @@
+/**
+ * The main process's timeline of room events (migration 0003): what it paged in, what it could decrypt, and what
+ * became decryptable only later.
+ *
+ * Runtime: node. A page of events is written together with the token that follows it (`appendTimelinePage`, one
+ * transaction), so a crash between the two cannot skip events or page them twice; an event already present is
+ * left as it is. An event that could not be decrypted stays with `decrypted_at_ms` NULL until
+ * `markTimelineDecrypted` fills it in, which also marks it `late`: its key came after the message. Counting an
+ * undecryptable event as lost would be wrong when its key is merely slow, and counting a late one as fine would
+ * hide the harm, so both are reported.
+ */
+import type { ClientStore } from './open-store';
+
+export interface TimelineEntry {
+  eventId: string;
+  roomId: string;
+  sender: string;
+  originServerTs: number;
+  /** The Megolm session for encrypted events, null for plaintext ones. */
+  sessionId: string | null;
+  /** The plaintext body; null while undecryptable. */
+  body: string | null;
+  /** The encrypted event as JSON, kept while it is undecryptable so it can be retried. */
+  ciphertext: string | null;
+  seenAtMs: number;
+  decryptedAtMs: number | null;
+  late: boolean;
+}
+
+interface TimelineDbRow {
+  event_id: string;
+  room_id: string;
+  sender: string;
+  origin_server_ts: number;
+  session_id: string | null;
+  body: string | null;
+  ciphertext: string | null;
+  seen_at_ms: number;
+  decrypted_at_ms: number | null;
+  late: number;
+}
+
+const COLUMNS = 'event_id, room_id, sender, origin_server_ts, session_id, body, ciphertext, seen_at_ms, decrypted_at_ms, late';
+
+function toEntry(row: TimelineDbRow): TimelineEntry {
+  return {
+    eventId: row.event_id, roomId: row.room_id, sender: row.sender, originServerTs: row.origin_server_ts,
+    sessionId: row.session_id, body: row.body, ciphertext: row.ciphertext, seenAtMs: row.seen_at_ms, decryptedAtMs: row.decrypted_at_ms, late: row.late === 1,
+  };
+}
+
+export function timelinePosition(store: ClientStore, roomId: string): string | undefined {
+  return (store.statement('SELECT next_from FROM timeline_positions WHERE room_id = ?').get(roomId) as { next_from: string } | undefined)?.next_from;
+}
+
+/** Appends a page of entries (first attempt's outcome) and the token after it, in one transaction. */
+export function appendTimelinePage(store: ClientStore, roomId: string, entries: readonly TimelineEntry[], nextFrom: string): void {
+  const insert = store.statement(
+    `INSERT INTO timeline (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
+  );
+  const position = store.statement(
+    `INSERT INTO timeline_positions (room_id, next_from) VALUES (?, ?)
+     ON CONFLICT (room_id) DO UPDATE SET next_from = excluded.next_from`,
+  );
+  store.db
+    .transaction(() => {
+      for (const e of entries) {
+        insert.run(e.eventId, e.roomId, e.sender, e.originServerTs, e.sessionId, e.body, e.ciphertext, e.seenAtMs, e.decryptedAtMs, e.late ? 1 : 0);
+      }
+      position.run(roomId, nextFrom);
+    })
+    .immediate();
+}
+
+/** Undecrypted encrypted entries whose session is one of `sessionIds`. */
+export function undecryptedInSessions(store: ClientStore, sessionIds: readonly string[]): TimelineEntry[] {
+  if (sessionIds.length === 0) return [];
+  const rows = store
+    .statement(`SELECT ${COLUMNS} FROM timeline WHERE decrypted_at_ms IS NULL AND session_id IN (SELECT value FROM json_each(?))`)
+    .all(JSON.stringify(sessionIds)) as TimelineDbRow[];
+  return rows.map(toEntry);
+}
+
+/** Every entry still undecrypted (the retry set after a restart, when the process's memory of keys is gone). */
+export function undecryptedEntries(store: ClientStore): TimelineEntry[] {
+  return (store.statement(`SELECT ${COLUMNS} FROM timeline WHERE decrypted_at_ms IS NULL AND session_id IS NOT NULL`).all() as TimelineDbRow[]).map(toEntry);
+}
+
+/** Records a late decryption; does nothing to an entry that is already decrypted. */
+export function markTimelineDecrypted(store: ClientStore, eventId: string, body: string, nowMs: number): void {
+  store
+    .statement('UPDATE timeline SET body = ?, ciphertext = NULL, decrypted_at_ms = ?, late = 1 WHERE event_id = ? AND decrypted_at_ms IS NULL')
+    .run(body, nowMs, eventId);
+}
+
+export interface TimelineSummary {
+  /** Encrypted events paged in. */
+  encrypted: number;
+  decrypted: number;
+  /** Decrypted only after a failed first attempt. */
+  late: number;
+  /** Still undecryptable now. */
+  unableToDecrypt: number;
+}
+
+export function summarizeTimeline(store: ClientStore): TimelineSummary {
+  const row = store
+    .statement(
+      `SELECT count(*) AS encrypted, count(decrypted_at_ms) AS decrypted, coalesce(sum(late), 0) AS late
+       FROM timeline WHERE session_id IS NOT NULL`,
+    )
+    .get() as { encrypted: number; decrypted: number; late: number };
+  return { encrypted: row.encrypted, decrypted: row.decrypted, late: row.late, unableToDecrypt: row.encrypted - row.decrypted };
+}
+
+/** The newest `limit` entries, oldest first. */
+export function recentTimeline(store: ClientStore, limit: number): TimelineEntry[] {
+  const rows = store.statement(`SELECT ${COLUMNS} FROM timeline ORDER BY origin_server_ts DESC, event_id DESC LIMIT ?`).all(limit) as TimelineDbRow[];
+  return rows.reverse().map(toEntry);
+}
