@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { compactInbox, consume } from '../../../src/store/consume';
+import { CHUNK_ROWS, compactInbox, consume } from '../../../src/store/consume';
 import { commitBatch } from '../../../src/store/commit-batch';
 import { advanceCursor, listCursors, readCursor, registerConsumer } from '../../../src/store/cursors';
 import { inboxStats } from '../../../src/store/inbox';
 import type { ClientStore } from '../../../src/store/open-store';
-import { tempStore } from './temp-store';
+import { reopen, tempStore } from './temp-store';
 
 const clock = { nowMs: () => 1 };
 
@@ -55,6 +55,53 @@ describe('consume', () => {
     expect(() => consume(store, 'main', failing, { clock })).toThrow('handler failed');
     expect(readCursor(store, 'main')).toBe(1);
     expect(store.db.prepare('SELECT n FROM effects').all()).toEqual([{ n: 0 }]);
+  });
+
+  it('consume: a throw mid-chunk commits the rows before it, rolls back only the failing row, then rethrows', () => {
+    const store = tempStore();
+    setUpEffects(store);
+    fill(store, 10);
+    const attempts: number[] = [];
+    const failAtSix = (row: { content: Record<string, unknown> }, db: ClientStore['db']) => {
+      attempts.push(row.content.n as number);
+      db.prepare('INSERT INTO effects (n) VALUES (?)').run(row.content.n);
+      if (row.content.n === 6) throw new Error('row 6 failed');
+    };
+    // All ten rows fit in one chunk, so rows 0-5 and the failing row 6 share one transaction.
+    expect(CHUNK_ROWS).toBeGreaterThanOrEqual(10);
+    expect(() => consume(store, 'main', failAtSix, { clock })).toThrow('row 6 failed');
+    expect(attempts).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // Rows 0-5 (seq 1-6) are durable with their cursor: the chunk was not rolled back as a whole.
+    expect(readCursor(reopen(store), 'main')).toBe(6);
+    // Row 6's effect went with its savepoint.
+    expect(store.db.prepare('SELECT n FROM effects ORDER BY n').all()).toEqual([0, 1, 2, 3, 4, 5].map((n) => ({ n })));
+    // The next call starts again at the failing row and finishes the rest once.
+    const summary = consume(store, 'main', (row, db) => db.prepare('INSERT INTO effects (n) VALUES (?)').run(row.content.n), { clock });
+    expect(summary).toEqual({ handled: 4, skipped: 0, cursor: 10 });
+    expect(store.db.prepare('SELECT n FROM effects ORDER BY n').all()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => ({ n })));
+  });
+
+  it('consume: the rows of one chunk become visible to other processes together', () => {
+    const store = tempStore();
+    fill(store, 3);
+    const other = reopen(store);
+    registerConsumer(store, 'main', clock);
+    const seenByOther: Array<number | undefined> = [];
+    consume(store, 'main', () => seenByOther.push(readCursor(other, 'main')), { clock });
+    // Per-row transactions would have shown 0, 1, 2: the chunk commits once, after its last row.
+    expect(seenByOther).toEqual([0, 0, 0]);
+    expect(readCursor(other, 'main')).toBe(3);
+  });
+
+  it('consume: more rows than one chunk are delivered in order across chunks, within maxRows', () => {
+    const store = tempStore();
+    fill(store, CHUNK_ROWS + 10);
+    const seen: number[] = [];
+    const first = consume(store, 'main', (row) => seen.push(row.content.n as number), { clock, maxRows: CHUNK_ROWS + 3 });
+    expect(first).toEqual({ handled: CHUNK_ROWS + 3, skipped: 0, cursor: CHUNK_ROWS + 3 });
+    const rest = consume(store, 'main', (row) => seen.push(row.content.n as number), { clock, maxRows: 1000 });
+    expect(rest).toEqual({ handled: 7, skipped: 0, cursor: CHUNK_ROWS + 10 });
+    expect(seen).toEqual(Array.from({ length: CHUNK_ROWS + 10 }, (_, n) => n));
   });
 
   it('consume: a crash after the effect and before the cursor move rolls the effect back', () => {
