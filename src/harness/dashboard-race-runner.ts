@@ -30,6 +30,8 @@ function toRow(run: StrategyReport): RaceRow {
     wastedRequests: run.wastedRequests.total,
     latencyP50Ms: run.latency.p50Ms,
     latencyP99Ms: run.latency.p99Ms,
+    notificationsUnableToDecrypt: run.encryption.notifications.unableToDecrypt,
+    timelineUnableToDecrypt: run.encryption.timeline.unableToDecrypt + run.encryption.timeline.notPaged,
     mustBeSafe: run.mustBeSafe,
     ok: run.ok,
   };

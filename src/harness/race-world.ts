@@ -87,7 +87,7 @@ async function registerSenders(url: string, count: number): Promise<SendingDevic
   for (let i = 0; i < count; i += 1) {
     const login = await anonymous.register({ username: `sender${i}`, password: 'pw', deviceId: `SENDER${i}` });
     if (!login.ok) throw new Error(`sender ${i} registration failed: ${JSON.stringify(login.error)}`);
-    senders.push({ client: anonymous.withAccessToken(login.value.access_token), userId: login.value.user_id });
+    senders.push({ client: anonymous.withAccessToken(login.value.access_token), userId: login.value.user_id, deviceId: `SENDER${i}` });
   }
   return senders;
 }

@@ -38,24 +38,32 @@ started ${escapeHtml(report.startedAt)}, ${(report.elapsedMs / 1000).toFixed(1)}
 `;
 }
 
-/** Grouped bars: lost, duplicated, reordered per strategy, on a shared scale. */
+const outcomes = {
+  lost: (run: StrategyReport) => run.totals.lost,
+  duplicated: (run: StrategyReport) => run.totals.duplicated,
+  reordered: (run: StrategyReport) => run.totals.reordered,
+  'UTD notifications': (run: StrategyReport) => run.encryption.notifications.unableToDecrypt,
+  'UTD in timeline': (run: StrategyReport) => run.encryption.timeline.unableToDecrypt + run.encryption.timeline.notPaged,
+};
+
+/** Grouped bars: lost, duplicated, reordered and unable-to-decrypt per strategy, on a shared scale. */
 function outcomeBars(runs: readonly StrategyReport[]): string {
-  const metrics = ['lost', 'duplicated', 'reordered'] as const;
-  const max = Math.max(1, ...runs.flatMap((run) => metrics.map((m) => run.totals[m])));
+  const metrics = Object.keys(outcomes) as Array<keyof typeof outcomes>;
+  const max = Math.max(1, ...runs.flatMap((run) => metrics.map((m) => outcomes[m](run))));
   const width = 720;
   const rowHeight = 22;
   const height = runs.length * metrics.length * rowHeight + 20;
   const bars = runs.flatMap((run, i) =>
     metrics.map((metric, j) => {
       const y = (i * metrics.length + j) * rowHeight + 10;
-      const value = run.totals[metric];
+      const value = outcomes[metric](run);
       const barWidth = Math.round((value / max) * (width - 330));
       return `<text x="8" y="${y + 15}">${escapeHtml(run.strategy)} ${metric}</text>` +
         `<rect x="220" y="${y + 3}" width="${barWidth}" height="15" fill="${colors[run.strategy] ?? '#555'}"/>` +
         `<text x="${226 + barWidth}" y="${y + 15}">${value}</text>`;
     }),
   );
-  return `<svg width="${width}" height="${height}" role="img" aria-label="lost, duplicated and reordered per strategy">${bars.join('')}</svg>`;
+  return `<svg width="${width}" height="${height}" role="img" aria-label="lost, duplicated, reordered and unable to decrypt per strategy">${bars.join('')}</svg>`;
 }
 
 function latencyBars(runs: readonly StrategyReport[]): string {

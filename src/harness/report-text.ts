@@ -25,6 +25,10 @@ const rows: Row[] = [
   { label: 'latency p50', value: (r) => ms(r.latency.p50Ms) },
   { label: 'latency p99', value: (r) => ms(r.latency.p99Ms) },
   { label: 'notifiers (killed)', value: (r) => `${r.notifiers.launched} (${r.notifiers.killed})` },
+  { label: 'encrypted room messages', value: (r) => String(r.encryption.roomMessages) },
+  { label: 'UTD notifications', value: (r) => `${r.encryption.notifications.unableToDecrypt} of ${r.encryption.notifications.shown}` },
+  { label: 'UTD in timeline', value: (r) => String(r.encryption.timeline.unableToDecrypt + r.encryption.timeline.notPaged) },
+  { label: 'decrypted late', value: (r) => String(r.encryption.timeline.late) },
   { label: 'liveness', value: (r) => (r.liveness.converged ? `converged ${ms(r.liveness.convergedAfterMs)}` : 'NOT converged') },
   { label: 'verdict', value: (r) => (r.mustBeSafe ? (r.ok ? 'ok' : 'VIOLATION') : 'expected to fail') },
 ];

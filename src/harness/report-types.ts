@@ -45,6 +45,21 @@ export interface FaultEvent {
   detail?: string;
 }
 
+/** What lost room keys cost, after the liveness phase converged (decryption-oracle.ts). */
+export interface EncryptionFigures {
+  /** Encrypted room messages the homeserver accepted (each with its own Megolm session and key). */
+  roomMessages: number;
+  /** Notifications shown by notifier runs, by outcome; a killed notifier shows none. */
+  notifications: { shown: number; decrypted: number; unableToDecrypt: number };
+  /**
+   * The sent room messages in the main process's timeline: decrypted (of which `late`: after their key came
+   * later than the message), still unable to decrypt, or never paged in.
+   */
+  timeline: { paged: number; decrypted: number; late: number; unableToDecrypt: number; notPaged: number };
+  /** Up to 10 Megolm session IDs whose message stayed undecryptable. */
+  undecryptableSample: string[];
+}
+
 export interface StrategyReport {
   strategy: Strategy;
   /** True for explicit-cas and explicit-lease, whose invariants must hold. */
@@ -63,6 +78,7 @@ export interface StrategyReport {
   wastedRequests: { stale: number; fenced: number; total: number };
   server: { accepted: number; deliveredIncludingRedeliveries: number; deleted: number; queuedAtEnd: number };
   notifiers: { launched: number; finished: number; killed: number; failed: number; dataMissing: number };
+  encryption: EncryptionFigures;
   mainRestarts: number;
   liveness: { converged: boolean; convergedAfterMs: number | null };
   /** Invariant violations found by the checkers during the run and by the oracle at its end. */

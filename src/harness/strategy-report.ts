@@ -3,14 +3,17 @@
  * wasted requests, and the invariant violations that decide the exit code.
  *
  * Runtime: node. For a safe strategy (explicit-cas, explicit-lease) any lost, duplicated or reordered message,
- * any checker violation and a liveness phase that did not converge are violations. For legacy and
+ * any encrypted message the main timeline cannot decrypt after convergence, any checker violation and a liveness
+ * phase that did not converge are violations. Notifications shown as "unable to decrypt" are reported for every
+ * strategy but not judged: a notifier that could not get the lease in its bounded wait (main stalled by a fault)
+ * shows what it has, which is the right behaviour, not a lost key. For legacy and
  * explicit-naive the same figures are the expected result and are reported, not judged.
  */
 import type { DeviceInspection } from '../shared/admin-wire';
 import type { Strategy } from '../shared/strategies';
 import type { ClientStore } from '../store/open-store';
 import { judge, type HandledRow } from './oracle';
-import type { StrategyReport, TimelinePoint } from './report-types';
+import type { EncryptionFigures, StrategyReport, TimelinePoint } from './report-types';
 import type { RunParts } from './strategy-run';
 
 export interface StrategyReportInput {
@@ -21,6 +24,7 @@ export interface StrategyReportInput {
   inspection: DeviceInspection;
   plannedFaults: Record<string, number>;
   liveness: { converged: boolean; convergedAfterMs: number | null };
+  encryption: EncryptionFigures;
   safetyPhaseMs: number;
   elapsedMs: number;
 }
@@ -56,6 +60,7 @@ export function buildStrategyReport(input: StrategyReportInput): StrategyReport 
       queuedAtEnd: inspection.queued.length,
     },
     notifiers: notifierFigures(parts),
+    encryption: input.encryption,
     mainRestarts: parts.main.restartCount,
     liveness: input.liveness,
     violations: input.mustBeSafe ? violations : parts.checker.violations,
@@ -89,6 +94,9 @@ function safetyViolations(input: StrategyReportInput, totals: { lost: number; du
   if (totals.lost > 0) violations.push(`${totals.lost} message(s) lost`);
   if (totals.duplicated > 0) violations.push(`${totals.duplicated} message(s) handled twice`);
   if (totals.reordered > 0) violations.push(`${totals.reordered} message(s) handled out of per-sender order`);
+  const { timeline } = input.encryption;
+  if (timeline.unableToDecrypt > 0) violations.push(`${timeline.unableToDecrypt} encrypted message(s) still undecryptable in the main timeline after convergence`);
+  if (timeline.notPaged > 0) violations.push(`${timeline.notPaged} encrypted message(s) never reached the main timeline`);
   if (!input.liveness.converged) violations.push(`liveness: did not converge within the liveness phase (${inspection.queued.length} still queued)`);
   if (inspection.accepted !== totals.sent) violations.push(`the homeserver accepted ${inspection.accepted} messages, the senders saw ${totals.sent} accepted`);
   return violations;

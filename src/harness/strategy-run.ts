@@ -9,7 +9,8 @@
  *    disarmed, main running). The run must converge within `livenessTimeoutS`: the homeserver holds nothing
  *    for the device, no notifier runs, and the main consumer's cursor reached the end of the inbox. A safe
  *    strategy that does not converge is a liveness violation.
- * 3. Verdict: the oracle compares what the homeserver accepted with what the main consumer handled.
+ * 3. Verdict: the oracle compares what the homeserver accepted with what the main consumer handled, and the
+ *    decryption oracle what the main timeline could decrypt (after giving it a bounded time to page).
  * Every wait is bounded; teardown always runs.
  */
 import { readCursor } from '../store/cursors';
@@ -24,6 +25,7 @@ import type { ProcessEntries } from './process-entries';
 import { SAFE_STRATEGIES, type RaceOptions } from './race-options';
 import { startWorld, type RaceWorld } from './race-world';
 import type { RaceProgress, StrategyReport } from './report-types';
+import { judgeEncryption, waitForTimeline } from './decryption-oracle';
 import { RunChecker } from './run-checker';
 import { buildStrategyReport, readHandledRows } from './strategy-report';
 import { Traffic } from './traffic';
@@ -34,6 +36,7 @@ const progressIntervalMs = 1000;
 const convergePollMs = 200;
 const phasePollMs = 100;
 const notifierDrainMs = 15_000;
+const timelineBoundMs = 15_000;
 
 export interface RunParts {
   world: RaceWorld;
@@ -70,6 +73,7 @@ export async function runStrategy(
     const safetyPhaseMs = Date.now() - startMs;
     const liveness = await livenessPhase(parts, options, strategy, onProgress);
     parts.checker.stop();
+    if (liveness.converged) await waitForTimeline(world.store, traffic.roomEvents, timelineBoundMs);
     const report = buildStrategyReport({
       strategy,
       mustBeSafe: SAFE_STRATEGIES.includes(strategy),
@@ -78,12 +82,14 @@ export async function runStrategy(
       inspection: await world.admin.inspectDevice(world.account.userId, world.account.deviceId),
       plannedFaults: plannedFaultCounts(schedule),
       liveness,
+      encryption: judgeEncryption(world.store, traffic.roomEvents),
       safetyPhaseMs,
       elapsedMs: Date.now() - began,
     });
     onProgress(progressOf(parts, strategy, 'done', schedule, options));
     return report;
   } finally {
+    traffic.close();
     injector.stop();
     parts.checker.stop();
     await writeLocks.release();

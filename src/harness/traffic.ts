@@ -1,17 +1,24 @@
 /**
  * The traffic generator: several sending devices, each sending uniquely tagged to-device messages in order,
- * and room messages that trigger pushes (each preceded by the to-device payload its notification needs).
+ * and Megolm-encrypted room messages that trigger pushes, each preceded by the `org.todevice.room_key`
+ * to-device message that shares its session (every room message starts a new session, so one lost key makes
+ * exactly one message undecryptable).
  *
  * Runtime: node. Guarantees the oracle relies on:
  * - each sender sends strictly one request at a time, so the homeserver receives its messages in send order
  *   (MSC3885 keeps order per sending device; "reordered" is measured against it);
  * - a message counts as sent only when the homeserver answered 200; a failed request is retried with the same
  *   transaction ID (`sendToDevice` is idempotent per txnId, so a retry never doubles a message), bounded;
- * - tags are `s<sender>-<n>` with n counting that sender's to-device messages from 1 (oracle.ts).
+ * - tags are `s<sender>-<n>` with n counting that sender's to-device messages from 1 (oracle.ts); room keys are
+ *   to-device messages like any other and are counted the same way;
+ * - a room message goes out only after its key was accepted, so an undecryptable message always means a key
+ *   the client lost, never one the sender failed to send.
  */
+import { RoomEncryptor } from '../crypto/room-encryptor';
 import type { MatrixClient, MatrixClientError } from '../engine/matrix-client';
-import { DEMO_MESSAGE_TYPE, PAYLOAD_EVENT_TYPE, PAYLOAD_TAG_FIELD } from '../shared/demo-protocol';
+import { DEMO_MESSAGE_TYPE } from '../shared/demo-protocol';
 import type { Result } from '../shared/result';
+import { ROOM_KEY_EVENT_TYPE } from '../shared/room-key-protocol';
 import type { SendPlan } from './fault-schedule';
 import { senderTag, type SentLog } from './oracle';
 
@@ -21,6 +28,14 @@ const retryDelayMs = 50;
 export interface SendingDevice {
   client: MatrixClient;
   userId: string;
+  deviceId: string;
+}
+
+/** A room message the homeserver accepted, with the session whose key was shared for it. */
+export interface SentRoomEvent {
+  eventId: string;
+  sessionId: string;
+  sender: number;
 }
 
 export interface Recipient {
@@ -31,8 +46,10 @@ export interface Recipient {
 export class Traffic {
   readonly sent: SentLog;
   sentCount = 0;
+  readonly roomEvents: SentRoomEvent[] = [];
   failures: string[] = [];
   private readonly sequence: number[];
+  private readonly encryptors: Array<Promise<RoomEncryptor> | undefined>;
 
   constructor(
     private readonly senders: readonly SendingDevice[],
@@ -41,6 +58,11 @@ export class Traffic {
   ) {
     this.sent = { bySender: senders.map(() => []) };
     this.sequence = senders.map(() => 0);
+    this.encryptors = senders.map(() => undefined);
+  }
+
+  close(): void {
+    for (const encryptor of this.encryptors) void encryptor?.then((e) => e.close());
   }
 
   /** Plays the plan from `startMs` (a Date.now() value); each sender runs its own entries in order. */
@@ -75,15 +97,21 @@ export class Traffic {
     return tag;
   }
 
-  /** The payload first (as a room key precedes the messages it unlocks), then the room message that pushes. */
+  /** The room key first (as clients send `m.room_key` before the messages it unlocks), then the message. */
   private async sendRoomMessage(sender: number): Promise<void> {
     const device = this.senders[sender];
     if (device === undefined) throw new Error(`no sender ${sender}`);
-    const tag = await this.sendToDevice(sender, PAYLOAD_EVENT_TYPE, { text: `push from s${sender}` });
-    if (tag === undefined) return;
-    const content = { msgtype: 'm.text', body: 'You have a new message', [PAYLOAD_TAG_FIELD]: tag };
-    const result = await retried(() => device.client.sendRoomEvent(this.roomId, 'm.room.message', `race-room-${tag}`, content));
-    if (!result.ok) this.note(`room message ${tag}: ${describe(result.error)}`);
+    this.encryptors[sender] ??= RoomEncryptor.create({ userId: device.userId, deviceId: device.deviceId });
+    const encryptor = await this.encryptors[sender];
+    const message = await encryptor.encrypt(this.roomId, 'm.room.message', { msgtype: 'm.text', body: `push from s${sender}` });
+    if (message.newRoomKey !== undefined) {
+      const keyTag = await this.sendToDevice(sender, ROOM_KEY_EVENT_TYPE, { room_key: message.newRoomKey });
+      if (keyTag === undefined) return;
+    }
+    const txnId = `race-room-s${sender}-${this.roomEvents.length}-${Date.now()}`;
+    const result = await retried(() => device.client.sendRoomEvent(this.roomId, message.type, txnId, message.content));
+    if (!result.ok) this.note(`room message for session ${message.sessionId}: ${describe(result.error)}`);
+    else this.roomEvents.push({ eventId: result.value.eventId, sessionId: message.sessionId, sender });
   }
 
   private note(line: string): void {

@@ -32,7 +32,7 @@ import { readAccount, type Account } from '../store/account';
 import { findInboxRowsByTag } from '../store/inbox';
 import { recordNotification } from '../store/notification-log';
 import { openStore, type ClientStore } from '../store/open-store';
-import { roomKeyForSession } from '../store/room-keys';
+import { roomKeyForSession, roomKeyInInbox } from '../store/room-keys';
 import { classifySqliteError } from '../store/sqlite-errors';
 import { buildNotification, fetchFailedNotification, type BuiltNotification } from './notification-text';
 import type { NotifierOptions } from './notifier-options';
@@ -112,10 +112,18 @@ async function notificationFor(store: ClientStore, client: MatrixClient, account
   return buildNotification(event, { payloads });
 }
 
-/** Decrypts with the one key the event needs, looked up in the shared store (our own keys only under legacy). */
+/**
+ * Decrypts with the one key the event needs, looked up in the shared store (our own keys only under legacy): a
+ * key some consumer stored, or else a key-sharing row committed to the inbox that no pass has handled yet (ours
+ * may have met a busy write lock).
+ */
 async function decrypt(store: ClientStore, account: Account, event: RoomEvent, legacy: boolean): Promise<DecryptOutcome> {
   const sessionId = megolmSessionId(event.content);
-  const key = sessionId === undefined ? undefined : roomKeyForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {});
+  const key =
+    sessionId === undefined
+      ? undefined
+      : (roomKeyForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {}) ??
+        roomKeyInInbox(store, sessionId, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {}));
   const decryptor = await RoomDecryptor.create(account.userId, account.deviceId);
   try {
     if (key !== undefined) await decryptor.importKeys([key]);

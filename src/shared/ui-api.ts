@@ -141,6 +141,9 @@ export interface RaceRow {
   wastedRequests: number;
   latencyP50Ms: number | null;
   latencyP99Ms: number | null;
+  /** Notifications shown as "unable to decrypt", and encrypted messages the main timeline cannot decrypt. */
+  notificationsUnableToDecrypt: number;
+  timelineUnableToDecrypt: number;
   /** `explicit-cas`/`explicit-lease` must be safe; `legacy`/`explicit-naive` are expected to lose. */
   mustBeSafe: boolean;
   ok: boolean;

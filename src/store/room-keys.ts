@@ -9,7 +9,7 @@
  * notification process kept its own crypto store).
  */
 import type { Database } from 'better-sqlite3';
-import type { ExportedRoomKey } from '../shared/room-key-protocol';
+import { parseRoomKeyContent, ROOM_KEY_EVENT_TYPE, type ExportedRoomKey } from '../shared/room-key-protocol';
 import type { InboxRow } from './inbox';
 import type { ClientStore } from './open-store';
 
@@ -50,6 +50,24 @@ export function roomKeyForSession(store: ClientStore, sessionId: string, scope: 
       : store.statement('SELECT room_key FROM room_keys WHERE session_id = ? AND stored_by = ?').get(sessionId, scope.storedBy)
   ) as { room_key: string } | undefined;
   return row === undefined ? undefined : (JSON.parse(row.room_key) as ExportedRoomKey);
+}
+
+/**
+ * The key of one session from a key-sharing row that is committed in the inbox but not handled yet (a reader
+ * whose consume pass could not take the write lock still has it durably). `fetchedBy` limits it to rows one
+ * process fetched, for `legacy`.
+ */
+export function roomKeyInInbox(store: ClientStore, sessionId: string, options: { fetchedBy?: string } = {}): ExportedRoomKey | undefined {
+  const rows = store
+    .statement(
+      `SELECT content FROM inbox WHERE type = ? AND json_extract(content, '$.room_key.session_id') = ?
+       AND (? IS NULL OR fetched_by_process = ?) ORDER BY seq LIMIT 1`,
+    )
+    .all(ROOM_KEY_EVENT_TYPE, sessionId, options.fetchedBy ?? null, options.fetchedBy ?? null) as Array<{ content: string }>;
+  const row = rows[0];
+  if (row === undefined) return undefined;
+  const parsed = parseRoomKeyContent(JSON.parse(row.content) as Record<string, unknown>);
+  return parsed.ok ? parsed.value : undefined;
 }
 
 /** Distinct Megolm sessions known to any process of the device. */

@@ -113,6 +113,14 @@ export function summarizeTimeline(store: ClientStore): TimelineSummary {
   return { encrypted: row.encrypted, decrypted: row.decrypted, late: row.late, unableToDecrypt: row.encrypted - row.decrypted };
 }
 
+/** The entries for these event IDs (absent ones were not paged in). */
+export function timelineEntriesFor(store: ClientStore, eventIds: readonly string[]): Map<string, TimelineEntry> {
+  const rows = store
+    .statement(`SELECT ${COLUMNS} FROM timeline WHERE event_id IN (SELECT value FROM json_each(?))`)
+    .all(JSON.stringify(eventIds)) as TimelineDbRow[];
+  return new Map(rows.map((row) => [row.event_id, toEntry(row)]));
+}
+
 /** The newest `limit` entries, oldest first. */
 export function recentTimeline(store: ClientStore, limit: number): TimelineEntry[] {
   const rows = store.statement(`SELECT ${COLUMNS} FROM timeline ORDER BY origin_server_ts DESC, event_id DESC LIMIT ?`).all(limit) as TimelineDbRow[];

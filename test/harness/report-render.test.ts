@@ -19,7 +19,11 @@ function run(strategy: Strategy, lost: number, ok = true): StrategyReport {
     kills: 5,
     wastedRequests: { stale: 4, fenced: 1, total: 5 },
     server: { accepted: 100, deliveredIncludingRedeliveries: 120, deleted: 100, queuedAtEnd: 0 },
-    notifiers: { launched: 10, finished: 6, killed: 3, failed: 0, dataMissing: 0 },
+    notifiers: { launched: 10, finished: 6, killed: 3, failed: 0, dataMissing: lost },
+    encryption: {
+      roomMessages: 10, notifications: { shown: 7, decrypted: 7 - lost, unableToDecrypt: lost },
+      timeline: { paged: 10, decrypted: 10 - lost, late: 1, unableToDecrypt: lost, notPaged: 0 }, undecryptableSample: [],
+    },
     mainRestarts: 2,
     liveness: { converged: true, convergedAfterMs: 300 },
     violations: ok ? [] : ['1 message(s) lost'],
@@ -47,6 +51,8 @@ describe('report rendering', () => {
     }
     expect(lines.find((line) => line.startsWith('lost'))).toMatch(/^lost\s+7\s+0$/);
     expect(lines.find((line) => line.startsWith('kills'))).toContain('5 (2+3)');
+    expect(lines.find((line) => line.startsWith('UTD notifications'))).toMatch(/^UTD notifications\s+7 of 7\s+0 of 7$/);
+    expect(lines.find((line) => line.startsWith('UTD in timeline'))).toMatch(/^UTD in timeline\s+7\s+0$/);
   });
 
   it('verdict: a failed safe strategy ends with the reproducing command', () => {
@@ -61,5 +67,6 @@ describe('report rendering', () => {
     expect(html).not.toMatch(/<script|src=|href=|@import|https?:\/\//);
     expect(html).toContain('&lt;script&gt;');
     expect(html).toContain('legacy lost');
+    expect(html).toContain('legacy UTD in timeline');
   });
 });

@@ -6,7 +6,7 @@ import { ROOM_KEY_EVENT_TYPE, type ExportedRoomKey } from '../../../src/shared/r
 import { consume } from '../../../src/store/consume';
 import { appendToInbox } from '../../../src/store/inbox';
 import { countNotifications, recordNotification } from '../../../src/store/notification-log';
-import { roomKeyCount, roomKeyForSession, roomKeysAfter } from '../../../src/store/room-keys';
+import { roomKeyCount, roomKeyForSession, roomKeyInInbox, roomKeysAfter } from '../../../src/store/room-keys';
 import {
   appendTimelinePage, markTimelineDecrypted, recentTimeline, summarizeTimeline, timelinePosition, undecryptedEntries, undecryptedInSessions,
   type TimelineEntry,
@@ -70,6 +70,19 @@ describe('room keys through consumers', () => {
     expect(summary.handled).toBe(1);
     expect(outcomes).toEqual([{ kind: 'bad-room-key', reason: expect.stringContaining('room_key.algorithm') }]);
     expect(roomKeyCount(store)).toBe(0);
+  });
+});
+
+describe('room keys still in the inbox', () => {
+  it('room keys: a committed but unhandled key-sharing row is found by session, limited to one fetcher when asked', () => {
+    const store = tempStore();
+    appendToInbox(store, [{ type: ROOM_KEY_EVENT_TYPE, sender: '@s:x', content: { tag: 'k', room_key: roomKey('S7') } }], origin('main'));
+    appendToInbox(store, [{ type: ROOM_KEY_EVENT_TYPE, sender: '@evil:x', content: { room_key: { session_id: 'S8' } } }], origin('main'));
+    expect(roomKeyInInbox(store, 'S7')).toEqual(roomKey('S7'));
+    expect(roomKeyInInbox(store, 'S7', { fetchedBy: 'main' })).toEqual(roomKey('S7'));
+    expect(roomKeyInInbox(store, 'S7', { fetchedBy: 'notifier' })).toBeUndefined();
+    expect(roomKeyInInbox(store, 'S8')).toBeUndefined();
+    expect(roomKeyInInbox(store, 'S9')).toBeUndefined();
   });
 });
 

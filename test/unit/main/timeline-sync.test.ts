@@ -1,0 +1,87 @@
+// The main process's timeline: pages a room through /messages, decrypts with keys from the shared store, marks a
+// message whose key came later as late, respects legacy's own-keys-only rule, and starts over cleanly after a
+// restart (a new TimelineSync on the same store).
+import { describe, expect, it } from 'vitest';
+import { RoomEncryptor } from '../../../src/crypto/room-encryptor';
+import { systemClock } from '../../../src/shared/clock';
+import { ROOM_KEY_EVENT_TYPE } from '../../../src/shared/room-key-protocol';
+import { TimelineSync } from '../../../src/main/host/timeline-sync';
+import { applyInboxEffects } from '../../../src/engine/inbox-effects';
+import { consume } from '../../../src/store/consume';
+import { appendToInbox } from '../../../src/store/inbox';
+import type { ClientStore } from '../../../src/store/open-store';
+import { summarizeTimeline, recentTimeline } from '../../../src/store/timeline';
+import type { Strategy } from '../../../src/shared/strategies';
+import { startFixture, type Fixture } from '../engine/homeserver-fixture';
+import { tempStore } from '../store/temp-store';
+
+async function world(): Promise<{ fixture: Fixture; roomId: string; encryptor: RoomEncryptor; store: ClientStore }> {
+  const fixture = await startFixture();
+  const room = await fixture.sender.client.createRoom({ invite: [fixture.receiver.userId] });
+  if (!room.ok) throw new Error('createRoom failed');
+  await fixture.receiver.client.joinRoom(room.value.roomId);
+  const encryptor = await RoomEncryptor.create({ userId: fixture.sender.userId, deviceId: 'SENDER' });
+  return { fixture, roomId: room.value.roomId, encryptor, store: tempStore() };
+}
+
+let txn = 0;
+/** Sends one encrypted message; returns its key content, which the test delivers (or not) by hand. */
+async function sendEncrypted(w: Awaited<ReturnType<typeof world>>, body: string): Promise<Record<string, unknown>> {
+  const message = await w.encryptor.encrypt(w.roomId, 'm.room.message', { msgtype: 'm.text', body });
+  txn += 1;
+  const sent = await w.fixture.sender.client.sendRoomEvent(w.roomId, message.type, `tl-${txn}`, message.content);
+  if (!sent.ok) throw new Error('send failed');
+  return { tag: `key-${txn}`, room_key: message.newRoomKey };
+}
+
+/** A key committed to the inbox by `process` and handled by `consumer`, as the engine and consumers would. */
+function deliverKey(store: ClientStore, content: Record<string, unknown>, process: string, consumer: string): void {
+  appendToInbox(store, [{ type: ROOM_KEY_EVENT_TYPE, sender: '@s:x', content }], { receivedAtMs: 1, process, pid: 1, batchSince: null, batchNextBatch: 'n' });
+  consume(store, consumer, (row, db) => void applyInboxEffects(db, consumer, row, 1), { fetchedBy: process === consumer ? process : undefined });
+}
+
+function timelineSync(w: Awaited<ReturnType<typeof world>>, strategy: Strategy): TimelineSync {
+  const { receiver } = w.fixture;
+  return new TimelineSync({
+    store: w.store, client: receiver.client, strategy, consumer: 'main', clock: systemClock,
+    account: { homeserverUrl: w.fixture.url, userId: receiver.userId, deviceId: receiver.deviceId, accessToken: '' },
+  });
+}
+
+describe('TimelineSync', () => {
+  it('timeline: decrypts with stored keys, keeps a keyless message undecryptable, then decrypts it late when its key arrives', async () => {
+    const w = await world();
+    const first = await sendEncrypted(w, 'hello');
+    deliverKey(w.store, first, 'main', 'main');
+    const second = await sendEncrypted(w, 'late one');
+    const sync = timelineSync(w, 'explicit-lease');
+    const pass = await sync.pass();
+    expect(pass).toMatchObject({ appended: 2, decryptedLate: 0 });
+    expect(summarizeTimeline(w.store)).toEqual({ encrypted: 2, decrypted: 1, late: 0, unableToDecrypt: 1 });
+    expect((await sync.pass()).appended).toBe(0);
+
+    deliverKey(w.store, second, 'notifier', 'notifier');
+    expect((await sync.pass()).decryptedLate).toBe(1);
+    expect(summarizeTimeline(w.store)).toEqual({ encrypted: 2, decrypted: 2, late: 1, unableToDecrypt: 0 });
+    expect(recentTimeline(w.store, 5).map((e) => [e.body, e.late])).toEqual([['hello', false], ['late one', true]]);
+    sync.close();
+    w.encryptor.close();
+  });
+
+  it('timeline: under legacy a key only the notifier handled stays unusable for main; a restarted sync retries what is still undecrypted', async () => {
+    const w = await world();
+    const key = await sendEncrypted(w, 'notifier kept it');
+    deliverKey(w.store, key, 'notifier', 'notifier');
+    const legacy = timelineSync(w, 'legacy');
+    await legacy.pass();
+    expect(summarizeTimeline(w.store)).toMatchObject({ encrypted: 1, unableToDecrypt: 1 });
+    legacy.close();
+
+    // A later main process following an explicit strategy may use every consumer's keys: its first pass retries.
+    const restarted = timelineSync(w, 'explicit-cas');
+    expect((await restarted.pass()).decryptedLate).toBe(1);
+    expect(summarizeTimeline(w.store)).toMatchObject({ encrypted: 1, decrypted: 1, late: 1 });
+    restarted.close();
+    w.encryptor.close();
+  });
+});
