@@ -9,6 +9,7 @@ import { chooseTransport } from './transport';
 import { createControlsView } from './views/controls-view';
 import { createCountersView } from './views/counters-view';
 import { createCountsChart } from './views/counts-chart';
+import { createEncryptionCountersView } from './views/encryption-counters-view';
 import { createHeaderView } from './views/header-view';
 import { createInboxView } from './views/inbox-view';
 import { createLanesView } from './views/lanes-view';
@@ -16,6 +17,7 @@ import { createLatencyChart } from './views/latency-chart';
 import { createLeaseView } from './views/lease-view';
 import { createNotificationsView } from './views/notifications-view';
 import { createRaceView } from './views/race-view';
+import { createTimelineView } from './views/timeline-view';
 import type { View } from './views/view';
 
 const header = createHeaderView(document);
@@ -25,6 +27,7 @@ header.setTransport(transport.name);
 const views: View[] = [
   header,
   createCountersView(document),
+  createEncryptionCountersView(document),
   createControlsView(document, transport.client),
   createLatencyChart(document),
   createCountsChart(document),
@@ -32,6 +35,7 @@ const views: View[] = [
   createLanesView(document),
   createInboxView(document),
   createNotificationsView(document),
+  createTimelineView(document),
   createRaceView(document, transport.client),
 ];
 

@@ -5,15 +5,19 @@
  *
  * Runtime: node. It is a simulation of what the real host reports, not of how it works: a timer "delivers"
  * queued messages in batches, notifier runs are fake PIDs that finish after a while, and the `legacy` strategy
- * drops some messages so the dashboard's loss display can be seen. Nothing here is evidence about the
+ * drops some messages so the dashboard's loss display can be seen. A room message "shares" a room key first
+ * unless it is withheld; without its key the notification and the timeline say it cannot be decrypted, and a
+ * key held back in the queue (delivered after its message) makes the timeline entry decrypt late. Nothing here is evidence about the
  * protocol; the real host (src/main/host/app-host.ts) is what the e2e suite drives.
  */
 import type {
   DashboardSnapshot,
+  EncryptionCounters,
   InboxRowView,
   NotificationView,
   ProcessLane,
   Strategy,
+  TimelineEntryView,
   UiBackend,
   UiResult,
 } from '../../src/shared/ui-api';
@@ -56,7 +60,7 @@ export function createFakeUiBackend(options: FakeUiBackendOptions = {}): FakeUiB
       }
       return done({ sent: state.send(count) });
     },
-    'traffic:send-room-message': ({ text }) => done({ eventId: state.push(text), sessionId: 'fake-session', keyTag: null }),
+    'traffic:send-room-message': ({ text, withholdKey }) => done(state.push(text, withholdKey === true)),
     'process:kill-notifier': () => done({ killedPid: state.killNotifier() }),
     'process:restart-main': () => done(state.restartMain()),
     'race:start': () => Promise.resolve({ ok: false, error: { kind: 'unavailable', message: 'the simulated backend runs no races' } }),
@@ -91,6 +95,8 @@ export function createFakeUiBackend(options: FakeUiBackendOptions = {}): FakeUiB
 interface QueuedMessage {
   tag: string;
   sentAtMs: number;
+  /** The Megolm session this message shares, for a simulated room key. */
+  sessionId?: string;
 }
 
 class FakeState {
@@ -104,6 +110,10 @@ class FakeState {
   private readonly latency: Array<{ atMs: number; latencyMs: number }> = [];
   private readonly tokenHistory: DashboardSnapshot['token']['history'] = [];
   private readonly counters = { sent: 0, received: 0, lost: 0, duplicated: 0, pending: 0 };
+  /** Every room message, oldest first; the snapshot shows the newest. */
+  private readonly timeline: Array<TimelineEntryView & { sessionId: string; text: string }> = [];
+  private readonly roomKeys = new Set<string>();
+  private notificationOutcomes = { decrypted: 0, unableToDecrypt: 0 };
   private since: string | null = null;
   private seq = 0;
   private tagSeq = 0;
@@ -121,20 +131,37 @@ class FakeState {
     return count;
   }
 
-  push(text: string): string {
+  /**
+   * A room message: its key goes into the to-device queue first (unless withheld), and the notifier "decrypts"
+   * when the key is already delivered or still queued (it would sync it), like the real one.
+   */
+  push(text: string, withholdKey: boolean): { eventId: string; sessionId: string; keyTag: string | null } {
+    const now = Date.now();
     const lane = this.startLane('notifier');
     const eventId = `$fake${lane.pid}:localhost`;
-    lane.events.unshift({ atMs: Date.now(), kind: 'started', detail: `push ${eventId}` });
+    const sessionId = `fakesession${lane.pid}`;
+    let keyTag: string | null = null;
+    if (!withholdKey) {
+      keyTag = `m${(this.tagSeq += 1)}`;
+      this.queue.push({ tag: keyTag, sentAtMs: now, sessionId });
+      this.counters.sent += 1;
+    }
+    lane.events.unshift({ atMs: now, kind: 'started', detail: `push ${eventId}` });
+    const decrypted = !withholdKey;
+    if (decrypted) this.notificationOutcomes.decrypted += 1;
+    else this.notificationOutcomes.unableToDecrypt += 1;
     this.notifications.unshift({
-      atMs: Date.now() + 400,
+      atMs: now + 400,
       pid: lane.pid,
       eventId,
-      title: 'demo-sender',
-      body: `${text} (key k${lane.pid} from to-device m${this.tagSeq})`,
-      dataMissing: false,
-      outcome: 'decrypted',
+      title: '@sender:localhost in !demo:localhost',
+      body: decrypted ? text : 'Unable to decrypt this message: its room key has not arrived.',
+      dataMissing: !decrypted,
+      outcome: decrypted ? 'decrypted' : 'unable-to-decrypt',
     });
-    return eventId;
+    const readable = this.roomKeys.has(sessionId);
+    this.timeline.push({ eventId, sender: '@sender:localhost', originServerTs: now, encrypted: true, body: readable ? text : null, late: false, sessionId, text });
+    return { eventId, sessionId, keyTag };
   }
 
   killNotifier(): number | null {
@@ -178,8 +205,9 @@ class FakeState {
       }
       this.seq += 1;
       this.counters.received += 1;
+      if (message.sessionId !== undefined) this.receiveRoomKey(message.sessionId, now);
       this.inbox.unshift({
-        seq: this.seq, type: 'org.example.demo', sender: '@sender:localhost', tag: message.tag,
+        seq: this.seq, type: message.sessionId === undefined ? 'org.todevice.test' : 'org.todevice.room_key', sender: '@sender:localhost', tag: message.tag,
         fetchedBy: main.name, fetchedByPid: main.pid, receivedAtMs: now,
       });
       this.latency.push({ atMs: now, latencyMs: now - message.sentAtMs + Math.random() * 8 });
@@ -192,6 +220,28 @@ class FakeState {
     trim(this.tokenHistory, historyLimit);
     trim(main.events, historyLimit);
     if (this.latency.length > latencyLimit) this.latency.splice(0, this.latency.length - latencyLimit);
+  }
+
+  /** A key arrived: the timeline decrypts what waited for it, late when it was shown undecryptable first. */
+  private receiveRoomKey(sessionId: string, nowMs: number): void {
+    this.roomKeys.add(sessionId);
+    for (const entry of this.timeline) {
+      if (entry.sessionId !== sessionId || entry.body !== null) continue;
+      entry.body = entry.text;
+      entry.late = nowMs - entry.originServerTs > 1000;
+    }
+  }
+
+  private encryption(): EncryptionCounters {
+    const undecryptable = this.timeline.filter((entry) => entry.body === null).length;
+    return {
+      roomKeys: this.roomKeys.size,
+      notificationsDecrypted: this.notificationOutcomes.decrypted,
+      notificationsUnableToDecrypt: this.notificationOutcomes.unableToDecrypt,
+      timelineEncrypted: this.timeline.length,
+      timelineUnableToDecrypt: undecryptable,
+      timelineLate: this.timeline.filter((entry) => entry.late).length,
+    };
   }
 
   snapshot(): DashboardSnapshot {
@@ -214,8 +264,8 @@ class FakeState {
       lanes: this.lanes.map((lane) => ({ ...lane, events: [...lane.events] })),
       counters: { ...this.counters },
       notifications: this.notifications.filter((n) => n.atMs <= Date.now()),
-      encryption: { roomKeys: 0, notificationsDecrypted: 0, notificationsUnableToDecrypt: 0, timelineEncrypted: 0, timelineUnableToDecrypt: 0, timelineLate: 0 },
-      timeline: [],
+      encryption: this.encryption(),
+      timeline: this.timeline.slice(-historyLimit).map(({ eventId, sender, originServerTs, encrypted, body, late }) => ({ eventId, sender, originServerTs, encrypted, body, late })),
       latency: [...this.latency],
     };
   }

@@ -1,7 +1,8 @@
 /**
- * The controls: send N to-device messages, send a room message (the homeserver pushes it and a notifier
- * starts), kill the notifier mid-sync, kill and restart the main sync process, suspend and resume it (SIGSTOP,
- * like a phone app in the background), drop the next sync response, and choose the strategy.
+ * The controls: send N to-device messages, send an encrypted room message (the homeserver pushes it and a
+ * notifier starts), optionally with its room key withheld to show what a lost key costs, kill the notifier
+ * mid-sync, kill and restart the main sync process, suspend and resume it (SIGSTOP, like a phone app in the
+ * background), drop the next sync response, and choose the strategy.
  *
  * Runtime: browser. Each control calls one channel of the UI API and shows its `UiResult` in the status line
  * (`data-state` ok/error, `data-result` the raw value as JSON, for tests); a control is disabled while its call
@@ -38,10 +39,15 @@ export function createControlsView(root: ParentNode, client: UiClient): View {
   });
 
   const text = byTestId<HTMLInputElement>(root, 'input-room-text');
+  const withholdKey = byTestId<HTMLInputElement>(root, 'input-withhold-key');
   const pushButton = byTestId<HTMLButtonElement>(root, 'btn-send-room-message');
   byTestId<HTMLFormElement>(root, 'form-send-room-message').addEventListener('submit', (event) => {
     event.preventDefault();
-    void run(pushButton, 'traffic:send-room-message', { text: text.value }, (v) => `room message ${v.eventId} sent; push on its way`);
+    void run(pushButton, 'traffic:send-room-message', { text: text.value, withholdKey: withholdKey.checked }, (v) =>
+      v.keyTag === null
+        ? `encrypted message ${v.eventId} sent, its key withheld; push on its way`
+        : `encrypted message ${v.eventId} sent after its key; push on its way`,
+    );
   });
 
   const button = (testId: string): HTMLButtonElement => byTestId<HTMLButtonElement>(root, testId);

@@ -2,7 +2,8 @@
  * The race harness panel: start a run with a seed, follow its progress, read the four strategies side by side.
  *
  * Runtime: browser. A loss or duplicate under a strategy that must be safe is marked as a failure; under
- * `legacy` and `explicit-naive` it is the expected demonstration, marked as such.
+ * `legacy` and `explicit-naive` it is the expected demonstration, marked as such. Beside the delivery counts, each
+ * row shows what they cost the user: notifications and timeline messages that could not be decrypted.
  */
 import type { RaceRow, UiClient } from '../../shared/ui-api';
 import { byTestId, el, setText } from '../dom';
@@ -43,13 +44,23 @@ function raceRow(row: RaceRow): HTMLTableRowElement {
   const verdict = row.ok ? 'ok' : row.mustBeSafe ? 'bad' : 'expected';
   const cell = (value: number | string | null, bad = false): HTMLTableCellElement =>
     el('td', { className: bad ? 'num bad' : 'num', text: value === null ? '—' : String(value) });
-  return el('tr', { testId: 'race-row', data: { strategy: row.strategy, verdict, lost: row.lost, duplicated: row.duplicated } }, [
+  const data = {
+    strategy: row.strategy,
+    verdict,
+    lost: row.lost,
+    duplicated: row.duplicated,
+    notificationsUnableToDecrypt: row.notificationsUnableToDecrypt,
+    timelineUnableToDecrypt: row.timelineUnableToDecrypt,
+  };
+  return el('tr', { testId: 'race-row', data }, [
     el('td', { text: row.strategy, title: verdict === 'expected' ? 'expected to lose: this strategy shows the bug' : verdict }),
     cell(row.sent),
     cell(row.delivered),
     cell(row.lost, row.lost > 0),
     cell(row.duplicated, row.duplicated > 0),
     cell(row.reordered, row.reordered > 0),
+    cell(row.notificationsUnableToDecrypt, row.notificationsUnableToDecrypt > 0),
+    cell(row.timelineUnableToDecrypt, row.timelineUnableToDecrypt > 0),
     cell(row.kills),
     cell(row.wastedRequests),
     cell(row.latencyP50Ms === null ? null : `${row.latencyP50Ms} ms`),
