@@ -6,7 +6,18 @@
  */
 import { expect, type Locator, type Page } from '@playwright/test';
 
-export type CounterName = 'sent' | 'received' | 'lost' | 'duplicated' | 'pending';
+export type CounterName =
+  | 'sent'
+  | 'received'
+  | 'lost'
+  | 'duplicated'
+  | 'pending'
+  | 'room-keys'
+  | 'notifications-decrypted'
+  | 'notifications-unable-to-decrypt'
+  | 'timeline-encrypted'
+  | 'timeline-unable-to-decrypt'
+  | 'timeline-late';
 
 export function counter(page: Page, name: CounterName): Locator {
   return page.getByTestId(`counter-${name}`);
@@ -32,9 +43,28 @@ export async function sendToDevice(page: Page, count: number): Promise<void> {
   await pressControl(page, 'btn-send-to-device');
 }
 
-export async function sendRoomMessage(page: Page, text: string): Promise<void> {
+export interface SentRoomMessage {
+  eventId: string;
+  sessionId: string;
+  /** The tag of the to-device message that shared its room key; null when the key was withheld. */
+  keyTag: string | null;
+}
+
+/** Sends an encrypted room message (its key first, unless `withholdKey`); the homeserver pushes it. */
+export async function sendRoomMessage(page: Page, text: string, options: { withholdKey?: boolean } = {}): Promise<SentRoomMessage> {
   await page.getByTestId('input-room-text').fill(text);
-  await pressControl(page, 'btn-send-room-message');
+  await page.getByTestId('input-withhold-key').setChecked(options.withholdKey === true);
+  return (await pressControl(page, 'btn-send-room-message')) as SentRoomMessage;
+}
+
+/** The notification shown for a pushed event (none, or one per notifier run that displayed it). */
+export function notificationFor(page: Page, eventId: string): Locator {
+  return page.locator(`[data-testid="notification-item"][data-event-id="${eventId}"]`);
+}
+
+/** The main timeline's entry for a room event. */
+export function timelineEntryFor(page: Page, eventId: string): Locator {
+  return page.locator(`[data-testid="timeline-item"][data-event-id="${eventId}"]`);
 }
 
 /** Waits until everything sent was received once: nothing pending, lost or duplicated. */

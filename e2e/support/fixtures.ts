@@ -7,6 +7,9 @@
  * test's output folder; a failed test gets it attached (Playwright adds the screenshot and trace), and keeps its
  * data directory for a look with `todevice inbox`. An uncaught page error or a Content Security Policy violation
  * fails the test, since either means the dashboard is broken in a way a counter might not show.
+ *
+ * Option `notifierEnv` (`test.use({ notifierEnv: { TODEVICE_KILL_AT: 'notifier-before-display' } })`) gives every
+ * notifier the app starts extra environment, so a test can arm a kill point in the notifier alone.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,11 +33,18 @@ interface WorkerFixtures {
   rendererDir: string;
 }
 
-interface TestFixtures {
+export interface AppOptions {
+  /** Extra environment for every notifier process; undefined for none. */
+  notifierEnv: Record<string, string> | undefined;
+}
+
+interface TestFixtures extends AppOptions {
   app: AppUnderTest;
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
+  notifierEnv: [undefined, { option: true }],
+
   rendererDir: [
     // Playwright reads a fixture's dependencies from the destructuring; this one has none.
     // eslint-disable-next-line no-empty-pattern
@@ -44,16 +54,16 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     { scope: 'worker' },
   ],
 
-  app: async ({ page, rendererDir }, use, testInfo) => {
+  app: async ({ page, rendererDir, notifierEnv }, use, testInfo) => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-e2e-'));
     const logFile = testInfo.outputPath('host.log');
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
     const log = (line: string): void => fs.appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
     const pageProblems = watchPage(page, log);
-    log(`data dir ${dataDir}`);
+    log(`data dir ${dataDir}${notifierEnv === undefined ? '' : `, notifier env ${JSON.stringify(notifierEnv)}`}`);
     // A short race (the full one takes a minute or more) so the race panel can be tested end to end.
     const raceRunner = createDashboardRaceRunner({ messages: 40, durationS: 5, kills: 12 });
-    const host = await startAppHost({ dataDir, launcher: nodeNotifierLauncher, raceRunner, log });
+    const host = await startAppHost({ dataDir, launcher: nodeNotifierLauncher, raceRunner, log, ...(notifierEnv === undefined ? {} : { notifierEnv }) });
     const bridge = await startUiHttpBridge({ backend: host.backend, staticDir: rendererDir, host: '127.0.0.1', port: 0, log });
     log(`homeserver ${host.homeserverUrl}, dashboard ${bridge.url}`);
     try {

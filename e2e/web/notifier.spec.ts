@@ -6,12 +6,14 @@ import { expectAllDelivered, pressControl, sendRoomMessage, sendToDevice } from 
 import { expect, test } from '../support/fixtures';
 
 test('notifier: a push starts a notifier with its own PID, whose notification is built from its to-device data', async ({ page, app }) => {
-  // The room event itself says only "You have a new message"; this text travels in the to-device payload.
+  // The room event carries this text only as Megolm ciphertext; the notifier can show it only with the room key
+  // it syncs by to-device.
   const text = `e2e payload ${Date.now()}`;
   await sendRoomMessage(page, text);
   const item = page.getByTestId('notification-item').filter({ hasText: text });
   await expect(item).toHaveCount(1, { timeout: 30_000 });
   await expect(item).toHaveAttribute('data-data-missing', 'false');
+  await expect(item).toHaveAttribute('data-outcome', 'decrypted');
   const notifierPid = await item.getAttribute('data-pid');
   const mainPid = await page.getByTestId('lane-main').first().getAttribute('data-pid');
   expect(Number(notifierPid)).toBeGreaterThan(0);

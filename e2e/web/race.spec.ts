@@ -19,6 +19,7 @@ test('race: the dashboard runs all four strategies with one seed and shows them 
     await expect(row).toHaveAttribute('data-verdict', 'ok');
     await expect(row).toHaveAttribute('data-lost', '0');
     await expect(row).toHaveAttribute('data-duplicated', '0');
+    await expect(row).toHaveAttribute('data-timeline-unable-to-decrypt', '0');
   }
   await expect(page.getByTestId('race-status')).toContainText('todevice race');
 });

@@ -1,7 +1,7 @@
 /**
  * Takes the README's picture of the dashboard (docs/dashboard.png, 1400x900) after real traffic has flowed:
- * messages, pushes with their notifiers, a dropped response and a main restart. Taken by the e2e run so the
- * picture stays true to the product.
+ * messages, encrypted pushes with their notifiers and the main timeline decrypting them, a dropped response and
+ * a main restart. Taken by the e2e run so the picture stays true to the product.
  */
 import path from 'node:path';
 import { expectAllDelivered, pressControl, sendRoomMessage, sendToDevice } from '../support/dashboard';
@@ -20,6 +20,7 @@ test('readme: screenshot of the dashboard after traffic', async ({ page, app }) 
   await sendToDevice(page, 250);
   await sendRoomMessage(page, 'The keys arrived first.');
   await expect(page.getByTestId('notification-item')).toHaveCount(2, { timeout: 30_000 });
+  await expect(page.locator('[data-testid="timeline-item"][data-state="decrypted"]')).toHaveCount(2, { timeout: 30_000 });
   await expectAllDelivered(page);
   await page.screenshot({ path: screenshotFile });
   app.log(`saved ${screenshotFile}`);

@@ -32,6 +32,8 @@ export interface AppHostOptions {
   launcher: NotifierLauncher;
   syncLauncher?: SyncProcessLauncher;
   onNotification?: (notification: NotificationView) => void;
+  /** Extra environment for every notifier, e.g. a kill point (`TODEVICE_KILL_AT`) for an e2e test. */
+  notifierEnv?: Record<string, string>;
   /** Lets the dashboard start race-harness runs (browser mode passes one built on src/harness). */
   raceRunner?: RaceRunner;
   /** Send background demo traffic so the dashboard shows traffic with no set-up (`npm start`); default off. */
@@ -64,6 +66,7 @@ export async function startAppHost(options: AppHostOptions): Promise<AppHost> {
       dataDir: options.dataDir,
       strategy,
       launcher: options.launcher,
+      ...(options.notifierEnv === undefined ? {} : { notifierEnv: options.notifierEnv }),
       onNotifierMessage: (run, message) => relay.toBackend?.(run, message),
       log,
     });
