@@ -14,6 +14,7 @@ test('race: the dashboard runs all four strategies with one seed and shows them 
   const rows = page.getByTestId('race-row');
   await expect(rows).toHaveCount(4);
   await expect(rows.nth(0)).toHaveAttribute('data-strategy', 'legacy');
+  await expect(rows.nth(0)).toHaveAttribute('data-verdict', 'expected');
   for (const strategy of ['explicit-cas', 'explicit-lease']) {
     const row = page.locator(`[data-testid="race-row"][data-strategy="${strategy}"]`);
     await expect(row).toHaveAttribute('data-verdict', 'ok');

@@ -5,7 +5,9 @@
  * Runtime: node. A crash in the middle of a migration is safe because SQLite rolls the whole transaction back,
  * schema changes included, and `user_version` still names the last migration that completed. Two processes
  * opening a fresh database at the same moment are safe too: the immediate transaction serialises them and each
- * re-reads `user_version` inside it, so the second one finds the work done and skips it.
+ * re-reads `user_version` inside it, so the second one finds the work done and skips it. An up-to-date database
+ * is recognised by a plain read first, so opening it never waits for the write lock: a notifier must be able to
+ * open the store while another process (a suspended main app, say) holds that lock.
  */
 import type { Database } from 'better-sqlite3';
 import { MIGRATIONS } from './migrations/registry';
@@ -19,7 +21,9 @@ export function readUserVersion(db: Database): number {
 /** Runs every migration newer than the database's `user_version`. Returns the versions it applied. */
 export function migrate(db: Database): number[] {
   const applied: number[] = [];
+  const current = readUserVersion(db);
   for (const migration of MIGRATIONS) {
+    if (current >= migration.version) continue;
     const ran = db
       .transaction(() => {
         if (readUserVersion(db) >= migration.version) return false;

@@ -169,6 +169,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
   return {
     api,
     onNotifierMessage: (run, message) => {
+      if (message.kind === 'failed') ctx.log(`notifier ${run.pid} failed: ${message.error}`);
       if (message.kind !== 'notification') return;
       const { eventId, title, body, dataMissing, outcome } = message;
       const view: NotificationView = { atMs: Date.now(), pid: run.pid, eventId, title, body, dataMissing, outcome };

@@ -41,7 +41,8 @@ export function createRaceView(root: ParentNode, client: UiClient): View {
 }
 
 function raceRow(row: RaceRow): HTMLTableRowElement {
-  const verdict = row.ok ? 'ok' : row.mustBeSafe ? 'bad' : 'expected';
+  // legacy and explicit-naive are not judged (their `ok` is always true): they are the demonstration.
+  const verdict = !row.mustBeSafe ? 'expected' : row.ok ? 'ok' : 'bad';
   const cell = (value: number | string | null, bad = false): HTMLTableCellElement =>
     el('td', { className: bad ? 'num bad' : 'num', text: value === null ? '—' : String(value) });
   const data = {

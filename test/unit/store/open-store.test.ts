@@ -85,6 +85,23 @@ describe('open-store', () => {
     expectRefused(file, 'not-todevice');
   });
 
+  it('open: an up-to-date store opens at once while another process holds the write lock (a suspended app)', () => {
+    const file = path.join(tempDir(), 'locked.sqlite');
+    openStore(file).close();
+    const holder = new Database(file);
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      const startedMs = Date.now();
+      const store = openStore(file);
+      expect(readToken(store).since).toBeNull();
+      store.close();
+      expect(Date.now() - startedMs).toBeLessThan(2000);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+  });
+
   it('migrations: every migration number equals its position', () => {
     MIGRATIONS.forEach((migration, index) => expect(migration.version).toBe(index + 1));
   });
