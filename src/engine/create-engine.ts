@@ -1,9 +1,9 @@
 /**
  * Builds a `SyncEngine` for a real process (main or notifier) from the store and the stored account.
  *
- * Runtime: node. This is where production choices live: the system clock, real timers, the fetch-based
- * `MatrixClient`, and kill points read from TODEVICE_KILL_AT / TODEVICE_KILL_PROCESS (a malformed value throws:
- * a harness that asked for a kill point must not silently run without one).
+ * Runtime: node. This is where production choices live: the system clock, real timers, the real `MatrixClient`
+ * (node:http with keep-alive), and kill points read from TODEVICE_KILL_AT / TODEVICE_KILL_PROCESS (a malformed
+ * value throws: a harness that asked for a kill point must not silently run without one).
  */
 import { systemClock } from '../shared/clock';
 import type { Account } from '../store/account';

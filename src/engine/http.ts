@@ -1,7 +1,7 @@
 /**
  * One JSON request to a Matrix homeserver, with every expected failure returned as a value.
  *
- * Runtime: node (global `fetch`). Failure kinds (STYLE.md "Errors"):
+^ * Runtime: node (over any `FetchLike` transport). Failure kinds (STYLE.md "Errors"):
  * - `network`: no HTTP answer (connection refused or reset, DNS, our own request timeout);
  * - `http`: an HTTP answer we cannot use: a non-2xx status with its Matrix `errcode`, or a 2xx whose body is not
  *   the JSON we expect (then `status` is the 2xx and `errcode` is undefined). A 429's `retry_after_ms` (body) or
@@ -31,9 +31,33 @@ export interface JsonRequest {
   timeoutMs: number;
   /** Called when the response headers arrived: the server has acted on the request. */
   onResponseHeaders?: () => void;
+  /** Called once the request has been written out and the answer is awaited, if the transport can tell. */
+  onRequestWritten?: () => void;
 }
 
-export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+/** What `requestJson` passes to the transport (a subset of fetch's `RequestInit`). */
+export interface FetchInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+  /** Called once the request has been written out, if the transport can tell (`nodeHttpFetch` does). */
+  onWritten?: () => void;
+}
+
+/** What `requestJson` reads of an answer (a subset of fetch's `Response`). */
+export interface FetchResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
+/**
+ * The transport: the global `fetch` fits, tests inject fakes, and `MatrixClient` uses `nodeHttpFetch`
+ * (node-http-fetch.ts) by default.
+ */
+export type FetchLike = (input: string, init: FetchInit) => Promise<FetchResponse>;
 
 export async function requestJson(
   fetchImpl: FetchLike,
@@ -42,12 +66,13 @@ export async function requestJson(
 ): Promise<Result<unknown, MatrixClientError>> {
   const timeout = AbortSignal.timeout(request.timeoutMs);
   const signal = request.signal === undefined ? timeout : AbortSignal.any([request.signal, timeout]);
-  let response: Response;
+  let response: FetchResponse;
   try {
     response = await fetchImpl(buildUrl(baseUrl, request), {
       method: request.method,
       headers: headersFor(request),
-      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+      ...(request.onRequestWritten === undefined ? {} : { onWritten: request.onRequestWritten }),
       signal,
     });
   } catch (error) {
@@ -84,7 +109,7 @@ function headersFor(request: JsonRequest): Record<string, string> {
   return headers;
 }
 
-function interpret(response: Response, text: string): Result<unknown, MatrixClientError> {
+function interpret(response: FetchResponse, text: string): Result<unknown, MatrixClientError> {
   let body: unknown;
   try {
     body = text === '' ? undefined : JSON.parse(text);
@@ -109,7 +134,7 @@ function interpret(response: Response, text: string): Result<unknown, MatrixClie
   });
 }
 
-function retryAfter(response: Response, body: unknown): number | undefined {
+function retryAfter(response: FetchResponse, body: unknown): number | undefined {
   const fromBody = (body as { retry_after_ms?: unknown } | undefined)?.retry_after_ms;
   if (typeof fromBody === 'number' && Number.isFinite(fromBody) && fromBody >= 0) return fromBody;
   const header = response.headers.get('retry-after');

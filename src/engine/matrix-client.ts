@@ -1,5 +1,6 @@
 /**
- * A small fetch-based Matrix Client-Server API client: the requests todevice's processes make.
+ * A small Matrix Client-Server API client: the requests todevice's processes make, over node:http with
+ * keep-alive (node-http-fetch.ts) unless a `fetch` is injected.
  *
  * Runtime: node. Every method returns a `Result`; expected failures are values (see http.ts), so the sync engine
  * and the CLI decide what to do with them. The sync engine only needs `SyncTransport` (the two sync methods),
@@ -14,6 +15,7 @@ import { err, ok } from '../shared/result';
 import type { LoginResponse, RoomEvent } from '../shared/wire';
 import { SLIDING_SYNC_PATH } from '../shared/wire';
 import { requestJson, type FetchLike, type JsonRequest, type MatrixClientError } from './http';
+import { nodeHttpFetch } from './node-http-fetch';
 import { parseClassicSync, parseSlidingSyncToDevice, type SlidingToDeviceBatch, type ToDeviceBatch } from './sync-responses';
 
 export type { MatrixClientError } from './http';
@@ -27,6 +29,8 @@ export interface SlidingToDeviceRequest {
   signal?: AbortSignal;
   /** Called when the server's answer started arriving (the `after-request-sent` kill point). */
   onRequestSent?: () => void;
+  /** Called once the request is written out and the answer awaited (idle time), if the transport can tell. */
+  onRequestWritten?: () => void;
 }
 
 export interface ClassicSyncRequest {
@@ -34,6 +38,7 @@ export interface ClassicSyncRequest {
   timeoutMs: number;
   signal?: AbortSignal;
   onRequestSent?: () => void;
+  onRequestWritten?: () => void;
 }
 
 /** What the sync engine needs from the network; `MatrixClient` implements it, unit tests fake it. */
@@ -45,6 +50,7 @@ export interface SyncTransport {
 export interface MatrixClientOptions {
   baseUrl: string;
   accessToken?: string;
+  /** The transport. Default `nodeHttpFetch`; tests inject fakes, and the global `fetch` fits too. */
   fetch?: FetchLike;
   /** Ceiling for ordinary requests. Default 30 s. Sync requests get their long-poll timeout plus this. */
   requestTimeoutMs?: number;
@@ -61,7 +67,7 @@ export class MatrixClient implements SyncTransport {
   constructor(options: MatrixClientOptions) {
     this.baseUrl = options.baseUrl;
     this.accessToken = options.accessToken;
-    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.fetchImpl = options.fetch ?? nodeHttpFetch;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   }
 
@@ -118,6 +124,7 @@ export class MatrixClient implements SyncTransport {
       timeoutMs: request.timeoutMs + this.requestTimeoutMs,
       ...(request.signal === undefined ? {} : { signal: request.signal }),
       ...(request.onRequestSent === undefined ? {} : { onResponseHeaders: request.onRequestSent }),
+      ...(request.onRequestWritten === undefined ? {} : { onRequestWritten: request.onRequestWritten }),
     });
     return result.ok ? parseSlidingSyncToDevice(result.value) : result;
   }
@@ -130,6 +137,7 @@ export class MatrixClient implements SyncTransport {
       timeoutMs: request.timeoutMs + this.requestTimeoutMs,
       ...(request.signal === undefined ? {} : { signal: request.signal }),
       ...(request.onRequestSent === undefined ? {} : { onResponseHeaders: request.onRequestSent }),
+      ...(request.onRequestWritten === undefined ? {} : { onRequestWritten: request.onRequestWritten }),
     });
     return result.ok ? parseClassicSync(result.value) : result;
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { listInbox } from '../../../src/store/inbox';
 import { readToken } from '../../../src/store/token';
 import { reopen, tempStore } from '../store/temp-store';
+import type { SyncTransport } from '../../../src/engine/matrix-client';
 import { makeEngine } from './engine-fixture';
 import { startFixture } from './homeserver-fixture';
 
@@ -111,5 +112,39 @@ describe('sync engine against the reference homeserver', () => {
       [0, 'notifier'],
       [1, 'notifier'],
     ]);
+  });
+});
+
+describe('sync engine housekeeping', () => {
+  it('wal: the engine checkpoints every 4 commits, only while a request is in flight', async () => {
+    const store = tempStore();
+    let inFlight = false;
+    let served = 0;
+    // A transport that delivers 9 full batches of 10, then a short one, and says when each request is written out.
+    const transport: SyncTransport = {
+      async slidingSyncToDevice(request) {
+        inFlight = true;
+        request.onRequestWritten?.();
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight = false;
+        served += 1;
+        const count = served <= 9 ? 10 : 3;
+        const events = Array.from({ length: count }, (_, n) => ({ type: 'm.test', sender: '@a:hs', content: { n: served * 100 + n } }));
+        return { ok: true, value: { pos: `p${served}`, nextBatch: `b${served}`, events, malformedEvents: 0 } };
+      },
+      classicSync: () => Promise.reject(new Error('not used')),
+    };
+    const checkpoints: boolean[] = [];
+    const pragma = store.db.pragma.bind(store.db);
+    store.db.pragma = ((source: string, options?: { simple?: boolean }) => {
+      if (source.startsWith('wal_checkpoint')) checkpoints.push(inFlight);
+      return pragma(source, options);
+    }) as typeof store.db.pragma;
+    const { engine } = makeEngine(store, transport, { processName: 'notifier', limit: 10 });
+    const summary = await engine.syncUntilCaughtUp({ leaseWaitMs: 1000 });
+    expect(summary).toMatchObject({ kind: 'caught-up', batches: 10, events: 93 });
+    // Requests 5 and 9 follow commits 4 and 8.
+    expect(checkpoints).toEqual([true, true]);
+    expect(listInbox(store, { limit: 1000 })).toHaveLength(93);
   });
 });
