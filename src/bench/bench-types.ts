@@ -27,6 +27,8 @@ export interface Figure {
   target?: Target;
   /** Anything a reader needs to judge the figure (sample counts, sizes). */
   note?: string;
+  /** For a figure that is a median of alternated rounds: every round's value and baseline, in round order. */
+  rounds?: { values: number[]; baselines: number[] };
 }
 
 export interface JudgedFigure extends Figure {
@@ -36,15 +38,22 @@ export interface JudgedFigure extends Figure {
 }
 
 export interface BenchSizes {
+  /**
+   * Alternated rounds of every figure whose value and baseline come from separate runs (drains, handoff,
+   * contention): measured and baseline run back to back in every round, in alternating order, and a figure is
+   * the round whose ratio is the median (or, for handoff, a percentile over the samples of all rounds), so a
+   * disturbance of the shared machine hits both sides alike.
+   */
+  rounds: number;
   /** Messages in the drain backlog (case 1 and 5). */
   backlog: number;
   /** Batches timed in the commit-versus-raw-insert comparison. */
   commitBatches: number;
   /** Live messages timed in case 2. */
   liveSamples: number;
-  /** Notifier runs timed per condition in case 3. */
+  /** Notifier runs timed per condition in case 3, over all rounds. */
   handoffSamples: number;
-  /** Messages drained per condition in case 4. */
+  /** Messages drained per condition and round in case 4. */
   contentionBacklog: number;
   /** sendToDevice requests in case 6. */
   serverRequests: number;
@@ -55,6 +64,7 @@ export interface BenchSizes {
 }
 
 export const DEFAULT_SIZES: BenchSizes = {
+  rounds: 3,
   backlog: 100_000,
   commitBatches: 300,
   liveSamples: 100,
@@ -66,6 +76,7 @@ export const DEFAULT_SIZES: BenchSizes = {
 };
 
 export const QUICK_SIZES: BenchSizes = {
+  rounds: 1,
   backlog: 1_000,
   commitBatches: 10,
   liveSamples: 5,

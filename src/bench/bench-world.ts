@@ -1,30 +1,51 @@
 /**
- * The world every benchmark case runs in: one reference homeserver on a real SQLite file (WAL, `synchronous =
- * FULL`, as `todevice serve` runs it) on 127.0.0.1 port 0, a temporary directory for client stores, and the
- * accounts the cases use.
+ * The world every benchmark case runs in: one reference homeserver, started as its own OS process with the real
+ * `todevice serve` command (`node bin/todevice.mjs serve --port 0 --db <file> --quiet`) on a real SQLite file
+ * (WAL, `synchronous = FULL`, as it always runs), a temporary directory for client stores, and the accounts the
+ * cases use.
  *
- * Runtime: node. Backlogs for the drain cases are queued by `queueBacklog`, which opens a second connection to
- * the homeserver's own database file and calls the homeserver's own `ToDeviceQueue.enqueue` (the function the
- * `sendToDevice` route calls) for every message, in one transaction. The rows are exactly those 100,000 HTTP
- * requests would queue; only the request overhead is skipped, because that cost is what case 6 measures over
- * the real HTTP path, and paying it four times over would make the default run take many minutes. The
- * long-poll waiters are not woken by it, which is why backlogs are queued only while nobody polls the device.
+ * Runtime: node. Why a process of its own: that is how it is deployed (a homeserver never shares an event loop
+ * with its clients). The server's SQLite calls are synchronous, so in the bench's own process every fsync it
+ * paid stalled the measured client and the sender too, and the client's commits stalled the server: the
+ * latency case measured three processes' work serialised on one thread. Every baseline is measured against
+ * this same server process from the same bench process (the bare round trip, the in-memory engine,
+ * matrix-js-sdk), so the comparisons stay like for like.
+ *
+ * Backlogs for the drain cases are queued by `queueBacklog`, which opens a second connection to the
+ * homeserver's database file (SQLite's own file locking coordinates it with the server process) and calls the
+ * homeserver's own `ToDeviceQueue.enqueue` (the function the `sendToDevice` route calls) for every message, in
+ * one transaction. The rows are exactly those 100,000 HTTP requests would queue; only the request overhead is
+ * skipped, because that cost is what case 6 measures over the real HTTP path, and paying it for every drain
+ * would make the default run take many minutes. The long-poll waiters are not woken by it, which is why
+ * backlogs are queued only while nobody polls the device.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { MatrixClient } from '../engine/matrix-client';
 import { openDatabase } from '../homeserver/db';
-import { startHomeserver, type RunningHomeserver } from '../homeserver/homeserver';
 import { ToDeviceQueue, type QueuedMessage } from '../homeserver/to-device-queue';
 import type { Account } from '../store/account';
 
 export const BENCH_EVENT_TYPE = 'org.todevice.bench';
 export const RECIPIENT_USER = 'bench-phone';
 const PASSWORD = 'bench password';
+const SERVER_NAME = 'localhost';
+const SERVER_START_BOUND_MS = 30_000;
+const SERVER_STOP_BOUND_MS = 10_000;
+
+/** The homeserver process, as `todevice serve` announced itself on its first stdout line. */
+export interface BenchServer {
+  url: string;
+  serverName: string;
+  pid: number;
+}
 
 export interface BenchWorld {
-  server: RunningHomeserver;
+  server: BenchServer;
   dir: string;
   serverDbPath: string;
   recipientUserId: string;
@@ -49,10 +70,54 @@ export function benchContent(index: number): Record<string, unknown> {
   };
 }
 
+const cliEntry = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
+
+interface ServerProcess {
+  server: BenchServer;
+  stop(): Promise<void>;
+}
+
+/** Starts `todevice serve` as a child process and waits (bounded) for its announcement line. */
+async function startServerProcess(dbPath: string): Promise<ServerProcess> {
+  const args = [cliEntry, 'serve', '--port', '0', '--db', dbPath, '--server-name', SERVER_NAME, '--quiet'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve);
+      void exited.then((code) => reject(new Error(`bench: todevice serve exited (${String(code)}) before listening: ${stderr}`)));
+      timer = setTimeout(() => reject(new Error(`bench: todevice serve did not announce itself within ${SERVER_START_BOUND_MS} ms`)), SERVER_START_BOUND_MS);
+    });
+    const info = JSON.parse(firstLine) as { url: string; server_name: string };
+    return { server: { url: info.url, serverName: info.server_name, pid: child.pid ?? -1 }, stop: () => stopServerProcess(child, exited) };
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** SIGTERM (the clean shutdown `todevice serve` handles), SIGKILL if it has not exited within a bound. */
+async function stopServerProcess(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SERVER_STOP_BOUND_MS)));
+  const outcome = await Promise.race([exited, bound]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
 export async function startBenchWorld(): Promise<BenchWorld> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-bench-'));
   const serverDbPath = path.join(dir, 'homeserver.db');
-  const server = await startHomeserver({ dbPath: serverDbPath, port: 0, log: () => undefined });
+  const { server, stop } = await startServerProcess(serverDbPath);
   const anonymous = new MatrixClient({ baseUrl: server.url });
   const registered = await anonymous.register({ username: RECIPIENT_USER, password: PASSWORD, deviceId: 'BENCH-SETUP' });
   if (!registered.ok) throw new Error(`bench: register ${RECIPIENT_USER}: ${JSON.stringify(registered.error)}`);
@@ -89,7 +154,7 @@ export async function startBenchWorld(): Promise<BenchWorld> {
     },
     async close() {
       queueDb.close();
-      await server.close();
+      await stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

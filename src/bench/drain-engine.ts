@@ -1,7 +1,7 @@
 /**
- * One engine drain: the same `SyncEngine` the main process and the notifier run (`explicit-lease`, real
- * fetch-based `MatrixClient`, system clock), draining one device's backlog with `syncUntilCaughtUp` until a
- * short batch comes back, on a store the caller chose (a file at FULL or NORMAL, or `:memory:`). Nothing is
+ * One engine drain: the same `SyncEngine` the main process and the notifier run (`explicit-lease`, the real
+ * `MatrixClient`, system clock), draining one device's backlog with `syncUntilCaughtUp` until a short batch
+ * comes back, on a store the caller chose (a file at FULL or NORMAL, or `:memory:`). Nothing is
  * faked: every batch is one sliding sync request and one `commitBatch` transaction, with the lease and the
  * process event log as in production.
  *

@@ -1,9 +1,11 @@
 /**
- * `todevice bench`: every case of issue 6, each against its baseline, in one run on one homeserver.
+ * `todevice bench`: every case of issue 6, each against its baseline, in one run on one homeserver process.
  *
- * Runtime: node. The cases run one after another (never concurrently, so no case measures another's load), in
- * an order that keeps the drains (ours, then matrix-js-sdk's) together and first, so they see the same machine. Sizes come
- * from `DEFAULT_SIZES` or, for CI, `QUICK_SIZES`, which only proves that everything runs.
+ * Runtime: node. The cases run one after another (never concurrently, so no case measures another's load).
+ * Within a case, a figure and its baseline are measured side by side: alternated in rounds (drains, with
+ * matrix-js-sdk's among ours; handoff; contention) or sample by sample (commit versus raw insert; live latency
+ * versus a bare round trip). Sizes come from `DEFAULT_SIZES` or, for CI, `QUICK_SIZES`, which only proves
+ * that everything runs.
  */
 import type { BenchSizes, Figure, JudgedFigure, Progress } from './bench-types';
 import { judge } from './bench-types';
@@ -12,7 +14,7 @@ import { runContentionCase } from './case-contention';
 import { runDrainCase } from './case-drain';
 import { runHandoffCase } from './case-handoff';
 import { runLatencyCase } from './case-latency';
-import { runPeerCase } from './case-peer';
+import { peerFigures } from './case-peer';
 import { runServerCase } from './case-server';
 import { prepareBenchProcesses } from './bench-processes';
 
@@ -33,9 +35,7 @@ export async function runBench(input: { sizes: BenchSizes; quick: boolean; progr
   const figures: Figure[] = [];
   try {
     const drain = await runDrainCase(world, sizes, progress);
-    figures.push(...drain.figures);
-    // Right after our drains, so both clients see the machine in the same state.
-    figures.push(...(await runPeerCase(world, sizes, drain.durableFull, progress)));
+    figures.push(...drain.figures, ...peerFigures(sizes, drain.samples));
     figures.push(...(await runLatencyCase(world, sizes, progress)));
     figures.push(...(await runHandoffCase(world, sizes, processes, progress)));
     figures.push(...(await runContentionCase(world, sizes, processes, progress)));

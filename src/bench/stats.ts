@@ -25,3 +25,18 @@ export function median(samples: readonly number[]): number {
 export function perSecond(count: number, elapsedMs: number): number {
   return elapsedMs <= 0 ? Number.NaN : (count * 1000) / elapsedMs;
 }
+
+/**
+ * Of rounds that each measured a value and its baseline back to back, the round whose ratio is the median
+ * (the lower median for an even count). Reporting that round's own pair, rather than the median value over the
+ * median baseline, keeps every figure one real measurement, and a round disturbed by the shared machine moves
+ * its own ratio only, not the other rounds'.
+ */
+export function medianRound(values: readonly number[], baselines: readonly number[]): { value: number; baseline: number; round: number } {
+  if (values.length === 0 || values.length !== baselines.length) throw new Error(`medianRound: ${values.length} values, ${baselines.length} baselines`);
+  const rounds = values.map((value, round) => ({ value, baseline: baselines[round] ?? Number.NaN, round }));
+  rounds.sort((a, b) => a.value / a.baseline - b.value / b.baseline);
+  const middle = rounds[Math.floor((rounds.length - 1) / 2)];
+  if (middle === undefined) throw new Error('medianRound: no rounds');
+  return middle;
+}

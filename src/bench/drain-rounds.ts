@@ -1,0 +1,63 @@
+/**
+ * The drains of case 1 and case 5, run as alternated rounds so that machine noise hits every figure and its
+ * baseline alike. Each round drains one fresh backlog with each of matrix-js-sdk's sliding sync, our engine at
+ * FULL, our engine on `:memory:` and our engine at NORMAL, in that order, and the next round in the reverse
+ * order. So every pair a figure compares (FULL and matrix-js-sdk, FULL and in-memory, NORMAL and in-memory) runs
+ * back to back in every round, and a slow drift of the machine weighs on both sides of a pair alike. A figure
+ * reports the round whose ratio is the median (stats.ts `medianRound`). One drain of a 100,000-message backlog
+ * takes a few seconds and these machines are shared: single drains moved by 20% from run to run, and the whole
+ * machine sometimes slowed down by half for a minute.
+ *
+ * Runtime: node. Every drain has its own device and its own backlog, queued while nobody polls that device (see
+ * bench-world.ts), so no drain shares server state with another. Before the rounds each client drains an
+ * unmeasured warm-up backlog, so no measured drain pays for JIT compilation and module loading that the others
+ * would not.
+ */
+import path from 'node:path';
+import type { BenchWorld } from './bench-world';
+import type { BenchSizes, Progress } from './bench-types';
+import { drainWithEngine, type DrainRun } from './drain-engine';
+import { drainWithSdk } from './sdk-drain';
+
+/** In this order every compared pair is adjacent (see the header). */
+export const DRAIN_KINDS = ['matrix-js-sdk', 'FULL', 'memory', 'NORMAL'] as const;
+export type DrainKind = (typeof DRAIN_KINDS)[number];
+
+export interface DrainSamples {
+  rounds: number;
+  /** Events per second of every round, in round order, per kind. */
+  eventsPerS: Record<DrainKind, number[]>;
+}
+
+const SDK_DRAIN_BOUND_MS = 600_000;
+const WARM_UP_MAX = 10_000;
+
+async function drainOnce(world: BenchWorld, sizes: BenchSizes, kind: DrainKind, label: string, backlog: number): Promise<DrainRun> {
+  const account = await world.device(`DRAIN-${label}`);
+  world.queueBacklog(account.deviceId, backlog);
+  if (kind === 'matrix-js-sdk') return drainWithSdk(account, backlog, SDK_DRAIN_BOUND_MS);
+  return drainWithEngine({
+    account,
+    storePath: kind === 'memory' ? ':memory:' : path.join(world.dir, `drain-${label}.db`),
+    synchronous: kind === 'NORMAL' ? 'NORMAL' : 'FULL',
+    expectedEvents: backlog,
+    limit: sizes.limit,
+  });
+}
+
+export async function runDrainRounds(world: BenchWorld, sizes: BenchSizes, progress: Progress): Promise<DrainSamples> {
+  const warmUp = Math.min(sizes.backlog, WARM_UP_MAX);
+  progress(`case 1/5: warm-up drains of ${warmUp}, our engine and matrix-js-sdk (not measured)`);
+  await drainOnce(world, sizes, 'FULL', 'WARM-UP-ENGINE', warmUp);
+  await drainOnce(world, sizes, 'matrix-js-sdk', 'WARM-UP-SDK', warmUp);
+  const samples: DrainSamples = { rounds: sizes.rounds, eventsPerS: { 'matrix-js-sdk': [], FULL: [], memory: [], NORMAL: [] } };
+  for (let round = 0; round < sizes.rounds; round += 1) {
+    const order = round % 2 === 0 ? DRAIN_KINDS : [...DRAIN_KINDS].reverse();
+    progress(`case 1/5: round ${round + 1} of ${sizes.rounds}: drains of ${sizes.backlog} (${order.join(', ')})`);
+    for (const kind of order) {
+      const run = await drainOnce(world, sizes, kind, `${kind}-${round}`, sizes.backlog);
+      samples.eventsPerS[kind].push(run.eventsPerS);
+    }
+  }
+  return samples;
+}
