@@ -64,11 +64,11 @@ export interface BenchSizes {
 }
 
 export const DEFAULT_SIZES: BenchSizes = {
-  rounds: 3,
+  rounds: 5,
   backlog: 100_000,
   commitBatches: 300,
   liveSamples: 100,
-  handoffSamples: 15,
+  handoffSamples: 20,
   contentionBacklog: 20_000,
   serverRequests: 5_000,
   serverSenders: 8,

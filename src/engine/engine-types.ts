@@ -37,7 +37,7 @@ export interface SyncEngineOptions {
   backoff?: BackoffPolicy;
   /** Default `to-device`. */
   leaseKey?: string;
-  /** How often a lease waiter retries and a long-polling holder looks for waiters. Default 100. */
+  /** How often a lease waiter retries and a long-polling holder looks for waiters. Default 25. */
   leasePollIntervalMs?: number;
   /** Write events to the store's process event log (default true). */
   logEvents?: boolean;

@@ -4,7 +4,8 @@
  *
  * Runtime: node. The lease is matrix-rust-sdk's (see src/store/lease.ts); this module adds the preemption
  * protocol, which works through the database alone so that correctness never depends on an IPC hint:
- * 1. A waiter (the notifier) writes a `lease_wanted` row and refreshes it while it polls `tryAcquireLease`.
+ * 1. A waiter (the notifier) writes a `lease_wanted` row and refreshes it (a few times per freshness window)
+ *    while it polls `tryAcquireLease`.
  * 2. The holder's long poll checks for fresh wanters every `pollIntervalMs` (a cheap indexed read). When it
  *    sees one it aborts its in-flight request and releases the lease. Aborting is safe: nothing is acknowledged
  *    until the next request carries a new `since`, and nothing from the aborted response was committed.
@@ -140,11 +141,17 @@ export class LeaseKeeper {
     const { store, clock, key, holder, pollIntervalMs, sleep } = this.options;
     const deadlineMs = clock.nowMs() + waitMs;
     const maxAttempts = Math.ceil(waitMs / pollIntervalMs) + 2;
+    // The wish is a durable write: refreshed well within its freshness window, not on every short poll.
+    const refreshEveryMs = this.wantedFreshMs() / 4;
+    let markedAtMs = Number.NEGATIVE_INFINITY;
     let result = this.take();
     for (let attempt = 1; !result.acquired && attempt < maxAttempts; attempt += 1) {
       const nowMs = clock.nowMs();
       if (nowMs >= deadlineMs || signal?.aborted === true) break;
-      markLeaseWanted(store, { key, wanter: holder, nowMs });
+      if (nowMs - markedAtMs >= refreshEveryMs) {
+        markLeaseWanted(store, { key, wanter: holder, nowMs });
+        markedAtMs = nowMs;
+      }
       await sleep(Math.min(pollIntervalMs, deadlineMs - nowMs), signal);
       result = this.take();
     }
