@@ -12,21 +12,45 @@
  * text, and abort by signal both before the answer (the request is destroyed, the promise rejects) and while the
  * body is still arriving (`text()` rejects). One addition: `onWritten` is called once the whole request has been
  * handed to the operating system, which is when a caller that waits for the answer may use the time for work
- * of its own (the sync engine's WAL checkpoint). Connections are kept alive between requests; Node's agent retires
- * an idle connection before the server's announced `Keep-Alive` timeout, so a reused socket is not one the
- * server is about to close.
+ * of its own (the sync engine's WAL checkpoint).
+ *
+ * Connections are kept alive between requests. Node's agent retires an idle connection before the server's
+ * announced `Keep-Alive` timeout (5 s for the reference server), but by a timer, and a timer cannot fire while
+ * the event loop is blocked (a long synchronous SQLite transaction): the next request would then go out on a
+ * connection the server has already closed, and fail with "socket hang up" without the server ever reading it.
+ * So a connection idle for longer than `idleReuseLimitMs` by the wall clock is closed when it is handed to a
+ * request, before anything is written to it, and the request goes out once more on a fresh connection. Nothing
+ * else is ever retried here: a connection that breaks after the request was written (a server that acted and
+ * then dropped the connection) is the caller's error to see.
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { FetchLike, FetchResponse } from './http';
+import type { FetchInit, FetchLike, FetchResponse } from './http';
 
 const agents = {
   'http:': new http.Agent({ keepAlive: true }),
   'https:': new https.Agent({ keepAlive: true }),
 };
 
-export const nodeHttpFetch: FetchLike = (input, init) =>
-  new Promise<FetchResponse>((resolve, reject) => {
+/** When each kept-alive connection last became idle (wall clock). */
+const idleSinceMs = new WeakMap<object, number>();
+for (const agent of Object.values(agents)) agent.on('free', (socket: object) => idleSinceMs.set(socket, Date.now()));
+
+export interface NodeHttpFetchOptions {
+  /** A kept-alive connection idle longer than this is not reused. Default 3000 (the reference server's is 5 s). */
+  idleReuseLimitMs?: number;
+}
+
+export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchLike {
+  const idleReuseLimitMs = options.idleReuseLimitMs ?? 3000;
+  return (input, init) => send(input, init, idleReuseLimitMs, true);
+}
+
+/** The default transport of `MatrixClient`. */
+export const nodeHttpFetch: FetchLike = createNodeHttpFetch();
+
+function send(input: string, init: FetchInit, idleReuseLimitMs: number, mayRetry: boolean): Promise<FetchResponse> {
+  return new Promise<FetchResponse>((resolve, reject) => {
     const url = new URL(input);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       reject(new TypeError(`unsupported protocol ${url.protocol}`));
@@ -44,14 +68,26 @@ export const nodeHttpFetch: FetchLike = (input, init) =>
     const onAbort = (): void => void request.destroy(signal === undefined ? undefined : abortReason(signal));
     signal?.addEventListener('abort', onAbort, { once: true });
     const done = (): void => signal?.removeEventListener('abort', onAbort);
+    let closedUnwritten = false;
+    // 'socket' comes before the request is written to it (see the module header).
+    request.once('socket', (socket) => {
+      const idleSince = idleSinceMs.get(socket);
+      if (mayRetry && request.reusedSocket && idleSince !== undefined && Date.now() - idleSince > idleReuseLimitMs) {
+        closedUnwritten = true;
+        socket.destroy();
+      }
+    });
     request.on('error', (error) => {
       done();
-      reject(error);
+      if (closedUnwritten && signal?.aborted !== true) resolve(send(input, init, idleReuseLimitMs, false));
+      else reject(error);
     });
     request.once('response', (response) => resolve(collect(response, request, done)));
-    if (init.onWritten !== undefined) request.once('finish', init.onWritten);
+    const onWritten = init.onWritten;
+    if (onWritten !== undefined) request.once('finish', () => closedUnwritten || onWritten());
     request.end(body);
   });
+}
 
 /** The answer, its body collected from now on; `text()` rejects if the connection breaks or is aborted first. */
 function collect(response: http.IncomingMessage, request: http.ClientRequest, done: () => void): FetchResponse {

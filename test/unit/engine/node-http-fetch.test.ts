@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MatrixClient } from '../../../src/engine/matrix-client';
-import { nodeHttpFetch } from '../../../src/engine/node-http-fetch';
+import { createNodeHttpFetch, nodeHttpFetch } from '../../../src/engine/node-http-fetch';
 
 const servers: Server[] = [];
 
@@ -52,6 +52,21 @@ describe('nodeHttpFetch', () => {
       { method: 'GET', body: '', length: undefined, auth: undefined },
     ]);
     expect(server.connections()).toBe(1);
+  });
+
+  it('transport: a connection idle past the limit is not reused; the request goes out once, on a fresh one', async () => {
+    let requests = 0;
+    const server = await serve((_req, res) => {
+      requests += 1;
+      res.end('{}');
+    });
+    const fetchWithShortLimit = createNodeHttpFetch({ idleReuseLimitMs: 50 });
+    const written: number[] = [];
+    await (await fetchWithShortLimit(`${server.url}/1`, { method: 'GET', headers: {}, onWritten: () => written.push(1) })).text();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const second = await fetchWithShortLimit(`${server.url}/2`, { method: 'POST', headers: {}, body: '{}', onWritten: () => written.push(2) });
+    expect(await second.text()).toBe('{}');
+    expect([requests, server.connections(), written]).toEqual([2, 2, [1, 2]]);
   });
 
   it('transport: an abort before the answer ends the request, and MatrixClient reports it as aborted', async () => {
