@@ -11,9 +11,13 @@
  * Runtime: node. Every drain has its own device and its own backlog, queued while nobody polls that device (see
  * bench-world.ts), so no drain shares server state with another. Before the rounds each client drains an
  * unmeasured warm-up backlog, so no measured drain pays for JIT compilation and module loading that the others
- * would not.
+ * would not. And before every drain the heap is collected in full (outside the clock): a matrix-js-sdk drain
+ * leaves some 150 MB of garbage (its `MatrixEvent`s), and the drain after it otherwise spent its first
+ * seconds collecting that, which would charge one client for another's garbage.
  */
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { BenchWorld } from './bench-world';
 import type { BenchSizes, Progress } from './bench-types';
 import { drainWithEngine, type DrainRun } from './drain-engine';
@@ -32,9 +36,20 @@ export interface DrainSamples {
 const SDK_DRAIN_BOUND_MS = 600_000;
 const WARM_UP_MAX = 10_000;
 
+/**
+ * V8's full collection. `--expose-gc` cannot be passed through `npx todevice`, and V8 accepts it at run time;
+ * the function then lives in a fresh context's global scope.
+ */
+function fullGc(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+const collectGarbage = fullGc();
+
 async function drainOnce(world: BenchWorld, sizes: BenchSizes, kind: DrainKind, label: string, backlog: number): Promise<DrainRun> {
   const account = await world.device(`DRAIN-${label}`);
   world.queueBacklog(account.deviceId, backlog);
+  collectGarbage();
   if (kind === 'matrix-js-sdk') return drainWithSdk(account, backlog, SDK_DRAIN_BOUND_MS);
   return drainWithEngine({
     account,
