@@ -11,39 +11,84 @@
  *   between the check and the wait cannot slip through (the event loop is single-threaded).
  * - Every waiter is removed when it resolves (notified, timed out or aborted), so disconnecting clients and
  *   server shutdown leave nothing behind.
+ * - A waiter may bring `onQueued`, work done inside the transaction that queues a message for its device: a
+ *   long poll takes its batch there, so the message and the batch that delivers it commit together, in one
+ *   fsync instead of two. The enqueuer calls `prepare` inside its transaction and `notify` after the commit;
+ *   only `notify` hands the prepared result over. If the transaction fails, the enqueuer calls
+ *   `discardPrepared` and the waiters keep waiting with nothing prepared. `onQueued` must put its writes in a
+ *   nested transaction (a savepoint) so a throw rolls back only its own writes; `prepare` swallows that error
+ *   (one poll's failure never fails the sender) and that waiter, once woken, does the work itself.
  */
 
 export type WaitOutcome = 'notified' | 'timeout' | 'aborted';
 
+/** How a wait ended; `prepared` is what the waiter's `onQueued` returned in the transaction that woke it. */
+export interface WaitResult<T> {
+  outcome: WaitOutcome;
+  prepared: T | undefined;
+}
+
+interface Waiter {
+  finish: (outcome: WaitOutcome) => void;
+  onQueued: (() => unknown) | undefined;
+  prepared: { value: unknown } | undefined;
+}
+
 export class DeviceWaiters {
-  private readonly waiters = new Map<string, Set<(outcome: WaitOutcome) => void>>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
 
   /** Resolves on the first of: a notify for this device, `timeoutMs` elapsing, or `signal` aborting. */
-  wait(userId: string, deviceId: string, timeoutMs: number, signal: AbortSignal): Promise<WaitOutcome> {
-    if (signal.aborted) return Promise.resolve('aborted');
+  async wait(userId: string, deviceId: string, timeoutMs: number, signal: AbortSignal): Promise<WaitOutcome> {
+    return (await this.waitToTake(userId, deviceId, timeoutMs, signal, undefined)).outcome;
+  }
+
+  /** As `wait`, and `onQueued` runs inside the transaction that queues a message for this device. */
+  waitToTake<T>(userId: string, deviceId: string, timeoutMs: number, signal: AbortSignal, onQueued: (() => T) | undefined): Promise<WaitResult<T>> {
+    if (signal.aborted) return Promise.resolve({ outcome: 'aborted', prepared: undefined });
     const key = waiterKey(userId, deviceId);
     return new Promise((resolve) => {
       const finish = (outcome: WaitOutcome): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         const set = this.waiters.get(key);
-        set?.delete(finish);
+        set?.delete(waiter);
         if (set?.size === 0) this.waiters.delete(key);
-        resolve(outcome);
+        const prepared = outcome === 'notified' ? (waiter.prepared?.value as T | undefined) : undefined;
+        resolve({ outcome, prepared });
       };
+      const waiter: Waiter = { finish, onQueued, prepared: undefined };
       const onAbort = (): void => finish('aborted');
       const timer = setTimeout(() => finish('timeout'), timeoutMs);
       signal.addEventListener('abort', onAbort, { once: true });
       const set = this.waiters.get(key) ?? new Set();
-      set.add(finish);
+      set.add(waiter);
       this.waiters.set(key, set);
     });
   }
 
+  /** Inside the enqueueing transaction, once per device that got messages: runs each waiter's `onQueued`. */
+  prepare(userId: string, deviceId: string): void {
+    for (const waiter of this.waiters.get(waiterKey(userId, deviceId)) ?? []) {
+      waiter.prepared = undefined;
+      if (waiter.onQueued === undefined) continue;
+      try {
+        waiter.prepared = { value: waiter.onQueued() };
+      } catch {
+        // Confined to the waiter's savepoint; its request meets the error again when it does the work itself.
+      }
+    }
+  }
+
+  /** The enqueueing transaction rolled back: whatever was prepared in it never happened. */
+  discardPrepared(userId: string, deviceId: string): void {
+    for (const waiter of this.waiters.get(waiterKey(userId, deviceId)) ?? []) waiter.prepared = undefined;
+  }
+
+  /** After the enqueueing transaction committed: wakes every waiter of the device with what was prepared. */
   notify(userId: string, deviceId: string): void {
     const set = this.waiters.get(waiterKey(userId, deviceId));
     if (set === undefined) return;
-    for (const finish of [...set]) finish('notified');
+    for (const waiter of [...set]) waiter.finish('notified');
   }
 
   /** Number of pending waiters, for tests that check cleanup. */

@@ -12,7 +12,8 @@
  * - Messages are queued in the order of the request body, after everything queued before, so per-sender order
  *   is kept.
  * - Content over 65536 bytes (as UTF-8 JSON) gets 413 `M_TOO_LARGE` and nothing is queued.
- * - Waiting long polls of the recipient devices are woken only after the commit.
+ * - Waiting long polls of the recipient devices take their batch inside the same transaction (the message and
+ *   the batch that delivers it share one fsync; see device-waiters.ts) and are woken only after the commit.
  */
 import type { HomeserverContext } from './context';
 import { badJson, invalidParam, tooLarge } from './errors';
@@ -43,16 +44,24 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
     }
     const messages = parseMessages(objectBody(request.body));
     const scope = `sendToDevice/${eventType}`;
-    const queued = ctx.db
-      .transaction(() => {
-        if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return [];
-        insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}');
-        const expanded = expand(messages, devicesOf, eventType, me.userId);
-        ctx.queue.enqueue(expanded);
-        return expanded;
-      })
-      .immediate();
-    for (const message of queued) ctx.waiters.notify(message.userId, message.deviceId);
+    // Long polls of the target devices take their batch inside this transaction (see device-waiters.ts).
+    const devices: Array<[userId: string, deviceId: string]> = [];
+    try {
+      ctx.db
+        .transaction(() => {
+          if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return;
+          insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}');
+          const expanded = expand(messages, devicesOf, eventType, me.userId);
+          ctx.queue.enqueue(expanded);
+          devices.push(...distinctDevices(expanded));
+          for (const device of devices) ctx.waiters.prepare(...device);
+        })
+        .immediate();
+    } catch (error) {
+      for (const device of devices) ctx.waiters.discardPrepared(...device);
+      throw error;
+    }
+    for (const device of devices) ctx.waiters.notify(...device);
     return { status: 200, body: {} };
   };
 
@@ -76,6 +85,11 @@ function parseMessages(body: JsonObject): Messages {
     });
     return [userId, devices];
   });
+}
+
+function distinctDevices(queued: readonly QueuedMessage[]): Array<[userId: string, deviceId: string]> {
+  const keys = new Set(queued.map((message) => JSON.stringify([message.userId, message.deviceId])));
+  return [...keys].map((key) => JSON.parse(key) as [string, string]);
 }
 
 /** One queued message per existing target device; `"*"` expands to all of the user's devices. */

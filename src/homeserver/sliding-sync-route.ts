@@ -7,9 +7,13 @@
  * Order of a request, chosen so that a rejected request has no effect at all:
  * 1. authenticate; an injected `error` fault answers now (nothing acknowledged);
  * 2. validate everything (`timeout`, body, extension fields, `pos`, `since`), still read-only;
- * 3. open or continue the connection and store the sticky settings;
- * 4. pull to-device (acknowledge `since`, maybe long poll, take a batch) when the extension is enabled;
- * 5. issue a new `pos`; then a `drop-response` or `delay` fault may apply to the computed response.
+ * 3. in one transaction: open or continue the connection, store the sticky settings and, when the extension is
+ *    enabled, acknowledge `since`;
+ * 4. maybe long poll;
+ * 5. in one transaction: take a to-device batch (when enabled) and issue the new `pos`, so the batch recorded as
+ *    delivered and the `pos` that follows it commit together; when a message wakes the long poll, that
+ *    transaction is nested in the sender's (one fsync for the message and its delivery). Then a
+ *    `drop-response` or `delay` fault may apply to the computed response.
  * `pos` and `timeout` are query parameters, as in Synapse. A request without `pos` starts a new connection and
  * returns at once. `lists` and `room_subscriptions` are answered minimally (each requested list with
  * `count: 0`, no rooms) and never fail.
@@ -23,7 +27,7 @@ import { badJson, invalidParam } from './errors';
 import { isJsonObject, objectBody, optionalBoolean, optionalObject, optionalString, type JsonObject } from './json-checks';
 import type { Reply, Route, RouteRequest } from './router';
 import type { ConnectionState } from './sliding-sync-connections';
-import { pullToDevice } from './to-device-pull';
+import { acknowledgeSince, takeToDevice, waitForToDevice, type PullOptions } from './to-device-pull';
 import { parseLimit, parseTimeoutMs, verifySince } from './to-device-since';
 
 const EXTENSION_KEYS = [TO_DEVICE_EXTENSION, TO_DEVICE_EXTENSION_MSC4538] as const;
@@ -58,21 +62,40 @@ async function slidingSync(ctx: HomeserverContext, request: RouteRequest): Promi
       ? undefined
       : verifySince(ctx.tokens, ctx.queue, 'to-device', params.since, me.userId, me.deviceId);
 
-  const state = mergeSticky(known ?? ctx.connections.open(me.userId, me.deviceId, connId), params);
-  ctx.connections.saveSticky(state);
   const longPollMs = pos === null ? 0 : timeoutMs;
-  let toDevice: ToDeviceExtensionResponse | undefined;
-  if (state.toDeviceEnabled) {
-    const limit = state.toDeviceLimit ?? ctx.batchCap;
-    const pulled = await pullToDevice(ctx, me, { kind: 'to-device', sinceStreamId, limit, longPollMs, signal: request.signal });
-    if (pulled === undefined) return undefined;
-    toDevice = { next_batch: pulled.nextBatch, events: pulled.events };
+  const { state, pull } = ctx.db
+    .transaction(() => {
+      const merged = mergeSticky(known ?? ctx.connections.open(me.userId, me.deviceId, connId), params);
+      ctx.connections.saveSticky(merged);
+      const options: PullOptions | undefined = merged.toDeviceEnabled
+        ? { kind: 'to-device', sinceStreamId, limit: merged.toDeviceLimit ?? ctx.batchCap, longPollMs, signal: request.signal }
+        : undefined;
+      if (options !== undefined) acknowledgeSince(ctx, me, options);
+      return { state: merged, pull: options };
+    })
+    .immediate();
+  // The batch recorded as delivered and the `pos` that follows it commit together. On the live path this runs
+  // inside the transaction of the message that wakes the poll (see device-waiters.ts), else after the wait.
+  const answer = (): Reply =>
+    ctx.db
+      .transaction(() => {
+        const pulled = pull === undefined ? undefined : takeToDevice(ctx, me, pull);
+        const toDevice: ToDeviceExtensionResponse | undefined =
+          pulled === undefined ? undefined : { next_batch: pulled.nextBatch, events: pulled.events };
+        return respond(ctx, me, body, state, toDevice);
+      })
+      .immediate();
+  let prepared: Reply | undefined;
+  if (pull !== undefined) {
+    const waited = await waitForToDevice(ctx, me, pull, answer);
+    if (waited === undefined) return undefined;
+    prepared = waited.prepared;
   } else if (longPollMs > 0) {
     // Nothing this server tracks for sliding sync can change except to-device, so a poll without it just waits.
     await sleep(longPollMs, request.signal);
   }
   if (request.signal.aborted) return undefined;
-  return respond(ctx, me, body, state, toDevice);
+  return prepared ?? answer();
 }
 
 function respond(

@@ -1,6 +1,6 @@
 /**
- * One to-device pull, shared by the sliding sync extension and classic `/v3/sync`: acknowledge, maybe wait,
- * take a batch, issue the next token.
+ * One to-device pull, shared by the sliding sync extension and classic `/v3/sync`, in its three phases:
+ * acknowledge `since`, maybe wait, take a batch and issue the next token.
  *
  * Runtime: node (homeserver only).
  *
@@ -12,6 +12,10 @@
  *   waiting, nothing more happens: no batch is recorded as delivered and no token is issued.
  * - The batch never exceeds `limit` nor the server's cap, and its token never acknowledges an unreturned
  *   message (see to-device-queue.ts).
+ * - The phases are exported separately so a route can commit its own writes in the same transaction as the
+ *   acknowledgement or the batch (sliding sync does). A route may also hand `waitForToDevice` the work that
+ *   answers the poll: when a message for the device is queued, it runs inside the sender's transaction (see
+ *   device-waiters.ts), so on the live path the message, its batch and the next `pos` share one fsync.
  */
 import type { ToDeviceEvent } from '../shared/wire';
 import type { Requester } from './auth';
@@ -33,23 +37,49 @@ export interface PullResult {
   events: ToDeviceEvent[];
 }
 
-/** Undefined when the request was aborted (client gone or server closing) while waiting. */
-export async function pullToDevice(
+/** Phase 1: deletes what the client holds. Call only with a verified `since`; joins the caller's transaction. */
+export function acknowledgeSince(ctx: HomeserverContext, me: Requester, options: PullOptions): void {
+  if (options.sinceStreamId !== undefined) ctx.queue.acknowledge(me.userId, me.deviceId, options.sinceStreamId);
+}
+
+/**
+ * Phase 2: undefined when the request was aborted (client gone or server closing) while waiting. `prepared` is
+ * what `onQueued` returned inside the transaction of the message that woke the poll, if it ran and succeeded.
+ */
+export async function waitForToDevice<T>(
   ctx: HomeserverContext,
   me: Requester,
   options: PullOptions,
-): Promise<PullResult | undefined> {
+  onQueued?: () => T,
+): Promise<{ prepared: T | undefined } | undefined> {
   const after = options.sinceStreamId ?? 0;
-  if (options.sinceStreamId !== undefined) ctx.queue.acknowledge(me.userId, me.deviceId, options.sinceStreamId);
+  let prepared: T | undefined;
   if (options.longPollMs > 0 && !ctx.queue.hasEventsAfter(me.userId, me.deviceId, after)) {
     // The check above and the wait below run in one synchronous turn, so no wake-up can be missed.
-    const outcome = await ctx.waiters.wait(me.userId, me.deviceId, options.longPollMs, options.signal);
-    if (outcome === 'aborted') return undefined;
+    const waited = await ctx.waiters.waitToTake(me.userId, me.deviceId, options.longPollMs, options.signal, onQueued);
+    if (waited.outcome === 'aborted') return undefined;
+    prepared = waited.prepared;
   }
-  if (options.signal.aborted) return undefined;
+  return options.signal.aborted ? undefined : { prepared };
+}
+
+/** Phase 3: the next batch, recorded as delivered, and its token. Joins the caller's transaction. */
+export function takeToDevice(ctx: HomeserverContext, me: Requester, options: PullOptions): PullResult {
+  const after = options.sinceStreamId ?? 0;
   const batch = ctx.queue.takeBatch(me.userId, me.deviceId, after, Math.min(options.limit, ctx.batchCap));
   return {
     nextBatch: ctx.tokens.issue(options.kind, me.userId, me.deviceId, batch.nextStreamId),
     events: batch.events,
   };
+}
+
+/** All three phases; undefined when the request was aborted while waiting. */
+export async function pullToDevice(
+  ctx: HomeserverContext,
+  me: Requester,
+  options: PullOptions,
+): Promise<PullResult | undefined> {
+  acknowledgeSince(ctx, me, options);
+  if ((await waitForToDevice(ctx, me, options)) === undefined) return undefined;
+  return takeToDevice(ctx, me, options);
 }

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { DeviceWaiters } from '../../../src/homeserver/device-waiters';
 
@@ -28,5 +29,54 @@ describe('device waiters', () => {
     const pending = waiters.wait('@a:hs|x', 'y', 50, new AbortController().signal);
     waiters.notify('@a:hs', 'x|y');
     expect(await pending).toBe('timeout');
+  });
+
+  it('waiters: work prepared inside the enqueueing transaction is handed over by notify, and only by notify', async () => {
+    const waiters = new DeviceWaiters();
+    const woken = waiters.waitToTake('@a:hs', 'D1', 10_000, new AbortController().signal, () => 'batch');
+    const timedOut = waiters.waitToTake('@a:hs', 'D2', 30, new AbortController().signal, () => 'batch');
+    waiters.prepare('@a:hs', 'D2');
+    waiters.prepare('@a:hs', 'D1');
+    waiters.notify('@a:hs', 'D1');
+    expect(await woken).toEqual({ outcome: 'notified', prepared: 'batch' });
+    // Prepared but never notified (its transaction did not commit as far as the waiter knows): nothing handed over.
+    expect(await timedOut).toEqual({ outcome: 'timeout', prepared: undefined });
+  });
+
+  it('waiters: in one SQLite transaction, a throwing waiter rolls back only its savepoint and the sender commits; a rolled-back send hands nothing over', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE rows (what TEXT)');
+    const insert = db.prepare('INSERT INTO rows VALUES (?)');
+    const waiters = new DeviceWaiters();
+    const good = waiters.waitToTake('@a:hs', 'D1', 10_000, new AbortController().signal, () =>
+      db.transaction(() => { insert.run('good waiter'); return 'good'; })(),
+    );
+    const bad = waiters.waitToTake('@a:hs', 'D1', 10_000, new AbortController().signal, () =>
+      db.transaction(() => { insert.run('bad waiter'); throw new Error('boom'); })(),
+    );
+    db.transaction(() => {
+      insert.run('message');
+      waiters.prepare('@a:hs', 'D1');
+    }).immediate();
+    waiters.notify('@a:hs', 'D1');
+    expect(await good).toEqual({ outcome: 'notified', prepared: 'good' });
+    expect(await bad).toEqual({ outcome: 'notified', prepared: undefined });
+    expect(db.prepare('SELECT what FROM rows ORDER BY rowid').pluck().all()).toEqual(['message', 'good waiter']);
+
+    const later = waiters.waitToTake('@a:hs', 'D1', 10_000, new AbortController().signal, () =>
+      db.transaction(() => { insert.run('later waiter'); return 'later'; })(),
+    );
+    expect(() =>
+      db.transaction(() => {
+        insert.run('rolled back');
+        waiters.prepare('@a:hs', 'D1');
+        throw new Error('the send fails after its waiters prepared');
+      }).immediate(),
+    ).toThrow('the send fails');
+    waiters.discardPrepared('@a:hs', 'D1');
+    expect(db.prepare('SELECT count(*) FROM rows').pluck().get()).toBe(2);
+    waiters.notify('@a:hs', 'D1');
+    expect(await later).toEqual({ outcome: 'notified', prepared: undefined });
+    db.close();
   });
 });
