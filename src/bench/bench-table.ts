@@ -7,7 +7,7 @@ import type { JudgedFigure } from './bench-types';
 
 function formatValue(value: number, unit: string): string {
   if (!Number.isFinite(value)) return `${value} ${unit}`;
-  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  const digits = Number.isInteger(value) || Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
   return `${value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })} ${unit}`;
 }
 

@@ -1,8 +1,10 @@
 /**
  * Case 3, notifier handoff: from a push (the moment the notifier process is spawned, as the push gateway does)
- * to the notifier holding its to-device data (its notification report, built from the inbox row the pushed
- * event's tag names; a report with `dataMissing` fails the bench) while the main sync process sits in a 30 s
- * long poll holding the lease, against the same with no main process running.
+ * to the notifier holding its to-device data (its notification report: the pushed event is a Megolm
+ * `m.room.encrypted` message and the notifier decrypts it with the room key that came by to-device) while the
+ * main sync process sits in a 30 s long poll holding the lease, against the same with no main process running.
+ * Unable-to-decrypt notifications are counted and reported per condition (as is main's timeline, when it runs):
+ * the key is sent before the message, so every one of them would be a lost key.
  *
  * Both conditions run the real processes (src/main/sync-process and src/notifier, started as the race harness
  * starts them), so process start-up is in both and the difference is the lease handoff: the notifier asks for
@@ -19,10 +21,12 @@
 import path from 'node:path';
 import { findInboxRowsByTag } from '../store/inbox';
 import type { ClientStore } from '../store/open-store';
-import { PAYLOAD_EVENT_TYPE, PAYLOAD_TAG_FIELD } from '../shared/demo-protocol';
+import { ROOM_KEY_EVENT_TYPE } from '../shared/room-key-protocol';
+import { RoomEncryptor } from '../crypto/room-encryptor';
+import { timelineEntriesFor } from '../store/timeline';
 import { MatrixClient } from '../engine/matrix-client';
 import { realSleep } from '../engine/timing';
-import { benchContent, type BenchWorld } from './bench-world';
+import type { BenchWorld } from './bench-world';
 import type { BenchSizes, Figure, Progress } from './bench-types';
 import type { BenchProcesses } from './bench-processes';
 import { percentile } from './stats';
@@ -37,69 +41,116 @@ async function waitForTag(store: ClientStore, tag: string, boundMs: number): Pro
   throw new Error(`bench: ${tag} did not reach the inbox within ${boundMs} ms`);
 }
 
+/** One condition's samples and what its notifications (and main's timeline, when main ran) could decrypt. */
+interface HandoffRun {
+  samples: number[];
+  notifications: number;
+  unableToDecrypt: number;
+  /** Main's timeline entries for this run's messages, when main ran: how many were paged, how many undecryptable. */
+  timeline: { paged: number; unableToDecrypt: number } | undefined;
+}
+
 async function handoffSamples(
   world: BenchWorld,
   count: number,
   processes: BenchProcesses,
   withMain: boolean,
   round: number,
-): Promise<number[]> {
+): Promise<HandoffRun> {
   const deviceId = `${withMain ? 'HANDOFF-MAIN' : 'HANDOFF-ALONE'}-${round}`;
   const account = await world.device(deviceId);
   const dir = path.join(world.dir, deviceId);
   const store = processes.prepareDataDir(dir, account);
   const recipient = new MatrixClient({ baseUrl: account.homeserverUrl, accessToken: account.accessToken });
   const sender = await world.sender(`bench-${deviceId.toLowerCase()}-sender`);
-  const room = await recipient.createRoom({ name: 'bench handoff' });
+  const room = await recipient.createRoom({ name: 'bench handoff', invite: [sender.userId] });
   if (!room.ok) throw new Error(`bench: createRoom: ${JSON.stringify(room.error)}`);
+  const joined = await sender.client.joinRoom(room.value.roomId);
+  if (!joined.ok) throw new Error(`bench: joinRoom: ${JSON.stringify(joined.error)}`);
+  const encryptor = await RoomEncryptor.create({ userId: sender.userId, deviceId: 'BENCH_SENDER' });
   const main = withMain ? processes.startMain(dir) : undefined;
-  const samples: number[] = [];
+  const run: HandoffRun = { samples: [], notifications: 0, unableToDecrypt: 0, timeline: undefined };
+  const eventIds: string[] = [];
   try {
     if (main !== undefined) await realSleep(1000);
     for (let i = 0; i < count; i += 1) {
-      // The demo payload the notification is built from, as the demo sender sends it (src/shared/demo-protocol.ts).
-      const content = { ...benchContent(i), tag: `${deviceId}-${i}`, text: `bench payload ${i}` };
-      const sent = await sender.client.sendToDevice(PAYLOAD_EVENT_TYPE, `${deviceId}-${i}`, { [world.recipientUserId]: { [deviceId]: content } });
+      // As the demo sender and the race harness send: a new Megolm session per message, its key first.
+      const message = await encryptor.encrypt(room.value.roomId, 'm.room.message', { msgtype: 'm.text', body: `bench push ${i}` });
+      if (message.newRoomKey === undefined) throw new Error('bench: every handoff message must start a new session');
+      const tag = `${deviceId}-${i}`;
+      const content = { tag, sent_at_ms: Date.now(), room_key: message.newRoomKey };
+      const sent = await sender.client.sendToDevice(ROOM_KEY_EVENT_TYPE, tag, { [world.recipientUserId]: { [deviceId]: content } });
       if (!sent.ok) throw new Error(`bench: handoff send: ${JSON.stringify(sent.error)}`);
       if (main !== undefined) {
-        await waitForTag(store, content.tag, 10_000);
+        await waitForTag(store, tag, 10_000);
         await realSleep(MAIN_SETTLE_MS);
       }
-      const event = await recipient.sendRoomEvent(room.value.roomId, 'm.room.message', `push-${deviceId}-${i}`, {
-        msgtype: 'm.text', body: 'bench push', [PAYLOAD_TAG_FIELD]: content.tag,
-      });
+      const event = await sender.client.sendRoomEvent(room.value.roomId, message.type, `push-${tag}`, message.content);
       if (!event.ok) throw new Error(`bench: room event: ${JSON.stringify(event.error)}`);
-      const run = await processes.runNotifier(dir, { eventId: event.value.eventId, roomId: room.value.roomId });
-      if (run.notification.dataMissing) throw new Error(`bench: notifier ${i} (${deviceId}) did not hold its to-device data`);
-      samples.push(run.pushToNotificationMs);
+      eventIds.push(event.value.eventId);
+      const notified = await processes.runNotifier(dir, { eventId: event.value.eventId, roomId: room.value.roomId });
+      run.notifications += 1;
+      if (notified.notification.outcome === 'unable-to-decrypt') run.unableToDecrypt += 1;
+      else if (notified.notification.dataMissing) throw new Error(`bench: notifier ${i} (${deviceId}): ${notified.notification.body}`);
+      run.samples.push(notified.pushToNotificationMs);
     }
   } finally {
-    if (main !== undefined) await processes.stopMain(main);
+    encryptor.close();
+    if (main !== undefined) {
+      // Stopping main runs its last timeline pass; the store holds every room of this user, so count ours only.
+      await processes.stopMain(main);
+      const entries = [...timelineEntriesFor(store, eventIds).values()];
+      run.timeline = { paged: entries.length, unableToDecrypt: entries.filter((entry) => entry.decryptedAtMs === null).length };
+    }
     store.close();
   }
-  return samples;
+  return run;
+}
+
+/** Unable-to-decrypt counts as figures: the count against how many there were, so the ratio is the share. */
+function decryptionFigures(withMain: readonly HandoffRun[], alone: readonly HandoffRun[]): Figure[] {
+  const sum = (runs: readonly HandoffRun[], pick: (run: HandoffRun) => number): number => runs.reduce((total, run) => total + pick(run), 0);
+  const timelines = withMain.flatMap((run) => (run.timeline === undefined ? [] : [run.timeline]));
+  const note = 'every key is sent before its message, so each unable-to-decrypt is a key that was lost';
+  return [
+    {
+      caseNumber: 3, name: 'handoff notifications UTD, main long-polling', value: sum(withMain, (r) => r.unableToDecrypt),
+      baselineName: 'notifications shown', baseline: sum(withMain, (r) => r.notifications), unit: 'notifications', better: 'lower', note,
+    },
+    {
+      caseNumber: 3, name: 'handoff notifications UTD, no main process', value: sum(alone, (r) => r.unableToDecrypt),
+      baselineName: 'notifications shown', baseline: sum(alone, (r) => r.notifications), unit: 'notifications', better: 'lower', note,
+    },
+    {
+      caseNumber: 3, name: "handoff main's timeline UTD", value: timelines.reduce((total, t) => total + t.unableToDecrypt, 0),
+      baselineName: 'encrypted messages paged', baseline: timelines.reduce((total, t) => total + t.paged, 0), unit: 'messages', better: 'lower', note,
+    },
+  ];
 }
 
 export async function runHandoffCase(world: BenchWorld, sizes: BenchSizes, processes: BenchProcesses, progress: Progress): Promise<Figure[]> {
   const perRound = Math.max(1, Math.round(sizes.handoffSamples / sizes.rounds));
-  const alone: number[] = [];
-  const withMain: number[] = [];
+  const alone: HandoffRun[] = [];
+  const withMain: HandoffRun[] = [];
   for (let round = 0; round < sizes.rounds; round += 1) {
     const order = round % 2 === 0 ? [false, true] : [true, false];
     for (const mainRunning of order) {
       progress(`case 3: round ${round + 1} of ${sizes.rounds}: ${perRound} notifier runs ${mainRunning ? 'while main long-polls' : 'with no main process'}`);
-      (mainRunning ? withMain : alone).push(...(await handoffSamples(world, perRound, processes, mainRunning, round)));
+      (mainRunning ? withMain : alone).push(await handoffSamples(world, perRound, processes, mainRunning, round));
     }
   }
-  const note = `${withMain.length} real notifier processes per condition, ${sizes.rounds} alternated rounds`;
+  const withMainMs = withMain.flatMap((r) => r.samples);
+  const aloneMs = alone.flatMap((r) => r.samples);
+  const note = `${withMainMs.length} real notifier processes per condition, ${sizes.rounds} alternated rounds`;
   return [
     {
-      caseNumber: 3, name: 'handoff push→data p99, main long-polling', value: percentile(withMain, 99), baselineName: 'no main process p99',
-      baseline: percentile(alone, 99), unit: 'ms', better: 'lower', target: { op: '<=', ratio: 2 }, note,
+      caseNumber: 3, name: 'handoff push→data p99, main long-polling', value: percentile(withMainMs, 99), baselineName: 'no main process p99',
+      baseline: percentile(aloneMs, 99), unit: 'ms', better: 'lower', target: { op: '<=', ratio: 2 }, note,
     },
     {
-      caseNumber: 3, name: 'handoff push→data p50, main long-polling', value: percentile(withMain, 50), baselineName: 'no main process p50',
-      baseline: percentile(alone, 50), unit: 'ms', better: 'lower', note,
+      caseNumber: 3, name: 'handoff push→data p50, main long-polling', value: percentile(withMainMs, 50), baselineName: 'no main process p50',
+      baseline: percentile(aloneMs, 50), unit: 'ms', better: 'lower', note,
     },
+    ...decryptionFigures(withMain, alone),
   ];
 }
