@@ -14,11 +14,9 @@ export function rawInsertBatch(store: ClientStore, events: readonly ToDeviceEven
     `INSERT INTO inbox (type, sender, content, received_at_ms, fetched_by_process, fetched_by_pid, batch_since,
                         batch_next_batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  store.db
-    .transaction(() => {
-      for (const event of events) {
-        insert.run(event.type, event.sender, JSON.stringify(event.content), nowMs, 'raw', process.pid, null, nextBatch);
-      }
-    })
-    .immediate();
+  store.immediate(() => {
+    for (const event of events) {
+      insert.run(event.type, event.sender, JSON.stringify(event.content), nowMs, 'raw', process.pid, null, nextBatch);
+    }
+  });
 }

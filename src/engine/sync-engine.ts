@@ -154,8 +154,6 @@ export class SyncEngine {
           })
         : undefined;
     this.emit('request', { since, pos: this.pos ?? null, timeoutMs, generation: generation ?? null });
-    // A long poll may wait for seconds: write what is buffered now, while there is nothing else to do.
-    if (timeoutMs > 0) this.flushEventLog();
     try {
       const result = await this.send(since, timeoutMs, controller.signal);
       return this.onResponse(result, since, generation, watch?.stop());
@@ -184,7 +182,7 @@ export class SyncEngine {
     signal: AbortSignal,
   ): Promise<Result<ToDeviceBatch & { pos?: string }, MatrixClientError>> {
     const onRequestSent = (): void => this.killPoints.hit('after-request-sent');
-    const onRequestWritten = (): void => this.whileRequestInFlight();
+    const onRequestWritten = (): void => this.whileRequestInFlight(timeoutMs > 0);
     const sinceField = since === null ? {} : { since };
     if (this.strategy === 'legacy') return this.client.classicSync({ ...sinceField, timeoutMs, signal, onRequestSent, onRequestWritten });
     return this.client.slidingSyncToDevice({
@@ -199,12 +197,15 @@ export class SyncEngine {
   }
 
   /**
-   * Housekeeping while a request is in flight (the transport calls it once the request is written out): the WAL
-   * checkpoint every `CHECKPOINT_EVERY_COMMITS` commits. The server answers in the meantime; its answer waits in
-   * the socket until this returns. A busy or failing checkpoint is left to the next request (or to SQLite's own
-   * automatic checkpoint): nothing durable depends on it.
+   * Housekeeping while a request is in flight (the transport calls it once the request is written out): before
+   * a long poll, which may wait for seconds, the buffered event log; and the WAL checkpoint every
+   * `CHECKPOINT_EVERY_COMMITS` commits. The server answers in the meantime; its answer waits in the socket until
+   * this returns. Done before the request instead, the event log's fsync delayed every long poll, and with it
+   * the next message. A busy or failing checkpoint is left to the next request (or to SQLite's own automatic
+   * checkpoint): nothing durable depends on it.
    */
-  private whileRequestInFlight(): void {
+  private whileRequestInFlight(longPoll: boolean): void {
+    if (longPoll) this.flushEventLog();
     if (this.commitsSinceCheckpoint < CHECKPOINT_EVERY_COMMITS) return;
     this.commitsSinceCheckpoint = 0;
     this.guardDb(() => checkpointPassive(this.store));
@@ -440,7 +441,7 @@ export class SyncEngine {
   /**
    * Records an engine event: `onEvent` at once, the store's event log in batches. The routine per-batch kinds
    * (`request`, `response`, `commit`, `unchanged`) wait in memory until `EVENT_LOG_BATCH` of them gathered, any
-   * other kind is emitted, a long poll is about to start, or a drain or run ends; then all go in one
+   * other kind is emitted, a long poll has been sent, or a drain or run ends; then all go in one
    * transaction, in order. Writing each on its own cost three extra durable transactions per batch (three
    * fsyncs at FULL), which halved the drain rate (issue 6). The log is diagnostic only; a crash loses at most
    * the routine events of the last few batches, never anything the protocol relies on.

@@ -19,6 +19,7 @@ import type { HomeserverContext } from './context';
 import { MatrixError, forbidden, invalidParam } from './errors';
 import { objectBody, optionalBoolean, optionalObject, optionalString, requiredString } from './json-checks';
 import type { Route } from './router';
+import { immediate } from './db';
 
 const LOCALPART_PATTERN = /^[a-z0-9._=\-/+]+$/;
 const MAX_ID_LENGTH = 255;
@@ -92,13 +93,11 @@ class Accounts {
     const displayName = optionalString(body, 'initial_device_display_name') ?? null;
     const inhibitLogin = optionalBoolean(body, 'inhibit_login') === true;
     const passwordHash = await hashPassword(password);
-    const session = this.ctx.db
-      .transaction(() => {
-        if (this.statements.findUser.get(userId) !== undefined) throw userInUse();
-        this.statements.insertUser.run(userId, passwordHash, Date.now());
-        return inhibitLogin ? undefined : this.openSession(userId, deviceId, displayName);
-      })
-      .immediate();
+    const session = immediate(this.ctx.db, () => {
+      if (this.statements.findUser.get(userId) !== undefined) throw userInUse();
+      this.statements.insertUser.run(userId, passwordHash, Date.now());
+      return inhibitLogin ? undefined : this.openSession(userId, deviceId, displayName);
+    });
     return { status: 200, body: session ?? { user_id: userId, home_server: this.ctx.serverName } };
   }
 
@@ -113,7 +112,7 @@ class Accounts {
     const user = this.statements.findUser.get(userId) as { password_hash: string } | undefined;
     const ok = user !== undefined && (await verifyPassword(password, user.password_hash));
     if (!ok) throw forbidden('invalid username or password');
-    const session = this.ctx.db.transaction(() => this.openSession(userId, deviceId, displayName)).immediate();
+    const session = immediate(this.ctx.db, () => this.openSession(userId, deviceId, displayName));
     return { status: 200, body: session };
   }
 

@@ -17,6 +17,25 @@ import { MIGRATIONS, type Migration } from './migrations';
 
 export type Db = Database.Database;
 
+type ImmediateRunner = <T>(work: () => T) => T;
+const immediateRunners = new WeakMap<Db, ImmediateRunner>();
+
+/**
+ * Runs `work` in a `BEGIN IMMEDIATE` transaction, or in a savepoint when the caller already has one open,
+ * exactly like `db.transaction(work).immediate()`: a throw rolls back what `work` wrote, and `work` must not
+ * return a promise. The difference is cost: `db.transaction` builds four wrapper functions every time it is
+ * called, some 20 µs each in a server that has just woken up, and a message's live path ran four of them. The
+ * wrapper here is built once per database and handed the work as an argument.
+ */
+export function immediate<T>(db: Db, work: () => T): T {
+  let run = immediateRunners.get(db);
+  if (run === undefined) {
+    run = db.transaction((next: () => unknown) => next()).immediate as ImmediateRunner;
+    immediateRunners.set(db, run);
+  }
+  return run(work);
+}
+
 export interface OpenedDatabase {
   db: Db;
   /** HMAC key for sync tokens, created once per database so tokens stay valid across restarts. */

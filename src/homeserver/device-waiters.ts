@@ -84,11 +84,16 @@ export class DeviceWaiters {
     for (const waiter of this.waiters.get(waiterKey(userId, deviceId)) ?? []) waiter.prepared = undefined;
   }
 
-  /** After the enqueueing transaction committed: wakes every waiter of the device with what was prepared. */
-  notify(userId: string, deviceId: string): void {
+  /**
+   * After the enqueueing transaction committed: wakes every waiter of the device with what was prepared. Returns
+   * how many were woken; their callers resume in the microtasks that follow.
+   */
+  notify(userId: string, deviceId: string): number {
     const set = this.waiters.get(waiterKey(userId, deviceId));
-    if (set === undefined) return;
-    for (const waiter of [...set]) waiter.finish('notified');
+    if (set === undefined) return 0;
+    const woken = [...set];
+    for (const waiter of woken) waiter.finish('notified');
+    return woken.length;
   }
 
   /** Number of pending waiters, for tests that check cleanup. */

@@ -16,6 +16,7 @@ import type { HomeserverContext } from './context';
 import { invalidParam } from './errors';
 import { objectBody, optionalBoolean, optionalObject, optionalString, requiredString, type JsonObject } from './json-checks';
 import type { Route, RouteRequest } from './router';
+import { immediate } from './db';
 
 export const PUSH_NOTIFY_PATH = '/_matrix/push/v1/notify';
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
@@ -68,12 +69,10 @@ export function pusherRoutes(ctx: HomeserverContext): Route[] {
       JSON.stringify(data),
     ];
     const append = optionalBoolean(body, 'append') === true;
-    ctx.db
-      .transaction(() => {
-        if (!append) statements.removeOthers.run(appId, pushkey, me.userId);
-        statements.upsert.run(...row);
-      })
-      .immediate();
+    immediate(ctx.db, () => {
+      if (!append) statements.removeOthers.run(appId, pushkey, me.userId);
+      statements.upsert.run(...row);
+    });
     return { status: 200, body: {} };
   };
 

@@ -27,6 +27,7 @@ import { jsonByteLength, objectBody, optionalString, optionalStringArray } from 
 import { RoomStore } from './room-store';
 import { pushRoomEvent } from './room-pushes';
 import type { Route, RouteRequest } from './router';
+import { immediate } from './db';
 
 export const MAX_EVENT_CONTENT_BYTES = 65536;
 const MAX_ID_LENGTH = 255;
@@ -46,14 +47,12 @@ export function roomRoutes(ctx: HomeserverContext): Route[] {
     }
     const roomId = `!${randomBytes(9).toString('base64url')}:${ctx.serverName}`;
     const name = optionalString(body, 'name');
-    ctx.db
-      .transaction(() => {
-        if (alias !== null && rooms.roomIdForAlias(alias) !== undefined) {
-          throw new MatrixError(400, 'M_ROOM_IN_USE', 'room alias already taken');
-        }
-        rooms.create(roomId, me.userId, isPublic ? 'public' : 'invite', alias, name, invite);
-      })
-      .immediate();
+    immediate(ctx.db, () => {
+      if (alias !== null && rooms.roomIdForAlias(alias) !== undefined) {
+        throw new MatrixError(400, 'M_ROOM_IN_USE', 'room alias already taken');
+      }
+      rooms.create(roomId, me.userId, isPublic ? 'public' : 'invite', alias, name, invite);
+    });
     return { status: 200, body: alias === null ? { room_id: roomId } : { room_id: roomId, room_alias: alias } };
   };
 
@@ -67,7 +66,7 @@ export function roomRoutes(ctx: HomeserverContext): Route[] {
     if (membership !== 'join' && membership !== 'invite' && room.join_rule !== 'public') {
       throw forbidden('you are not invited to this room');
     }
-    if (membership !== 'join') ctx.db.transaction(() => rooms.setMembership(roomId, me.userId, 'join')).immediate();
+    if (membership !== 'join') immediate(ctx.db, () => rooms.setMembership(roomId, me.userId, 'join'));
     return { status: 200, body: { room_id: roomId } };
   };
 
@@ -83,9 +82,7 @@ export function roomRoutes(ctx: HomeserverContext): Route[] {
     if (jsonByteLength(content) > MAX_EVENT_CONTENT_BYTES) throw tooLarge(`event content over ${MAX_EVENT_CONTENT_BYTES} bytes`);
     if (rooms.membership(roomId, me.userId) !== 'join') throw forbidden('you are not joined to this room');
     const scope = `rooms/${roomId}/send/${eventType}`;
-    const sent = ctx.db
-      .transaction(() => rooms.sendOnce(me, scope, txnId, { roomId, type: eventType, content }))
-      .immediate();
+    const sent = immediate(ctx.db, () => rooms.sendOnce(me, scope, txnId, { roomId, type: eventType, content }));
     if (sent.isNew) pushRoomEvent(ctx, rooms, sent.event);
     return { status: 200, body: { event_id: sent.event.event_id } };
   };

@@ -14,12 +14,17 @@
  * - Content over 65536 bytes (as UTF-8 JSON) gets 413 `M_TOO_LARGE` and nothing is queued.
  * - Waiting long polls of the recipient devices take their batch inside the same transaction (the message and
  *   the batch that delivers it share one fsync; see device-waiters.ts) and are woken only after the commit.
+ * - Recipients are answered before the sender: the 200 waits one turn of the event loop, in which every woken
+ *   long poll writes its response. A message's delivery is on the path of every to-device message, the
+ *   sender's 200 only on the sender's (it was durable before either was written).
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { HomeserverContext } from './context';
 import { badJson, invalidParam, tooLarge } from './errors';
 import { isJsonObject, jsonByteLength, objectBody, type JsonObject } from './json-checks';
 import type { Route, RouteRequest } from './router';
 import type { QueuedMessage } from './to-device-queue';
+import { immediate } from './db';
 
 export const MAX_TO_DEVICE_CONTENT_BYTES = 65536;
 const MAX_ID_LENGTH = 255;
@@ -35,7 +40,7 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
   const devicesOf = (userId: string): string[] =>
     (listDevices.all(userId) as Array<{ device_id: string }>).map((row) => row.device_id);
 
-  const handle = (request: RouteRequest) => {
+  const handle = async (request: RouteRequest) => {
     const me = ctx.auth.authenticate(request);
     const eventType = request.params.eventType ?? '';
     const txnId = request.params.txnId ?? '';
@@ -47,21 +52,21 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
     // Long polls of the target devices take their batch inside this transaction (see device-waiters.ts).
     const devices: Array<[userId: string, deviceId: string]> = [];
     try {
-      ctx.db
-        .transaction(() => {
-          if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return;
-          insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}');
-          const expanded = expand(messages, devicesOf, eventType, me.userId);
-          ctx.queue.enqueue(expanded);
-          devices.push(...distinctDevices(expanded));
-          for (const device of devices) ctx.waiters.prepare(...device);
-        })
-        .immediate();
+      immediate(ctx.db, () => {
+        if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return;
+        insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}');
+        const expanded = expand(messages, devicesOf, eventType, me.userId);
+        ctx.queue.enqueue(expanded);
+        devices.push(...distinctDevices(expanded));
+        for (const device of devices) ctx.waiters.prepare(...device);
+      });
     } catch (error) {
       for (const device of devices) ctx.waiters.discardPrepared(...device);
       throw error;
     }
-    for (const device of devices) ctx.waiters.notify(...device);
+    let woken = 0;
+    for (const device of devices) woken += ctx.waiters.notify(...device);
+    if (woken > 0) await nextTurn();
     return { status: 200, body: {} };
   };
 

@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ErrCode } from '../shared/matrix-errors';
-import type { Db } from './db';
+import { immediate, type Db } from './db';
 import { MatrixError } from './errors';
 
 /** How many of a connection's most recent `pos` values stay usable. */
@@ -84,17 +84,15 @@ export class SlidingSyncConnections {
 
   /** Starts a fresh connection for (user, device, conn_id), forgetting any earlier one and its positions. */
   open(userId: string, deviceId: string, connId: string): ConnectionState {
-    return this.db
-      .transaction(() => {
-        const old = this.statements.byConnId.get(userId, deviceId, connId) as { connection_id: number } | undefined;
-        if (old !== undefined) {
-          this.statements.deletePositions.run(old.connection_id);
-          this.statements.deleteConnection.run(old.connection_id);
-        }
-        const info = this.statements.insertConnection.run(userId, deviceId, connId);
-        return { connectionId: Number(info.lastInsertRowid), toDeviceEnabled: false, toDeviceLimit: undefined, toDeviceKeys: [] };
-      })
-      .immediate();
+    return immediate(this.db, () => {
+      const old = this.statements.byConnId.get(userId, deviceId, connId) as { connection_id: number } | undefined;
+      if (old !== undefined) {
+        this.statements.deletePositions.run(old.connection_id);
+        this.statements.deleteConnection.run(old.connection_id);
+      }
+      const info = this.statements.insertConnection.run(userId, deviceId, connId);
+      return { connectionId: Number(info.lastInsertRowid), toDeviceEnabled: false, toDeviceLimit: undefined, toDeviceKeys: [] };
+    });
   }
 
   saveSticky(state: ConnectionState): void {
@@ -108,15 +106,13 @@ export class SlidingSyncConnections {
 
   /** Issues the next `pos` of a connection, keeping only the last few valid. */
   issuePos(connectionId: number): string {
-    return this.db
-      .transaction(() => {
-        const { seq } = this.statements.maxSeq.get(connectionId) as { seq: number };
-        const pos = randomBytes(12).toString('base64url');
-        this.statements.insertPos.run(pos, connectionId, seq + 1);
-        this.statements.prunePos.run(connectionId, seq + 1 - POSITIONS_KEPT);
-        return pos;
-      })
-      .immediate();
+    return immediate(this.db, () => {
+      const { seq } = this.statements.maxSeq.get(connectionId) as { seq: number };
+      const pos = randomBytes(12).toString('base64url');
+      this.statements.insertPos.run(pos, connectionId, seq + 1);
+      this.statements.prunePos.run(connectionId, seq + 1 - POSITIONS_KEPT);
+      return pos;
+    });
   }
 
   /** The `expire-pos` fault: every position issued so far to this device becomes unknown. */

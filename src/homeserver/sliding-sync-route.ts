@@ -11,9 +11,13 @@
  *    enabled, acknowledge `since`;
  * 4. maybe long poll;
  * 5. in one transaction: take a to-device batch (when enabled) and issue the new `pos`, so the batch recorded as
- *    delivered and the `pos` that follows it commit together; when a message wakes the long poll, that
- *    transaction is nested in the sender's (one fsync for the message and its delivery). Then a
- *    `drop-response` or `delay` fault may apply to the computed response.
+ *    delivered and the `pos` that follows it commit together. Then a `drop-response` or `delay` fault may apply
+ *    to the computed response.
+ * Step 5 shares a transaction, and so an fsync, with whatever precedes it: with step 3 when the request does not
+ * wait (no long poll, or messages already queued after `since`, which is every request of a client draining a
+ * backlog), and with the sender's when a message wakes the long poll (see device-waiters.ts). Either way the
+ * acknowledgement, the batch and the `pos` are durable together or not at all, and a crash in between leaves
+ * the client's `since` valid for a retry.
  * `pos` and `timeout` are query parameters, as in Synapse. A request without `pos` starts a new connection and
  * returns at once. `lists` and `room_subscriptions` are answered minimally (each requested list with
  * `count: 0`, no rooms) and never fail.
@@ -29,6 +33,7 @@ import type { Reply, Route, RouteRequest } from './router';
 import type { ConnectionState } from './sliding-sync-connections';
 import { acknowledgeSince, takeToDevice, waitForToDevice, type PullOptions } from './to-device-pull';
 import { parseLimit, parseTimeoutMs, verifySince } from './to-device-since';
+import { immediate } from './db';
 
 const EXTENSION_KEYS = [TO_DEVICE_EXTENSION, TO_DEVICE_EXTENSION_MSC4538] as const;
 
@@ -63,31 +68,21 @@ async function slidingSync(ctx: HomeserverContext, request: RouteRequest): Promi
       : verifySince(ctx.tokens, ctx.queue, 'to-device', params.since, me.userId, me.deviceId);
 
   const longPollMs = pos === null ? 0 : timeoutMs;
-  const { state, pull } = ctx.db
-    .transaction(() => {
-      const merged = mergeSticky(known ?? ctx.connections.open(me.userId, me.deviceId, connId), params);
-      ctx.connections.saveSticky(merged);
-      const options: PullOptions | undefined = merged.toDeviceEnabled
-        ? { kind: 'to-device', sinceStreamId, limit: merged.toDeviceLimit ?? ctx.batchCap, longPollMs, signal: request.signal }
-        : undefined;
-      if (options !== undefined) acknowledgeSince(ctx, me, options);
-      return { state: merged, pull: options };
-    })
-    .immediate();
-  // The batch recorded as delivered and the `pos` that follows it commit together. On the live path this runs
-  // inside the transaction of the message that wakes the poll (see device-waiters.ts), else after the wait.
-  const answer = (): Reply =>
-    ctx.db
-      .transaction(() => {
-        const pulled = pull === undefined ? undefined : takeToDevice(ctx, me, pull);
-        const toDevice: ToDeviceExtensionResponse | undefined =
-          pulled === undefined ? undefined : { next_batch: pulled.nextBatch, events: pulled.events };
-        return respond(ctx, me, body, state, toDevice);
-      })
-      .immediate();
+  const opened = immediate(ctx.db, () => {
+    const merged = mergeSticky(known ?? ctx.connections.open(me.userId, me.deviceId, connId), params);
+    ctx.connections.saveSticky(merged);
+    const options: PullOptions | undefined = merged.toDeviceEnabled
+      ? { kind: 'to-device', sinceStreamId, limit: merged.toDeviceLimit ?? ctx.batchCap, longPollMs, signal: request.signal }
+      : undefined;
+    if (options !== undefined) acknowledgeSince(ctx, me, options);
+    const reply = mustWait(ctx, me, options, longPollMs) ? undefined : answer(ctx, me, body, merged, options);
+    return { state: merged, pull: options, reply };
+  });
+  if (opened.reply !== undefined) return opened.reply;
+  const { state, pull } = opened;
   let prepared: Reply | undefined;
   if (pull !== undefined) {
-    const waited = await waitForToDevice(ctx, me, pull, answer);
+    const waited = await waitForToDevice(ctx, me, pull, () => answer(ctx, me, body, state, pull));
     if (waited === undefined) return undefined;
     prepared = waited.prepared;
   } else if (longPollMs > 0) {
@@ -95,7 +90,23 @@ async function slidingSync(ctx: HomeserverContext, request: RouteRequest): Promi
     await sleep(longPollMs, request.signal);
   }
   if (request.signal.aborted) return undefined;
-  return prepared ?? answer();
+  return prepared ?? answer(ctx, me, body, state, pull);
+}
+
+/** Whether step 4 waits: a long poll with nothing queued after `since` (or without to-device at all). */
+function mustWait(ctx: HomeserverContext, me: Requester, pull: PullOptions | undefined, longPollMs: number): boolean {
+  if (longPollMs === 0) return false;
+  return pull === undefined || !ctx.queue.hasEventsAfter(me.userId, me.deviceId, pull.sinceStreamId ?? 0);
+}
+
+/** Step 5, in a transaction of its own or, nested, in the caller's (see the module header). */
+function answer(ctx: HomeserverContext, me: Requester, body: JsonObject, state: ConnectionState, pull: PullOptions | undefined): Reply {
+  return immediate(ctx.db, () => {
+    const pulled = pull === undefined ? undefined : takeToDevice(ctx, me, pull);
+    const toDevice: ToDeviceExtensionResponse | undefined =
+      pulled === undefined ? undefined : { next_batch: pulled.nextBatch, events: pulled.events };
+    return respond(ctx, me, body, state, toDevice);
+  });
 }
 
 function respond(

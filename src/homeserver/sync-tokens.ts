@@ -15,7 +15,7 @@
  * against `devices.max_issued_stream_id`, since a valid MAC cannot tell it apart. The secret lives in the
  * database, so tokens stay valid across restarts.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export type TokenKind = 'to-device' | 'classic';
 
@@ -26,7 +26,12 @@ const PATTERNS: Record<TokenKind, RegExp> = {
 };
 
 export class SyncTokens {
-  constructor(private readonly secret: string) {}
+  /** Imported once: handing `createHmac` the secret as a string re-imports the key on every token. */
+  private readonly key: KeyObject;
+
+  constructor(secret: string) {
+    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
+  }
 
   issue(kind: TokenKind, userId: string, deviceId: string, streamId: number): string {
     const mac = this.mac(kind, userId, deviceId, streamId);
@@ -47,7 +52,7 @@ export class SyncTokens {
   }
 
   private mac(kind: TokenKind, userId: string, deviceId: string, streamId: number): string {
-    return createHmac('sha256', this.secret)
+    return createHmac('sha256', this.key)
       .update(`${kind}|${userId}|${deviceId}|${streamId}`)
       .digest('hex')
       .slice(0, MAC_HEX_CHARS);

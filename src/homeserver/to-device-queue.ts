@@ -16,7 +16,7 @@
  */
 import type { DeviceInspection } from '../shared/admin-wire';
 import type { ToDeviceEvent } from '../shared/wire';
-import type { Db } from './db';
+import { immediate, type Db } from './db';
 
 export interface QueuedMessage {
   userId: string;
@@ -97,13 +97,11 @@ export class ToDeviceQueue {
 
   /** Deletes this device's messages up to and including `sinceStreamId`; returns how many were deleted. */
   acknowledge(userId: string, deviceId: string, sinceStreamId: number): number {
-    return this.db
-      .transaction(() => {
-        const deleted = this.statements.deleteUpTo.run(userId, deviceId, sinceStreamId).changes;
-        this.statements.recordAck.run(sinceStreamId, deleted, userId, deviceId);
-        return deleted;
-      })
-      .immediate();
+    return immediate(this.db, () => {
+      const deleted = this.statements.deleteUpTo.run(userId, deviceId, sinceStreamId).changes;
+      this.statements.recordAck.run(sinceStreamId, deleted, userId, deviceId);
+      return deleted;
+    });
   }
 
   hasEventsAfter(userId: string, deviceId: string, afterStreamId: number): boolean {
@@ -112,21 +110,19 @@ export class ToDeviceQueue {
 
   /** The next batch after `afterStreamId` (see the module header for `nextStreamId`), recorded as delivered. */
   takeBatch(userId: string, deviceId: string, afterStreamId: number, limit: number): Batch {
-    return this.db
-      .transaction(() => {
-        const rows = this.statements.selectAfter.all(userId, deviceId, afterStreamId, limit) as QueueRow[];
-        const last = rows[rows.length - 1];
-        const acked = this.positions(userId, deviceId)?.acked_stream_id ?? 0;
-        const nextStreamId = last === undefined ? Math.max(afterStreamId, acked) : last.stream_id;
-        this.statements.recordIssue.run(nextStreamId, rows.length, userId, deviceId);
-        const events = rows.map((row) => ({
-          type: row.type,
-          sender: row.sender,
-          content: JSON.parse(row.content) as Record<string, unknown>,
-        }));
-        return { events, nextStreamId };
-      })
-      .immediate();
+    return immediate(this.db, () => {
+      const rows = this.statements.selectAfter.all(userId, deviceId, afterStreamId, limit) as QueueRow[];
+      const last = rows[rows.length - 1];
+      const nextStreamId =
+        last === undefined ? Math.max(afterStreamId, this.positions(userId, deviceId)?.acked_stream_id ?? 0) : last.stream_id;
+      this.statements.recordIssue.run(nextStreamId, rows.length, userId, deviceId);
+      const events = rows.map((row) => ({
+        type: row.type,
+        sender: row.sender,
+        content: JSON.parse(row.content) as Record<string, unknown>,
+      }));
+      return { events, nextStreamId };
+    });
   }
 
   /** What the oracle sees for one device, or undefined when the device does not exist. */

@@ -45,7 +45,7 @@ export type CommitBatchResult =
   | { kind: 'fenced' };
 
 export function commitBatch(store: ClientStore, input: CommitBatchInput): CommitBatchResult {
-  const transaction = store.db.transaction((): CommitBatchResult => {
+  return store.immediate((): CommitBatchResult => {
     if (input.fence !== undefined && !holdsLease(store, input.fence)) return { kind: 'fenced' };
     const swapped = compareAndSetToken(store, {
       expectedSince: input.expectedSince,
@@ -69,5 +69,4 @@ export function commitBatch(store: ClientStore, input: CommitBatchInput): Commit
       tokenVersion: readToken(store).version,
     };
   });
-  return transaction.immediate();
 }

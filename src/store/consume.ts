@@ -80,7 +80,7 @@ export function consume(
   // Bounded: every pass looks at least one row or ends the loop.
   for (let looked = 0; looked < maxRows; ) {
     const limit = Math.min(CHUNK_ROWS, maxRows - looked);
-    const chunk = store.db.transaction(() => deliverChunk(store, consumer, handler, options, clock, limit)).immediate();
+    const chunk = store.immediate(() => deliverChunk(store, consumer, handler, options, clock, limit));
     summary.handled += chunk.handled;
     summary.skipped += chunk.skipped;
     summary.cursor = chunk.cursor;

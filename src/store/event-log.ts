@@ -22,16 +22,14 @@ export function appendProcessEvent(
   event: Omit<ProcessEvent, 'id'>,
   maxRows: number = DEFAULT_EVENT_LOG_MAX_ROWS,
 ): number {
-  return store.db
-    .transaction(() => {
-      const info = store
-        .statement('INSERT INTO event_log (at_ms, process, pid, kind, detail) VALUES (?, ?, ?, ?, ?)')
-        .run(event.atMs, event.process, event.pid, event.kind, JSON.stringify(event.detail));
-      const id = Number(info.lastInsertRowid);
-      store.statement('DELETE FROM event_log WHERE id <= ?').run(id - maxRows);
-      return id;
-    })
-    .immediate();
+  return store.immediate(() => {
+    const info = store
+      .statement('INSERT INTO event_log (at_ms, process, pid, kind, detail) VALUES (?, ?, ?, ?, ?)')
+      .run(event.atMs, event.process, event.pid, event.kind, JSON.stringify(event.detail));
+    const id = Number(info.lastInsertRowid);
+    store.statement('DELETE FROM event_log WHERE id <= ?').run(id - maxRows);
+    return id;
+  });
 }
 
 /**
@@ -44,16 +42,14 @@ export function appendProcessEvents(
   maxRows: number = DEFAULT_EVENT_LOG_MAX_ROWS,
 ): void {
   if (events.length === 0) return;
-  store.db
-    .transaction(() => {
-      const insert = store.statement('INSERT INTO event_log (at_ms, process, pid, kind, detail) VALUES (?, ?, ?, ?, ?)');
-      let id = 0;
-      for (const event of events) {
-        id = Number(insert.run(event.atMs, event.process, event.pid, event.kind, JSON.stringify(event.detail)).lastInsertRowid);
-      }
-      store.statement('DELETE FROM event_log WHERE id <= ?').run(id - maxRows);
-    })
-    .immediate();
+  store.immediate(() => {
+    const insert = store.statement('INSERT INTO event_log (at_ms, process, pid, kind, detail) VALUES (?, ?, ?, ?, ?)');
+    let id = 0;
+    for (const event of events) {
+      id = Number(insert.run(event.atMs, event.process, event.pid, event.kind, JSON.stringify(event.detail)).lastInsertRowid);
+    }
+    store.statement('DELETE FROM event_log WHERE id <= ?').run(id - maxRows);
+  });
 }
 
 /** Events with `id > afterId`, oldest first (a dashboard polls with the last id it saw). */

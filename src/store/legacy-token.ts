@@ -32,21 +32,19 @@ export function commitLegacyBatch(
   store: ClientStore,
   input: { process: string; pid: number; since: string | null; nextBatch: string; events: readonly ToDeviceEvent[]; nowMs: number },
 ): { firstSeq: number; lastSeq: number } | null {
-  return store.db
-    .transaction(() => {
-      store
-        .statement(
-          `INSERT INTO legacy_sync_token (process, next_batch, updated_at_ms) VALUES (?, ?, ?)
-           ON CONFLICT (process) DO UPDATE SET next_batch = excluded.next_batch, updated_at_ms = excluded.updated_at_ms`,
-        )
-        .run(input.process, input.nextBatch, input.nowMs);
-      return appendToInbox(store, input.events, {
-        receivedAtMs: input.nowMs,
-        process: input.process,
-        pid: input.pid,
-        batchSince: input.since,
-        batchNextBatch: input.nextBatch,
-      });
-    })
-    .immediate();
+  return store.immediate(() => {
+    store
+      .statement(
+        `INSERT INTO legacy_sync_token (process, next_batch, updated_at_ms) VALUES (?, ?, ?)
+         ON CONFLICT (process) DO UPDATE SET next_batch = excluded.next_batch, updated_at_ms = excluded.updated_at_ms`,
+      )
+      .run(input.process, input.nextBatch, input.nowMs);
+    return appendToInbox(store, input.events, {
+      receivedAtMs: input.nowMs,
+      process: input.process,
+      pid: input.pid,
+      batchSince: input.since,
+      batchNextBatch: input.nextBatch,
+    });
+  });
 }

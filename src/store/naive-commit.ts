@@ -25,15 +25,12 @@ export interface NaiveBatch {
 
 /** Step 1 of the naive commit: the token, alone, unconditionally. */
 export function naiveWriteToken(store: ClientStore, batch: NaiveBatch): void {
-  store.db
-    .transaction(() => overwriteToken(store, { nextBatch: batch.nextBatch, nowMs: batch.nowMs, process: batch.process }))
-    .immediate();
+  store.immediate(() => overwriteToken(store, { nextBatch: batch.nextBatch, nowMs: batch.nowMs, process: batch.process }));
 }
 
 /** Step 2 of the naive commit: the events, in a separate transaction. */
 export function naiveAppendEvents(store: ClientStore, batch: NaiveBatch): { firstSeq: number; lastSeq: number } | null {
-  return store.db
-    .transaction(() =>
+  return store.immediate(() =>
       appendToInbox(store, batch.events, {
         receivedAtMs: batch.nowMs,
         process: batch.process,
@@ -41,6 +38,5 @@ export function naiveAppendEvents(store: ClientStore, batch: NaiveBatch): { firs
         batchSince: batch.since,
         batchNextBatch: batch.nextBatch,
       }),
-    )
-    .immediate();
+    );
 }

@@ -62,14 +62,12 @@ export function appendTimelinePage(store: ClientStore, roomId: string, entries: 
     `INSERT INTO timeline_positions (room_id, next_from) VALUES (?, ?)
      ON CONFLICT (room_id) DO UPDATE SET next_from = excluded.next_from`,
   );
-  store.db
-    .transaction(() => {
-      for (const e of entries) {
-        insert.run(e.eventId, e.roomId, e.sender, e.originServerTs, e.sessionId, e.body, e.ciphertext, e.seenAtMs, e.decryptedAtMs, e.late ? 1 : 0);
-      }
-      position.run(roomId, nextFrom);
-    })
-    .immediate();
+  store.immediate(() => {
+    for (const e of entries) {
+      insert.run(e.eventId, e.roomId, e.sender, e.originServerTs, e.sessionId, e.body, e.ciphertext, e.seenAtMs, e.decryptedAtMs, e.late ? 1 : 0);
+    }
+    position.run(roomId, nextFrom);
+  });
 }
 
 /** Undecrypted encrypted entries whose session is one of `sessionIds`. */
