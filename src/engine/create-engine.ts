@@ -2,13 +2,15 @@
  * Builds a `SyncEngine` for a real process (main or notifier) from the store and the stored account.
  *
  * Runtime: node. This is where production choices live: the system clock, real timers, the real `MatrixClient`
- * (node:http with keep-alive), and kill points read from TODEVICE_KILL_AT / TODEVICE_KILL_PROCESS (a malformed
- * value throws: a harness that asked for a kill point must not silently run without one).
+ * (node:http with keep-alive), a lease taken at once from a holder whose process is gone (holder-liveness.ts),
+ * and kill points read from TODEVICE_KILL_AT / TODEVICE_KILL_PROCESS (a malformed value throws: a harness that
+ * asked for a kill point must not silently run without one).
  */
 import { systemClock } from '../shared/clock';
 import type { Account } from '../store/account';
 import type { ClientStore } from '../store/open-store';
 import type { EngineEvent, Strategy, SyncEngineOptions } from './engine-types';
+import { holderProcessGone } from './holder-liveness';
 import { createKillPoints, killPointConfigFromEnv, type KillPointConfig, type KillPoints } from './kill-points';
 import { MatrixClient } from './matrix-client';
 import { SyncEngine } from './sync-engine';
@@ -49,6 +51,7 @@ export function createProcessEngine(input: ProcessEngineInput): { engine: SyncEn
     processName: input.processName,
     pid,
     killPoints,
+    leaseHolderGone: holderProcessGone,
     ...(input.strategy === undefined ? {} : { strategy: input.strategy }),
     ...(input.onEvent === undefined ? {} : { onEvent: input.onEvent }),
     ...input.tuning,

@@ -39,6 +39,12 @@ export interface SyncEngineOptions {
   leaseKey?: string;
   /** How often a lease waiter retries and a long-polling holder looks for waiters. Default 25. */
   leasePollIntervalMs?: number;
+  /**
+   * Asked about a holder whose lease has not expired: true when it is known to be gone, and its lease may be
+   * taken at once (real processes pass `holderProcessGone`, holder-liveness.ts). Default: never, so a lease is
+   * only taken once it expired or was released.
+   */
+  leaseHolderGone?: (holder: string) => boolean;
   /** Write events to the store's process event log (default true). */
   logEvents?: boolean;
   onEvent?: (event: EngineEvent) => void;

@@ -12,7 +12,8 @@
  * 3. The holder then waits until another process has taken the lease, or nobody wants it any more, or a bound
  *    passes, and goes back to waiting for its turn (which defers while anyone else wants the lease).
  * So a waiter gets the lease within one poll interval plus the abort, far inside one lease period. A holder that
- * stalls (SIGSTOP) instead of cooperating loses the lease by expiry, and its next commit is fenced (F9).
+ * stalls (SIGSTOP) instead of cooperating loses the lease by expiry, and its next commit is fenced (F9). A holder
+ * whose process is gone (killed) is not waited out when `holderGone` says so: the next attempt takes its lease.
  */
 import type { Clock } from '../shared/clock';
 import type { ClientStore } from '../store/open-store';
@@ -36,6 +37,8 @@ export interface LeaseKeeperOptions {
   holder: string;
   durationMs: number;
   pollIntervalMs: number;
+  /** See `SyncEngineOptions.leaseHolderGone`. */
+  holderGone?: (holder: string) => boolean;
   /** Told about acquisitions, losses and releases (for the event log). */
   onChange: (kind: 'lease-acquired' | 'lease-lost' | 'lease-released', detail: Record<string, unknown>) => void;
 }
@@ -58,14 +61,24 @@ export class LeaseKeeper {
 
   /** Takes or extends the lease now (rust-sdk upsert). */
   take(): LeaseAcquisition {
-    const { store, clock, key, holder, durationMs } = this.options;
+    const { store, clock, key, holder, durationMs, holderGone } = this.options;
     const nowMs = clock.nowMs();
-    const result = tryAcquireLease(store, { key, holder, durationMs, nowMs, knownGeneration: this.knownGeneration });
+    const result = tryAcquireLease(store, {
+      key,
+      holder,
+      durationMs,
+      nowMs,
+      knownGeneration: this.knownGeneration,
+      ...(holderGone === undefined ? {} : { holderGone }),
+    });
     if (result.acquired) {
       const isNew = this.held?.generation !== result.generation;
       this.held = { generation: result.generation, renewAtMs: nowMs + durationMs / 2, expiresAtMs: result.expiresAtMs };
       this.knownGeneration = result.generation;
-      if (isNew) this.options.onChange('lease-acquired', { holder, generation: result.generation, generationChanged: result.generationChanged });
+      if (isNew) {
+        const takenFrom = result.takenFromGoneHolder === undefined ? {} : { takenFromGoneHolder: result.takenFromGoneHolder };
+        this.options.onChange('lease-acquired', { holder, generation: result.generation, generationChanged: result.generationChanged, ...takenFrom });
+      }
     } else if (this.held !== undefined) {
       this.forget('taken by another holder');
     }

@@ -108,6 +108,7 @@ export class SyncEngine {
       holder: `${options.processName}:${options.pid}`,
       durationMs: options.leaseDurationMs ?? 3000,
       pollIntervalMs: this.pollIntervalMs,
+      ...(options.leaseHolderGone === undefined ? {} : { holderGone: options.leaseHolderGone }),
       onChange: (kind, detail) => {
         this.emit(kind, detail);
         if (kind === 'lease-acquired') this.killPoints.hit('after-lease-acquired');

@@ -13,11 +13,17 @@
  *
  * `lease_wanted` rows let a waiting process ask the holder to give the lease up early (DESIGN.md §4.4); a waiter
  * refreshes its row while it waits, so rows of a waiter that crashed go stale and are ignored.
+ *
+ * A holder known to be gone (its process no longer exists, see src/engine/holder-liveness.ts) need not be waited
+ * out: `tryAcquireLease` with `holderGone` takes an unexpired lease from it with a compare-and-set on the holder
+ * and generation it saw, bumping the generation, so a second waiter that saw the same dead holder loses the race
+ * cleanly. Safety does not rest on that judgement either: a holder wrongly judged gone is fenced at its next
+ * commit, exactly like one that stalled past its expiry.
  */
 import type { ClientStore } from './open-store';
 
 export type LeaseAcquisition =
-  | { acquired: true; generation: number; generationChanged: boolean; expiresAtMs: number }
+  | { acquired: true; generation: number; generationChanged: boolean; expiresAtMs: number; takenFromGoneHolder?: string }
   | { acquired: false; holder: string; expiresAtMs: number; generation: number };
 
 export interface LeaseRow {
@@ -30,11 +36,12 @@ export interface LeaseRow {
 /**
  * Takes or extends the lease `key` for `holder` until `nowMs + durationMs`. `knownGeneration` is the generation
  * this holder last held (if any); `generationChanged` tells the caller someone else held the lease in between
- * and anything cached from the database must be reloaded.
+ * and anything cached from the database must be reloaded. `holderGone`, when given, is asked about a holder
+ * whose lease has not expired; when it says the holder is gone, the lease is taken from it (see the header).
  */
 export function tryAcquireLease(
   store: ClientStore,
-  input: { key: string; holder: string; durationMs: number; nowMs: number; knownGeneration?: number },
+  input: { key: string; holder: string; durationMs: number; nowMs: number; knownGeneration?: number; holderGone?: (holder: string) => boolean },
 ): LeaseAcquisition {
   const expiresAtMs = input.nowMs + input.durationMs;
   const taken = store
@@ -56,7 +63,28 @@ export function tryAcquireLease(
   }
   const current = readLease(store, input.key);
   if (current === undefined) throw new Error(`lease ${input.key}: upsert refused but no row exists`);
+  if (input.holderGone?.(current.holder) === true) {
+    const takenOver = takeFromGoneHolder(store, { key: input.key, holder: input.holder, expiresAtMs, gone: current });
+    if (takenOver !== undefined) {
+      return { acquired: true, generation: takenOver, generationChanged: true, expiresAtMs, takenFromGoneHolder: current.holder };
+    }
+    return tryAcquireLease(store, { ...input, holderGone: undefined });
+  }
   return { acquired: false, holder: current.holder, expiresAtMs: current.expiresAtMs, generation: current.generation };
+}
+
+/** The new generation, or undefined when the lease changed since `gone` was read (someone else was faster). */
+function takeFromGoneHolder(store: ClientStore, input: { key: string; holder: string; expiresAtMs: number; gone: LeaseRow }): number | undefined {
+  const row = store
+    .statement(
+      `UPDATE lease SET holder = @holder, generation = generation + 1, expires_at_ms = @expiresAtMs
+       WHERE key = @key AND holder = @goneHolder AND generation = @goneGeneration
+       RETURNING generation`,
+    )
+    .get({ key: input.key, holder: input.holder, expiresAtMs: input.expiresAtMs, goneHolder: input.gone.holder, goneGeneration: input.gone.generation }) as
+    | { generation: number }
+    | undefined;
+  return row?.generation;
 }
 
 /**

@@ -104,6 +104,33 @@ describe('lease handoff between real processes', () => {
     expect(report).toMatchObject({ accepted: 6, distinctTags: 6, duplicates: 0 });
   });
 
+  it('notifier: killed holding the lease, the next notifier takes the lease from the dead holder at once, not after it lapses', async () => {
+    const { dataDir, main, sender, roomId } = await world();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Main is stopped so the doomed notifier takes main's lease once it lapses, and dies holding it.
+    main.child.kill('SIGSTOP');
+    await sender.traffic.sendToDevice(3);
+    const sent = await sender.traffic.sendRoomMessage(roomId, 'after a killed notifier');
+    if (!sent.ok) throw new Error('send failed');
+    const doomed = startNotifier(dataDir, sent.value.eventId, roomId, { TODEVICE_KILL_AT: 'after-lease-acquired', TODEVICE_KILL_PROCESS: 'notifier' });
+    expect((await doomed.exited).signal).toBe('SIGKILL');
+    const next = startNotifier(dataDir, sent.value.eventId, roomId);
+    running.push(next);
+    await waitFor(() => reports(next).some((r) => r.kind === 'finished'), 20_000, () => JSON.stringify(next.lines) + next.stderr.join('\n'));
+    expect(reports(next).find((r) => r.kind === 'notification')).toMatchObject({ body: 'after a killed notifier', dataMissing: false });
+
+    const acquisitions = withStore(dataDir, (store) => listProcessEvents(store).filter((e) => e.kind === 'lease-acquired'));
+    const doomedTook = acquisitions.find((e) => e.pid === doomed.child.pid);
+    const nextTook = acquisitions.find((e) => e.pid === next.child.pid);
+    expect(nextTook?.detail).toMatchObject({ takenFromGoneHolder: `notifier:${doomed.child.pid}` });
+    // The doomed notifier's lease ran for 3 s from its acquisition; the next one did not wait that out.
+    expect(Number(nextTook?.atMs) - Number(doomedTook?.atMs)).toBeLessThan(2_000);
+
+    main.child.kill('SIGCONT');
+    const report = await waitForExactlyOnce(server, dataDir);
+    expect(report).toMatchObject({ accepted: 4, distinctTags: 4, duplicates: 0 });
+  });
+
   for (const point of ['after-request-sent', 'after-response-before-commit', 'mid-commit', 'after-commit-before-ack', 'consumer-after-effect-before-cursor']) {
     it(`notifier: SIGKILL at ${point} while it syncs loses nothing`, async () => {
       const { dataDir, main, sender, roomId } = await world();

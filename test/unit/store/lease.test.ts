@@ -73,6 +73,48 @@ describe('lease', () => {
     expect(readLease(store, key)?.holder).toBe('notifier');
   });
 
+  it('lease: a live lease of a holder known to be gone is taken at once, with a generation bump that fences it', () => {
+    const store = tempStore();
+    tryAcquireLease(store, { key, holder: 'notifier:41', durationMs: 3000, nowMs: 0 });
+    const asked: string[] = [];
+    const holderGone = (holder: string): boolean => {
+      asked.push(holder);
+      return true;
+    };
+    const taken = tryAcquireLease(reopen(store), { key, holder: 'main:7', durationMs: 3000, nowMs: 10, holderGone });
+    expect(taken).toEqual({ acquired: true, generation: 2, generationChanged: true, expiresAtMs: 3010, takenFromGoneHolder: 'notifier:41' });
+    expect(asked).toEqual(['notifier:41']);
+    expect(holdsLease(store, { key, holder: 'notifier:41', generation: 1 })).toBe(false);
+    expect(renewLease(store, { key, holder: 'notifier:41', generation: 1, durationMs: 3000, nowMs: 20 })).toBe(false);
+  });
+
+  it('lease: a live lease of a holder still alive is not taken, whatever holderGone is asked', () => {
+    const store = tempStore();
+    tryAcquireLease(store, { key, holder: 'notifier:41', durationMs: 3000, nowMs: 0 });
+    const refused = tryAcquireLease(store, { key, holder: 'main:7', durationMs: 3000, nowMs: 10, holderGone: () => false });
+    expect(refused).toEqual({ acquired: false, holder: 'notifier:41', expiresAtMs: 3000, generation: 1 });
+    expect(holdsLease(store, { key, holder: 'notifier:41', generation: 1 })).toBe(true);
+  });
+
+  it('lease: two waiters that saw the same gone holder: one takes the lease, the other sees the new holder', () => {
+    const store = tempStore();
+    tryAcquireLease(store, { key, holder: 'notifier:41', durationMs: 3000, nowMs: 0 });
+    const other = reopen(store);
+    // The second waiter's judgement runs while the first takes over: it judged a holder that is no longer there.
+    const slow = tryAcquireLease(other, {
+      key,
+      holder: 'notifier:42',
+      durationMs: 3000,
+      nowMs: 10,
+      holderGone: (holder) => {
+        if (holder === 'notifier:41') tryAcquireLease(store, { key, holder: 'main:7', durationMs: 3000, nowMs: 10, holderGone: () => true });
+        return holder === 'notifier:41';
+      },
+    });
+    expect(slow).toEqual({ acquired: false, holder: 'main:7', expiresAtMs: 3010, generation: 2 });
+    expect(readLease(store, key)).toMatchObject({ holder: 'main:7', generation: 2 });
+  });
+
   it('lease: wanted rows are visible to the holder until cleared, and stale ones are ignored', () => {
     const store = tempStore();
     markLeaseWanted(store, { key, wanter: 'notifier', nowMs: 100 });

@@ -1,0 +1,32 @@
+/**
+ * Is the process behind a lease holder gone? Lets a waiter take the lease from a holder that was killed
+ * instead of waiting out the rest of its lease (src/store/lease.ts).
+ *
+ * Runtime: node. A holder is named `<processName>:<pid>` (sync-engine.ts). The answer is "gone" only when the
+ * operating system says no process has that PID (`kill(pid, 0)` fails with ESRCH); anything else (the process
+ * exists, belongs to another user, the name carries no PID) counts as alive, and the waiter falls back to the
+ * lease's expiry. The check is meaningful because every process sharing the store runs on this machine: SQLite's
+ * WAL mode works only between processes of one host, and PIDs are that host's.
+ *
+ * Why it is safe to act on:
+ * - A process that does not exist writes nothing, so taking its lease cannot overlap its work.
+ * - A reused PID (the holder died and an unrelated process got its number) makes a dead holder look alive: the
+ *   waiter just waits for the expiry, as it would without this check.
+ * - A holder judged gone by mistake (another PID namespace sharing the file) is fenced at its next commit by the
+ *   generation bump, exactly like a holder that stalled past its expiry (F9). Nothing is lost, only work wasted.
+ * - A killed child that its parent has not reaped yet still has its PID (a zombie) and counts as alive for that
+ *   short while.
+ * Why it matters: a notifier killed while holding the lease (the system reclaiming a push extension, F10 for
+ * notifiers) otherwise blocked the main process and every later notifier for up to a whole lease period.
+ */
+export function holderProcessGone(holder: string): boolean {
+  const separator = holder.lastIndexOf(':');
+  const pid = separator < 0 ? Number.NaN : Number(holder.slice(separator + 1));
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
