@@ -29,6 +29,7 @@ import { nodeHttpFetch } from '../engine/node-http-fetch';
 import { realSleep } from '../engine/timing';
 import { BENCH_EVENT_TYPE, benchContent, type BenchWorld } from './bench-world';
 import type { BenchSizes, Figure, Progress } from './bench-types';
+import { FLOOR_FIGURE, LIVE_FIGURE } from './bench-warnings';
 import { startCommitReporter, startPortServer, type CommitReporter } from './commit-reporter';
 import { LIVE_ENGINE_ACCOUNT_ENV } from './live-engine-protocol';
 import { nowMs, percentile } from './stats';
@@ -105,7 +106,7 @@ function latencyFigures(sizes: BenchSizes, ours: Samples, floor: Samples, sendTr
   const p50 = (samples: number[]): number => percentile(samples, 50);
   return [
     {
-      caseNumber: 2, name: 'live send→commit p50', value: p50(ours.live), baselineName: 'bare HTTP round trip p50',
+      caseNumber: 2, name: LIVE_FIGURE, value: p50(ours.live), baselineName: 'bare HTTP round trip p50',
       baseline: p50(ours.bare), unit: 'ms', better: 'lower', target: { op: '<=', ratio: 3 }, note,
     },
     {
@@ -117,7 +118,7 @@ function latencyFigures(sizes: BenchSizes, ours: Samples, floor: Samples, sendTr
       baseline: p50(sendTrips), unit: 'ms', better: 'lower', note: 'for scale: the send itself is a durable server commit',
     },
     {
-      caseNumber: 2, name: 'two-fsync floor send→commit p50', value: p50(floor.live), baselineName: 'its bare HTTP round trip p50',
+      caseNumber: 2, name: FLOOR_FIGURE, value: p50(floor.live), baselineName: 'its bare HTTP round trip p50',
       baseline: p50(floor.bare), unit: 'ms', better: 'lower',
       note: 'the physics of the path: raw node:http and one SQLite FULL commit on each side, no protocol (latency-floor)',
     },

@@ -10,6 +10,7 @@
  */
 import type { BenchSizes, Figure, JudgedFigure, Progress } from './bench-types';
 import { judge } from './bench-types';
+import { benchWarnings } from './bench-warnings';
 import { startBenchWorld } from './bench-world';
 import { runContentionCase } from './case-contention';
 import { runDrainCase } from './case-drain';
@@ -26,6 +27,8 @@ export interface BenchReport {
   startedAt: string;
   elapsedS: number;
   figures: JudgedFigure[];
+  /** What the figures say about the machine (bench-warnings.ts); empty when nothing stood out. */
+  warnings: string[];
 }
 
 export async function runBench(input: { sizes: BenchSizes; quick: boolean; progress: Progress }): Promise<BenchReport> {
@@ -49,12 +52,14 @@ export async function runBench(input: { sizes: BenchSizes; quick: boolean; progr
     await world.close();
   }
   const os = await import('node:os');
+  const judged = figures.sort((a, b) => a.caseNumber - b.caseNumber).map(judge);
   return {
     quick: input.quick,
     sizes,
     machine: { cpus: os.cpus().length, node: process.version, platform: `${process.platform} ${process.arch}` },
     startedAt: startedAt.toISOString(),
     elapsedS: (Date.now() - startedAt.getTime()) / 1000,
-    figures: figures.sort((a, b) => a.caseNumber - b.caseNumber).map(judge),
+    figures: judged,
+    warnings: input.quick ? [] : benchWarnings(judged),
   };
 }

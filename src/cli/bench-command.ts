@@ -39,7 +39,8 @@ export function registerBenchCommand(program: Command): void {
             ? `${JSON.stringify(report, null, 2)}\n`
             : `${renderTable(report.figures)}\n${judged.filter((f) => f.pass === true).length} of ${judged.length} targets hold; ` +
               `${report.machine.cpus} CPUs, Node ${report.machine.node}, ${report.elapsedS.toFixed(0)} s` +
-              `${quick ? ' (--quick: sizes too small to judge)' : ''}\n`;
+              `${quick ? ' (--quick: sizes too small to judge)' : ''}\n` +
+              report.warnings.map((warning) => `warning: ${warning}\n`).join('');
         await new Promise<void>((resolve) => process.stdout.write(output, () => resolve()));
         // matrix-js-sdk arms a `localTimeoutMs` timer per request (http-api/fetch.js `timeoutSignal`) that stopping
         // its SlidingSync does not clear, which would keep this process alive for up to 40 s after the report.
