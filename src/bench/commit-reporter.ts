@@ -5,10 +5,10 @@
  *
  * Runtime: node. Every wait is bounded, and a child that exits early fails the wait with its last stderr, so a
  * broken child fails the case with a reason instead of hanging the bench. Children run the TypeScript entries
- * through tsx, with the bench's environment minus kill points (a `TODEVICE_KILL_AT` meant for the bench must
- * not arm them).
+ * through tsx, with the bench's environment minus kill points (`childEnvironment`, as the harness starts its).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { childEnvironment } from '../harness/process-entries';
 import { isLiveEngineMessage } from './live-engine-protocol';
 
 const COMMIT_BOUND_MS = 10_000;
@@ -24,15 +24,13 @@ export interface CommitReporter {
 interface Child {
   child: ChildProcess;
   bounded<T>(promise: Promise<T>, boundMs: number, what: string): Promise<T>;
-  failure(): string;
   stop(): Promise<void>;
 }
 
 function forkChild(name: string, entryFile: string, argv: string[], env: Record<string, string>): Child {
-  const { TODEVICE_KILL_AT: _at, TODEVICE_KILL_PROCESS: _process, ...inherited } = process.env;
   const child = fork(entryFile, argv, {
     execArgv: ['--import', import.meta.resolve('tsx')],
-    env: { ...inherited, ...env },
+    env: childEnvironment(env),
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';
@@ -48,7 +46,6 @@ function forkChild(name: string, entryFile: string, argv: string[], env: Record<
   gone.catch(() => undefined);
   return {
     child,
-    failure,
     bounded<T>(promise: Promise<T>, boundMs: number, what: string): Promise<T> {
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<never>((_resolve, reject) => {

@@ -79,11 +79,17 @@ async function bundleEntries(): Promise<string> {
   return outdir;
 }
 
-function startProcess(file: string, execArgv: string[], argv: string[], env: Record<string, string>): StartedProcess {
-  // Kill points come only from the env we pass: a TODEVICE_KILL_AT inherited from the harness's own environment
-  // would arm every process.
+/**
+ * This process's environment for a child, plus `env`. Kill points come only from `env`: a TODEVICE_KILL_AT
+ * inherited from the harness's (or the bench's) own environment would arm every process it starts.
+ */
+export function childEnvironment(env: Record<string, string>): NodeJS.ProcessEnv {
   const { TODEVICE_KILL_AT: _at, TODEVICE_KILL_PROCESS: _process, ...inherited } = process.env;
-  const child = fork(file, argv, { execArgv, env: { ...inherited, ...env }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  return { ...inherited, ...env };
+}
+
+function startProcess(file: string, execArgv: string[], argv: string[], env: Record<string, string>): StartedProcess {
+  const child = fork(file, argv, { execArgv, env: childEnvironment(env), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', () => resolve({ code: null, signal: null }));
