@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const layers = ['shared', 'store', 'engine', 'crypto', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness'];
+const layers = ['shared', 'sqlite', 'store', 'engine', 'crypto', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness'];
 const cryptoLibrary = '@matrix-org/matrix-sdk-crypto-wasm';
 
 /** Builds a no-restricted-imports rule that forbids the given project layers and packages. */
@@ -39,8 +39,9 @@ export default tseslint.config(
   },
   { files: ['src/shared/**/*.ts'], rules: forbid('shared', except('shared'), ['electron', 'better-sqlite3', cryptoLibrary, ...nodeBuiltins]) },
   { files: ['src/crypto/**/*.ts'], rules: forbid('crypto', except('shared', 'crypto'), ['electron', 'better-sqlite3']) },
-  { files: ['src/homeserver/**/*.ts'], rules: forbid('homeserver', except('shared', 'homeserver'), ['electron']) },
-  { files: ['src/store/**/*.ts'], rules: forbid('store', except('shared', 'store'), ['electron']) },
+  { files: ['src/sqlite/**/*.ts'], rules: forbid('sqlite', except('sqlite'), ['electron']) },
+  { files: ['src/homeserver/**/*.ts'], rules: forbid('homeserver', except('shared', 'sqlite', 'homeserver'), ['electron']) },
+  { files: ['src/store/**/*.ts'], rules: forbid('store', except('shared', 'sqlite', 'store'), ['electron']) },
   { files: ['src/engine/**/*.ts'], rules: forbid('engine', except('shared', 'store', 'engine'), ['electron']) },
   { files: ['src/notifier/**/*.ts'], rules: forbid('notifier', except('shared', 'store', 'engine', 'crypto', 'notifier'), ['electron']) },
   {

@@ -7,12 +7,13 @@
  */
 import { counter, expectAllDelivered, pressControl, readCounter, sendRoomMessage, sendToDevice } from '../support/dashboard';
 import type { Page } from '@playwright/test';
-import { expect, test } from '../support/fixtures';
+import { expect, test, type AppUnderTest } from '../support/fixtures';
+import { suspendMainOutsideWriteLock } from '../support/suspend-main';
 
-async function suspendedAppRace(page: Page, log: (line: string) => void): Promise<void> {
+async function suspendedAppRace(page: Page, app: AppUnderTest): Promise<void> {
   await sendToDevice(page, 5);
   await expect(counter(page, 'received')).toHaveAttribute('data-value', '5', { timeout: 30_000 });
-  log(`suspend: ${JSON.stringify(await pressControl(page, 'btn-suspend-main'))}`);
+  await suspendMainOutsideWriteLock(page, app.dataDir, app.log);
   await expect(page.getByTestId('btn-suspend-main')).toHaveAttribute('aria-pressed', 'true');
   await sendToDevice(page, 40);
   // Two pushes while main is stopped, each starting a notifier. A legacy notifier acknowledges implicitly with the
@@ -22,14 +23,14 @@ async function suspendedAppRace(page: Page, log: (line: string) => void): Promis
     // The notification shows the to-device payload the notifier fetched itself.
     await expect(page.getByTestId('notification-item').first()).toContainText(text, { timeout: 30_000 });
   }
-  log(`resume: ${JSON.stringify(await pressControl(page, 'btn-suspend-main'))}`);
+  app.log(`resume: ${JSON.stringify(await pressControl(page, 'btn-suspend-main'))}`);
   await expect(page.getByTestId('btn-suspend-main')).toHaveAttribute('aria-pressed', 'false');
 }
 
 test('legacy: a notifier running while the app is suspended acknowledges messages the app never sees (F1)', async ({ page, app }) => {
   await page.getByTestId('select-strategy').selectOption('legacy');
   await expect(page.getByTestId('meta-strategy')).toHaveText('legacy');
-  await suspendedAppRace(page, app.log);
+  await suspendedAppRace(page, app);
   await expect(counter(page, 'pending')).toHaveAttribute('data-value', '0', { timeout: 30_000 });
   await expect.poll(() => readCounter(page, 'lost'), { timeout: 10_000 }).toBeGreaterThan(0);
   await expect(counter(page, 'lost').locator('..')).toHaveAttribute('data-status', 'bad');
@@ -37,6 +38,6 @@ test('legacy: a notifier running while the app is suspended acknowledges message
 
 test('explicit-lease: the same suspended-app race loses nothing', async ({ page, app }) => {
   await expect(page.getByTestId('meta-strategy')).toHaveText('explicit-lease');
-  await suspendedAppRace(page, app.log);
+  await suspendedAppRace(page, app);
   await expectAllDelivered(page);
 });

@@ -4,6 +4,7 @@
  */
 import { expectAllDelivered, pressControl, sendRoomMessage, sendToDevice } from '../support/dashboard';
 import { expect, test } from '../support/fixtures';
+import { suspendMainOutsideWriteLock } from '../support/suspend-main';
 
 test('notifier: a push starts a notifier with its own PID, whose notification is built from its to-device data', async ({ page, app }) => {
   // The room event carries this text only as Megolm ciphertext; the notifier can show it only with the room key
@@ -26,7 +27,7 @@ test('notifier: a push starts a notifier with its own PID, whose notification is
 test('notifier: killing a running notifier while the app is suspended loses nothing', async ({ page, app }) => {
   // With main suspended the notifier is the process that has to sync: it waits for the stopped holder's lease to
   // lapse, then drains the backlog. Killing it in that run must leave every message for the next process.
-  await pressControl(page, 'btn-suspend-main');
+  await suspendMainOutsideWriteLock(page, app.dataDir, app.log);
   await sendToDevice(page, 200);
   await sendRoomMessage(page, 'kill this notifier');
   const running = page.locator('[data-testid="lane-notifier"][data-state="running"]');

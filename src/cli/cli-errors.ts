@@ -4,10 +4,23 @@
  * Runtime: node. Option parsers throw commander's `InvalidArgumentError`, which commander reports with the
  * option's name. Programmer errors are not routed here; they crash with their stack so they get fixed.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/**
+ * Commander's own usage errors ("unknown option", "missing required option") become one line each, in the same
+ * shape as ours: `todevice: <what>; see todevice <command> --help`. Call it after every subcommand was added.
+ */
+export function installUsageErrorOutput(program: Command): void {
+  for (const command of [program, ...program.commands]) {
+    const helpCommand = command === program ? program.name() : `${program.name()} ${command.name()}`;
+    command.configureOutput({
+      outputError: (text, write) => write(`todevice: ${text.trim().replace(/^error: /, '')}; see ${helpCommand} --help\n`),
+    });
+  }
 }
 
 /** Parses a TCP port option: an integer from 0 (any free port) to 65535. */

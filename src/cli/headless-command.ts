@@ -8,7 +8,9 @@
  * same `--data` and it resumes from the stored token).
  */
 import type { Command } from 'commander';
+import { describeSyncFailure } from '../engine/describe-failure';
 import { isStrategy, STRATEGIES, type Strategy } from '../engine/engine-types';
+import { parseHomeserverUrl } from '../shared/homeserver-url';
 import { HostStartError, startHeadlessHost } from '../main/host/headless-host';
 import { nodeNotifierLauncher } from '../main/host/notifier-launcher';
 import { StoreOpenError } from '../store/store-errors';
@@ -25,6 +27,7 @@ interface HeadlessOptions {
   strategy: string;
   synchronous: string;
   verbose?: boolean;
+  homeserverMoved?: boolean;
 }
 
 export function registerHeadlessCommand(program: Command): void {
@@ -32,11 +35,12 @@ export function registerHeadlessCommand(program: Command): void {
     .command('headless')
     .description('run the main sync process without a UI: sync loop, main consumer, push gateway, a notifier per push')
     .requiredOption('--homeserver <url>', 'homeserver base URL, e.g. the url printed by `todevice serve`')
-    .requiredOption('--data <dir>', 'data directory holding the shared SQLite store (created if missing)')
+    .requiredOption('--data <dir>', 'data directory holding the shared SQLite store (created after the first login; it then belongs to that account)')
     .requiredOption('--user <name>', 'localpart or full user ID')
     .requiredOption('--password <password>', 'account password')
     .option('--device <id>', 'device ID to log in as (default: the stored one, else server-assigned)')
     .option('--register', 'register the user first if it does not exist')
+    .option('--homeserver-moved', "the data directory's homeserver now answers at --homeserver: accept the new address once it confirms the stored account")
     .option('--strategy <name>', `one of ${STRATEGIES.join(', ')}`, 'explicit-lease')
     .option('--synchronous <mode>', 'SQLite synchronous mode: FULL (durable on power loss) or NORMAL', 'FULL')
     .option('--verbose', 'log every engine event to stderr')
@@ -48,11 +52,14 @@ async function headless(options: HeadlessOptions): Promise<void> {
   if (!isStrategy(options.strategy)) throw new UsageError(`unknown strategy "${options.strategy}": expected one of ${STRATEGIES.join(', ')}`);
   if (options.synchronous !== 'FULL' && options.synchronous !== 'NORMAL') throw new UsageError('--synchronous must be FULL or NORMAL');
   const strategy: Strategy = options.strategy;
+  const homeserverUrl = parseHomeserverUrl(options.homeserver);
+  if (!homeserverUrl.ok) throw new UsageError(homeserverUrl.error);
   const line = (value: unknown): boolean => process.stdout.write(`${JSON.stringify(value)}\n`);
   let host;
   try {
     host = await startHeadlessHost({
-      homeserverUrl: options.homeserver.replace(/\/+$/, ''),
+      homeserverUrl: homeserverUrl.value,
+      homeserverMoved: options.homeserverMoved === true,
       dataDir: options.data,
       user: options.user,
       password: options.password,
@@ -75,7 +82,8 @@ async function headless(options: HeadlessOptions): Promise<void> {
   const outcome = await Promise.race([stopped.then(() => 'signal' as const), host.sync.done.then(() => 'sync-ended' as const)]);
   if (outcome === 'sync-ended') {
     const result = await host.sync.done;
-    process.stderr.write(`todevice headless: the sync loop ended: ${JSON.stringify(result)}\n`);
+    const why = result.kind === 'failed' ? describeSyncFailure(result.error, { homeserverUrl: homeserverUrl.value }) : result.kind;
+    process.stderr.write(`todevice headless: the sync loop stopped: ${why}\n`);
     process.exitCode = 1;
   }
   await host.close();

@@ -2,13 +2,16 @@
  * `todevice inbox`: prints what a data directory's store holds: account, to-device token, lease, cursors and the
  * inbox rows, as text or as JSON (`--json`, shape documented in the README).
  *
- * Runtime: node. Read-only: it opens the store, reads one consistent snapshot (one read transaction) and closes.
- * Opening a file that is not a todevice store fails with the store's own clear error and leaves it untouched.
+ * Runtime: node. Read-only: it opens the store read-only (creating, migrating and changing nothing), reads one
+ * consistent snapshot in one read transaction, and closes. A missing, empty, foreign, damaged or differently
+ * versioned file gets the store's own one-line error and is left untouched. The exactly-once summary covers the
+ * whole inbox (counted in SQL); `--limit` only bounds how many rows are printed, and the output says so when
+ * rows were left out.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { openStore } from '../store/open-store';
+import { inboxTagSummary, type InboxTagSummary } from '../store/inbox';
+import { readStoreReadOnly } from '../store/open-store';
 import { readStoreSnapshot, type StoreSnapshot } from '../store/snapshot';
 import { StoreOpenError } from '../store/store-errors';
 import { parsePositiveInt, runCommand, UsageError } from './cli-errors';
@@ -17,7 +20,15 @@ import { CLIENT_DB_FILE } from '../shared/data-layout';
 interface InboxOptions {
   data: string;
   json?: boolean;
-  limit: number;
+  limit?: number;
+}
+
+const DEFAULT_ROW_LIMIT = 10_000;
+
+interface InboxReport {
+  snapshot: StoreSnapshot;
+  tags: InboxTagSummary;
+  rowLimit: number;
 }
 
 export function registerInboxCommand(program: Command): void {
@@ -26,30 +37,32 @@ export function registerInboxCommand(program: Command): void {
     .description("print a data directory's to-device token, lease, cursors and inbox")
     .requiredOption('--data <dir>', 'data directory of a main process (todevice headless --data, or the app)')
     .option('--json', 'print one JSON object (shape in the README)')
-    .option('--limit <n>', 'print at most this many inbox rows (newest kept)', parsePositiveInt('limit'), 10_000)
+    .option('--limit <n>', 'print at most this many inbox rows, the newest (default: 10000; the summary always covers all)', parsePositiveInt('limit'))
     .action((options: InboxOptions) => runCommand(async () => printInbox(options)));
 }
 
 function printInbox(options: InboxOptions): void {
   const dbPath = path.join(options.data, CLIENT_DB_FILE);
-  if (!fs.existsSync(dbPath)) throw new UsageError(`no todevice store at ${dbPath}`);
-  let snapshot: StoreSnapshot;
+  const rowLimit = options.limit ?? DEFAULT_ROW_LIMIT;
+  let report: InboxReport;
   try {
-    const store = openStore(dbPath);
-    try {
-      snapshot = readStoreSnapshot(store, { inboxLimit: options.limit });
-    } finally {
-      store.close();
-    }
+    report = readStoreReadOnly(dbPath, (store) =>
+      store.db.transaction(() => ({
+        snapshot: readStoreSnapshot(store, { inboxLimit: rowLimit, inboxNewest: true }),
+        tags: inboxTagSummary(store),
+        rowLimit,
+      }))(),
+    );
   } catch (error) {
     if (error instanceof StoreOpenError) throw new UsageError(error.message);
     throw error;
   }
-  process.stdout.write(options.json ? `${JSON.stringify(toJson(snapshot), null, 2)}\n` : toText(snapshot));
+  process.stdout.write(options.json ? `${JSON.stringify(toJson(report), null, 2)}\n` : toText(report));
 }
 
 /** The documented JSON shape: snake_case, like the Matrix wire, and stable across versions. */
-export function toJson(snapshot: StoreSnapshot): Record<string, unknown> {
+export function toJson(report: InboxReport): Record<string, unknown> {
+  const { snapshot, tags } = report;
   return {
     account: snapshot.account && {
       homeserver_url: snapshot.account.homeserverUrl,
@@ -65,6 +78,9 @@ export function toJson(snapshot: StoreSnapshot): Record<string, unknown> {
     })),
     cursors: snapshot.cursors.map((cursor) => ({ consumer: cursor.consumer, seq: cursor.seq })),
     inbox_count: snapshot.inboxCount,
+    inbox_tags: { tagged: tags.tagged, distinct: tags.distinctTags, duplicated: tags.duplicated },
+    // `inbox` lists the newest `limit` rows; `truncated` says older ones were left out of the list (not of the counts).
+    inbox_listed: { rows: snapshot.inbox.length, limit: report.rowLimit, truncated: snapshot.inbox.length < snapshot.inboxCount },
     inbox: snapshot.inbox.map((row) => ({
       seq: row.seq,
       type: row.type,
@@ -78,7 +94,8 @@ export function toJson(snapshot: StoreSnapshot): Record<string, unknown> {
   };
 }
 
-function toText(snapshot: StoreSnapshot): string {
+function toText(report: InboxReport): string {
+  const { snapshot, tags } = report;
   const lines: string[] = [];
   const account = snapshot.account;
   lines.push(account ? `account   ${account.userId} device ${account.deviceId} on ${account.homeserverUrl}` : 'account   (none yet)');
@@ -87,22 +104,12 @@ function toText(snapshot: StoreSnapshot): string {
     lines.push(`lease     ${lease.key}: holder=${lease.holder} generation=${lease.generation} expires=${new Date(lease.expiresAtMs).toISOString()}`);
   }
   for (const cursor of snapshot.cursors) lines.push(`cursor    ${cursor.consumer} at seq ${cursor.seq}`);
-  lines.push(`inbox     ${snapshot.inboxCount} rows; ${describeTags(snapshot)}`);
+  lines.push(`inbox     ${snapshot.inboxCount} rows; ${tags.distinctTags} distinct tags, ${tags.duplicated} duplicated`);
+  if (snapshot.inbox.length < snapshot.inboxCount) {
+    lines.push(`          showing the newest ${snapshot.inbox.length} of ${snapshot.inboxCount} rows (--limit ${report.rowLimit})`);
+  }
   for (const row of snapshot.inbox) {
     lines.push(`  ${String(row.seq).padStart(6)}  ${row.type}  ${row.sender}  ${JSON.stringify(row.content)}  fetched by ${row.fetchedByProcess} (pid ${row.fetchedByPid})`);
   }
   return `${lines.join('\n')}\n`;
-}
-
-/** "N distinct tags, M duplicated": the exactly-once check a person runs after killing processes. */
-function describeTags(snapshot: StoreSnapshot): string {
-  const seen = new Set<string>();
-  let duplicated = 0;
-  for (const row of snapshot.inbox) {
-    const tag = row.content.tag;
-    if (typeof tag !== 'string') continue;
-    if (seen.has(tag)) duplicated += 1;
-    else seen.add(tag);
-  }
-  return `${seen.size} distinct tags, ${duplicated} duplicated`;
 }

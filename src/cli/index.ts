@@ -1,24 +1,31 @@
 /**
  * Entry of the `todevice` command: wires the subcommands and nothing else.
  *
- * Runtime: node. Each subcommand lives in its own `*-command.ts` file and owns its options and help text.
+ * Runtime: node. Each subcommand lives in its own `*-command.ts` file and owns its options and help text. Usage
+ * errors are one line on stderr and exit code 2 (cli-errors.ts); a reader that closes the pipe early
+ * (`todevice inbox | head`) ends the command quietly (output.ts).
  */
 import { Command, CommanderError } from 'commander';
 import { registerBenchCommand } from './bench-command';
+import { installUsageErrorOutput } from './cli-errors';
 import { registerHeadlessCommand } from './headless-command';
 import { registerInboxCommand } from './inbox-command';
+import { endQuietlyOnClosedPipe } from './output';
 import { registerRaceCommand } from './race-command';
 import { registerSendCommand } from './send-command';
 import { registerServeCommand } from './serve-command';
 import { registerStartCommand } from './start-command';
+import { packageVersion } from './version';
+
+endQuietlyOnClosedPipe();
 
 const program = new Command()
   .name('todevice')
   .description(
-    'Matrix to-device delivery harness (MSC3885): a reference homeserver, a main sync process and a\n' +
-      'notification process sharing one SQLite-persisted to-device token, and tools to break them.',
+    'Matrix to-device delivery harness (MSC3885): a reference homeserver, a main sync process and a notification ' +
+      'process sharing one SQLite-persisted to-device token, and tools to break them.',
   )
-  .showHelpAfterError('(run with --help for usage)')
+  .version(packageVersion(), '-V, --version', 'print the version and exit')
   .configureHelp({ showGlobalOptions: true })
   // Subcommands inherit this: commander reports a usage error itself, and we exit with the conventional 2.
   .exitOverride();
@@ -30,6 +37,7 @@ registerInboxCommand(program);
 registerSendCommand(program);
 registerRaceCommand(program);
 registerBenchCommand(program);
+installUsageErrorOutput(program);
 
 try {
   await program.parseAsync(process.argv);

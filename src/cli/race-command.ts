@@ -1,5 +1,5 @@
 /**
- * `todevice race`: the race and crash harness on real processes (issue 5, DESIGN.md §5 and §6).
+ * `todevice race`: the race and crash harness on real processes (DESIGN.md §5 and §6).
  *
  * Runtime: node. Prints `SEED=…` with every option and fault probability and the schedule's hash before it
  * starts, progress lines on stderr while it runs, the side-by-side table at the end, and on failure the exact
@@ -28,8 +28,8 @@ interface RaceCliOptions {
   senders: number;
   kills: number;
   duration: number;
-  pushes: number;
-  fault: string[];
+  pushes?: number;
+  fault?: string[];
   out?: string;
   json?: boolean;
   campaign?: number;
@@ -52,8 +52,8 @@ export function registerRaceCommand(program: Command): void {
     .option('--senders <n>', 'sending devices', parsePositiveInt('senders'), DEFAULT_RACE_OPTIONS.senders)
     .option('--kills <n>', 'SIGKILLs scheduled (main and notifiers)', nonNegativeInt('kills'), DEFAULT_RACE_OPTIONS.kills)
     .option('--duration <s>', 'safety phase length in seconds', parsePositiveInt('duration'), DEFAULT_RACE_OPTIONS.durationS)
-    .option('--pushes <n>', 'room messages (pushes); default: enough for the notifier kills', nonNegativeInt('pushes'), 0)
-    .option('--fault <name=p>', 'override a fault probability (repeatable), e.g. --fault dropResponse=0.2', (v: string, all: string[]) => [...all, v], [])
+    .option('--pushes <n>', 'room messages (pushes) (default: enough for the notifier kills)', nonNegativeInt('pushes'))
+    .option('--fault <name=p>', 'override a fault probability (repeatable), e.g. --fault dropResponse=0.2', (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .option('--out <dir>', 'where report.json and report.html go (default ./reports/race-<seed>)')
     .option('--json', 'print the report JSON on stdout')
     .option('--campaign <n>', 'run n seeds from --seed on', parsePositiveInt('campaign'))
@@ -65,7 +65,7 @@ export function registerRaceCommand(program: Command): void {
 function toRaceOptions(cli: RaceCliOptions): RaceOptions {
   if (cli.strategy !== 'all' && !isStrategy(cli.strategy)) throw new UsageError(`unknown strategy "${cli.strategy}": expected one of ${STRATEGIES.join(', ')}, all`);
   const faults: FaultProbabilities = { ...DEFAULT_FAULTS };
-  for (const spec of cli.fault) {
+  for (const spec of cli.fault ?? []) {
     const [name, raw] = spec.split('=');
     if (name === undefined || !(name in faults) || raw === undefined || !Number.isFinite(Number(raw))) {
       throw new UsageError(`--fault "${spec}": expected name=number with name one of ${Object.keys(faults).join(', ')}`);
@@ -80,7 +80,7 @@ function toRaceOptions(cli: RaceCliOptions): RaceOptions {
     senders: cli.senders,
     kills: cli.long && cli.kills === DEFAULT_RACE_OPTIONS.kills ? LONG_CAMPAIGN.kills : cli.kills,
     durationS: cli.long && cli.duration === DEFAULT_RACE_OPTIONS.durationS ? LONG_CAMPAIGN.durationS : cli.duration,
-    pushes: cli.pushes,
+    pushes: cli.pushes ?? 0,
     faults,
   };
   try {

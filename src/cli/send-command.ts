@@ -6,7 +6,9 @@
  * is `{tag, sent_at_ms}` with tags `<run>-1 … <run>-N`; the last stdout line is JSON with the run ID and count.
  */
 import type { Command } from 'commander';
+import { describeClientError } from '../engine/describe-failure';
 import { MatrixClient } from '../engine/matrix-client';
+import { parseHomeserverUrl } from '../shared/homeserver-url';
 import { DemoTraffic } from '../main/host/demo-traffic';
 import { parsePositiveInt, runCommand, UsageError } from './cli-errors';
 
@@ -35,7 +37,10 @@ export function registerSendCommand(program: Command): void {
 
 async function send(options: SendOptions): Promise<void> {
   if (!/^@[^:]+:.+$/.test(options.to)) throw new UsageError(`--to must be a full user ID like @phone:localhost, got "${options.to}"`);
-  const sender = await senderClient(options);
+  const parsed = parseHomeserverUrl(options.homeserver);
+  if (!parsed.ok) throw new UsageError(parsed.error);
+  const homeserverUrl = parsed.value;
+  const sender = await senderClient(options, homeserverUrl);
   const traffic = new DemoTraffic(sender, { userId: options.to, deviceId: options.device });
   const progressEvery = Math.max(1, Math.floor(options.count / 10));
   let sent = 0;
@@ -43,22 +48,22 @@ async function send(options: SendOptions): Promise<void> {
     const batch = Math.min(progressEvery, options.count - start);
     const result = await traffic.sendToDevice(batch);
     sent += result.ok ? batch : result.error.sent;
-    if (!result.ok) throw new UsageError(`sending failed after ${sent} messages: ${JSON.stringify(result.error)}`);
+    if (!result.ok) throw new UsageError(`sending failed after ${sent} messages: ${describeClientError(result.error, { homeserverUrl })}`);
     process.stderr.write(`sent ${sent}/${options.count}\n`);
   }
   process.stdout.write(`${JSON.stringify({ run: traffic.runId, count: sent, tags: `${traffic.runId}-1 … ${traffic.runId}-${sent}` })}\n`);
 }
 
-async function senderClient(options: SendOptions): Promise<MatrixClient> {
-  const anonymous = new MatrixClient({ baseUrl: options.homeserver.replace(/\/+$/, '') });
+async function senderClient(options: SendOptions, homeserverUrl: string): Promise<MatrixClient> {
+  const anonymous = new MatrixClient({ baseUrl: homeserverUrl });
   if (options.user !== undefined) {
     if (options.password === undefined) throw new UsageError('--user needs --password');
     const login = await anonymous.login({ user: options.user, password: options.password });
-    if (!login.ok) throw new UsageError(`cannot log in as ${options.user}: ${JSON.stringify(login.error)}`);
+    if (!login.ok) throw new UsageError(`cannot log in as ${options.user}: ${describeClientError(login.error, { homeserverUrl })}`);
     return anonymous.withAccessToken(login.value.access_token);
   }
   const username = `sender-${Math.random().toString(36).slice(2, 10)}`;
   const registered = await anonymous.register({ username, password: Math.random().toString(36) });
-  if (!registered.ok) throw new UsageError(`cannot register a sender: ${JSON.stringify(registered.error)}`);
+  if (!registered.ok) throw new UsageError(`cannot register a sender: ${describeClientError(registered.error, { homeserverUrl })}`);
   return anonymous.withAccessToken(registered.value.access_token);
 }

@@ -12,9 +12,12 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { createDashboardRaceRunner } from '../harness/dashboard-race-runner';
+import { HomeserverDatabaseError } from '../homeserver/db';
 import { startAppHost } from '../main/host/app-host';
+import { DemoSetupError } from '../main/host/demo-setup';
 import { nodeNotifierLauncher } from '../main/host/notifier-launcher';
 import { startUiHttpBridge } from '../main/host/ui-http-bridge';
+import { parseHomeserverUrl } from '../shared/homeserver-url';
 import { isStrategy, STRATEGIES, type Strategy } from '../shared/strategies';
 import { StoreOpenError } from '../store/store-errors';
 import { parsePort, runCommand, UsageError } from './cli-errors';
@@ -41,7 +44,7 @@ export function registerStartCommand(program: Command): void {
     .option('--strategy <name>', `one of ${STRATEGIES.join(', ')} (default: explicit-lease)`)
     .option('--port <n>', 'browser mode: port of the dashboard on 127.0.0.1; 0 picks a free one', parsePort, 0)
     .option('--web', 'serve the dashboard in a browser even where Electron is available')
-    .addHelpText('after', '\nExamples:\n  npm start\n  todevice start --web --port 8080 --strategy legacy')
+    .addHelpText('after', '\nExamples (from the repository):\n  npm start\n  npx todevice start --web --port 8080 --strategy legacy')
     .action((options: StartOptions) => runCommand(() => start(options)));
 }
 
@@ -80,19 +83,24 @@ async function runElectron(binary: string, options: StartOptions, strategy: Stra
 }
 
 async function runBrowserMode(options: StartOptions, strategy: Strategy | undefined): Promise<void> {
+  const parsed = options.homeserver === undefined ? undefined : parseHomeserverUrl(options.homeserver);
+  if (parsed !== undefined && !parsed.ok) throw new UsageError(parsed.error);
+  const homeserverUrl = parsed?.value;
   const renderer = await ensureRendererBuilt();
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const host = await startAppHost({
     dataDir: path.resolve(options.data),
-    ...(options.homeserver ? { homeserverUrl: options.homeserver.replace(/\/+$/, '') } : {}),
+    ...(homeserverUrl === undefined ? {} : { homeserverUrl }),
     ...(strategy ? { strategy } : {}),
     launcher: nodeNotifierLauncher,
     log,
     ambientTraffic: true,
     raceRunner: createDashboardRaceRunner(),
   }).catch((error: unknown) => {
-    // A data directory holding someone else's database is the user's to fix, not a crash.
-    if (error instanceof StoreOpenError) throw new UsageError(error.message);
+    // A data directory holding someone else's database, or another account's store, is the user's to fix.
+    if (error instanceof StoreOpenError || error instanceof DemoSetupError || error instanceof HomeserverDatabaseError) {
+      throw new UsageError(error.message);
+    }
     throw error;
   });
   try {

@@ -310,19 +310,27 @@ export class SyncEngine {
 
   /**
    * The main process's loop: long polls until `signal` aborts. Bounded by the signal and by `backoff.maxRetries`
-   * consecutive failures, after which it returns `failed` for the supervisor to report or restart.
+   * consecutive failures, after which it returns `failed` for the supervisor to report or restart. On every way
+   * out (stopped, failed, or a thrown programmer error) it releases the lease, so no other process waits for it
+   * to lapse, and emits `stopped` with the reason.
    */
   async run(signal: AbortSignal): Promise<RunSummary> {
-    while (!signal.aborted) {
-      if (this.lease !== undefined && !(await this.waitForLeaseTurn(signal))) break;
-      const outcome = await this.cycle(this.longPollTimeoutMs, signal, true);
-      if (outcome.kind === 'failed') return outcome;
-      await this.afterCycle(outcome, signal);
+    let summary: RunSummary | undefined;
+    try {
+      while (!signal.aborted && summary === undefined) {
+        if (this.lease !== undefined && !(await this.waitForLeaseTurn(signal))) break;
+        const outcome = await this.cycle(this.longPollTimeoutMs, signal, true);
+        if (outcome.kind === 'failed') summary = { kind: 'failed', error: outcome.error };
+        else await this.afterCycle(outcome, signal);
+      }
+      summary ??= { kind: 'stopped' };
+      return summary;
+    } finally {
+      const reason = summary?.kind ?? 'threw';
+      this.guardDb(() => this.lease?.release(reason));
+      this.emit('stopped', { reason });
+      this.flushEventLog();
     }
-    this.guardDb(() => this.lease?.release('stopped'));
-    this.emit('stopped', {});
-    this.flushEventLog();
-    return { kind: 'stopped' };
   }
 
   /** A request followed at once by its commit when it returned a batch. */

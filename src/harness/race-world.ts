@@ -14,7 +14,7 @@ import path from 'node:path';
 import { MatrixClient } from '../engine/matrix-client';
 import { AdminClient } from '../homeserver/admin-client';
 import { startHomeserver, type RunningHomeserver } from '../homeserver/homeserver';
-import { ensureAccount } from '../main/host/account-setup';
+import { ensureStoredAccount } from '../main/host/account-setup';
 import { startPushDispatch, type PushDispatch } from '../main/host/push-dispatch';
 import type { Account } from '../store/account';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
@@ -54,7 +54,7 @@ export async function startWorld(strategy: Strategy, senderCount: number, launch
     else process.stderr.write(`kept ${dataDir}\n`);
   };
   try {
-    const account = await ensureAccount(store, { homeserverUrl: server.url, user: 'phone', password: 'pw', deviceId: RECEIVER_DEVICE, register: true });
+    const account = await ensureStoredAccount(store, { homeserverUrl: server.url, user: 'phone', password: 'pw', deviceId: RECEIVER_DEVICE, register: true });
     if (!account.ok) throw new Error(`receiver registration failed: ${account.error.message}`);
     const senders = await registerSenders(server.url, senderCount);
     const roomId = await sharedRoom(senders, account.value);

@@ -2,6 +2,7 @@
  * Entry of the notifier process (a Node child process, or an Electron utility process in the app). Wires only:
  * parse arguments, run once, report, exit with the run's code.
  */
+import { StoreOpenError } from '../store/store-errors';
 import { parseNotifierOptions } from './notifier-options';
 import { flushReports, sendReport } from './notifier-reports';
 import { runNotifier } from './notifier-run';
@@ -10,7 +11,9 @@ async function main(): Promise<number> {
   try {
     return await runNotifier(parseNotifierOptions(process.argv.slice(2)), sendReport);
   } catch (error) {
-    sendReport({ kind: 'failed', pid: process.pid, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    // A store that cannot be opened is a state to report in its own one line; anything else is a bug, with its stack.
+    const text = error instanceof StoreOpenError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    sendReport({ kind: 'failed', pid: process.pid, error: text });
     return 1;
   }
 }

@@ -43,7 +43,7 @@ export const NOTIFIER_PROCESS = 'notifier';
 export async function runNotifier(options: NotifierOptions, report: (message: NotifierMessage) => void): Promise<number> {
   const startedAtMs = systemClock.nowMs();
   const pid = process.pid;
-  const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE));
+  const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE), { create: false });
   try {
     const account = readAccount(store);
     if (account === undefined) {

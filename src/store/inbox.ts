@@ -109,6 +109,29 @@ export function inboxStats(store: ClientStore): { count: number; minSeq: number 
   return row;
 }
 
+/** How many inbox rows carry a tag, how many distinct tags, and how many rows repeat a tag already seen. */
+export interface InboxTagSummary {
+  rows: number;
+  tagged: number;
+  distinctTags: number;
+  duplicated: number;
+}
+
+/**
+ * The exactly-once check a person runs after killing processes, over the whole inbox in one SQL pass (never over
+ * a page of it): a tag is the content's `tag` when it is a string, as the demo, `todevice send` and the harness
+ * write it.
+ */
+export function inboxTagSummary(store: ClientStore): InboxTagSummary {
+  const row = store
+    .statement(
+      `SELECT count(*) AS rows, count(tag) AS tagged, count(DISTINCT tag) AS distinct_tags
+       FROM (SELECT CASE WHEN json_type(content, '$.tag') = 'text' THEN json_extract(content, '$.tag') END AS tag FROM inbox)`,
+    )
+    .get() as { rows: number; tagged: number; distinct_tags: number };
+  return { rows: row.rows, tagged: row.tagged, distinctTags: row.distinct_tags, duplicated: row.tagged - row.distinct_tags };
+}
+
 export function toInboxRow(row: InboxDbRow): InboxRow {
   return {
     seq: row.seq,

@@ -1,31 +1,43 @@
 /**
- * Opens (creating if needed) the todevice client database shared by the main and the notifier process.
+ * Opens the todevice client database shared by the main and the notifier process: read-write for the processes
+ * that sync and consume (`openStore`), read-only for inspection (`openStoreReadOnly`, `readStoreReadOnly`).
  *
  * Runtime: node (better-sqlite3). Guarantees:
- * - The file is created with mode 0600 before SQLite touches it, because it holds the account's access token.
- *   SQLite gives the `-wal` and `-shm` files the same permissions as the database file.
- * - A file that is not a todevice database (not SQLite at all, or an SQLite database without todevice's
- *   `application_id`), or a todevice database with a newer schema, is refused with `StoreOpenError` before any
- *   write: we only read its header and pragmas, so the file stays byte-for-byte as it was.
+ * - A new store never appears half-made. It is created under a temporary name (mode 0600 from the first byte,
+ *   because it holds the account's access token; SQLite gives `-wal` and `-shm` the same mode), migrated there,
+ *   made durable, and only then linked into place. A crash at any point leaves either no store or a complete
+ *   one, never the 0-byte or unmigrated file that other programs' leftovers look like.
+ * - A file that is not a todevice database (empty, not SQLite at all, or an SQLite database without todevice's
+ *   `application_id`), a damaged one, or one with a newer schema is refused with `StoreOpenError`, whose message
+ *   is one line, and the file stays byte-for-byte as it was: the first judgement is made from its header bytes
+ *   alone (src/sqlite/sqlite-file.ts), and nothing is written before the file was recognised as ours.
+ * - Read-only opening creates nothing, migrates nothing and changes no journal mode; an older schema is reported,
+ *   not upgraded.
  * - WAL mode (readers never block the writer), a busy timeout of at least 5 s (two writer processes, F16), and
  *   `synchronous = FULL` by default so a committed batch survives power loss (F18); `NORMAL` is available to
  *   measure the difference.
  * - Statements are prepared once per store and cached by their SQL text (`store.statement(sql)`), and so is the
  *   immediate-transaction wrapper (`store.immediate(work)`).
  */
-import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { migrate, readUserVersion } from './migrate';
 import { LATEST_SCHEMA_VERSION } from './migrations/registry';
 import { TODEVICE_APPLICATION_ID } from './migrations/0001-initial';
+import { classifySqliteError } from './sqlite-errors';
 import { StoreOpenError } from './store-errors';
+import { createSqliteFileAtomically, inspectSqliteFile } from '../sqlite/sqlite-file';
 
 export interface OpenStoreOptions {
   /** `FULL` (default) survives power loss after a commit returns; `NORMAL` may lose the last commits (F18). */
   synchronous?: 'FULL' | 'NORMAL';
   /** How long a writer waits for another process's write lock before SQLITE_BUSY. Default 5000, minimum 5000. */
   busyTimeoutMs?: number;
+  /**
+   * Create the store when there is no file yet. Default true. Processes that only join an existing store (a
+   * notifier, the app's sync process) pass false, and get `StoreOpenError` `missing` instead of a new store.
+   */
+  create?: boolean;
 }
 
 export interface ClientStore {
@@ -42,29 +54,57 @@ export interface ClientStore {
   close(): void;
 }
 
-const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 const MIN_BUSY_TIMEOUT_MS = 5000;
 
 export function openStore(path: string, options: OpenStoreOptions = {}): ClientStore {
   const busyTimeoutMs = Math.max(MIN_BUSY_TIMEOUT_MS, options.busyTimeoutMs ?? MIN_BUSY_TIMEOUT_MS);
   const inMemory = path === ':memory:';
-  if (!inMemory) {
-    createOwnerOnlyFile(path);
-    refuseNonSqliteFile(path);
-  }
+  if (!inMemory) admitFile(path, { create: options.create ?? true, readOnly: false });
   const db = new Database(path, { timeout: busyTimeoutMs, fileMustExist: !inMemory, ...electronNativeBinding() });
   try {
-    refuseForeignOrNewer(db, path);
-    // journal_mode is a header write, so it comes only after the file was recognised as ours or fresh.
+    refuseForeignOrNewer(db, path, { allowFresh: inMemory, refuseOlder: false });
+    // journal_mode is a header write, so it comes only after the file was recognised as ours.
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     migrate(db);
   } catch (error) {
     db.close();
-    throw error;
+    throw asOpenError(error, path);
   }
   return makeStore(path, db);
+}
+
+/**
+ * Opens an existing store for reading only: no file is created, nothing is migrated, no pragma is written.
+ * Writes through it fail with SQLITE_READONLY. For commands that promise to look without touching.
+ */
+export function openStoreReadOnly(path: string): ClientStore {
+  admitFile(path, { create: false, readOnly: true });
+  const db = new Database(path, { readonly: true, fileMustExist: true, timeout: MIN_BUSY_TIMEOUT_MS, ...electronNativeBinding() });
+  try {
+    refuseForeignOrNewer(db, path, { allowFresh: false, refuseOlder: true });
+  } catch (error) {
+    db.close();
+    throw asOpenError(error, path);
+  }
+  return makeStore(path, db);
+}
+
+/**
+ * Opens the store read-only, runs `read` and closes it. A store found damaged while reading (SQLite sees the
+ * damage only when it reaches the broken page) is reported as `StoreOpenError` `corrupt`, like one found damaged
+ * at opening.
+ */
+export function readStoreReadOnly<T>(path: string, read: (store: ClientStore) => T): T {
+  const store = openStoreReadOnly(path);
+  try {
+    return read(store);
+  } catch (error) {
+    throw asOpenError(error, path);
+  } finally {
+    store.close();
+  }
 }
 
 function makeStore(path: string, db: SqliteDatabase): ClientStore {
@@ -101,52 +141,56 @@ function electronNativeBinding(): { nativeBinding?: string } {
   return process.versions.electron !== undefined && binding ? { nativeBinding: binding } : {};
 }
 
-/** Creates the file with mode 0600 if it does not exist; an existing file is left alone (mode included). */
-function createOwnerOnlyFile(path: string): void {
-  try {
-    fs.closeSync(fs.openSync(path, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-}
-
-/** A non-empty file that does not start with SQLite's magic header is refused without SQLite opening it. */
-function refuseNonSqliteFile(path: string): void {
-  const fd = fs.openSync(path, 'r');
-  try {
-    const header = Buffer.alloc(SQLITE_MAGIC.length);
-    const bytesRead = fs.readSync(fd, header, 0, header.length, 0);
-    if (bytesRead === 0) return;
-    if (bytesRead < header.length || !header.equals(SQLITE_MAGIC)) {
+/** Decides from the file's header bytes alone whether SQLite may open it, creating a missing store when asked. */
+function admitFile(path: string, mode: { create: boolean; readOnly: boolean }): void {
+  const file = inspectSqliteFile(path, TODEVICE_APPLICATION_ID);
+  switch (file.kind) {
+    case 'ours':
+    case 'unknown':
+      return;
+    case 'missing':
+      if (!mode.create) throw new StoreOpenError({ kind: 'missing', path });
+      createSqliteFileAtomically(path, (db) => void migrate(db), { databaseOptions: electronNativeBinding() });
+      return;
+    case 'empty':
+      throw new StoreOpenError({ kind: 'empty', path });
+    case 'not-sqlite':
       throw new StoreOpenError({ kind: 'not-todevice', path, detail: 'the file is not an SQLite database' });
-    }
-  } finally {
-    fs.closeSync(fd);
+    case 'foreign':
+      throw new StoreOpenError({
+        kind: 'not-todevice',
+        path,
+        detail: `an SQLite database with application_id ${file.applicationId} and user_version ${file.userVersion}`,
+      });
   }
 }
 
-function refuseForeignOrNewer(db: SqliteDatabase, path: string): void {
+/** SQLite's verdict, which sees the WAL: whose database this is and which schema it has. */
+function refuseForeignOrNewer(db: SqliteDatabase, path: string, rules: { allowFresh: boolean; refuseOlder: boolean }): void {
   const applicationId = db.pragma('application_id', { simple: true });
   const userVersion = readUserVersion(db);
-  const objectCount = db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number };
   if (applicationId === TODEVICE_APPLICATION_ID) {
     if (userVersion > LATEST_SCHEMA_VERSION) {
-      throw new StoreOpenError({
-        kind: 'newer-schema',
-        path,
-        foundVersion: userVersion,
-        supportedVersion: LATEST_SCHEMA_VERSION,
-      });
+      throw new StoreOpenError({ kind: 'newer-schema', path, foundVersion: userVersion, supportedVersion: LATEST_SCHEMA_VERSION });
+    }
+    if (rules.refuseOlder && userVersion < LATEST_SCHEMA_VERSION) {
+      throw new StoreOpenError({ kind: 'older-schema', path, foundVersion: userVersion, supportedVersion: LATEST_SCHEMA_VERSION });
     }
     return;
   }
-  const fresh = applicationId === 0 && userVersion === 0 && objectCount.n === 0;
-  if (!fresh) {
-    throw new StoreOpenError({
-      kind: 'not-todevice',
-      path,
-      detail: `SQLite database with application_id ${String(applicationId)}, user_version ${userVersion}, ` +
-        `${objectCount.n} schema objects`,
-    });
-  }
+  const objectCount = db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number };
+  if (rules.allowFresh && applicationId === 0 && userVersion === 0 && objectCount.n === 0) return;
+  throw new StoreOpenError({
+    kind: 'not-todevice',
+    path,
+    detail: `an SQLite database with application_id ${String(applicationId)}, user_version ${userVersion}, ${objectCount.n} schema objects`,
+  });
+}
+
+/** A damaged database (SQLITE_CORRUPT, SQLITE_NOTADB) becomes a `corrupt` StoreOpenError; other errors pass as they are. */
+function asOpenError(error: unknown, path: string): unknown {
+  if (error instanceof StoreOpenError) return error;
+  const classified = classifySqliteError(error);
+  if (classified?.kind === 'db-corrupt') return new StoreOpenError({ kind: 'corrupt', path, detail: classified.message });
+  return error;
 }

@@ -6,7 +6,7 @@
  * no place on a screen or in JSON output.
  */
 import { listCursors, type CursorRow } from './cursors';
-import { inboxStats, listInbox, type InboxRow } from './inbox';
+import { inboxStats, latestInbox, listInbox, type InboxRow } from './inbox';
 import { listLeases, type LeaseRow } from './lease';
 import { listLegacyTokens } from './legacy-token';
 import type { ClientStore } from './open-store';
@@ -24,7 +24,16 @@ export interface StoreSnapshot {
   legacyTokens: Array<{ process: string; nextBatch: string | null; updatedAtMs: number }>;
 }
 
-export function readStoreSnapshot(store: ClientStore, options: { inboxAfterSeq?: number; inboxLimit?: number } = {}): StoreSnapshot {
+export interface SnapshotOptions {
+  /** List inbox rows after this seq (oldest first). */
+  inboxAfterSeq?: number;
+  /** Most inbox rows listed. Default 10,000. */
+  inboxLimit?: number;
+  /** List the newest `inboxLimit` rows (still oldest first) instead of the first ones after `inboxAfterSeq`. */
+  inboxNewest?: boolean;
+}
+
+export function readStoreSnapshot(store: ClientStore, options: SnapshotOptions = {}): StoreSnapshot {
   return store.db.transaction((): StoreSnapshot => {
     const account = readAccount(store);
     const wanted = store.statement('SELECT key, wanter, wanted_at_ms FROM lease_wanted ORDER BY key, wanter').all() as Array<{
@@ -39,7 +48,10 @@ export function readStoreSnapshot(store: ClientStore, options: { inboxAfterSeq?:
       leaseWanted: wanted.map((row) => ({ key: row.key, wanter: row.wanter, wantedAtMs: row.wanted_at_ms })),
       cursors: listCursors(store),
       inboxCount: inboxStats(store).count,
-      inbox: listInbox(store, { afterSeq: options.inboxAfterSeq, limit: options.inboxLimit ?? 10_000 }),
+      inbox:
+        options.inboxNewest === true
+          ? latestInbox(store, options.inboxLimit ?? 10_000).reverse()
+          : listInbox(store, { afterSeq: options.inboxAfterSeq, limit: options.inboxLimit ?? 10_000 }),
       legacyTokens: listLegacyTokens(store),
     };
   })();

@@ -1,6 +1,6 @@
 // Conformance: state survives a restart on the same database file, and a since "from the future" (after the
 // database was restored from an older copy) is refused instead of silently acknowledging new messages.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -67,6 +67,7 @@ describe('persistence', () => {
 
   it('restart: a database from a newer homeserver is refused with a clear error', async () => {
     const dbPath = join(dir, 'newer.db');
+    await (await startTestServer({ dbPath })).close();
     const db = new Database(dbPath);
     db.pragma('user_version = 999');
     db.close();
@@ -74,6 +75,39 @@ describe('persistence', () => {
     expect(failure.code).toBe(1);
     expect(failure.stderr).toMatch(/newer than this homeserver/);
     expect(failure.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('files: a new database is readable by its owner only (it holds access tokens)', async () => {
+    const dbPath = join(dir, 'mode.db');
+    await (await startTestServer({ dbPath })).close();
+    expect(statSync(dbPath).mode & 0o777).toBe(0o600);
+  });
+
+  it('files: an empty, non-SQLite, foreign or damaged file is refused in one line and left byte-for-byte as it was', async () => {
+    const healthy = join(dir, 'healthy.db');
+    const ts = await startTestServer({ dbPath: healthy });
+    await register(ts.url, 'PHONE');
+    await ts.close();
+    const foreign = (file: string): void => {
+      const other = new Database(file);
+      other.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hi')");
+      other.close();
+    };
+    const cases: Array<[string, (file: string) => void, RegExp]> = [
+      ['empty.db', (file) => writeFileSync(file, ''), /empty file/],
+      ['notes.db', (file) => writeFileSync(file, 'my notes, not a database\n'.repeat(20)), /not an SQLite database/],
+      ['other.db', foreign, /another program's SQLite database/],
+      ['damaged.db', (file) => writeFileSync(file, readFileSync(healthy).subarray(0, 4096 + 100)), /damaged/],
+    ];
+    for (const [name, make, message] of cases) {
+      const file = join(dir, name);
+      make(file);
+      const before = readFileSync(file);
+      const failure = await runServeExpectingFailure(['--db', file]);
+      expect(failure.stderr, name).toMatch(message);
+      expect(failure.stderr.trim().split('\n'), name).toHaveLength(1);
+      expect(readFileSync(file).equals(before), name).toBe(true);
+    }
   });
 
   it('restart: a database belongs to one server name', async () => {

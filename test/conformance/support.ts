@@ -24,6 +24,8 @@ export interface TestServer {
 export interface TestServerOptions {
   dbPath?: string;
   serverName?: string;
+  /** A fixed port (to restart a server where clients expect it); default 0, any free port. */
+  port?: number;
 }
 
 const cliEntry = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
@@ -33,7 +35,7 @@ const cliEntry = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url
  * where it listens from its first stdout line. The suite therefore tests the shipped command, not a library call.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const args = [cliEntry, 'serve', '--port', '0', '--db', options.dbPath ?? ':memory:'];
+  const args = [cliEntry, 'serve', '--port', String(options.port ?? 0), '--db', options.dbPath ?? ':memory:'];
   if (options.serverName !== undefined) args.push('--server-name', options.serverName);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];

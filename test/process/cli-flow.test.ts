@@ -1,10 +1,10 @@
 // The commands a person outside the project would use: `todevice serve`, `headless`, `send`, `inbox`. Kill the
-// main process at random while messages arrive, restart it, and `inbox` shows every tag exactly once.
+// main process while messages arrive, restart it, and `inbox` shows every tag exactly once.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RECEIVER, startHeadless, startTestServer, tempDir, waitFor, type TestServer } from './support';
+import { inboxRowCount, RECEIVER, startHeadless, startTestServer, tempDir, waitFor, type TestServer } from './support';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
@@ -20,15 +20,24 @@ describe('the CLI, end to end', () => {
   it('cli: send, kill -9 the main process twice, restart, inbox shows every tag exactly once', async () => {
     const dataDir = tempDir('cli');
     let main = await startHeadless(server.url, dataDir);
-    const sending = todevice('send', '--homeserver', server.url, '--to', `@${RECEIVER.user}:localhost`, '--device', RECEIVER.deviceId, '--count', '300');
+    const send = async (): Promise<{ run: string; count: number }> => {
+      const { stdout } = await todevice('send', '--homeserver', server.url, '--to', `@${RECEIVER.user}:localhost`, '--device', RECEIVER.deviceId, '--count', '100');
+      return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { run: string; count: number };
+    };
+    // Three sends of 100; during each of the first two, main is killed once it committed some of that send's
+    // messages, so every kill interrupts a live stream.
+    const runs: Array<{ run: string; count: number }> = [];
     for (let kill = 0; kill < 2; kill += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const before = inboxRowCount(dataDir);
+      const sending = send();
+      await waitFor(() => inboxRowCount(dataDir) >= before + 20, 30_000, () => `inbox stayed at ${inboxRowCount(dataDir)} rows`);
       main.child.kill('SIGKILL');
       await main.exited;
+      runs.push(await sending);
       main = await startHeadless(server.url, dataDir);
     }
-    const sent = JSON.parse((await sending).stdout.trim().split('\n').pop() ?? '{}') as { run: string; count: number };
-    expect(sent.count).toBe(300);
+    runs.push(await send());
+    expect(runs.map((run) => run.count)).toEqual([100, 100, 100]);
     try {
       let inbox: { inbox: Array<{ content: { tag?: string } }> } = { inbox: [] };
       await waitFor(
@@ -42,7 +51,7 @@ describe('the CLI, end to end', () => {
       const tags = inbox.inbox.map((row) => row.content.tag);
       expect(new Set(tags).size).toBe(300);
       expect(tags.length).toBe(300);
-      expect(tags.every((tag) => tag?.startsWith(`${sent.run}-`))).toBe(true);
+      expect(tags.every((tag) => runs.some((run) => tag?.startsWith(`${run.run}-`)))).toBe(true);
       const text = (await todevice('inbox', '--data', dataDir)).stdout;
       expect(text).toContain('300 distinct tags, 0 duplicated');
     } finally {

@@ -16,7 +16,8 @@ import { DemoTraffic } from '../../src/main/host/demo-traffic';
 import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
 import { readAccount } from '../../src/store/account';
 import { summarizeHandled, handledTags } from '../../src/store/handled';
-import { openStore, type ClientStore } from '../../src/store/open-store';
+import { inboxStats } from '../../src/store/inbox';
+import { readStoreReadOnly, type ClientStore } from '../../src/store/open-store';
 import { startTestServer, type TestServer } from '../conformance/support';
 
 export { startTestServer, type TestServer };
@@ -51,16 +52,32 @@ function track(child: ChildProcess): RunningProcess {
   return running;
 }
 
-/** Starts `todevice headless` for the receiver device and waits for its first line (it is syncing then). */
-export async function startHeadless(
-  url: string,
-  dataDir: string,
-  options: { strategy?: string; env?: Record<string, string> } = {},
-): Promise<RunningProcess> {
-  const args = [cliEntry, 'headless', '--homeserver', url, '--data', dataDir, '--user', RECEIVER.user, '--password', RECEIVER.password];
+export interface HeadlessOptions {
+  strategy?: string;
+  env?: Record<string, string>;
+}
+
+function headlessArgs(url: string, dataDir: string, options: HeadlessOptions): string[] {
+  const args = ['headless', '--homeserver', url, '--data', dataDir, '--user', RECEIVER.user, '--password', RECEIVER.password];
   args.push('--device', RECEIVER.deviceId, '--register', '--strategy', options.strategy ?? 'explicit-lease');
-  const running = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } }));
-  await waitFor(() => running.lines.length > 0, 20_000, () => `headless did not start: ${running.stderr.join('\n')}`);
+  return args;
+}
+
+/** Starts `todevice headless` for the receiver device and waits for its first line (it is syncing then). */
+export async function startHeadless(url: string, dataDir: string, options: HeadlessOptions = {}): Promise<RunningProcess> {
+  return startCommand(headlessArgs(url, dataDir, options), options.env);
+}
+
+/** Starts `todevice headless` without waiting for it: for a process armed to die before it prints anything. */
+export function spawnHeadless(url: string, dataDir: string, options: HeadlessOptions = {}): RunningProcess {
+  const args = [cliEntry, ...headlessArgs(url, dataDir, options)];
+  return track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } }));
+}
+
+/** Starts `todevice ARGS` (a long-running command such as headless) and waits for its first stdout line. */
+export async function startCommand(args: string[], env: Record<string, string> = {}): Promise<RunningProcess> {
+  const running = track(spawn(process.execPath, [cliEntry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
+  await waitFor(() => running.lines.length > 0, 20_000, () => `todevice ${args[0] ?? ''} did not start: ${running.stderr.join('\n')}`);
   return running;
 }
 
@@ -105,13 +122,29 @@ export async function sharedRoom(url: string, sender: Sender, dataDir: string): 
   return room.value.roomId;
 }
 
+/** Reads a data directory's store the way `todevice inbox` does: read-only, so a test never creates or migrates it. */
 export function withStore<T>(dataDir: string, read: (store: ClientStore) => T): T {
-  const store = openStore(path.join(dataDir, CLIENT_DB_FILE));
-  try {
-    return read(store);
-  } finally {
-    store.close();
-  }
+  return readStoreReadOnly(path.join(dataDir, CLIENT_DB_FILE), read);
+}
+
+/** Inbox rows that the process with this PID fetched and committed. */
+export function rowsFetchedBy(dataDir: string, pid: number): number {
+  return withStore(dataDir, (store) => (store.statement('SELECT count(*) AS n FROM inbox WHERE fetched_by_pid = ?').get(pid) as { n: number }).n);
+}
+
+/** The main consumer's cursor is at the newest inbox row: nothing committed waits to be handled. */
+export function mainCursorAtEnd(dataDir: string): boolean {
+  return withStore(dataDir, (store) => {
+    const last = inboxStats(store).maxSeq ?? 0;
+    const cursor = store.statement("SELECT seq FROM cursors WHERE consumer = 'main'").get() as { seq: number } | undefined;
+    return (cursor?.seq ?? 0) >= last;
+  });
+}
+
+/** Inbox rows committed so far (0 before the main process created the store). */
+export function inboxRowCount(dataDir: string): number {
+  if (!fs.existsSync(path.join(dataDir, CLIENT_DB_FILE))) return 0;
+  return withStore(dataDir, (store) => inboxStats(store).count);
 }
 
 export interface DeliveryReport {

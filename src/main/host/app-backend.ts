@@ -6,6 +6,7 @@
  * a `UiResult` error; a failed homeserver call does too. The snapshot feed recomputes at most every
  * `SNAPSHOT_MIN_INTERVAL_MS` while someone listens and publishes only when something changed.
  */
+import { describeClientError } from '../../engine/describe-failure';
 import type { Strategy } from '../../engine/engine-types';
 import { isStrategy } from '../../engine/engine-types';
 import type { AdminClient } from '../../homeserver/admin-client';
@@ -123,14 +124,14 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       if (!Number.isInteger(count) || count < 1 || count > maxSendCount) return fail('bad-argument', `count must be an integer from 1 to ${maxSendCount}`);
       const result = await traffic.sendToDevice(count);
       sentByHost += result.ok ? result.value.sent : result.error.sent;
-      return result.ok ? ok(result.value) : fail(result.error.kind, `sent ${result.error.sent} of ${count}: ${JSON.stringify(result.error)}`);
+      return result.ok ? ok(result.value) : fail(result.error.kind, `sent ${result.error.sent} of ${count}: ${describeClientError(result.error, { homeserverUrl: ctx.homeserverUrl })}`);
     },
     'traffic:send-room-message': async ({ text, withholdKey }) => {
       if (typeof text !== 'string' || text.length === 0 || text.length > 1000) return fail('bad-argument', 'text must be 1 to 1000 characters');
       if (withholdKey !== undefined && typeof withholdKey !== 'boolean') return fail('bad-argument', 'withholdKey must be true or false');
       const result = await traffic.sendRoomMessage(ctx.world.roomId, text, { withholdKey: withholdKey === true });
       if (result.ok && result.value.keyTag !== null) sentByHost += 1;
-      return result.ok ? ok(result.value) : fail(result.error.kind, JSON.stringify(result.error));
+      return result.ok ? ok(result.value) : fail(result.error.kind, describeClientError(result.error, { homeserverUrl: ctx.homeserverUrl }));
     },
     'process:kill-notifier': async () => ok({ killedPid: ctx.push.killNewestNotifier() }),
     'process:restart-main': async () => {

@@ -57,7 +57,7 @@ export async function startAppHost(options: AppHostOptions): Promise<AppHost> {
   const homeserverUrl = options.homeserverUrl ?? homeserver?.url ?? '';
   const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE));
   try {
-    const world = await setUpDemoWorld(store, homeserverUrl);
+    const world = await setUpDemoWorld(store, homeserverUrl, homeserver === undefined ? 'url' : 'embedded');
     const strategy = options.strategy ?? DEFAULT_STRATEGY;
     // Push dispatch and backend need each other: reports go to the backend, which is built on the dispatch.
     const relay: { toBackend?: Parameters<typeof startPushDispatch>[0]['onNotifierMessage'] } = {};

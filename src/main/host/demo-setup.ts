@@ -6,14 +6,21 @@
  * idempotent: on an existing data directory the same users log in again with the same device IDs, so the
  * desktop device keeps its to-device queue across app restarts.
  */
+import { describeClientError } from '../../engine/describe-failure';
 import { MatrixClient } from '../../engine/matrix-client';
 import type { Account } from '../../store/account';
 import type { ClientStore } from '../../store/open-store';
-import { ensureAccount } from './account-setup';
+import type { HomeserverBinding } from '../../store/account';
+import { ensureStoredAccount } from './account-setup';
 
 export const DEMO_PASSWORD = 'todevice-demo';
 export const DEMO_DESKTOP = { user: 'desktop', deviceId: 'DESKTOP' };
 export const DEMO_SENDER = { user: 'sender', deviceId: 'SENDER' };
+
+/** The demo world could not be set up: a user's problem (wrong server, another account's store), one line. */
+export class DemoSetupError extends Error {
+  override name = 'DemoSetupError';
+}
 
 export interface DemoWorld {
   desktop: Account;
@@ -22,15 +29,19 @@ export interface DemoWorld {
   roomId: string;
 }
 
-export async function setUpDemoWorld(store: ClientStore, homeserverUrl: string): Promise<DemoWorld> {
-  const desktop = await ensureAccount(store, { homeserverUrl, ...DEMO_DESKTOP, password: DEMO_PASSWORD, register: true });
-  if (!desktop.ok) throw new Error(`demo: cannot log in the desktop user: ${desktop.error.message}`);
+/**
+ * `homeserverBinding` is `embedded` when the host runs the data directory's own homeserver (its port changes at
+ * every launch) and `url` for a homeserver given by URL.
+ */
+export async function setUpDemoWorld(store: ClientStore, homeserverUrl: string, homeserverBinding: HomeserverBinding): Promise<DemoWorld> {
+  const desktop = await ensureStoredAccount(store, { homeserverUrl, ...DEMO_DESKTOP, password: DEMO_PASSWORD, register: true, homeserverBinding });
+  if (!desktop.ok) throw new DemoSetupError(desktop.error.kind === 'not-this-store' ? desktop.error.message : `cannot log in the demo user: ${desktop.error.message}`);
   const sender = await loginOrRegister(homeserverUrl, DEMO_SENDER.user, DEMO_SENDER.deviceId);
   const room = await sender.client.createRoom({ name: 'todevice demo', invite: [desktop.value.userId] });
-  if (!room.ok) throw new Error(`demo: cannot create the demo room: ${JSON.stringify(room.error)}`);
+  if (!room.ok) throw new DemoSetupError(`cannot create the demo room: ${describeClientError(room.error, { homeserverUrl })}`);
   // The desktop joins with its own token: room membership belongs to the user, the to-device queue to the device.
   const joined = await new MatrixClient({ baseUrl: homeserverUrl, accessToken: desktop.value.accessToken }).joinRoom(room.value.roomId);
-  if (!joined.ok) throw new Error(`demo: the desktop user cannot join the demo room: ${JSON.stringify(joined.error)}`);
+  if (!joined.ok) throw new DemoSetupError(`the demo user cannot join the demo room: ${describeClientError(joined.error, { homeserverUrl })}`);
   return { desktop: desktop.value, sender: sender.client, senderUserId: sender.userId, roomId: room.value.roomId };
 }
 
@@ -38,6 +49,6 @@ async function loginOrRegister(baseUrl: string, user: string, deviceId: string):
   const anonymous = new MatrixClient({ baseUrl });
   let login = await anonymous.login({ user, password: DEMO_PASSWORD, deviceId });
   if (!login.ok) login = await anonymous.register({ username: user, password: DEMO_PASSWORD, deviceId });
-  if (!login.ok) throw new Error(`demo: cannot log in or register ${user}: ${JSON.stringify(login.error)}`);
+  if (!login.ok) throw new DemoSetupError(`cannot log in or register ${user}: ${describeClientError(login.error, { homeserverUrl: baseUrl })}`);
   return { client: anonymous.withAccessToken(login.value.access_token), userId: login.value.user_id };
 }

@@ -11,9 +11,9 @@ import path from 'node:path';
 import type { EngineEvent, Strategy } from '../../engine/engine-types';
 import { CLIENT_DB_FILE } from '../../shared/data-layout';
 import type { NotifierMessage } from '../../shared/notifier-messages';
-import type { Account } from '../../store/account';
+import { saveAccount, type Account } from '../../store/account';
 import { openStore, type ClientStore } from '../../store/open-store';
-import { ensureAccount, type AccountRequest } from './account-setup';
+import { ensureAccount, readStoredOwner, type AccountRequest } from './account-setup';
 import { startMainSync, type MainSync } from './main-sync';
 import type { NotifierLauncher } from './notifier-launcher';
 import { startPushDispatch, type NotifierRun, type PushDispatch } from './push-dispatch';
@@ -43,11 +43,23 @@ export class HostStartError extends Error {
 }
 
 export async function startHeadlessHost(options: HeadlessHostOptions): Promise<HeadlessHost> {
-  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE), options.synchronous === undefined ? {} : { synchronous: options.synchronous });
+  const dbPath = path.join(options.dataDir, CLIENT_DB_FILE);
+  const storeOptions = options.synchronous === undefined ? {} : { synchronous: options.synchronous };
+  // An existing store is opened (and so checked) first; a new one is created only after the login succeeded,
+  // so a failed first start leaves no trace in --data.
+  let store: ClientStore | undefined = fs.existsSync(dbPath) ? openStore(dbPath, { ...storeOptions, create: false }) : undefined;
   try {
-    const account = await ensureAccount(store, options);
-    if (!account.ok) throw new HostStartError(`cannot log in to ${options.homeserverUrl} as ${options.user}: ${account.error.message}`);
+    const account = await ensureAccount(store === undefined ? undefined : readStoredOwner(store), options, options.dataDir);
+    if (!account.ok) {
+      const message = account.error.kind === 'not-this-store' ? account.error.message : `cannot log in to ${options.homeserverUrl} as ${options.user}: ${account.error.message}`;
+      throw new HostStartError(message);
+    }
+    if (store === undefined) {
+      fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+      store = openStore(dbPath, storeOptions);
+    }
+    saveAccount(store, account.value);
+    const opened = store;
     const push = await startPushDispatch({
       account: account.value,
       dataDir: options.dataDir,
@@ -59,7 +71,7 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       ...(options.log && { log: options.log }),
     });
     const sync = startMainSync({
-      store,
+      store: opened,
       account: account.value,
       strategy: options.strategy,
       ...(options.onEngineEvent && { onEvent: options.onEngineEvent }),
@@ -67,17 +79,17 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
     });
     return {
       account: account.value,
-      store,
+      store: opened,
       sync,
       push,
       close: async () => {
         await sync.stop();
         await push.close();
-        store.close();
+        opened.close();
       },
     };
   } catch (error) {
-    store.close();
+    store?.close();
     throw error;
   }
 }

@@ -13,8 +13,9 @@
  * notifier is used as soon as `main` handles it.
  */
 import { createProcessEngine } from '../../engine/create-engine';
+import { describeClientError } from '../../engine/describe-failure';
 import { consumeInbox } from '../../engine/consumer';
-import type { EngineEvent, Strategy } from '../../engine/engine-types';
+import type { EngineEvent, RunSummary, Strategy } from '../../engine/engine-types';
 import type { KillPoints } from '../../engine/kill-points';
 import type { SyncEngine } from '../../engine/sync-engine';
 import { systemClock } from '../../shared/clock';
@@ -44,7 +45,7 @@ export interface MainSyncOptions {
 export interface MainSync {
   engine: SyncEngine;
   /** Resolves when the loop ended: stopped, or failed after its bounded retries. */
-  done: Promise<{ kind: string; error?: unknown }>;
+  done: Promise<RunSummary>;
   stop(): Promise<void>;
 }
 
@@ -58,7 +59,7 @@ export function startMainSync(options: MainSyncOptions): MainSync {
     consumeWhenFree(store, strategy, killPoints, log);
     void timeline?.pass().then(
       (pass) => {
-        if (pass.error !== undefined) log(`main: timeline paging stopped for now: ${JSON.stringify(pass.error)}`);
+        if (pass.error !== undefined) log(`main: timeline paging stopped for now: ${describeClientError(pass.error, { homeserverUrl: options.account.homeserverUrl })}`);
       },
       (error: unknown) => {
         if (classifySqliteError(error)?.kind !== 'db-busy') log(`main: timeline pass failed: ${error instanceof Error ? error.stack : String(error)}`);

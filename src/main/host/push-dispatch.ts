@@ -6,6 +6,7 @@
  * Nothing here must be durable: a push that arrives while no notifier can run is still in the to-device queue and
  * in the room, and the main sync delivers it. The notifier list is kept bounded for the dashboard.
  */
+import { describeClientError } from '../../engine/describe-failure';
 import { MatrixClient } from '../../engine/matrix-client';
 import type { NotifierMessage } from '../../shared/notifier-messages';
 import type { Account } from '../../store/account';
@@ -88,7 +89,7 @@ export async function startPushDispatch(options: PushDispatchOptions): Promise<P
   });
   if (!pusher.ok) {
     await gateway.close();
-    throw new Error(`could not register the pusher: ${JSON.stringify(pusher.error)}`);
+    throw new Error(`could not register the pusher: ${describeClientError(pusher.error, { homeserverUrl: options.account.homeserverUrl })}`);
   }
   return {
     notifyUrl: gateway.notifyUrl,

@@ -6,6 +6,7 @@
  * Arguments: `--data DIR --strategy NAME`. The account comes from the store, written by the host.
  */
 import path from 'node:path';
+import { describeSyncFailure } from '../../engine/describe-failure';
 import { isStrategy } from '../../engine/engine-types';
 import { CLIENT_DB_FILE } from '../../shared/data-layout';
 import { readAccount } from '../../store/account';
@@ -21,7 +22,7 @@ function argument(name: string): string {
 
 const strategy = argument('strategy');
 if (!isStrategy(strategy)) throw new Error(`sync process: unknown strategy "${strategy}"`);
-const store = openStore(path.join(argument('data'), CLIENT_DB_FILE));
+const store = openStore(path.join(argument('data'), CLIENT_DB_FILE), { create: false });
 const account = readAccount(store);
 if (account === undefined) throw new Error('sync process: no account in the store; the host writes it before starting us');
 const sync = startMainSync({ store, account, strategy });
@@ -37,7 +38,7 @@ process.once('SIGINT', stop);
 process.once('disconnect', stop);
 void sync.done.then((result) => {
   if (result.kind === 'failed') {
-    process.stderr.write(`sync process: the sync loop failed: ${JSON.stringify(result)}\n`);
+    process.stderr.write(`sync process: the sync loop stopped: ${describeSyncFailure(result.error, { homeserverUrl: account.homeserverUrl })}\n`);
     process.exit(1);
   }
 });

@@ -5,6 +5,7 @@ import { reopen, tempStore } from '../store/temp-store';
 import { makeEngine } from './engine-fixture';
 import { startFixture } from './homeserver-fixture';
 import type { EngineEvent } from '../../../src/engine/engine-types';
+import { overwriteToken } from '../../../src/store/token';
 
 async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -54,6 +55,18 @@ describe('lease with the sync engine', () => {
     stop.abort();
     await running;
     expect(Date.now() - startedMs).toBeLessThan(1000);
+  });
+
+  it('run: a loop that fails for good releases its lease and reports stopped, like one that was stopped', async () => {
+    const fx = await startFixture();
+    const store = tempStore();
+    // A to-device token the server never issued: MSC4538 has it answer 400 M_INVALID_PARAM, which is not retried.
+    overwriteToken(store, { nextBatch: 'not-a-token-this-server-issued', nowMs: Date.now(), process: 'test' });
+    const main = makeEngine(store, fx.receiver.client, { processName: 'main', longPollTimeoutMs: 20_000 });
+    const summary = await main.engine.run(new AbortController().signal);
+    expect(summary).toMatchObject({ kind: 'failed', error: { kind: 'http', status: 400, errcode: 'M_INVALID_PARAM' } });
+    expect(readLease(store, 'to-device')?.expiresAtMs).toBe(0);
+    expect(main.events.at(-1)).toMatchObject({ kind: 'stopped', detail: { reason: 'failed' } });
   });
 
   it('fencing: a holder stalled past its lease is fenced at commit and writes nothing (F9)', async () => {

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../../../src/store/open-store';
-import { StoreOpenError } from '../../../src/store/store-errors';
+import { openStore, openStoreReadOnly, readStoreReadOnly, type ClientStore } from '../../../src/store/open-store';
+import { StoreOpenError, type StoreOpenFailure } from '../../../src/store/store-errors';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../../src/store/migrations/registry';
 import { readToken } from '../../../src/store/token';
 import { tempDir } from './temp-store';
@@ -13,17 +13,26 @@ function sha256(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
-function expectRefused(file: string, kind: 'newer-schema' | 'not-todevice'): void {
+/** Both ways of opening refuse the file with a one-line error of this kind, and leave it byte-for-byte as it was. */
+function expectRefused(file: string, kind: StoreOpenFailure['kind'], read: (store: ClientStore) => unknown = () => undefined): void {
   const before = sha256(file);
-  let thrown: unknown;
-  try {
-    openStore(file).close();
-  } catch (error) {
-    thrown = error;
+  for (const open of [openStore, openStoreReadOnly]) {
+    let thrown: unknown;
+    try {
+      const store = open(file);
+      try {
+        read(store);
+      } finally {
+        store.close();
+      }
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown, open.name).toBeInstanceOf(StoreOpenError);
+    expect((thrown as StoreOpenError).reason.kind, open.name).toBe(kind);
+    expect((thrown as StoreOpenError).message).not.toContain('\n');
+    expect(sha256(file)).toBe(before);
   }
-  expect(thrown).toBeInstanceOf(StoreOpenError);
-  expect((thrown as StoreOpenError).reason.kind).toBe(kind);
-  expect(sha256(file)).toBe(before);
 }
 
 describe('open-store', () => {
@@ -83,6 +92,64 @@ describe('open-store', () => {
     const file = path.join(tempDir(), 'notes.txt');
     fs.writeFileSync(file, 'these are my notes, not a database\n'.repeat(50));
     expectRefused(file, 'not-todevice');
+  });
+
+  it('open: an empty file is refused and left as it is, since todevice never leaves one behind', () => {
+    const file = path.join(tempDir(), 'client.sqlite');
+    fs.writeFileSync(file, '');
+    expectRefused(file, 'empty');
+    expect(fs.statSync(file).size).toBe(0);
+  });
+
+  it('open: a truncated store is refused as damaged, in one line, and left unmodified', () => {
+    const file = path.join(tempDir(), 'client.sqlite');
+    const store = openStore(file);
+    store.db.exec("CREATE TABLE filler (x BLOB); INSERT INTO filler SELECT randomblob(2000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i FROM n)");
+    store.db.pragma('wal_checkpoint(TRUNCATE)');
+    store.close();
+    fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
+    expectRefused(file, 'corrupt', (store) => store.db.prepare('SELECT count(*) FROM filler').get());
+    expect(() => readStoreReadOnly(file, (store) => store.db.prepare('SELECT count(*) FROM filler').get())).toThrow(StoreOpenError);
+  });
+
+  it('open: a new store appears complete or not at all; a killed creator leaves no store, only a temporary that is cleaned up', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'client.sqlite');
+    // What a creator SIGKILLed halfway leaves: a temporary named after a process that no longer exists.
+    const abandoned = `${file}.creating-999999-deadbeef`;
+    fs.writeFileSync(abandoned, 'half a database');
+    expect(fs.existsSync(file)).toBe(false);
+    openStore(file).close();
+    expect(fs.existsSync(abandoned)).toBe(false);
+    expect(fs.readdirSync(dir).filter((name) => name.includes('.creating-'))).toEqual([]);
+    const store = openStoreReadOnly(file);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION);
+    store.close();
+  });
+
+  it('read-only: opening creates nothing, migrates nothing and switches no journal mode', () => {
+    const dir = tempDir();
+    const missing = path.join(dir, 'client.sqlite');
+    expect(() => openStoreReadOnly(missing)).toThrow(/no todevice store/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    openStore(missing).close();
+    const before = sha256(missing);
+    const store = openStoreReadOnly(missing);
+    expect(() => store.db.exec('DELETE FROM inbox')).toThrow(/readonly/);
+    store.close();
+    expect(sha256(missing)).toBe(before);
+  });
+
+  it('read-only: an older schema is reported, not upgraded', () => {
+    const file = path.join(tempDir(), 'client.sqlite');
+    const old = new Database(file);
+    for (const migration of MIGRATIONS.slice(0, -1)) old.exec(migration.sql);
+    old.pragma(`user_version = ${LATEST_SCHEMA_VERSION - 1}`);
+    old.close();
+    const before = sha256(file);
+    expect(() => openStoreReadOnly(file)).toThrow(/older than this todevice reads/);
+    expect(sha256(file)).toBe(before);
+    expect(new Database(file, { readonly: true }).pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION - 1);
   });
 
   it('open: an up-to-date store opens at once while another process holds the write lock (a suspended app)', () => {
