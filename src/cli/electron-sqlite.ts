@@ -213,7 +213,8 @@ async function identifyElectron(runtime: SqliteBuildRuntime, electronBinary: str
   if (outcome.exitCode !== 0) return err(`${problem} (${describeOutcome(outcome)})`);
   let answer: unknown;
   try {
-    answer = JSON.parse(outcome.stdout);
+    // The last line, in case the binary prints something of its own first.
+    answer = JSON.parse(lastLine(outcome.stdout) ?? '');
   } catch {
     return err(`${problem} (it printed ${JSON.stringify(outcome.stdout.slice(0, 200))})`);
   }
@@ -247,7 +248,7 @@ async function probeBinding(runtime: SqliteBuildRuntime, options: SqliteForElect
     },
     timeoutMs: PROBE_TIMEOUT_MS,
   });
-  if (outcome.exitCode === 0 && outcome.stdout === 'loaded') return ok(undefined);
+  if (outcome.exitCode === 0 && lastLine(outcome.stdout) === 'loaded') return ok(undefined);
   return err(lastLine(outcome.stderr) ?? describeOutcome(outcome));
 }
 
@@ -276,7 +277,7 @@ async function buildIntoCache(
     }
     const built = await buildInCopy(runtime, options, electron, packageCopy, transcript);
     fs.writeText(logFile, transcript.join('\n'));
-    if (!built.ok) return err(buildFailure(electron, built.error, logFile));
+    if (!built.ok) return err(buildFailure(electron, `${built.error} (log: ${logFile})`));
     // Staged next to its final name so the rename stays on one file system and is atomic.
     fs.makeDir(path.dirname(binding));
     const staged = path.join(path.dirname(binding), `.${BINDING_FILE}.${path.basename(work)}.tmp`);
@@ -286,7 +287,8 @@ async function buildIntoCache(
     runtime.log(`better-sqlite3 for Electron ${electron.version} is ready (${built.value.how} in ${seconds} s), cached at ${binding}`);
     return ok({ binding, source: built.value.how });
   } catch (error) {
-    return err(buildFailure(electron, fileProblem(error, `cannot write ${options.cacheRoot}`), logFile));
+    // A file operation failed (a full disk, a cache folder that is not writable); no log could be relied on.
+    return err(buildFailure(electron, fileProblem(error, 'a file operation failed')));
   } finally {
     if (work !== undefined) removeQuietly(fs, work);
   }
@@ -360,9 +362,9 @@ async function compileFromSource(
   return ok(file);
 }
 
-function buildFailure(electron: ElectronIdentity, reason: string, logFile: string): string {
+function buildFailure(electron: ElectronIdentity, reason: string): string {
   return (
-    `could not build better-sqlite3 for Electron ${electron.version}: ${reason} (log: ${logFile}). ` +
+    `could not build better-sqlite3 for Electron ${electron.version}: ${reason}. ` +
     `The first start needs a network connection (electronjs.org, for Electron's headers) and a C++ toolchain ` +
     `(Python 3, make, a C++ compiler); fix that and run "npm start" again, or run "todevice start --web" to use ` +
     `the dashboard in your browser.`

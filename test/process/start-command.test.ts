@@ -21,6 +21,8 @@ import { waitFor } from './support';
 
 const cli = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
 const nodeBuild = fileURLToPath(new URL('../../node_modules/better-sqlite3/build/Release/better_sqlite3.node', import.meta.url));
+/** Each start runs the CLI through tsx (about 6 s on a loaded 2-core machine) and may rebuild the app bundles. */
+const startTimeoutMs = 180_000;
 const sqliteVersion = (JSON.parse(fs.readFileSync(fileURLToPath(new URL('../../node_modules/better-sqlite3/package.json', import.meta.url)), 'utf8')) as { version: string }).version;
 
 interface Started {
@@ -56,7 +58,7 @@ describe('todevice start', () => {
     fs.mkdirSync(noElectron);
     const app = startCli(['start', '--data', path.join(root, 'data'), '--port', '0'], { ELECTRON_OVERRIDE_DIST_PATH: noElectron });
     try {
-      await waitFor(() => app.stdout.some((line) => line.startsWith('Dashboard: ')), 45_000, () => `no dashboard: ${app.stderr.join('\n')}`);
+      await waitFor(() => app.stdout.some((line) => line.startsWith('Dashboard: ')), 90_000, () => `no dashboard: ${app.stderr.join('\n')}`);
       expect(app.stderr).toContain(`todevice: no Electron binary at ${path.join(noElectron, 'electron')}; serving the dashboard in your browser instead`);
       const url = app.stdout.find((line) => line.startsWith('Dashboard: '))?.slice('Dashboard: '.length) ?? '';
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
@@ -67,7 +69,7 @@ describe('todevice start', () => {
       app.kill('SIGTERM');
     }
     expect(await app.exited).toBe(0);
-  });
+  }, startTimeoutMs);
 
   describe('with an Electron binary', () => {
     let env: Record<string, string>;
@@ -116,7 +118,7 @@ describe('todevice start', () => {
       expect((JSON.parse(fs.readFileSync(report, 'utf8')) as { binding?: string }).binding).toBe(binding);
       expect(fs.readFileSync(gypCalls, 'utf8').trim().split('\n')).toHaveLength(1);
       expect(second.stderr.filter((line) => line.includes('better-sqlite3'))).toEqual([]);
-    });
+    }, startTimeoutMs);
 
     it('start: a failed build is one line of what to do, exit code 1, no cache entry, and the app is not opened', async () => {
       env.npm_config_node_gyp = writeFakeNodeGyp(path.join(root, 'node-gyp.cjs'), gypCalls, 'fails');
@@ -133,7 +135,7 @@ describe('todevice start', () => {
       expect(fs.existsSync(entry)).toBe(false);
       expect(fs.readFileSync(`${entry}.build.log`, 'utf8')).toContain('gyp ERR! not ok');
       expect(fs.existsSync(report)).toBe(false);
-    });
+    }, startTimeoutMs);
   });
 });
 

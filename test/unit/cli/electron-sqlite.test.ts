@@ -311,6 +311,17 @@ describe('the better-sqlite3 build for Electron', () => {
     expect(fs.existsSync(path.dirname(entryBinding()))).toBe(false);
   });
 
+  it('electron sqlite: a cache folder that cannot be written is one line, not a crash', async () => {
+    const runtime = fakeRuntime();
+    const denied = Object.assign(new Error(`EACCES: permission denied, mkdir '${options.cacheRoot}'`), { code: 'EACCES' });
+    runtime.fs = { ...runtime.fs, makeDir: () => { throw denied; } };
+
+    const result = await ensureSqliteForElectron(runtime, options);
+
+    expect(result.ok ? '' : result.error).toContain(`could not build better-sqlite3 for Electron 41.7.1: a file operation failed: EACCES: permission denied, mkdir '${options.cacheRoot}'.`);
+    expect(leftoverTempDirs()).toEqual([]);
+  });
+
   it('electron sqlite: without node-gyp the one line says where it comes from', async () => {
     const result = await ensureSqliteForElectron(fakeRuntime({ npm_config_node_gyp: undefined }), options);
 
