@@ -4,7 +4,8 @@
  * (DESIGN.md §7: this machine cannot download one).
  *
  * Runtime: Playwright (node), through `_electron.launch` on the project root (package.json `main` is the
- * built `out/main/index.js`, rebuilt first when stale).
+ * built `out/main/index.js`, rebuilt first when stale), with the better-sqlite3 build for Electron that
+ * `todevice start` uses (found in or built into the same cache, src/cli/electron-sqlite.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,9 @@ import path from 'node:path';
 import { _electron, expect, test } from '@playwright/test';
 import { findElectronBinary } from '../../src/cli/electron-binary';
 import { ensureElectronBuilt } from '../../src/cli/electron-build';
+import { ensureSqliteForElectron } from '../../src/cli/electron-sqlite';
+import { defaultSqliteForElectronOptions, nodeSqliteBuildRuntime } from '../../src/cli/electron-sqlite-runtime';
+import { SQLITE_ELECTRON_BINDING_ENV } from '../../src/shared/electron-sqlite';
 
 const electronBinary = findElectronBinary();
 
@@ -24,12 +28,19 @@ test('electron: the app opens its dashboard and delivers 50 messages exactly onc
     test.skip(true, reason);
     return;
   }
+  // A first build compiles for minutes; later runs find it in the cache.
+  test.setTimeout(5 * 60_000);
+  const sqlite = await ensureSqliteForElectron(
+    nodeSqliteBuildRuntime((line) => console.log(line)),
+    defaultSqliteForElectronOptions(electronBinary.value),
+  );
+  if (!sqlite.ok) throw new Error(sqlite.error);
   const appDir = ensureElectronBuilt();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-electron-'));
   const app = await _electron.launch({
     executablePath: electronBinary.value,
     args: [appDir],
-    env: { ...process.env, TODEVICE_DATA_DIR: dataDir } as Record<string, string>,
+    env: { ...process.env, [SQLITE_ELECTRON_BINDING_ENV]: sqlite.value.binding, TODEVICE_DATA_DIR: dataDir } as Record<string, string>,
   });
   const logFile = testInfo.outputPath('electron.log');
   app.process().stderr?.on('data', (chunk: Buffer) => fs.appendFileSync(logFile, chunk));

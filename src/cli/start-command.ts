@@ -4,9 +4,12 @@
  * `http://127.0.0.1:PORT` (browser mode). Either way it runs the embedded homeserver with demo users unless
  * `--homeserver` names another.
  *
- * Runtime: node. Browser mode prints `Dashboard: URL` on stdout once the dashboard answers, runs until SIGINT or
- * SIGTERM, then stops the bridge and the host (which stops its sync process and notifiers). Build output is
- * reused while its sources are unchanged, so a second start is quick.
+ * Runtime: node. Before Electron starts, the better-sqlite3 binary for its ABI is found in todevice's cache or
+ * built into it (src/cli/electron-sqlite.ts, with progress lines on stderr) and handed to the app in
+ * TODEVICE_SQLITE_ELECTRON_BINDING; when that build fails, one line says what to do and the exit code is 1.
+ * Browser mode prints `Dashboard: URL` on stdout once the dashboard answers, runs until SIGINT or SIGTERM, then
+ * stops the bridge and the host (which stops its sync process and notifiers). Build output is reused while its
+ * sources are unchanged, so a second start is quick.
  */
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -17,6 +20,7 @@ import { startAppHost } from '../main/host/app-host';
 import { DemoSetupError } from '../main/host/demo-setup';
 import { nodeNotifierLauncher } from '../main/host/notifier-launcher';
 import { startUiHttpBridge } from '../main/host/ui-http-bridge';
+import { SQLITE_ELECTRON_BINDING_ENV } from '../shared/electron-sqlite';
 import { parseHomeserverUrl } from '../shared/homeserver-url';
 import { isStrategy, STRATEGIES, type Strategy } from '../shared/strategies';
 import { StoreOpenError } from '../store/store-errors';
@@ -24,6 +28,8 @@ import { parsePort, runCommand, UsageError } from './cli-errors';
 import { defaultDataDir } from './data-paths';
 import { findElectronBinary } from './electron-binary';
 import { ensureElectronBuilt } from './electron-build';
+import { ensureSqliteForElectron } from './electron-sqlite';
+import { defaultSqliteForElectronOptions, nodeSqliteBuildRuntime } from './electron-sqlite-runtime';
 import { ensureRendererBuilt } from './renderer-build';
 import { waitForStopSignal } from './stop-signal';
 
@@ -62,11 +68,21 @@ async function start(options: StartOptions): Promise<void> {
 }
 
 async function runElectron(binary: string, options: StartOptions, strategy: Strategy | undefined): Promise<void> {
-  const appDir = ensureElectronBuilt();
+  const log = (line: string): void => void process.stderr.write(`todevice: ${line}\n`);
+  const sqlite = await ensureSqliteForElectron(nodeSqliteBuildRuntime(log), defaultSqliteForElectronOptions(binary));
+  if (!sqlite.ok) {
+    log(sqlite.error);
+    process.exitCode = 1;
+    return;
+  }
+  const appDir = ensureElectronBuilt(undefined, log);
+  // ELECTRON_RUN_AS_NODE, if the user's shell has it, would make Electron run the app folder as a Node script.
+  const { ELECTRON_RUN_AS_NODE: _runAsNode, ...env } = process.env;
   const child = spawn(binary, [appDir], {
     stdio: 'inherit',
     env: {
-      ...process.env,
+      ...env,
+      [SQLITE_ELECTRON_BINDING_ENV]: sqlite.value.binding,
       TODEVICE_DATA_DIR: path.resolve(options.data),
       ...(options.homeserver ? { TODEVICE_HOMESERVER_URL: options.homeserver } : {}),
       ...(strategy ? { TODEVICE_STRATEGY: strategy } : {}),

@@ -21,6 +21,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import { SQLITE_ELECTRON_BINDING_ENV } from '../shared/electron-sqlite';
 import { migrate, readUserVersion } from './migrate';
 import { LATEST_SCHEMA_VERSION } from './migrations/registry';
 import { TODEVICE_APPLICATION_ID } from './migrations/0001-initial';
@@ -133,11 +134,11 @@ function makeStore(path: string, db: SqliteDatabase): ClientStore {
 
 /**
  * Inside Electron (main or utility process) better-sqlite3 needs a build for Electron's ABI; the Node build that
- * tests use cannot load there. The app points `TODEVICE_SQLITE_ELECTRON_BINDING` at such a build (see
- * src/main/electron/sqlite-binding.ts); under plain Node the installed build is used as is.
+ * tests use cannot load there. `todevice start` points `TODEVICE_SQLITE_ELECTRON_BINDING` at such a build, from
+ * its cache (see src/cli/electron-sqlite.ts); under plain Node the installed build is used as is.
  */
 function electronNativeBinding(): { nativeBinding?: string } {
-  const binding = process.env.TODEVICE_SQLITE_ELECTRON_BINDING;
+  const binding = process.env[SQLITE_ELECTRON_BINDING_ENV];
   return process.versions.electron !== undefined && binding ? { nativeBinding: binding } : {};
 }
 
