@@ -16,7 +16,7 @@ export interface Target {
 }
 
 export interface Figure {
-  /** Case number from issue 6 (1-6). */
+  /** Case number (1-6), as the table and the README list them. */
   caseNumber: number;
   name: string;
   value: number;

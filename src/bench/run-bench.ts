@@ -1,5 +1,5 @@
 /**
- * `todevice bench`: every case of issue 6, each against its baseline, in one run on one homeserver process.
+ * `todevice bench`: every benchmark case, each against its baseline, in one run on one homeserver process.
  *
  * Runtime: node. The cases run one after another (never concurrently, so no case measures another's load),
  * live latency first (see below).

@@ -1,6 +1,6 @@
 /**
  * `todevice bench`: throughput, latency and handoff, each against its baseline measured in the same run
- * (issue 6). See src/bench/run-bench.ts for the cases and each case's module header for why its baseline is a
+ * See src/bench/run-bench.ts for the cases and each case's module header for why its baseline is a
  * fair comparison.
  *
  * Runtime: node. Progress goes to stderr; stdout carries the table, or with `--json` one JSON document with

@@ -90,7 +90,7 @@ export class LeaseKeeper {
    * else `take()`. Skipping the upsert is safe because nobody can take an unexpired lease (the upsert's
    * condition), and a holder that stalled past half its period takes it anew here; a holder that stalls right
    * after this check is stopped by the fencing check in `commitBatch`, exactly as after `take()`. It saves one
-   * durable write per batch, which at `synchronous = FULL` is one fsync (issue 6).
+   * durable write per batch, which at `synchronous = FULL` is one fsync.
    */
   holdOrTake(): LeaseAcquisition {
     const held = this.held;

@@ -48,7 +48,7 @@ export function runLeaseWatch(input: {
         stopped = true;
         input.setWake(undefined);
         // The sleeping loop is woken on the next turn, not now: stop() runs between a response and its commit,
-        // and dispatching the abort through the sleep's combined signal cost that path about 0.1 ms (issue 6).
+        // and dispatching the abort through the sleep's combined signal cost that path about 0.1 ms (measured by `todevice bench`).
         // Until then the loop sleeps and touches nothing; it sees `stopped` and ends.
         setImmediate(() => tick.abort());
       }

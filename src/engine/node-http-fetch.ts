@@ -5,7 +5,7 @@
  * Runtime: node. Why not the global fetch: undici's fetch wraps every response in WHATWG streams, `Headers` and
  * a `Response`, and hands the body over through several more turns of the event loop. For a process that has
  * been sitting in a long poll, reading a small sync response that way took about 0.5 ms between the headers and
- * the parsed body (issue 6, case 2), and a draining engine paid it on every batch. Here the body is collected
+ * the parsed body (measured with the latency benchmark, `todevice bench`), and a draining engine paid it on every batch. Here the body is collected
  * as it arrives, so `text()` is usually already resolved when the caller asks for it.
  *
  * It implements what `requestJson` reads and nothing more: `ok`, `status`, one header at a time, the body as

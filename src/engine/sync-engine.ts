@@ -452,7 +452,7 @@ export class SyncEngine {
    * (`request`, `response`, `commit`, `unchanged`) wait in memory until `EVENT_LOG_BATCH` of them gathered, any
    * other kind is emitted, a long poll has been sent, or a drain or run ends; then all go in one
    * transaction, in order. Writing each on its own cost three extra durable transactions per batch (three
-   * fsyncs at FULL), which halved the drain rate (issue 6). The log is diagnostic only; a crash loses at most
+   * fsyncs at FULL), which halved the drain rate. The log is diagnostic only; a crash loses at most
    * the routine events of the last few batches, never anything the protocol relies on.
    */
   private emit(kind: EngineEventKind, detail: Record<string, unknown>): void {
@@ -476,7 +476,7 @@ export class SyncEngine {
 /**
  * How often a lease waiter retries and a holder looks for waiters. A handoff (the notifier taking the lease from
  * main, and main taking it back) waits on average half an interval on each side: at 100 ms that idle time cost
- * the main process with a stream of notifiers 10-15% of its drain rate (issue 6, case 4). Each poll is one
+ * the main process with a stream of notifiers 10-15% of its drain rate (the contention benchmark). Each poll is one
  * indexed read (or a lease upsert that changes nothing while someone else holds it), so 25 ms costs little.
  */
 const DEFAULT_LEASE_POLL_INTERVAL_MS = 25;

@@ -7,7 +7,7 @@
  * row's effect and its cursor move are durable together or not at all, exactly as if each row had its own
  * transaction, but a chunk pays for one commit (one fsync at `synchronous = FULL`) instead of one per row; a
  * notifier consuming its backlog row by row competed with the main process's batch commits for the write lock
- * and the disk (issue 6).
+ * and the disk.
  *
  * What each kind of failure leaves behind:
  * - A handler (or the `afterEffect` hook) that throws: only that row's savepoint is rolled back. The rows before

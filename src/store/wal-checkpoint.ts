@@ -4,7 +4,7 @@
  *
  * Runtime: node. Left alone, SQLite checkpoints inside whichever commit pushed the WAL past 1000 pages
  * (`wal_autocheckpoint`): that commit then copies about 4 MB into the database file and syncs it, a stall of
- * 10-30 ms that a draining engine hit every eighty batches or so, about a tenth of its commit time (issue 6).
+ * 10-30 ms that a draining engine hit every eighty batches or so, about a tenth of its commit time (measured by `todevice bench`).
  * The sync engine calls this instead while one of its requests is in flight, time it spends waiting for the
  * server anyway (see `SyncEngine.whileRequestInFlight`), so the WAL stays small and the automatic checkpoint,
  * left on as the safety net for every other writer, rarely fires inside a commit.

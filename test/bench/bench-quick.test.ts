@@ -1,4 +1,4 @@
-// bench: `todevice bench --quick --json` runs every case of issue 6 and reports, for each, a finite figure, a
+// bench: `todevice bench --quick --json` runs every benchmark case and reports, for each, a finite figure, a
 // finite positive baseline measured in the same run and their ratio. No timing is asserted: a quick run's sizes
 // are far too small to judge the targets, and these machines are shared.
 import { execFile } from 'node:child_process';
