@@ -4,7 +4,8 @@
  * Runtime: node. This is where production choices live: the system clock, real timers, the real `MatrixClient`
  * (node:http with keep-alive), a lease taken at once from a holder whose process is gone (holder-liveness.ts),
  * and kill points read from TODEVICE_KILL_AT / TODEVICE_KILL_PROCESS (a malformed value throws: a harness that
- * asked for a kill point must not silently run without one).
+ * asked for a kill point must not silently run without one). TODEVICE_LEASE_DURATION_MS sets this process's
+ * lease duration, so a person or a test reproducing a race can make a lease that cannot lapse during it.
  */
 import { systemClock } from '../shared/clock';
 import type { Account } from '../store/account';
@@ -38,8 +39,20 @@ export function createProcessKillPoints(processName: string, killPoint?: KillPoi
   return createKillPoints(fromEnv.value, processName);
 }
 
+/** Reads TODEVICE_LEASE_DURATION_MS: an integer from 100 ms to 10 minutes, or nothing. A bad value throws. */
+export function leaseDurationFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.TODEVICE_LEASE_DURATION_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const durationMs = Number(raw);
+  if (!Number.isInteger(durationMs) || durationMs < 100 || durationMs > 600_000) {
+    throw new Error(`TODEVICE_LEASE_DURATION_MS must be an integer from 100 to 600000, got "${raw}"`);
+  }
+  return durationMs;
+}
+
 export function createProcessEngine(input: ProcessEngineInput): { engine: SyncEngine; client: MatrixClient; killPoints: KillPoints } {
   const pid = input.pid ?? process.pid;
+  const leaseDurationMs = leaseDurationFromEnv(input.env);
   const client = new MatrixClient({ baseUrl: input.account.homeserverUrl, accessToken: input.account.accessToken });
   const killPoints = createProcessKillPoints(input.processName, input.killPoint, input.env);
   const engine = new SyncEngine({
@@ -54,6 +67,7 @@ export function createProcessEngine(input: ProcessEngineInput): { engine: SyncEn
     leaseHolderGone: holderProcessGone,
     ...(input.strategy === undefined ? {} : { strategy: input.strategy }),
     ...(input.onEvent === undefined ? {} : { onEvent: input.onEvent }),
+    ...(leaseDurationMs === undefined ? {} : { leaseDurationMs }),
     ...input.tuning,
   });
   return { engine, client, killPoints };

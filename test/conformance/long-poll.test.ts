@@ -31,6 +31,11 @@ async function primed(me: TestUser): Promise<{ pos: string; since: string }> {
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Woken, not timed out: the polls below wait up to 10 s, so an answer within half of that can only be a wake-up,
+ * however loaded the machine is. (How fast a wake-up is belongs to `todevice bench`, not to a pass/fail test.)
+ */
+const WOKEN_WITHIN_MS = 5_000;
 
 describe('long poll', () => {
   it('long poll: woken within milliseconds by a new message for this device', async () => {
@@ -41,7 +46,7 @@ describe('long poll', () => {
     const sentAt = Date.now();
     await sendNumbered(ts.url, sender, me, 1);
     const response = await poll;
-    expect(Date.now() - sentAt).toBeLessThan(500);
+    expect(Date.now() - sentAt).toBeLessThan(WOKEN_WITHIN_MS);
     expect(numbers(response.body.extensions.to_device.events)).toEqual([0]);
   });
 
@@ -70,7 +75,7 @@ describe('long poll', () => {
     await sendNumbered(ts.url, sender, me, 2);
     const started = Date.now();
     const response = await slidingSync(ts.url, me, { pos, timeoutMs: 10_000, body: toDeviceBody({ since }) });
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(WOKEN_WITHIN_MS);
     expect(numbers(response.body.extensions.to_device.events)).toEqual([0, 1]);
   });
 
@@ -79,7 +84,7 @@ describe('long poll', () => {
     const started = Date.now();
     const response = await slidingSync(ts.url, me, { timeoutMs: 10_000, body: toDeviceBody({}) });
     expect(response.status).toBe(200);
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(WOKEN_WITHIN_MS);
   });
 
   it('long poll: times out with an empty batch and the same position', async () => {
@@ -113,7 +118,7 @@ describe('long poll', () => {
     const sentAt = Date.now();
     await sendNumbered(ts.url, sender, me, 1);
     const response = await poll;
-    expect(Date.now() - sentAt).toBeLessThan(500);
+    expect(Date.now() - sentAt).toBeLessThan(WOKEN_WITHIN_MS);
     expect(numbers(response.body.to_device.events)).toEqual([0]);
   });
 

@@ -30,8 +30,10 @@ async function startGateway(): Promise<Gateway> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
+  // Waits until `count` pushes arrived, or 20 s (the assertions after it then say what is missing).
   const waitFor = async (count: number) => {
-    for (let i = 0; i < 200 && received.length < count; i += 1) await new Promise((r) => setTimeout(r, 10));
+    const deadline = Date.now() + 20_000;
+    while (received.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   };
   return { url: `http://127.0.0.1:${port}/_matrix/push/v1/notify`, received, statuses, server, waitFor };
 }

@@ -6,6 +6,7 @@
  * (the `handled` rows written with its cursor): every tag exactly once, nothing left queued.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -125,6 +126,49 @@ export async function sharedRoom(url: string, sender: Sender, dataDir: string): 
 /** Reads a data directory's store the way `todevice inbox` does: read-only, so a test never creates or migrates it. */
 export function withStore<T>(dataDir: string, read: (store: ClientStore) => T): T {
   return readStoreReadOnly(path.join(dataDir, CLIENT_DB_FILE), read);
+}
+
+/**
+ * Waits until the process with this PID is in a long poll: its event log holds a sync request with a timeout
+ * (the engine writes its buffered log once a long poll is on the wire). A push that arrives then must preempt it.
+ */
+export async function waitForLongPoll(dataDir: string, pid: number): Promise<void> {
+  const inLongPoll = (): boolean =>
+    fs.existsSync(path.join(dataDir, CLIENT_DB_FILE)) &&
+    withStore(dataDir, (store) =>
+      store.statement("SELECT 1 FROM event_log WHERE pid = ? AND kind = 'request' AND json_extract(detail, '$.timeoutMs') > 0 LIMIT 1").get(pid) !== undefined,
+    );
+  await waitFor(inLongPoll, 20_000, () => `process ${pid} never started a long poll`);
+}
+
+/**
+ * SIGSTOPs a process at a moment it holds no SQLite write lock, as an OS suspends an app in the background. Where
+ * SIGSTOP happens to land inside a write transaction (a consume pass or a lease write, a few milliseconds at a
+ * time), the stopped process would keep the lock and every other process of the device would wait out its busy
+ * timeout: a hazard of its own, not the one these tests are about. So the lock is probed after stopping, and the
+ * process is resumed and stopped again when it held it.
+ */
+export function suspendOutsideWriteLock(running: RunningProcess, dataDir: string): void {
+  for (let attempt = 1; attempt <= 10; attempt += 1) {
+    running.child.kill('SIGSTOP');
+    if (writeLockFree(path.join(dataDir, CLIENT_DB_FILE))) return;
+    running.child.kill('SIGCONT');
+  }
+  throw new Error(`process ${running.pid} was stopped holding the write lock 10 times in a row`);
+}
+
+function writeLockFree(dbPath: string): boolean {
+  const db = new Database(dbPath, { fileMustExist: true, timeout: 1000 });
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('ROLLBACK');
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY') === true) return false;
+    throw error;
+  } finally {
+    db.close();
+  }
 }
 
 /** Inbox rows that the process with this PID fetched and committed. */
