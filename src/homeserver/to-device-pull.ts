@@ -63,23 +63,15 @@ export async function waitForToDevice<T>(
   return options.signal.aborted ? undefined : { prepared };
 }
 
-/** Phase 3: the next batch, recorded as delivered, and its token. Joins the caller's transaction. */
-export function takeToDevice(ctx: HomeserverContext, me: Requester, options: PullOptions): PullResult {
+/**
+ * Phase 3: the next batch, recorded as delivered, and its token. Joins the caller's transaction. A classic token
+ * also carries the device list position the response was computed at (see sync-tokens.ts).
+ */
+export function takeToDevice(ctx: HomeserverContext, me: Requester, options: PullOptions, deviceListStreamId?: number): PullResult {
   const after = options.sinceStreamId ?? 0;
   const batch = ctx.queue.takeBatch(me.userId, me.deviceId, after, Math.min(options.limit, ctx.batchCap));
   return {
-    nextBatch: ctx.tokens.issue(options.kind, me.userId, me.deviceId, batch.nextStreamId),
+    nextBatch: ctx.tokens.issue(options.kind, me.userId, me.deviceId, batch.nextStreamId, deviceListStreamId),
     events: batch.events,
   };
-}
-
-/** All three phases; undefined when the request was aborted while waiting. */
-export async function pullToDevice(
-  ctx: HomeserverContext,
-  me: Requester,
-  options: PullOptions,
-): Promise<PullResult | undefined> {
-  acknowledgeSince(ctx, me, options);
-  if ((await waitForToDevice(ctx, me, options)) === undefined) return undefined;
-  return takeToDevice(ctx, me, options);
 }
