@@ -13,7 +13,7 @@
  * End-to-end encryption fields, as Synapse's `encode_response`: `device_one_time_keys_count` and
  * `device_unused_fallback_key_types` on every response, `device_lists` only when a user changed since the
  * token's device list position (so never on an initial sync). A long poll returns at once when such a change is
- * already pending; a change made while it waits is reported when it ends (only a to-device message wakes it).
+ * already pending, and is woken by one made while it waits (see device-waiters.ts).
  */
 import type { ClassicSyncResponse } from '../shared/wire';
 import type { HomeserverContext } from './context';
@@ -39,6 +39,7 @@ export function classicSyncRoutes(ctx: HomeserverContext): Route[] {
       limit: ctx.batchCap,
       longPollMs: since === null || hasDeviceListChanges(ctx, me, fromDeviceLists) ? 0 : timeoutMs,
       signal: request.signal,
+      wakeOnKeyChanges: true,
     };
     acknowledgeSince(ctx, me, options);
     if ((await waitForToDevice(ctx, me, options)) === undefined) return undefined;

@@ -27,6 +27,11 @@ export class DeviceListStream {
     this.statements = {
       append: db.prepare('INSERT INTO device_list_stream (user_id, device_id) VALUES (?, ?)'),
       position: db.prepare('SELECT coalesce(max(stream_id), 0) AS position FROM device_list_stream'),
+      roomSharers: db.prepare(
+        `SELECT DISTINCT theirs.user_id FROM room_memberships mine
+         JOIN room_memberships theirs ON theirs.room_id = mine.room_id
+         WHERE mine.user_id = ? AND mine.membership = 'join' AND theirs.membership = 'join'`,
+      ),
       changed: db.prepare(
         `SELECT DISTINCT s.user_id FROM device_list_stream s
          WHERE s.stream_id > ? AND s.stream_id <= ?
@@ -48,6 +53,12 @@ export class DeviceListStream {
   /** The current position: every change so far is at or below it. */
   position(): number {
     return (this.statements.position.get() as { position: number }).position;
+  }
+
+  /** The users to whom a key change of `userId` is reported: `userId` and everyone sharing a joined room. */
+  interestedUsers(userId: string): Set<string> {
+    const rows = this.statements.roomSharers.all(userId) as Array<{ user_id: string }>;
+    return new Set([userId, ...rows.map((row) => row.user_id)]);
   }
 
   /** Users the caller must re-query: see the module header. */

@@ -9,6 +9,8 @@
  *   (e2e-key-store.ts): a refused upload changes nothing.
  * - A claim runs in one transaction, so two concurrent claims never get the same one-time key; a device with
  *   none left hands out its fallback key, marked used.
+ * - An upload that changed device keys wakes, after its commit, the long polls that report device lists (classic
+ *   sync, sliding sync with `e2ee`) of the users it concerns, as Synapse's notifier does.
  * - Injected faults (admin surface, `endpoint: "keys/upload"` etc.) apply per device: `error` before any
  *   processing, `drop-response` and `delay` after the transaction committed, so a dropped `/keys/upload` has
  *   stored its keys while the client saw only a reset connection.
@@ -62,11 +64,13 @@ export function keysRoutes(ctx: HomeserverContext): Route[] {
     const me = ctx.auth.authenticate(request);
     ctx.faults.throwIfErrorFault(me.userId, me.deviceId, 'keys/upload');
     const parsed = parseKeysUpload(request.body, me);
-    const counts = immediate(ctx.db, () => {
-      ctx.keys.upload(me.userId, me.deviceId, parsed);
-      return ctx.keys.oneTimeKeyCounts(me.userId, me.deviceId);
+    const stored = immediate(ctx.db, () => {
+      const { deviceKeysChanged } = ctx.keys.upload(me.userId, me.deviceId, parsed);
+      return { deviceKeysChanged, counts: ctx.keys.oneTimeKeyCounts(me.userId, me.deviceId) };
     });
-    const body: KeysUploadResponse = { one_time_key_counts: counts };
+    // After the commit, as device-waiters.ts requires: polls that report device lists answer now.
+    if (stored.deviceKeysChanged) ctx.waiters.notifyKeyChanges(ctx.deviceLists.interestedUsers(me.userId));
+    const body: KeysUploadResponse = { one_time_key_counts: stored.counts };
     return { status: 200, body, fault: ctx.faults.responseFault(me.userId, me.deviceId, 'keys/upload') };
   };
 

@@ -22,7 +22,7 @@
  * The `e2ee` extension (`extensions.e2ee.enabled`, sticky like `to_device`) is computed in step 5's transaction,
  * against the device list position the request's `pos` stands for; the new `pos` stands for the position it
  * was computed at. A long poll with the extension enabled returns at once when a device list change is already
- * pending; a change made while it waits is reported when it ends (only a to-device message wakes it).
+ * pending, and is woken by one made while it waits (see device-waiters.ts).
  * `pos` and `timeout` are query parameters, as in Synapse. A request without `pos` starts a new connection and
  * returns at once. `lists` and `room_subscriptions` are answered minimally (each requested list with
  * `count: 0`, no rooms) and never fail.
@@ -86,7 +86,14 @@ async function slidingSync(ctx: HomeserverContext, request: RouteRequest): Promi
     const merged = mergeSticky(known?.state ?? ctx.connections.open(me.userId, me.deviceId, connId), params);
     ctx.connections.saveSticky(merged);
     const options: PullOptions | undefined = merged.toDeviceEnabled
-      ? { kind: 'to-device', sinceStreamId, limit: merged.toDeviceLimit ?? ctx.batchCap, longPollMs, signal: request.signal }
+      ? {
+          kind: 'to-device',
+          sinceStreamId,
+          limit: merged.toDeviceLimit ?? ctx.batchCap,
+          longPollMs,
+          signal: request.signal,
+          wakeOnKeyChanges: merged.e2eeEnabled,
+        }
       : undefined;
     if (options !== undefined) acknowledgeSince(ctx, me, options);
     const wait = mustWait(ctx, me, options, longPollMs) && !(merged.e2eeEnabled && hasDeviceListChanges(ctx, me, fromDeviceLists));
@@ -100,8 +107,12 @@ async function slidingSync(ctx: HomeserverContext, request: RouteRequest): Promi
     const waited = await waitForToDevice(ctx, me, pull, () => answer(ctx, me, body, state, pull, fromDeviceLists));
     if (waited === undefined) return undefined;
     prepared = waited.prepared;
+  } else if (longPollMs > 0 && state.e2eeEnabled) {
+    // Without to-device, only a key change it would report ends the poll early.
+    const wakeOn = { toDevice: false, keyChanges: true };
+    await ctx.waiters.waitToTake(me.userId, me.deviceId, longPollMs, request.signal, undefined, wakeOn);
   } else if (longPollMs > 0) {
-    // Only to-device messages wake a poll, so a poll without the to-device extension just waits.
+    // Nothing else this server tracks for sliding sync changes, so a poll without either extension just waits.
     await sleep(longPollMs, request.signal);
   }
   if (request.signal.aborted) return undefined;

@@ -8,7 +8,8 @@
  * - The acknowledgement of `since` happens first and only after `since` was verified (see to-device-since.ts),
  *   so a rejected request deletes nothing, and an accepted one deletes only what the client already holds.
  * - A long poll returns at once when something is queued after `since` (MSC4538), otherwise waits for a
- *   message for this very device (see device-waiters.ts) or the timeout. If the client disconnects while
+ *   message for this very device (see device-waiters.ts) or the timeout, or, when the route reports device
+ *   lists (`wakeOnKeyChanges`), for a key change it would report. If the client disconnects while
  *   waiting, nothing more happens: no batch is recorded as delivered and no token is issued.
  * - The batch never exceeds `limit` nor the server's cap, and its token never acknowledges an unreturned
  *   message (see to-device-queue.ts).
@@ -30,6 +31,8 @@ export interface PullOptions {
   /** 0 for no long poll. */
   longPollMs: number;
   signal: AbortSignal;
+  /** A long poll also ends on a device key change of a user the requester shares a room with (device-waiters.ts). */
+  wakeOnKeyChanges?: boolean;
 }
 
 export interface PullResult {
@@ -56,7 +59,8 @@ export async function waitForToDevice<T>(
   let prepared: T | undefined;
   if (options.longPollMs > 0 && !ctx.queue.hasEventsAfter(me.userId, me.deviceId, after)) {
     // The check above and the wait below run in one synchronous turn, so no wake-up can be missed.
-    const waited = await ctx.waiters.waitToTake(me.userId, me.deviceId, options.longPollMs, options.signal, onQueued);
+    const wakeOn = { toDevice: true, keyChanges: options.wakeOnKeyChanges === true };
+    const waited = await ctx.waiters.waitToTake(me.userId, me.deviceId, options.longPollMs, options.signal, onQueued, wakeOn);
     if (waited.outcome === 'aborted') return undefined;
     prepared = waited.prepared;
   }

@@ -106,6 +106,60 @@ describe('e2ee extension (MSC3884)', () => {
   });
 });
 
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('long polls and key changes', () => {
+  it('e2ee: a long poll (with or without to_device) is woken by a device list change made while it waits', async () => {
+    for (const extensions of [{ e2ee: { enabled: true }, to_device: { enabled: true } }, { e2ee: { enabled: true } }]) {
+      const me = await register(ts.url);
+      const friend = await register(ts.url);
+      await sharedRoom(ts.url, me, [friend]);
+      const start = await slidingSync(ts.url, me, { body: { conn_id: 'keys', extensions } });
+      const poll = slidingSync(ts.url, me, { pos: start.body.pos, timeoutMs: 20_000, body: { conn_id: 'keys' } });
+      await delay(100);
+      const uploadedAt = Date.now();
+      await uploadKeys(ts.url, friend, { device_keys: deviceKeys(friend) });
+      const response = await poll;
+      expect(Date.now() - uploadedAt, JSON.stringify(extensions)).toBeLessThan(5_000);
+      expect(response.body.extensions.e2ee.device_lists.changed).toEqual([friend.userId]);
+    }
+  });
+
+  it('classic sync: a long poll is woken by a device list change made while it waits', async () => {
+    const me = await register(ts.url);
+    const friend = await register(ts.url);
+    await sharedRoom(ts.url, me, [friend]);
+    const first = await classicSync(me);
+    const poll = classicSync(me, first.body.next_batch, 20_000);
+    await delay(100);
+    const uploadedAt = Date.now();
+    await uploadKeys(ts.url, friend, { device_keys: deviceKeys(friend) });
+    const response = await poll;
+    expect(Date.now() - uploadedAt).toBeLessThan(5_000);
+    expect(response.body.device_lists.changed).toEqual([friend.userId]);
+  });
+
+  it('long poll: not woken by key changes without e2ee, nor by a user sharing no room, nor by one-time keys', async () => {
+    const me = await register(ts.url);
+    const friend = await register(ts.url);
+    const stranger = await register(ts.url);
+    await sharedRoom(ts.url, me, [friend]);
+    const toDeviceOnly = await slidingSync(ts.url, me, { body: toDeviceBody({}) });
+    const withE2ee = await slidingSync(ts.url, me, { body: { conn_id: 'keys', extensions: { e2ee: { enabled: true }, to_device: { enabled: true } } } });
+    const started = Date.now();
+    const plainPoll = slidingSync(ts.url, me, { pos: toDeviceOnly.body.pos, timeoutMs: 1500, body: toDeviceBody({}) });
+    const e2eePoll = slidingSync(ts.url, me, { pos: withE2ee.body.pos, timeoutMs: 1500, body: { conn_id: 'keys' } });
+    await delay(100);
+    await uploadKeys(ts.url, stranger, { device_keys: deviceKeys(stranger) });
+    await uploadKeys(ts.url, friend, { one_time_keys: oneTimeKeys(friend, 1) });
+    await uploadKeys(ts.url, friend, { device_keys: deviceKeys(friend) });
+    await plainPoll;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    // The e2ee poll was woken by the friend's device keys only (not by the stranger's, nor by one-time keys).
+    expect((await e2eePoll).body.extensions.e2ee.device_lists.changed).toEqual([friend.userId]);
+  });
+});
+
 describe('e2ee fields in classic sync', () => {
   it('classic sync: counts and fallback types on every response, device_lists only when a user changed', async () => {
     const me = await register(ts.url);
