@@ -11,12 +11,15 @@
  * - Stream ids are AUTOINCREMENT: strictly increasing and never reused, so a position handed to a client keeps
  *   its meaning forever. A sync response stores (sliding sync, in its `pos` row) or carries (classic, in its
  *   token) the position it was computed at; the next request reports exactly the rows after it.
+ * - A join appends, in the join's transaction, one row per pair of the joiner and a member already joined: each
+ *   is reported to the other only. Synapse too reports users who newly share a room (`get_user_ids_changed`),
+ *   and here it matters more: this server's sliding sync sends no room timeline, so a client learns of a new
+ *   member, whose devices it must encrypt for, from `device_lists` alone.
  * - `changedUsers` answers "users whose keys changed in (from, to] and who are the caller or share a joined
- *   room with the caller now", the Client-Server API's `device_lists.changed`. A change by someone who shares
- *   no room with the caller is never reported to them.
- * Not tracked (left out on purpose): `left` is always empty because this server has no way to leave a room, and
- * users who newly share a room are not added to `changed` (Synapse adds them; clients query users they start
- * tracking anyway).
+ *   room with the caller now, and users who joined a room with the caller in (from, to]", the Client-Server
+ *   API's `device_lists.changed`. A key change by someone who shares no room with the caller is never reported
+ *   to them.
+ * Not tracked: `left` is always empty because this server has no way to leave a room.
  */
 import type { Db } from './db';
 
@@ -26,6 +29,7 @@ export class DeviceListStream {
   constructor(db: Db) {
     this.statements = {
       append: db.prepare('INSERT INTO device_list_stream (user_id, device_id) VALUES (?, ?)'),
+      appendFor: db.prepare('INSERT INTO device_list_stream (user_id, for_user_id) VALUES (?, ?)'),
       position: db.prepare('SELECT coalesce(max(stream_id), 0) AS position FROM device_list_stream'),
       roomSharers: db.prepare(
         `SELECT DISTINCT theirs.user_id FROM room_memberships mine
@@ -34,12 +38,12 @@ export class DeviceListStream {
       ),
       changed: db.prepare(
         `SELECT DISTINCT s.user_id FROM device_list_stream s
-         WHERE s.stream_id > ? AND s.stream_id <= ?
-           AND (s.user_id = ? OR EXISTS (
+         WHERE s.stream_id > :from AND s.stream_id <= :to
+           AND (s.for_user_id = :me OR (s.for_user_id IS NULL AND (s.user_id = :me OR EXISTS (
              SELECT 1 FROM room_memberships mine
              JOIN room_memberships theirs ON theirs.room_id = mine.room_id
-             WHERE mine.user_id = ? AND mine.membership = 'join'
-               AND theirs.user_id = s.user_id AND theirs.membership = 'join'))
+             WHERE mine.user_id = :me AND mine.membership = 'join'
+               AND theirs.user_id = s.user_id AND theirs.membership = 'join'))))
          ORDER BY s.user_id`,
       ),
     };
@@ -48,6 +52,19 @@ export class DeviceListStream {
   /** Records that a device's keys changed. Call inside the transaction that stored them. */
   append(userId: string, deviceId: string): void {
     this.statements.append.run(userId, deviceId);
+  }
+
+  /**
+   * Records that `userId` joined a room whose other joined members are `members`. Call inside the join's
+   * transaction; returns the users to wake (see `interestedUsers`).
+   */
+  joined(userId: string, members: readonly string[]): Set<string> {
+    const others = members.filter((member) => member !== userId);
+    for (const member of others) {
+      this.statements.appendFor.run(userId, member);
+      this.statements.appendFor.run(member, userId);
+    }
+    return new Set(others.length === 0 ? [] : [userId, ...others]);
   }
 
   /** The current position: every change so far is at or below it. */
@@ -64,7 +81,7 @@ export class DeviceListStream {
   /** Users the caller must re-query: see the module header. */
   changedUsers(userId: string, fromStreamId: number, toStreamId: number): string[] {
     if (toStreamId <= fromStreamId) return [];
-    const rows = this.statements.changed.all(fromStreamId, toStreamId, userId, userId) as Array<{ user_id: string }>;
+    const rows = this.statements.changed.all({ from: fromStreamId, to: toStreamId, me: userId }) as Array<{ user_id: string }>;
     return rows.map((row) => row.user_id);
   }
 }

@@ -129,15 +129,16 @@ export class E2eKeyStore {
    */
   deviceKeysOf(userId: string, deviceIds: readonly string[]): Record<string, unknown> {
     const wanted = new Set(deviceIds);
-    const result: Record<string, unknown> = {};
     const rows = this.statements.userDeviceKeys.all(userId) as Array<{ device_id: string; key_json: string; display_name: string | null }>;
+    const entries: Array<[string, unknown]> = [];
     for (const row of rows) {
       if (wanted.size > 0 && !wanted.has(row.device_id)) continue;
       const keys = JSON.parse(row.key_json) as Record<string, unknown>;
       keys.unsigned = row.display_name === null ? {} : { device_display_name: row.display_name };
-      result[row.device_id] = keys;
+      entries.push([row.device_id, keys]);
     }
-    return result;
+    // fromEntries defines own properties: a device named "__proto__" stays an ordinary entry.
+    return Object.fromEntries(entries);
   }
 
   /**
@@ -147,16 +148,21 @@ export class E2eKeyStore {
    * are absent from the answer.
    */
   claim(requests: readonly ClaimRequest[]): ClaimedKeys {
-    const claimed: ClaimedKeys = {};
+    // Maps, not objects, while collecting: a device ID such as "__proto__" must not reach Object.prototype.
+    const claimed = new Map<string, Map<string, Array<[string, unknown]>>>();
     for (const { userId, deviceId, algorithm } of requests) {
       const row = (this.statements.takeOneTimeKey.get(userId, deviceId, algorithm) ??
         this.statements.takeFallbackKey.get(userId, deviceId, algorithm)) as { key_id: string; key_json: string } | undefined;
       if (row === undefined) continue;
-      const byDevice = (claimed[userId] ??= {});
-      const keys = (byDevice[deviceId] ??= {});
-      keys[`${algorithm}:${row.key_id}`] = JSON.parse(row.key_json) as unknown;
+      const byDevice = claimed.get(userId) ?? new Map<string, Array<[string, unknown]>>();
+      claimed.set(userId, byDevice);
+      const keys = byDevice.get(deviceId) ?? [];
+      byDevice.set(deviceId, keys);
+      keys.push([`${algorithm}:${row.key_id}`, JSON.parse(row.key_json) as unknown]);
     }
-    return claimed;
+    return Object.fromEntries(
+      [...claimed].map(([userId, byDevice]) => [userId, Object.fromEntries([...byDevice].map(([deviceId, keys]) => [deviceId, Object.fromEntries(keys)]))]),
+    );
   }
 
   private addOneTimeKeys(userId: string, deviceId: string, keys: readonly UploadedKey[]): void {

@@ -78,10 +78,16 @@ export function keysRoutes(ctx: HomeserverContext): Route[] {
     const me = ctx.auth.authenticate(request);
     ctx.faults.throwIfErrorFault(me.userId, me.deviceId, 'keys/query');
     const wanted = parseQuery(objectBody(request.body));
-    const body: KeysQueryResponse = { device_keys: {}, failures: {}, master_keys: {}, self_signing_keys: {}, user_signing_keys: {} };
-    for (const [userId, deviceIds] of wanted) {
-      if (isLocalUser(userId)) body.device_keys[userId] = ctx.keys.deviceKeysOf(userId, deviceIds) as KeysQueryResponse['device_keys'][string];
-    }
+    const deviceKeys = wanted
+      .filter(([userId]) => isLocalUser(userId))
+      .map(([userId, deviceIds]) => [userId, ctx.keys.deviceKeysOf(userId, deviceIds)] as const);
+    const body: KeysQueryResponse = {
+      device_keys: Object.fromEntries(deviceKeys) as KeysQueryResponse['device_keys'],
+      failures: {},
+      master_keys: {},
+      self_signing_keys: {},
+      user_signing_keys: {},
+    };
     return { status: 200, body, fault: ctx.faults.responseFault(me.userId, me.deviceId, 'keys/query') };
   };
 
@@ -152,7 +158,7 @@ function parseClaim(body: JsonObject): ClaimRequest[] {
 
 /** See the module header: with no cross-signing keys stored, every signature fails as in Synapse. */
 function signatureFailures(body: JsonObject, me: string): SignaturesUploadResponse['failures'] {
-  const failures: SignaturesUploadResponse['failures'] = {};
+  const failures: Array<[string, Record<string, SignatureFailure>]> = [];
   for (const [userId, signed] of Object.entries(body)) {
     // Synapse `_process_self_signatures` / `_process_other_signatures`: 400 M_INVALID_PARAM "Invalid parameter".
     if (!isJsonObject(signed)) throw invalidParam('Invalid parameter');
@@ -160,7 +166,7 @@ function signatureFailures(body: JsonObject, me: string): SignaturesUploadRespon
     if (keyIds.length === 0) continue;
     const keyType = userId === me ? 'self_signing' : 'user_signing';
     const failure: SignatureFailure = { status: 404, errcode: ErrCode.notFound, message: `No ${keyType} key found for ${me}` };
-    failures[userId] = Object.fromEntries(keyIds.map((keyId) => [keyId, failure]));
+    failures.push([userId, Object.fromEntries(keyIds.map((keyId) => [keyId, failure]))]);
   }
-  return failures;
+  return Object.fromEntries(failures);
 }

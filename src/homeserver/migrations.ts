@@ -176,13 +176,16 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (user_id, device_id, algorithm)
       );
 
-      -- The device list stream: one row per change of a device's keys. AUTOINCREMENT keeps it strictly monotonic,
-      -- so "changed since position P" is "a row with stream_id > P", and a position once handed out never comes
-      -- to mean something else.
+      -- The device list stream: one row per change of a device's keys (device_id set, for_user_id NULL: reported
+      -- to everyone sharing a room with user_id), and rows for a join (device_id NULL: user_id is reported to
+      -- for_user_id only, the two now sharing a room). AUTOINCREMENT keeps it strictly monotonic, so "changed
+      -- since position P" is "a row with stream_id > P", and a position once handed out never comes to mean
+      -- something else.
       CREATE TABLE device_list_stream (
         stream_id INTEGER PRIMARY KEY AUTOINCREMENT,
         user_id TEXT NOT NULL,
-        device_id TEXT NOT NULL
+        device_id TEXT,
+        for_user_id TEXT
       );
 
       -- Who shares a room with whom is asked by user on every sync that reports device list changes.

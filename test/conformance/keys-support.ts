@@ -64,14 +64,16 @@ export async function keyCounts(baseUrl: string, user: TestUser): Promise<Record
   return response.body.extensions.e2ee.device_one_time_keys_count;
 }
 
-/** Creates a room as `creator`, in which every one of `members` joins. */
-export async function sharedRoom(baseUrl: string, creator: TestUser, members: TestUser[]): Promise<string> {
+/**
+ * Creates a room as `creator` inviting every one of `invited`, of whom the first `joining` (default: all) join.
+ */
+export async function sharedRoom(baseUrl: string, creator: TestUser, invited: TestUser[], joining = invited.length): Promise<string> {
   const created = await api(baseUrl, 'POST', '/_matrix/client/v3/createRoom', {
     token: creator.accessToken,
-    body: { invite: members.map((member) => member.userId) },
+    body: { invite: invited.map((member) => member.userId) },
   });
   const roomId = created.body.room_id as string;
-  for (const member of members) {
+  for (const member of invited.slice(0, joining)) {
     const joined = await api(baseUrl, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: member.accessToken, body: {} });
     if (joined.status !== 200) throw new Error(`join failed: ${JSON.stringify(joined.body)}`);
   }

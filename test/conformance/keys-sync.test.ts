@@ -77,6 +77,24 @@ describe('e2ee extension (MSC3884)', () => {
     expect(retried.body.extensions.e2ee.device_lists.changed).toEqual([friend.userId]);
   });
 
+  it('e2ee: a user who joins a room is in its members’ changed, and they in the joiner’s (as Synapse)', async () => {
+    const me = await register(ts.url);
+    const member = await register(ts.url);
+    const joiner = await register(ts.url);
+    const bystander = await register(ts.url);
+    const roomId = await sharedRoom(ts.url, me, [member, joiner], 1);
+    await sharedRoom(ts.url, bystander, [joiner]);
+    const mine = await e2eeSync(ts.url, me);
+    const theirs = await e2eeSync(ts.url, joiner);
+    const watching = await e2eeSync(ts.url, bystander);
+    const joined = await api(ts.url, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: joiner.accessToken, body: {} });
+    expect(joined.status).toBe(200);
+    expect((await e2eeSync(ts.url, me, mine.body.pos)).body.extensions.e2ee.device_lists.changed).toEqual([joiner.userId]);
+    expect((await e2eeSync(ts.url, joiner, theirs.body.pos)).body.extensions.e2ee.device_lists.changed).toEqual([me.userId, member.userId].sort());
+    // Someone who already shared a room with the joiner learns nothing new.
+    expect((await e2eeSync(ts.url, bystander, watching.body.pos)).body.extensions.e2ee.device_lists.changed).toEqual([]);
+  });
+
   it('e2ee: identical re-uploads are not changes; different keys and the caller’s own keys are', async () => {
     const me = await register(ts.url);
     const friend = await register(ts.url);

@@ -257,6 +257,23 @@ describe('keys: claim', () => {
   });
 });
 
+describe('keys: hostile names', () => {
+  it('keys: a device named "__proto__" is an ordinary device for query and claim', async () => {
+    const me = await register(ts.url, '__proto__');
+    const keys = deviceKeys(me);
+    const oneTime = oneTimeKeys(me, 1);
+    await uploadKeys(ts.url, me, { device_keys: keys, one_time_keys: oneTime });
+    const query = await queryKeys(ts.url, claimer, { [me.userId]: [] });
+    expect(Object.keys(query.body.device_keys[me.userId])).toEqual(['__proto__']);
+    expect(query.body.device_keys[me.userId]['__proto__']).toEqual({ ...keys, unsigned: {} });
+    const claim = await claimKeys(ts.url, claimer, { [me.userId]: Object.fromEntries([['__proto__', 'signed_curve25519']]) });
+    expect(Object.keys(claim.body.one_time_keys[me.userId])).toEqual(['__proto__']);
+    expect(claim.body.one_time_keys[me.userId]['__proto__']).toEqual(oneTime);
+    // The server's own objects were not touched: a fresh claim of nothing answers plainly.
+    expect((await claimKeys(ts.url, claimer, {})).body).toEqual({ one_time_keys: {}, failures: {} });
+  });
+});
+
 describe('keys: fallback keys', () => {
   it('keys: one fallback key per algorithm; claimed when none is left and then used; replaced by a new one', async () => {
     const me = await register(ts.url);
