@@ -105,17 +105,17 @@ function parseKeyMap(body: JsonObject, name: 'one_time_keys' | 'fallback_keys'):
   if (raw === undefined || raw === null) return [];
   if (!isJsonObject(raw)) throw badJson(`"${name}" must be an object of "<algorithm>:<key_id>" → key`);
   const keys: UploadedKey[] = [];
-  for (const [name_, value] of Object.entries(raw)) {
-    const parts = name_.split(':');
+  for (const [keyName, value] of Object.entries(raw)) {
+    const parts = keyName.split(':');
     if (parts.length !== 2) {
       // Synapse's message (validate_one_time_keys / validate_fallback_keys), Python repr quotes included.
-      throw badJson(`Invalid ${name} key '${name_}'. Expected "<algorithm>:<device_id>".`);
+      throw badJson(`Invalid ${name} key '${keyName}'. Expected "<algorithm>:<device_id>".`);
     }
     const [algorithm = '', keyId = ''] = parts;
     if (algorithm === '' || keyId === '' || keyId.length > MAX_ID_LENGTH || algorithm.length > MAX_ID_LENGTH) {
-      throw invalidParam(`"${name}" key '${name_}' needs a non-empty algorithm and key ID of at most ${MAX_ID_LENGTH} characters`);
+      throw invalidParam(`"${name}" key '${keyName}' needs a non-empty algorithm and key ID of at most ${MAX_ID_LENGTH} characters`);
     }
-    checkKeyValue(name, name_, algorithm, value);
+    checkKeyValue(name, keyName, algorithm, value);
     keys.push({ algorithm, keyId, value, json: canonicalJson(value) });
   }
   return keys;
