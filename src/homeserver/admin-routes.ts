@@ -5,13 +5,14 @@
  *
  * Only the admin token opens it (`Authorization: Bearer <adminToken>`): no token is 401 `M_MISSING_TOKEN`, any
  * other token (an ordinary access token included) is 403 `M_FORBIDDEN`. Endpoints:
- * - `POST   /_todevice/admin/faults`   body `AddFaultRequest` → `{}`; `expire-pos` takes effect at once;
+ * - `POST   /_todevice/admin/faults`   body `AddFaultRequest` → `{}`; `expire-pos` takes effect at once; a
+ *   counted fault may name an `endpoint` (`sync`, the default, `keys/upload`, `keys/query`, `keys/claim`);
  * - `GET    /_todevice/admin/faults`   → `{faults: [{user_id, device_id, fault}]}` still pending;
  * - `DELETE /_todevice/admin/faults`   → `{}`; clears every pending fault;
  * - `GET    /_todevice/admin/devices/{userId}/{deviceId}` (URL-encoded) → `DeviceInspection`, 404 if unknown.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { ADMIN_PREFIX, type Fault } from '../shared/admin-wire';
+import { ADMIN_PREFIX, FAULT_ENDPOINTS, type Fault, type FaultEndpoint } from '../shared/admin-wire';
 import { ErrCode } from '../shared/matrix-errors';
 import { bearerToken } from './auth';
 import type { HomeserverContext } from './context';
@@ -71,16 +72,18 @@ function parseFault(raw: JsonObject | undefined): Fault {
   const kind = requiredString(raw, 'kind');
   switch (kind) {
     case 'drop-response':
-      return { kind, count: boundedInt(raw.count, 'count', 1, MAX_FAULT_COUNT) };
+      return { kind, count: boundedInt(raw.count, 'count', 1, MAX_FAULT_COUNT), ...parseEndpoint(raw) };
     case 'delay':
       return {
         kind,
         count: boundedInt(raw.count, 'count', 1, MAX_FAULT_COUNT),
         delay_ms: boundedInt(raw.delay_ms, 'delay_ms', 0, MAX_FAULT_DELAY_MS),
+        ...parseEndpoint(raw),
       };
     case 'error':
       return parseErrorFault(raw);
     case 'expire-pos':
+      if (raw.endpoint !== undefined && raw.endpoint !== 'sync') throw invalidParam('"expire-pos" applies to sliding sync only');
       return { kind };
     default:
       throw invalidParam(`unknown fault kind "${kind}"`);
@@ -91,8 +94,17 @@ function parseErrorFault(raw: JsonObject): Fault {
   const status = raw.status;
   if (status !== 429 && status !== 500) throw invalidParam('"status" must be 429 or 500');
   const count = boundedInt(raw.count, 'count', 1, MAX_FAULT_COUNT);
-  if (raw.retry_after_ms === undefined) return { kind: 'error', count, status };
-  return { kind: 'error', count, status, retry_after_ms: boundedInt(raw.retry_after_ms, 'retry_after_ms', 0, MAX_FAULT_DELAY_MS) };
+  const endpoint = parseEndpoint(raw);
+  if (raw.retry_after_ms === undefined) return { kind: 'error', count, status, ...endpoint };
+  return { kind: 'error', count, status, retry_after_ms: boundedInt(raw.retry_after_ms, 'retry_after_ms', 0, MAX_FAULT_DELAY_MS), ...endpoint };
+}
+
+/** The optional `endpoint` of a counted fault; kept out of the stored fault when absent, so listings echo the input. */
+function parseEndpoint(raw: JsonObject): { endpoint?: FaultEndpoint } {
+  if (raw.endpoint === undefined) return {};
+  const endpoint = FAULT_ENDPOINTS.find((candidate) => candidate === raw.endpoint);
+  if (endpoint === undefined) throw invalidParam(`"endpoint" must be one of ${FAULT_ENDPOINTS.join(', ')}`);
+  return { endpoint };
 }
 
 function boundedInt(value: unknown, field: string, min: number, max: number): number {

@@ -5,7 +5,9 @@
  */
 import type { Authenticator } from './auth';
 import type { Db } from './db';
+import type { DeviceListStream } from './device-list-stream';
 import type { DeviceWaiters } from './device-waiters';
+import type { E2eKeyStore } from './e2e-key-store';
 import type { FaultRegistry } from './faults';
 import type { PushSender } from './push-sender';
 import type { SlidingSyncConnections } from './sliding-sync-connections';
@@ -20,6 +22,10 @@ export interface HomeserverContext {
   batchCap: number;
   auth: Authenticator;
   queue: ToDeviceQueue;
+  /** Device, one-time and fallback keys (end-to-end encryption). */
+  keys: E2eKeyStore;
+  /** Which users' device keys changed after a position. */
+  deviceLists: DeviceListStream;
   tokens: SyncTokens;
   waiters: DeviceWaiters;
   faults: FaultRegistry;

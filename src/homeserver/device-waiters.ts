@@ -18,6 +18,11 @@
  *   `discardPrepared` and the waiters keep waiting with nothing prepared. `onQueued` must put its writes in a
  *   nested transaction (a savepoint) so a throw rolls back only its own writes; `prepare` swallows that error
  *   (one poll's failure never fails the sender) and that waiter, once woken, does the work itself.
+ * - A waiter says what wakes it: to-device messages for its device (the default), device key changes of users
+ *   it may care about (`notifyKeyChanges`, for polls that report device lists), or both. A to-device-only poll
+ *   is never woken by a key change, so the guarantee above about unrelated changes holds for it unchanged. The
+ *   same no-lost-wake-up argument applies: the key upload calls `notifyKeyChanges` after its commit, and a poll
+ *   checks for pending changes in the synchronous turn in which it starts waiting.
  */
 
 export type WaitOutcome = 'notified' | 'timeout' | 'aborted';
@@ -28,10 +33,20 @@ export interface WaitResult<T> {
   prepared: T | undefined;
 }
 
+/** What wakes a waiter; see the module header. */
+export interface WakeOn {
+  toDevice: boolean;
+  keyChanges: boolean;
+}
+
+const TO_DEVICE_ONLY: WakeOn = { toDevice: true, keyChanges: false };
+
 interface Waiter {
+  userId: string;
   finish: (outcome: WaitOutcome) => void;
   onQueued: (() => unknown) | undefined;
   prepared: { value: unknown } | undefined;
+  wakeOn: WakeOn;
 }
 
 export class DeviceWaiters {
@@ -42,8 +57,18 @@ export class DeviceWaiters {
     return (await this.waitToTake(userId, deviceId, timeoutMs, signal, undefined)).outcome;
   }
 
-  /** As `wait`, and `onQueued` runs inside the transaction that queues a message for this device. */
-  waitToTake<T>(userId: string, deviceId: string, timeoutMs: number, signal: AbortSignal, onQueued: (() => T) | undefined): Promise<WaitResult<T>> {
+  /**
+   * As `wait`, and `onQueued` runs inside the transaction that queues a message for this device. `wakeOn` says
+   * whether to-device messages, key changes or both end the wait (default: to-device messages only).
+   */
+  waitToTake<T>(
+    userId: string,
+    deviceId: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+    onQueued: (() => T) | undefined,
+    wakeOn: WakeOn = TO_DEVICE_ONLY,
+  ): Promise<WaitResult<T>> {
     if (signal.aborted) return Promise.resolve({ outcome: 'aborted', prepared: undefined });
     const key = waiterKey(userId, deviceId);
     return new Promise((resolve) => {
@@ -56,7 +81,7 @@ export class DeviceWaiters {
         const prepared = outcome === 'notified' ? (waiter.prepared?.value as T | undefined) : undefined;
         resolve({ outcome, prepared });
       };
-      const waiter: Waiter = { finish, onQueued, prepared: undefined };
+      const waiter: Waiter = { userId, finish, onQueued, prepared: undefined, wakeOn };
       const onAbort = (): void => finish('aborted');
       const timer = setTimeout(() => finish('timeout'), timeoutMs);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -70,7 +95,7 @@ export class DeviceWaiters {
   prepare(userId: string, deviceId: string): void {
     for (const waiter of this.waiters.get(waiterKey(userId, deviceId)) ?? []) {
       waiter.prepared = undefined;
-      if (waiter.onQueued === undefined) continue;
+      if (waiter.onQueued === undefined || !waiter.wakeOn.toDevice) continue;
       try {
         waiter.prepared = { value: waiter.onQueued() };
       } catch {
@@ -91,7 +116,20 @@ export class DeviceWaiters {
   notify(userId: string, deviceId: string): number {
     const set = this.waiters.get(waiterKey(userId, deviceId));
     if (set === undefined) return 0;
-    const woken = [...set];
+    const woken = [...set].filter((waiter) => waiter.wakeOn.toDevice);
+    for (const waiter of woken) waiter.finish('notified');
+    return woken.length;
+  }
+
+  /**
+   * After a key upload committed a device key change: wakes every waiter that asked for key changes and whose
+   * user is in `userIds` (the users who share a room with the uploader, and the uploader). Returns how many.
+   */
+  notifyKeyChanges(userIds: ReadonlySet<string>): number {
+    const woken: Waiter[] = [];
+    for (const set of this.waiters.values()) {
+      for (const waiter of set) if (waiter.wakeOn.keyChanges && userIds.has(waiter.userId)) woken.push(waiter);
+    }
     for (const waiter of woken) waiter.finish('notified');
     return woken.length;
   }

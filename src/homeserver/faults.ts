@@ -1,16 +1,18 @@
 /**
- * Fault injection for sync requests, per (user, device). Test tooling: it lives in memory on purpose.
+ * Fault injection per (user, device) and endpoint. Test tooling: it lives in memory on purpose.
  *
  * Runtime: node (homeserver only).
  *
- * Faults are consumed one request at a time, so "drop the next two responses" means exactly two. They apply
- * to both sync kinds (sliding and classic). Order within a request:
- * 1. `error` answers before any processing, so nothing is acknowledged (like a proxy failing early);
- * 2. the request is processed fully (acknowledgement, batch, new `pos`);
+ * Faults are consumed one request at a time, so "drop the next two responses" means exactly two. A fault
+ * without `endpoint` applies to both sync kinds (sliding and classic); one with `endpoint` only to that
+ * endpoint's requests (`keys/upload`, `keys/query`, `keys/claim`), so a test can drop a `/keys/upload` response
+ * while the device keeps syncing. Order within a request:
+ * 1. `error` answers before any processing, so nothing is acknowledged or stored (like a proxy failing early);
+ * 2. the request is processed fully and committed (acknowledgement, batch, new `pos`; or the uploaded keys);
  * 3. `drop-response` then resets the connection, or `delay` holds the response back.
  * `expire-pos` is not queued here: it takes effect at once, in the database (see sliding-sync-connections.ts).
  */
-import type { Fault } from '../shared/admin-wire';
+import type { Fault, FaultEndpoint } from '../shared/admin-wire';
 import { ErrCode } from '../shared/matrix-errors';
 import { MatrixError } from './errors';
 import type { ResponseFault } from './router';
@@ -41,9 +43,9 @@ export class FaultRegistry {
     return result;
   }
 
-  /** Step 1: throws the injected 429/500 when an `error` fault is pending for this device. */
-  throwIfErrorFault(userId: string, deviceId: string): void {
-    const fault = this.consume(userId, deviceId, 'error');
+  /** Step 1: throws the injected 429/500 when an `error` fault is pending for this device and endpoint. */
+  throwIfErrorFault(userId: string, deviceId: string, endpoint: FaultEndpoint = 'sync'): void {
+    const fault = this.consume(userId, deviceId, 'error', endpoint);
     if (fault?.kind !== 'error') return;
     if (fault.status === 429) {
       const extra = fault.retry_after_ms === undefined ? {} : { retry_after_ms: fault.retry_after_ms };
@@ -53,17 +55,17 @@ export class FaultRegistry {
   }
 
   /** Step 3: what to do with a computed response; `drop-response` wins over `delay` when both are pending. */
-  responseFault(userId: string, deviceId: string): ResponseFault | undefined {
-    if (this.consume(userId, deviceId, 'drop-response') !== undefined) return { kind: 'drop' };
-    const delay = this.consume(userId, deviceId, 'delay');
+  responseFault(userId: string, deviceId: string, endpoint: FaultEndpoint = 'sync'): ResponseFault | undefined {
+    if (this.consume(userId, deviceId, 'drop-response', endpoint) !== undefined) return { kind: 'drop' };
+    const delay = this.consume(userId, deviceId, 'delay', endpoint);
     if (delay?.kind === 'delay') return { kind: 'delay', delayMs: delay.delay_ms };
     return undefined;
   }
 
-  private consume(userId: string, deviceId: string, kind: CountedFault['kind']): CountedFault | undefined {
+  private consume(userId: string, deviceId: string, kind: CountedFault['kind'], endpoint: FaultEndpoint): CountedFault | undefined {
     const key = faultKey(userId, deviceId);
     const list = this.pending.get(key);
-    const fault = list?.find((candidate) => candidate.kind === kind);
+    const fault = list?.find((candidate) => candidate.kind === kind && (candidate.endpoint ?? 'sync') === endpoint);
     if (list === undefined || fault === undefined) return undefined;
     fault.count -= 1;
     if (fault.count <= 0) list.splice(list.indexOf(fault), 1);

@@ -5,9 +5,10 @@
  * oracle the client is tested against and must not share the client's code or its mistakes.
  *
  * Guarantees: all protocol state (accounts, queues, acknowledgements, counters, idempotency records, rooms,
- * pushers, sliding sync connections) is in SQLite, so closing and starting again on the same file loses nothing
- * a client was told succeeded. Only fault injection and long-poll waiters are in memory. `close()` ends long
- * polls and pending pushes, closes every connection, then the database.
+ * pushers, sliding sync connections, end-to-end encryption keys, the device list stream) is in SQLite, so
+ * closing and starting again on the same file loses nothing a client was told succeeded. Only fault injection
+ * and long-poll waiters are in memory. `close()` ends long polls and pending pushes, closes every connection,
+ * then the database.
  *
  * @example
  *   const server = await startHomeserver({ dbPath: ':memory:' });
@@ -24,9 +25,12 @@ import { Authenticator } from './auth';
 import { classicSyncRoutes } from './classic-sync-route';
 import type { HomeserverContext } from './context';
 import { openDatabase } from './db';
+import { DeviceListStream } from './device-list-stream';
 import { DeviceWaiters } from './device-waiters';
 import { createDispatcher } from './dispatcher';
+import { E2eKeyStore } from './e2e-key-store';
 import { FaultRegistry } from './faults';
+import { keysRoutes } from './keys-routes';
 import { PushSender } from './push-sender';
 import { pusherRoutes } from './pusher-routes';
 import { roomRoutes } from './room-routes';
@@ -73,7 +77,8 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Runni
   const shutdown = new AbortController();
   const ctx = buildContext({ db, tokenSecret, serverName, batchCap, log, adminToken: options.adminToken });
   const router = new Router();
-  for (const routes of [accountRoutes, sendToDeviceRoutes, slidingSyncRoutes, classicSyncRoutes, roomRoutes, pusherRoutes, adminRoutes]) {
+  const routeGroups = [accountRoutes, sendToDeviceRoutes, slidingSyncRoutes, classicSyncRoutes, roomRoutes, pusherRoutes, keysRoutes, adminRoutes];
+  for (const routes of routeGroups) {
     router.add(routes(ctx));
   }
   const server = createServer(createDispatcher({ router, log, serverSignal: shutdown.signal }));
@@ -109,6 +114,7 @@ function buildContext(parts: {
 }): HomeserverContext {
   const { db, log } = parts;
   const removePusher = db.prepare('DELETE FROM pushers WHERE pushkey = ? AND json_extract(data, \'$.url\') = ?');
+  const deviceLists = new DeviceListStream(db);
   return {
     db,
     serverName: parts.serverName,
@@ -116,6 +122,8 @@ function buildContext(parts: {
     batchCap: parts.batchCap,
     auth: new Authenticator(db),
     queue: new ToDeviceQueue(db),
+    keys: new E2eKeyStore(db, deviceLists),
+    deviceLists,
     tokens: new SyncTokens(parts.tokenSecret),
     waiters: new DeviceWaiters(),
     faults: new FaultRegistry(),

@@ -139,4 +139,62 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sliding_sync_positions_by_connection ON sliding_sync_positions (connection_id, issued_seq);
     `,
   },
+  {
+    version: 2,
+    name: '0002-e2e-keys',
+    sql: `
+      -- The device keys a device uploaded, as canonical JSON, so an identical re-upload is recognised by string
+      -- comparison (Synapse: _set_e2e_device_keys_txn).
+      CREATE TABLE e2e_device_keys (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        key_json TEXT NOT NULL,
+        PRIMARY KEY (user_id, device_id)
+      );
+
+      -- One-time keys waiting to be claimed. "seq" orders claims oldest first (Synapse orders by ts_added_ms) and,
+      -- being AUTOINCREMENT, never goes backwards. A claimed key's row is deleted in the claiming transaction.
+      CREATE TABLE e2e_one_time_keys (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        key_json TEXT NOT NULL,
+        UNIQUE (user_id, device_id, algorithm, key_id)
+      );
+      CREATE INDEX e2e_one_time_keys_by_device ON e2e_one_time_keys (user_id, device_id, algorithm, seq);
+
+      -- At most one fallback key per (device, algorithm); "used" is set when a claim handed it out.
+      CREATE TABLE e2e_fallback_keys (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        key_json TEXT NOT NULL,
+        used INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, device_id, algorithm)
+      );
+
+      -- The device list stream: one row per change of a device's keys (device_id set, for_user_id NULL: reported
+      -- to everyone sharing a room with user_id), and rows for a join (device_id NULL: user_id is reported to
+      -- for_user_id only, the two now sharing a room). AUTOINCREMENT keeps it strictly monotonic, so "changed
+      -- since position P" is "a row with stream_id > P", and a position once handed out never comes to mean
+      -- something else.
+      CREATE TABLE device_list_stream (
+        stream_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        device_id TEXT,
+        for_user_id TEXT
+      );
+
+      -- Who shares a room with whom is asked by user on every sync that reports device list changes.
+      CREATE INDEX room_memberships_by_user ON room_memberships (user_id, membership);
+
+      -- The e2ee extension (MSC3884) is sticky per connection like to_device, and every issued pos remembers the
+      -- device list stream position it stands for.
+      ALTER TABLE sliding_sync_connections ADD COLUMN e2ee_enabled INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE sliding_sync_positions ADD COLUMN device_list_stream_id INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

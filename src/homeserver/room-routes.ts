@@ -18,6 +18,8 @@
  *   `M_INVALID_PARAM`. Like reading one event, it needs current membership.
  * - After a message commits, pushes go to every pusher of every other joined member (see room-pushes.ts),
  *   without waiting for them.
+ * - A join enters the device list stream in its transaction: the joiner and the room's members appear in each
+ *   other's `device_lists.changed` (see device-list-stream.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { RoomEvent } from '../shared/wire';
@@ -66,7 +68,14 @@ export function roomRoutes(ctx: HomeserverContext): Route[] {
     if (membership !== 'join' && membership !== 'invite' && room.join_rule !== 'public') {
       throw forbidden('you are not invited to this room');
     }
-    if (membership !== 'join') immediate(ctx.db, () => rooms.setMembership(roomId, me.userId, 'join'));
+    if (membership !== 'join') {
+      const concerned = immediate(ctx.db, () => {
+        rooms.setMembership(roomId, me.userId, 'join');
+        return ctx.deviceLists.joined(me.userId, rooms.joinedMembers(roomId));
+      });
+      // After the commit: the joiner and the members now track each other's devices (device-list-stream.ts).
+      if (concerned.size > 0) ctx.waiters.notifyKeyChanges(concerned);
+    }
     return { status: 200, body: { room_id: roomId } };
   };
 

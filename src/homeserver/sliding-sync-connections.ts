@@ -1,6 +1,6 @@
 /**
- * Sliding sync connections: the `pos` values issued per (user, device, conn_id) and the sticky `to_device`
- * extension settings.
+ * Sliding sync connections: the `pos` values issued per (user, device, conn_id) and the sticky `to_device` and
+ * `e2ee` extension settings.
  *
  * Runtime: node (homeserver only).
  *
@@ -13,6 +13,9 @@
  * - MSC3885 makes `enabled` and `limit` sticky per connection; Synapse sends them on every request. Both work:
  *   a value in the request replaces the sticky one, an absent value keeps it. Which extension key(s) the client
  *   used is sticky too, so the answer comes back under the key the client understands.
+ * - The `e2ee` extension's `enabled` (MSC3884) is sticky the same way.
+ * - Each `pos` remembers the device list stream position its response was computed at, so the next request
+ *   with it reports exactly the key changes made after (see device-list-stream.ts).
  * - `expire-pos` (admin fault) deletes every position issued to a device, so the next use of any of them gets
  *   `M_UNKNOWN_POS` (DESIGN.md F12). All of this is in SQLite and survives a restart.
  */
@@ -30,6 +33,13 @@ export interface ConnectionState {
   toDeviceLimit: number | undefined;
   /** Extension keys the client used (`to_device`, `org.matrix.msc4538.to_device`). */
   toDeviceKeys: string[];
+  e2eeEnabled: boolean;
+}
+
+/** A connection continued from a `pos`, with the device list position that `pos` stands for. */
+export interface KnownPosition {
+  state: ConnectionState;
+  deviceListStreamId: number;
 }
 
 interface ConnectionRow {
@@ -40,6 +50,7 @@ interface ConnectionRow {
   to_device_enabled: number;
   to_device_limit: number | null;
   to_device_keys: string;
+  e2ee_enabled: number;
 }
 
 export class SlidingSyncConnections {
@@ -48,8 +59,8 @@ export class SlidingSyncConnections {
   constructor(private readonly db: Db) {
     this.statements = {
       byPos: db.prepare(
-        `SELECT c.* FROM sliding_sync_positions p JOIN sliding_sync_connections c USING (connection_id)
-         WHERE p.pos = ?`,
+        `SELECT c.*, p.device_list_stream_id FROM sliding_sync_positions p
+         JOIN sliding_sync_connections c USING (connection_id) WHERE p.pos = ?`,
       ),
       byConnId: db.prepare(
         'SELECT connection_id FROM sliding_sync_connections WHERE user_id = ? AND device_id = ? AND conn_id = ?',
@@ -60,11 +71,13 @@ export class SlidingSyncConnections {
         'INSERT INTO sliding_sync_connections (user_id, device_id, conn_id) VALUES (?, ?, ?)',
       ),
       updateSticky: db.prepare(
-        `UPDATE sliding_sync_connections SET to_device_enabled = ?, to_device_limit = ?, to_device_keys = ?
+        `UPDATE sliding_sync_connections SET to_device_enabled = ?, to_device_limit = ?, to_device_keys = ?, e2ee_enabled = ?
          WHERE connection_id = ?`,
       ),
       maxSeq: db.prepare('SELECT coalesce(max(issued_seq), 0) AS seq FROM sliding_sync_positions WHERE connection_id = ?'),
-      insertPos: db.prepare('INSERT INTO sliding_sync_positions (pos, connection_id, issued_seq) VALUES (?, ?, ?)'),
+      insertPos: db.prepare(
+        'INSERT INTO sliding_sync_positions (pos, connection_id, issued_seq, device_list_stream_id) VALUES (?, ?, ?, ?)',
+      ),
       prunePos: db.prepare('DELETE FROM sliding_sync_positions WHERE connection_id = ? AND issued_seq <= ?'),
       expireDevice: db.prepare(
         `DELETE FROM sliding_sync_positions WHERE connection_id IN
@@ -74,12 +87,12 @@ export class SlidingSyncConnections {
   }
 
   /** The connection a `pos` belongs to; 400 `M_UNKNOWN_POS` unless it was issued to this very connection. */
-  lookup(userId: string, deviceId: string, connId: string, pos: string): ConnectionState {
-    const row = this.statements.byPos.get(pos) as ConnectionRow | undefined;
+  lookup(userId: string, deviceId: string, connId: string, pos: string): KnownPosition {
+    const row = this.statements.byPos.get(pos) as (ConnectionRow & { device_list_stream_id: number }) | undefined;
     if (row === undefined || row.user_id !== userId || row.device_id !== deviceId || row.conn_id !== connId) {
       throw new MatrixError(400, ErrCode.unknownPos, 'unknown pos: start a new connection without pos');
     }
-    return toState(row);
+    return { state: toState(row), deviceListStreamId: row.device_list_stream_id };
   }
 
   /** Starts a fresh connection for (user, device, conn_id), forgetting any earlier one and its positions. */
@@ -91,7 +104,13 @@ export class SlidingSyncConnections {
         this.statements.deleteConnection.run(old.connection_id);
       }
       const info = this.statements.insertConnection.run(userId, deviceId, connId);
-      return { connectionId: Number(info.lastInsertRowid), toDeviceEnabled: false, toDeviceLimit: undefined, toDeviceKeys: [] };
+      return {
+        connectionId: Number(info.lastInsertRowid),
+        toDeviceEnabled: false,
+        toDeviceLimit: undefined,
+        toDeviceKeys: [],
+        e2eeEnabled: false,
+      };
     });
   }
 
@@ -100,16 +119,20 @@ export class SlidingSyncConnections {
       state.toDeviceEnabled ? 1 : 0,
       state.toDeviceLimit ?? null,
       JSON.stringify(state.toDeviceKeys),
+      state.e2eeEnabled ? 1 : 0,
       state.connectionId,
     );
   }
 
-  /** Issues the next `pos` of a connection, keeping only the last few valid. */
-  issuePos(connectionId: number): string {
+  /**
+   * Issues the next `pos` of a connection, standing for device list position `deviceListStreamId`, keeping only
+   * the last few valid.
+   */
+  issuePos(connectionId: number, deviceListStreamId: number): string {
     return immediate(this.db, () => {
       const { seq } = this.statements.maxSeq.get(connectionId) as { seq: number };
       const pos = randomBytes(12).toString('base64url');
-      this.statements.insertPos.run(pos, connectionId, seq + 1);
+      this.statements.insertPos.run(pos, connectionId, seq + 1, deviceListStreamId);
       this.statements.prunePos.run(connectionId, seq + 1 - POSITIONS_KEPT);
       return pos;
     });
@@ -128,5 +151,6 @@ function toState(row: ConnectionRow): ConnectionState {
     toDeviceEnabled: row.to_device_enabled === 1,
     toDeviceLimit: row.to_device_limit ?? undefined,
     toDeviceKeys: Array.isArray(keys) ? keys.filter((key): key is string => typeof key === 'string') : [],
+    e2eeEnabled: row.e2ee_enabled === 1,
   };
 }

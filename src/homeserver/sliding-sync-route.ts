@@ -1,6 +1,7 @@
 /**
  * Simplified sliding sync (`POST .../org.matrix.simplified_msc3575/sync` and the older `.../msc3575/sync`) with
- * the MSC3885 `to_device` extension, also answered under MSC4538's `org.matrix.msc4538.to_device`.
+ * the MSC3885 `to_device` extension, also answered under MSC4538's `org.matrix.msc4538.to_device`, and the
+ * MSC3884 `e2ee` extension (see e2ee-sync-fields.ts).
  *
  * Runtime: node (homeserver only).
  *
@@ -18,15 +19,20 @@
  * backlog), and with the sender's when a message wakes the long poll (see device-waiters.ts). Either way the
  * acknowledgement, the batch and the `pos` are durable together or not at all, and a crash in between leaves
  * the client's `since` valid for a retry.
+ * The `e2ee` extension (`extensions.e2ee.enabled`, sticky like `to_device`) is computed in step 5's transaction,
+ * against the device list position the request's `pos` stands for; the new `pos` stands for the position it
+ * was computed at. A long poll with the extension enabled returns at once when a device list change is already
+ * pending, and is woken by one made while it waits (see device-waiters.ts).
  * `pos` and `timeout` are query parameters, as in Synapse. A request without `pos` starts a new connection and
  * returns at once. `lists` and `room_subscriptions` are answered minimally (each requested list with
  * `count: 0`, no rooms) and never fail.
  */
-import { SLIDING_SYNC_PATH, SLIDING_SYNC_PATH_MSC3575, TO_DEVICE_EXTENSION, TO_DEVICE_EXTENSION_MSC4538 } from '../shared/wire';
+import { E2EE_EXTENSION, SLIDING_SYNC_PATH, SLIDING_SYNC_PATH_MSC3575, TO_DEVICE_EXTENSION, TO_DEVICE_EXTENSION_MSC4538 } from '../shared/wire';
 import type { SlidingSyncResponse, ToDeviceExtensionResponse } from '../shared/wire';
 import type { Requester } from './auth';
 import type { HomeserverContext } from './context';
 import { sleep } from './dispatcher';
+import { e2eeSyncFields, hasDeviceListChanges } from './e2ee-sync-fields';
 import { badJson, invalidParam } from './errors';
 import { isJsonObject, objectBody, optionalBoolean, optionalObject, optionalString, type JsonObject } from './json-checks';
 import type { Reply, Route, RouteRequest } from './router';
@@ -45,6 +51,12 @@ interface ToDeviceParams {
   since: string | undefined;
 }
 
+/** What one request asks of its extensions. */
+interface ExtensionParams {
+  toDevice: ToDeviceParams;
+  e2eeEnabled: boolean | undefined;
+}
+
 export function slidingSyncRoutes(ctx: HomeserverContext): Route[] {
   const handle = (request: RouteRequest) => slidingSync(ctx, request);
   return [
@@ -60,37 +72,51 @@ async function slidingSync(ctx: HomeserverContext, request: RouteRequest): Promi
   const pos = request.query.get('pos');
   const body = objectBody(request.body);
   const connId = optionalString(body, 'conn_id') ?? '';
-  const params = parseToDeviceParams(optionalObject(body, 'extensions') ?? {});
+  const params = parseExtensionParams(optionalObject(body, 'extensions') ?? {});
   const known = pos === null ? undefined : ctx.connections.lookup(me.userId, me.deviceId, connId, pos);
   const sinceStreamId =
-    params.since === undefined
+    params.toDevice.since === undefined
       ? undefined
-      : verifySince(ctx.tokens, ctx.queue, 'to-device', params.since, me.userId, me.deviceId);
+      : verifySince(ctx.tokens, ctx.queue, 'to-device', params.toDevice.since, me.userId, me.deviceId);
+  // The device list position the client already knows; a new connection knows none.
+  const fromDeviceLists = known?.deviceListStreamId;
 
   const longPollMs = pos === null ? 0 : timeoutMs;
   const opened = immediate(ctx.db, () => {
-    const merged = mergeSticky(known ?? ctx.connections.open(me.userId, me.deviceId, connId), params);
+    const merged = mergeSticky(known?.state ?? ctx.connections.open(me.userId, me.deviceId, connId), params);
     ctx.connections.saveSticky(merged);
     const options: PullOptions | undefined = merged.toDeviceEnabled
-      ? { kind: 'to-device', sinceStreamId, limit: merged.toDeviceLimit ?? ctx.batchCap, longPollMs, signal: request.signal }
+      ? {
+          kind: 'to-device',
+          sinceStreamId,
+          limit: merged.toDeviceLimit ?? ctx.batchCap,
+          longPollMs,
+          signal: request.signal,
+          wakeOnKeyChanges: merged.e2eeEnabled,
+        }
       : undefined;
     if (options !== undefined) acknowledgeSince(ctx, me, options);
-    const reply = mustWait(ctx, me, options, longPollMs) ? undefined : answer(ctx, me, body, merged, options);
+    const wait = mustWait(ctx, me, options, longPollMs) && !(merged.e2eeEnabled && hasDeviceListChanges(ctx, me, fromDeviceLists));
+    const reply = wait ? undefined : answer(ctx, me, body, merged, options, fromDeviceLists);
     return { state: merged, pull: options, reply };
   });
   if (opened.reply !== undefined) return opened.reply;
   const { state, pull } = opened;
   let prepared: Reply | undefined;
   if (pull !== undefined) {
-    const waited = await waitForToDevice(ctx, me, pull, () => answer(ctx, me, body, state, pull));
+    const waited = await waitForToDevice(ctx, me, pull, () => answer(ctx, me, body, state, pull, fromDeviceLists));
     if (waited === undefined) return undefined;
     prepared = waited.prepared;
+  } else if (longPollMs > 0 && state.e2eeEnabled) {
+    // Without to-device, only a key change it would report ends the poll early.
+    const wakeOn = { toDevice: false, keyChanges: true };
+    await ctx.waiters.waitToTake(me.userId, me.deviceId, longPollMs, request.signal, undefined, wakeOn);
   } else if (longPollMs > 0) {
-    // Nothing this server tracks for sliding sync can change except to-device, so a poll without it just waits.
+    // Nothing else this server tracks for sliding sync changes, so a poll without either extension just waits.
     await sleep(longPollMs, request.signal);
   }
   if (request.signal.aborted) return undefined;
-  return prepared ?? answer(ctx, me, body, state, pull);
+  return prepared ?? answer(ctx, me, body, state, pull, fromDeviceLists);
 }
 
 /** Whether step 4 waits: a long poll with nothing queued after `since` (or without to-device at all). */
@@ -100,12 +126,19 @@ function mustWait(ctx: HomeserverContext, me: Requester, pull: PullOptions | und
 }
 
 /** Step 5, in a transaction of its own or, nested, in the caller's (see the module header). */
-function answer(ctx: HomeserverContext, me: Requester, body: JsonObject, state: ConnectionState, pull: PullOptions | undefined): Reply {
+function answer(
+  ctx: HomeserverContext,
+  me: Requester,
+  body: JsonObject,
+  state: ConnectionState,
+  pull: PullOptions | undefined,
+  fromDeviceLists: number | undefined,
+): Reply {
   return immediate(ctx.db, () => {
     const pulled = pull === undefined ? undefined : takeToDevice(ctx, me, pull);
     const toDevice: ToDeviceExtensionResponse | undefined =
       pulled === undefined ? undefined : { next_batch: pulled.nextBatch, events: pulled.events };
-    return respond(ctx, me, body, state, toDevice);
+    return respond(ctx, me, body, state, toDevice, fromDeviceLists);
   });
 }
 
@@ -115,9 +148,11 @@ function respond(
   body: JsonObject,
   state: ConnectionState,
   toDevice: ToDeviceExtensionResponse | undefined,
+  fromDeviceLists: number | undefined,
 ): Reply {
+  const deviceListPosition = ctx.deviceLists.position();
   const response: SlidingSyncResponse = {
-    pos: ctx.connections.issuePos(state.connectionId),
+    pos: ctx.connections.issuePos(state.connectionId, deviceListPosition),
     lists: minimalLists(body.lists),
     rooms: {},
     extensions: {},
@@ -125,7 +160,13 @@ function respond(
   if (toDevice !== undefined) {
     for (const key of state.toDeviceKeys) response.extensions[key] = toDevice;
   }
+  if (state.e2eeEnabled) response.extensions.e2ee = e2eeSyncFields(ctx, me, fromDeviceLists, deviceListPosition);
   return { status: 200, body: response, fault: ctx.faults.responseFault(me.userId, me.deviceId) };
+}
+
+function parseExtensionParams(extensions: JsonObject): ExtensionParams {
+  const e2ee = optionalObject(extensions, E2EE_EXTENSION);
+  return { toDevice: parseToDeviceParams(extensions), e2eeEnabled: e2ee === undefined ? undefined : optionalBoolean(e2ee, 'enabled') };
 }
 
 /**
@@ -157,12 +198,14 @@ function agree<T>(current: T | undefined, next: T | undefined, field: string): T
 }
 
 /** MSC3885 stickiness: values in this request replace the connection's, absent ones keep them. */
-function mergeSticky(state: ConnectionState, params: ToDeviceParams): ConnectionState {
+function mergeSticky(state: ConnectionState, params: ExtensionParams): ConnectionState {
+  const toDevice = params.toDevice;
   return {
     connectionId: state.connectionId,
-    toDeviceEnabled: params.enabled ?? state.toDeviceEnabled,
-    toDeviceLimit: params.limit ?? state.toDeviceLimit,
-    toDeviceKeys: params.keys.length > 0 ? params.keys : state.toDeviceKeys,
+    toDeviceEnabled: toDevice.enabled ?? state.toDeviceEnabled,
+    toDeviceLimit: toDevice.limit ?? state.toDeviceLimit,
+    toDeviceKeys: toDevice.keys.length > 0 ? toDevice.keys : state.toDeviceKeys,
+    e2eeEnabled: params.e2eeEnabled ?? state.e2eeEnabled,
   };
 }
 

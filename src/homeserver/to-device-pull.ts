@@ -8,7 +8,8 @@
  * - The acknowledgement of `since` happens first and only after `since` was verified (see to-device-since.ts),
  *   so a rejected request deletes nothing, and an accepted one deletes only what the client already holds.
  * - A long poll returns at once when something is queued after `since` (MSC4538), otherwise waits for a
- *   message for this very device (see device-waiters.ts) or the timeout. If the client disconnects while
+ *   message for this very device (see device-waiters.ts) or the timeout, or, when the route reports device
+ *   lists (`wakeOnKeyChanges`), for a key change it would report. If the client disconnects while
  *   waiting, nothing more happens: no batch is recorded as delivered and no token is issued.
  * - The batch never exceeds `limit` nor the server's cap, and its token never acknowledges an unreturned
  *   message (see to-device-queue.ts).
@@ -30,6 +31,8 @@ export interface PullOptions {
   /** 0 for no long poll. */
   longPollMs: number;
   signal: AbortSignal;
+  /** A long poll also ends on a device key change of a user the requester shares a room with (device-waiters.ts). */
+  wakeOnKeyChanges?: boolean;
 }
 
 export interface PullResult {
@@ -56,30 +59,23 @@ export async function waitForToDevice<T>(
   let prepared: T | undefined;
   if (options.longPollMs > 0 && !ctx.queue.hasEventsAfter(me.userId, me.deviceId, after)) {
     // The check above and the wait below run in one synchronous turn, so no wake-up can be missed.
-    const waited = await ctx.waiters.waitToTake(me.userId, me.deviceId, options.longPollMs, options.signal, onQueued);
+    const wakeOn = { toDevice: true, keyChanges: options.wakeOnKeyChanges === true };
+    const waited = await ctx.waiters.waitToTake(me.userId, me.deviceId, options.longPollMs, options.signal, onQueued, wakeOn);
     if (waited.outcome === 'aborted') return undefined;
     prepared = waited.prepared;
   }
   return options.signal.aborted ? undefined : { prepared };
 }
 
-/** Phase 3: the next batch, recorded as delivered, and its token. Joins the caller's transaction. */
-export function takeToDevice(ctx: HomeserverContext, me: Requester, options: PullOptions): PullResult {
+/**
+ * Phase 3: the next batch, recorded as delivered, and its token. Joins the caller's transaction. A classic token
+ * also carries the device list position the response was computed at (see sync-tokens.ts).
+ */
+export function takeToDevice(ctx: HomeserverContext, me: Requester, options: PullOptions, deviceListStreamId?: number): PullResult {
   const after = options.sinceStreamId ?? 0;
   const batch = ctx.queue.takeBatch(me.userId, me.deviceId, after, Math.min(options.limit, ctx.batchCap));
   return {
-    nextBatch: ctx.tokens.issue(options.kind, me.userId, me.deviceId, batch.nextStreamId),
+    nextBatch: ctx.tokens.issue(options.kind, me.userId, me.deviceId, batch.nextStreamId, deviceListStreamId),
     events: batch.events,
   };
-}
-
-/** All three phases; undefined when the request was aborted while waiting. */
-export async function pullToDevice(
-  ctx: HomeserverContext,
-  me: Requester,
-  options: PullOptions,
-): Promise<PullResult | undefined> {
-  acknowledgeSince(ctx, me, options);
-  if ((await waitForToDevice(ctx, me, options)) === undefined) return undefined;
-  return takeToDevice(ctx, me, options);
 }

@@ -9,7 +9,7 @@
  * treats `limit: 0` as "acknowledge everything queued and return nothing", a data-loss bug we do not copy.
  */
 import { invalidParam } from './errors';
-import type { TokenKind, SyncTokens } from './sync-tokens';
+import type { ClassicPositions, TokenKind, SyncTokens } from './sync-tokens';
 import type { ToDeviceQueue } from './to-device-queue';
 
 /** The stream id of a `since` this server issued to this device; throws 400 `M_INVALID_PARAM` otherwise. */
@@ -26,6 +26,28 @@ export function verifySince(
   const maxIssued = queue.positions(userId, deviceId)?.max_issued_stream_id ?? 0;
   if (streamId > maxIssued) throw invalidParam('"since" is from the future: it is beyond any position issued');
   return streamId;
+}
+
+/**
+ * Both positions of a classic `since` this server issued to this device; throws 400 `M_INVALID_PARAM` like
+ * `verifySince`, also when its device list position is beyond the stream's (a database restored from an older
+ * copy), since reporting from there would skip every change made after the restore.
+ */
+export function verifyClassicSince(
+  tokens: SyncTokens,
+  queue: ToDeviceQueue,
+  deviceListPosition: number,
+  since: string,
+  userId: string,
+  deviceId: string,
+): ClassicPositions {
+  const positions = tokens.verifyClassic(since, userId, deviceId);
+  if (positions === undefined) throw invalidParam('"since" was not issued by this server for this device');
+  const maxIssued = queue.positions(userId, deviceId)?.max_issued_stream_id ?? 0;
+  if (positions.toDeviceStreamId > maxIssued || positions.deviceListStreamId > deviceListPosition) {
+    throw invalidParam('"since" is from the future: it is beyond any position issued');
+  }
+  return positions;
 }
 
 /** A to-device `limit` from a request body: absent, or a positive integer (MSC4538). */

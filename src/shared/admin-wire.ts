@@ -5,8 +5,10 @@
  * (`Authorization: Bearer <adminToken>`), never with an ordinary access token. Tests, the race harness and the
  * dashboard drive them; a client engine never does.
  *
- * Faults are keyed by (user, device) and apply to that device's sync requests (sliding and classic). Each fault
- * is consumed by the requests it affects, so a test can say exactly "drop the next two responses".
+ * Faults are keyed by (user, device) and apply to that device's requests of one endpoint: by default its sync
+ * requests (sliding and classic), or, with `endpoint`, its `/keys/upload`, `/keys/query` or `/keys/claim`
+ * requests. Each fault is consumed by the requests it affects, so a test can say exactly "drop the next two
+ * responses".
  */
 
 export const ADMIN_PREFIX = '/_todevice/admin';
@@ -18,13 +20,20 @@ export interface AddFaultRequest {
   fault: Fault;
 }
 
+/** Endpoints a counted fault can be addressed to. `sync` (the default) is both sliding and classic sync. */
+export const FAULT_ENDPOINTS = ['sync', 'keys/upload', 'keys/query', 'keys/claim'] as const;
+export type FaultEndpoint = (typeof FAULT_ENDPOINTS)[number];
+
 export type Fault =
-  /** The server processes the next `count` sync requests (acknowledging `since`), then resets the connection. */
-  | { kind: 'drop-response'; count: number }
-  /** The next `count` sync responses are held back `delay_ms` after being computed. */
-  | { kind: 'delay'; count: number; delay_ms: number }
-  /** The next `count` sync requests are answered with this status before any processing (nothing acknowledged). */
-  | { kind: 'error'; count: number; status: 429 | 500; retry_after_ms?: number }
+  /**
+   * The server processes the next `count` requests fully (a sync acknowledges `since`, a `/keys/upload` stores
+   * the keys), then resets the connection.
+   */
+  | { kind: 'drop-response'; count: number; endpoint?: FaultEndpoint }
+  /** The next `count` responses are held back `delay_ms` after being computed (and committed). */
+  | { kind: 'delay'; count: number; delay_ms: number; endpoint?: FaultEndpoint }
+  /** The next `count` requests are answered with this status before any processing (nothing acknowledged or stored). */
+  | { kind: 'error'; count: number; status: 429 | 500; retry_after_ms?: number; endpoint?: FaultEndpoint }
   /** Every sliding sync `pos` issued so far to this device becomes unknown: next use gets 400 `M_UNKNOWN_POS`. */
   | { kind: 'expire-pos' };
 

@@ -16,6 +16,9 @@ export const SLIDING_SYNC_PATH_MSC3575 = '/_matrix/client/unstable/org.matrix.ms
 export const TO_DEVICE_EXTENSION = 'to_device';
 export const TO_DEVICE_EXTENSION_MSC4538 = 'org.matrix.msc4538.to_device';
 
+/** Extension key of MSC3884 (end-to-end encryption: one-time key counts, fallback key types, device lists). */
+export const E2EE_EXTENSION = 'e2ee';
+
 /** Server-side cap on a to-device batch, matching Synapse. */
 export const TO_DEVICE_BATCH_CAP = 100;
 
@@ -42,6 +45,29 @@ export interface ToDeviceExtensionResponse {
   events?: ToDeviceEvent[];
 }
 
+/** MSC3884 request. `enabled` is sticky per connection here, like the to-device extension's (Synapse: per request). */
+export interface E2eeExtensionRequest {
+  enabled?: boolean;
+}
+
+/** Users whose device keys the client must query again (`left` is always empty on this server). */
+export interface DeviceListsChanges {
+  changed: string[];
+  left: string[];
+}
+
+/**
+ * The end-to-end encryption state of the requesting device, as the classic `/v3/sync` response and the MSC3884
+ * extension both carry it. Counts and fallback types are always the current ones (Synapse always sends them,
+ * `signed_curve25519` included at 0); `device_lists` needs a position to compare with, so an initial request
+ * (no `pos`, no `since`) has none.
+ */
+export interface E2eeSyncFields {
+  device_one_time_keys_count: Record<string, number>;
+  device_unused_fallback_key_types: string[];
+  device_lists?: DeviceListsChanges;
+}
+
 /** Body of `POST .../sync` (sliding sync). `pos` and `timeout` travel as query parameters, as in Synapse. */
 export interface SlidingSyncRequest {
   conn_id?: string;
@@ -50,6 +76,7 @@ export interface SlidingSyncRequest {
   extensions?: {
     to_device?: ToDeviceExtensionRequest;
     'org.matrix.msc4538.to_device'?: ToDeviceExtensionRequest;
+    e2ee?: E2eeExtensionRequest;
     [other: string]: unknown;
   };
 }
@@ -61,12 +88,17 @@ export interface SlidingSyncResponse {
   extensions: {
     to_device?: ToDeviceExtensionResponse;
     'org.matrix.msc4538.to_device'?: ToDeviceExtensionResponse;
+    e2ee?: E2eeSyncFields;
     [other: string]: unknown;
   };
 }
 
-/** Classic `GET /v3/sync` response, reduced to what todevice uses (to-device with implicit acknowledgement). */
-export interface ClassicSyncResponse {
+/**
+ * Classic `GET /v3/sync` response, reduced to what todevice uses (to-device with implicit acknowledgement) and the
+ * end-to-end encryption fields. As in Synapse, `device_lists` is present only when something changed; the
+ * counts and fallback types always are (optional here because other servers may leave them out).
+ */
+export interface ClassicSyncResponse extends Partial<E2eeSyncFields> {
   next_batch: string;
   to_device: { events: ToDeviceEvent[] };
   rooms: { join: Record<string, unknown>; invite: Record<string, unknown>; leave: Record<string, unknown> };

@@ -24,9 +24,11 @@ describe('classic sync', () => {
     const response = await sync(me);
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
-      next_batch: expect.stringMatching(/^s\d+_[0-9a-f]{10}$/),
+      next_batch: expect.stringMatching(/^s\d+_\d+_[0-9a-f]{10}$/),
       to_device: { events: [expect.objectContaining({ content: { n: 0 } }), expect.objectContaining({ content: { n: 1 } })] },
       rooms: { join: {}, invite: {}, leave: {} },
+      device_one_time_keys_count: { signed_curve25519: 0 },
+      device_unused_fallback_key_types: [],
     });
   });
 

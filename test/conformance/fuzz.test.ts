@@ -38,6 +38,11 @@ const ROUTE_TEMPLATES = [
   '/_matrix/client/v3/joined_rooms',
   '/_matrix/client/v3/pushers',
   '/_matrix/client/v3/pushers/set',
+  '/_matrix/client/v3/keys/upload',
+  '/_matrix/client/v3/keys/query',
+  '/_matrix/client/v3/keys/claim',
+  '/_matrix/client/v3/keys/changes',
+  '/_matrix/client/v3/keys/signatures/upload',
   '/_todevice/admin/faults',
   '/_todevice/admin/devices/:a/:b',
 ];
@@ -51,9 +56,9 @@ const path = fc.oneof(
   fc.array(fc.oneof(fc.stringMatching(/^[A-Za-z0-9._~%-]{0,12}$/), fc.constantFrom('_matrix', 'client', 'v3', 'unstable')), { maxLength: 6 }).map((parts) => `/${parts.join('/')}`),
 );
 
-const queryValue = fc.oneof(text, fc.integer({ min: -5, max: 50 }).map(String), fc.constantFrom('1_0000000000', 's1_0000000000'));
+const queryValue = fc.oneof(text, fc.integer({ min: -5, max: 50 }).map(String), fc.constantFrom('1_0000000000', 's1_0000000000', 's1_1_0000000000'));
 const query = fc
-  .array(fc.tuple(fc.constantFrom('pos', 'timeout', 'since', 'limit', 'access_token', 'kind', 'x'), queryValue), { maxLength: 3 })
+  .array(fc.tuple(fc.constantFrom('pos', 'timeout', 'since', 'limit', 'access_token', 'kind', 'from', 'to', 'x'), queryValue), { maxLength: 3 })
   .map((pairs) => (pairs.length === 0 ? '' : `?${new URLSearchParams(pairs).toString()}`));
 
 /** Values of wrong and right types for the fields handlers read. */
@@ -70,6 +75,13 @@ const nearValidBody = fc.oneof(
   fc.record({ username: anyValue, password: anyValue, auth: fc.oneof(anyValue, fc.constant({ type: 'm.login.dummy' })), device_id: anyValue }, { requiredKeys: [] }),
   fc.record({ kind: anyValue, app_id: anyValue, pushkey: anyValue, data: fc.oneof(anyValue, fc.record({ url: anyValue })), append: anyValue }, { requiredKeys: [] }),
   fc.record({ invite: anyValue, preset: anyValue, room_alias_name: anyValue, name: anyValue }, { requiredKeys: [] }),
+  fc.record({
+    device_keys: fc.oneof(anyValue, fc.record({ user_id: anyValue, device_id: anyValue, algorithms: anyValue, keys: anyValue, signatures: anyValue }, { requiredKeys: [] })),
+    one_time_keys: fc.oneof(anyValue, fc.dictionary(fc.oneof(text, fc.constantFrom('signed_curve25519:A', 'curve25519:B', 'x:y:z')), fc.oneof(anyValue, fc.record({ key: anyValue, signatures: anyValue, fallback: anyValue }, { requiredKeys: [] })), { maxKeys: 3 })),
+    fallback_keys: anyValue,
+  }, { requiredKeys: [] }),
+  fc.record({ one_time_keys: fc.oneof(anyValue, fc.dictionary(text, fc.dictionary(text, anyValue, { maxKeys: 2 }), { maxKeys: 2 })), device_keys: fc.oneof(anyValue, fc.dictionary(text, anyValue, { maxKeys: 2 })) }, { requiredKeys: [] }),
+  fc.record({ extensions: fc.record({ e2ee: fc.oneof(anyValue, fc.record({ enabled: anyValue }, { requiredKeys: [] })) }, { requiredKeys: [] }) }, { requiredKeys: [] }),
 );
 
 const rawBody = fc.oneof(

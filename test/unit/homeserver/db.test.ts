@@ -27,6 +27,23 @@ describe('homeserver database', () => {
     db.close();
   });
 
+  it('migrations: 0002-e2e-keys upgrades a version-1 database with connections and positions in it', () => {
+    const db = new Database(':memory:');
+    migrate(db, MIGRATIONS.slice(0, 1), ':memory:');
+    db.prepare("INSERT INTO sliding_sync_connections (user_id, device_id, conn_id, to_device_enabled) VALUES ('@a:hs', 'D', 'main', 1)").run();
+    db.prepare("INSERT INTO sliding_sync_positions (pos, connection_id, issued_seq) VALUES ('p1', 1, 1)").run();
+    migrate(db, MIGRATIONS, ':memory:');
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    // Existing connections keep their to-device settings and have e2ee off; existing positions stand for the
+    // start of the (then empty) device list stream, which is exact.
+    expect(db.prepare('SELECT to_device_enabled, e2ee_enabled FROM sliding_sync_connections').get()).toEqual({ to_device_enabled: 1, e2ee_enabled: 0 });
+    expect(db.prepare('SELECT device_list_stream_id FROM sliding_sync_positions').get()).toEqual({ device_list_stream_id: 0 });
+    for (const table of ['e2e_device_keys', 'e2e_one_time_keys', 'e2e_fallback_keys', 'device_list_stream']) {
+      expect(db.prepare(`SELECT count(*) AS n FROM ${table}`).get(), table).toEqual({ n: 0 });
+    }
+    db.close();
+  });
+
   it('migrations: a newer database is refused', () => {
     const db = new Database(':memory:');
     db.pragma('user_version = 99');

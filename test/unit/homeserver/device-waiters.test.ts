@@ -13,6 +13,24 @@ describe('device waiters', () => {
     expect(waiters.size()).toBe(0);
   });
 
+  it('waiters: key changes wake only the waiters that asked for them, of the users named; to-device ones keep waiting', async () => {
+    const waiters = new DeviceWaiters();
+    const signal = new AbortController().signal;
+    const both = waiters.waitToTake('@a:hs', 'D1', 10_000, signal, undefined, { toDevice: true, keyChanges: true });
+    const keysOnly = waiters.waitToTake('@a:hs', 'D2', 10_000, signal, () => 'never', { toDevice: false, keyChanges: true });
+    const toDeviceOnly = waiters.waitToTake('@a:hs', 'D3', 50, signal, undefined);
+    const otherUser = waiters.waitToTake('@b:hs', 'D1', 50, signal, undefined, { toDevice: true, keyChanges: true });
+    // A to-device message neither wakes nor prepares a waiter that did not ask for to-device.
+    waiters.prepare('@a:hs', 'D2');
+    expect(waiters.notify('@a:hs', 'D2')).toBe(0);
+    expect(waiters.notifyKeyChanges(new Set(['@a:hs']))).toBe(2);
+    expect(await both).toEqual({ outcome: 'notified', prepared: undefined });
+    expect(await keysOnly).toEqual({ outcome: 'notified', prepared: undefined });
+    expect((await toDeviceOnly).outcome).toBe('timeout');
+    expect((await otherUser).outcome).toBe('timeout');
+    expect(waiters.size()).toBe(0);
+  });
+
   it('waiters: an aborted wait resolves at once and leaves no waiter behind', async () => {
     const waiters = new DeviceWaiters();
     const controller = new AbortController();

@@ -26,4 +26,18 @@ describe('fault registry', () => {
     expect(faults.responseFault('@a:hs', 'D1')).toEqual({ kind: 'drop' });
     expect(faults.responseFault('@a:hs', 'D1')).toEqual({ kind: 'delay', delayMs: 5 });
   });
+
+  it('faults: a fault with an endpoint applies to that endpoint only; one without applies to sync', () => {
+    const faults = new FaultRegistry();
+    faults.add('@a:hs', 'D1', { kind: 'drop-response', count: 1, endpoint: 'keys/upload' });
+    faults.add('@a:hs', 'D1', { kind: 'delay', count: 1, delay_ms: 7 });
+    faults.add('@a:hs', 'D1', { kind: 'error', count: 1, status: 500, endpoint: 'keys/claim' });
+    expect(faults.responseFault('@a:hs', 'D1', 'keys/query')).toBeUndefined();
+    expect(() => faults.throwIfErrorFault('@a:hs', 'D1')).not.toThrow();
+    expect(() => faults.throwIfErrorFault('@a:hs', 'D1', 'keys/upload')).not.toThrow();
+    expect(faults.responseFault('@a:hs', 'D1')).toEqual({ kind: 'delay', delayMs: 7 });
+    expect(faults.responseFault('@a:hs', 'D1', 'keys/upload')).toEqual({ kind: 'drop' });
+    expect(() => faults.throwIfErrorFault('@a:hs', 'D1', 'keys/claim')).toThrow(expect.objectContaining({ status: 500 }));
+    expect(faults.list()).toEqual([]);
+  });
 });
