@@ -6,13 +6,14 @@
  * unpickles, acts, pickles and frees within one call (`withAccount`), so a libolm object never outlives the
  * transaction that read its pickle. Guarantees:
  * - A pickle that the pickle key does not open is an expected error (`OlmPickleError`, kind `bad-pickle-key`),
- *   with a one-line message and no key material in it; a pickle that is not libolm's is `corrupt-pickle`.
+ *   with a one-line message and no key material in it. libolm checks the pickle's MAC before anything else, so a
+ *   damaged pickle looks the same as a wrong key; only text that is not even base64 is `corrupt-pickle`.
  * - Signatures are ed25519 over canonical JSON of the object without `signatures` and `unsigned` (the spec's
  *   "Signing JSON"). ed25519 signatures are deterministic, so the same pickle always yields the same signed keys,
  *   byte for byte: a re-upload after a crash is identical to the first.
  */
 import { canonicalJson, signedPart } from '../shared/canonical-json';
-import type { DeviceKeys, SignedCurve25519Key } from '../shared/olm-wire';
+import type { DeviceKeys, SignedCurve25519Key, Signatures } from '../shared/olm-wire';
 import { MEGOLM_ALGORITHM_V1, OLM_ALGORITHM, SIGNED_CURVE25519 } from '../shared/olm-wire';
 import { freeAll, olm, type OlmAccount } from './olm-library';
 import type { PickleKey } from './pickle-key';
@@ -34,7 +35,7 @@ export class OlmPickleError extends Error {
   constructor(kind: OlmPickleErrorKind, what: string) {
     super(
       kind === 'bad-pickle-key'
-        ? `the ${what} in the store was pickled with another pickle key (a pickle-key file from another data directory?)`
+        ? `the ${what} in the store does not open with this pickle key (a pickle key from another data directory, or a damaged store)`
         : `the ${what} in the store is not a libolm pickle`,
     );
     this.name = 'OlmPickleError';
@@ -92,7 +93,11 @@ export function identityKeys(account: OlmAccount): { curve25519: string; ed25519
 }
 
 /** Adds our signature to `object` (over its canonical JSON without `signatures` and `unsigned`). */
-export function signJson<T extends Record<string, unknown>>(account: OlmAccount, identity: Pick<OlmIdentity, 'userId' | 'deviceId'>, object: T): T {
+export function signJson<T extends Record<string, unknown>>(
+  account: OlmAccount,
+  identity: Pick<OlmIdentity, 'userId' | 'deviceId'>,
+  object: T,
+): T & { signatures: Signatures } {
   const signature = account.sign(canonicalJson(signedPart(object)));
   const existing = (object.signatures ?? {}) as Record<string, Record<string, string>>;
   const mine = { ...(existing[identity.userId] ?? {}), [`ed25519:${identity.deviceId}`]: signature };

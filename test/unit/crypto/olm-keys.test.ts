@@ -208,7 +208,7 @@ describe('olm keys', () => {
     expect(wrong.ok).toBe(false);
     if (wrong.ok) return;
     expect(wrong.error.kind).toBe('bad-pickle-key');
-    expect(wrong.error.message).toMatch(/pickled with another pickle key/);
+    expect(wrong.error.message).toMatch(/does not open with this pickle key/);
     expect(wrong.error.message).not.toContain('\n');
     const mismatch = ensureOlmAccount(device.state, device.pickleKey, { userId: OUR_USER, deviceId: 'OTHER' }, 2000);
     expect(mismatch.ok === false && mismatch.error.kind).toBe('account-mismatch');
