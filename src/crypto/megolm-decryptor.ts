@@ -5,7 +5,9 @@
  * Runtime: node / electron-utility. Both take keys as src/store/room-keys.ts keeps them: exports, or the sharing
  * format of an `m.room_key` (src/shared/olm-room-key.ts). libolm imports either directly (`import_session` /
  * `create`); the `OlmMachine` accepts only exports, so a sharing-format key is first turned into one with libolm
- * (`export_session(first_known_index)`). Both never throw for an undecryptable event (`DecryptOutcome` says why).
+ * (`export_session(first_known_index)`). A `session_key` sealed at rest with the pickle key (olm-decrypt.ts
+ * `sealRoomKeys`) is opened first; a key that does not open is skipped. Both never throw for an undecryptable
+ * event (`DecryptOutcome` says why).
  * The libolm decryptor checks what libolm leaves to its caller: the session belongs to the event's room, and a
  * message index is not reused by a different event (a replayed index is an attack, not a duplicate).
  * The notifier starts one per run, so start-up cost matters: src/bench/megolm-startup.ts measures both.
@@ -15,7 +17,9 @@ import type { ExportedRoomKey } from '../shared/room-key-protocol';
 import { ENCRYPTED_EVENT_TYPE, megolmSessionId } from '../shared/room-key-protocol';
 import type { RoomEvent } from '../shared/wire';
 import { loadOlm, olm, type OlmInboundGroupSession } from './olm-library';
+import type { PickleKey } from './pickle-key';
 import { RoomDecryptor, type DecryptOutcome } from './room-decryptor';
+import { isSealed, openSecret } from './secret-box';
 
 export type MegolmImplementation = 'rust-sdk' | 'libolm';
 
@@ -28,13 +32,31 @@ export interface MegolmDecryptor {
   close(): void;
 }
 
-export async function createMegolmDecryptor(implementation: MegolmImplementation, userId: string, deviceId: string): Promise<MegolmDecryptor> {
+export interface MegolmDecryptorOptions {
+  /** Opens session keys sealed at rest (olm-decrypt.ts `sealRoomKeys`); without it a sealed key is skipped. */
+  pickleKey?: PickleKey;
+}
+
+export async function createMegolmDecryptor(
+  implementation: MegolmImplementation,
+  userId: string,
+  deviceId: string,
+  options: MegolmDecryptorOptions = {},
+): Promise<MegolmDecryptor> {
   if (implementation === 'libolm') {
     await loadOlm();
-    return new LibolmMegolmDecryptor();
+    return new LibolmMegolmDecryptor(options.pickleKey);
   }
   const decryptor = await RoomDecryptor.create(userId, deviceId);
-  return new RustSdkMegolmDecryptor(decryptor);
+  return new RustSdkMegolmDecryptor(decryptor, options.pickleKey);
+}
+
+/** The key with its `session_key` in clear, or undefined when it is sealed and does not open with `pickleKey`. */
+export function openRoomKey(key: ExportedRoomKey, pickleKey: PickleKey | undefined): ExportedRoomKey | undefined {
+  if (!isSealed(key.session_key)) return key;
+  if (pickleKey === undefined) return undefined;
+  const opened = openSecret(pickleKey, key.session_key, key.session_id);
+  return opened.ok ? { ...key, session_key: opened.value } : undefined;
 }
 
 /** The key in export format (what `OlmMachine.importExportedRoomKeys` takes). Needs `loadOlm()` for sharing keys. */
@@ -53,10 +75,16 @@ export function toExportFormat(key: ExportedRoomKey): ExportedRoomKey {
 class RustSdkMegolmDecryptor implements MegolmDecryptor {
   readonly implementation = 'rust-sdk' as const;
 
-  constructor(private readonly decryptor: RoomDecryptor) {}
+  constructor(
+    private readonly decryptor: RoomDecryptor,
+    private readonly pickleKey: PickleKey | undefined,
+  ) {}
 
   async importKeys(keys: readonly ExportedRoomKey[]): Promise<string[]> {
-    const fresh = keys.filter((key) => !this.decryptor.hasKey(key.session_id));
+    const fresh = keys
+      .filter((key) => !this.decryptor.hasKey(key.session_id))
+      .map((key) => openRoomKey(key, this.pickleKey))
+      .filter((key): key is ExportedRoomKey => key !== undefined);
     if (fresh.some((key) => sessionKeyFormat(key) === 'sharing')) await loadOlm();
     return this.decryptor.importKeys(fresh.map(toExportFormat));
   }
@@ -85,10 +113,14 @@ class LibolmMegolmDecryptor implements MegolmDecryptor {
   readonly implementation = 'libolm' as const;
   private readonly sessions = new Map<string, GroupSessionEntry>();
 
+  constructor(private readonly pickleKey: PickleKey | undefined) {}
+
   importKeys(keys: readonly ExportedRoomKey[]): Promise<string[]> {
     const fresh: string[] = [];
-    for (const key of keys) {
-      if (this.sessions.has(key.session_id)) continue;
+    for (const sealedOrClear of keys) {
+      if (this.sessions.has(sealedOrClear.session_id)) continue;
+      const key = openRoomKey(sealedOrClear, this.pickleKey);
+      if (key === undefined) continue;
       const session = new (olm().InboundGroupSession)();
       try {
         if (sessionKeyFormat(key) === 'sharing') session.create(key.session_key);

@@ -31,12 +31,19 @@ import type { OlmIdentity } from './olm-account';
 import { olm, type OlmSession } from './olm-library';
 import { OlmWorkingSet } from './olm-working-set';
 import type { PickleKey } from './pickle-key';
+import { sealSecret } from './secret-box';
 
 export interface OlmDecryptContext {
   state: OlmStateStore;
   pickleKey: PickleKey;
   identity: OlmIdentity;
   nowMs: number;
+  /**
+   * Seal the Megolm `session_key` of decrypted `m.room_key` / `m.forwarded_room_key` rows with the pickle key
+   * (secret-box.ts, bound to the session ID) before they reach the inbox, so a room key at rest is no weaker than
+   * the Olm pickles. The Megolm decryptors open it again when given the pickle key. Default false.
+   */
+  sealRoomKeys?: boolean;
 }
 
 type Attempt = { ok: true; plaintext: string; sessionId: string } | { ok: false; reason: OlmDecryptionFailure };
@@ -88,7 +95,7 @@ function decryptEvent(context: OlmDecryptContext, working: OlmWorkingSet, event:
   return {
     type: checked.type,
     sender: event.sender,
-    content: checked.content,
+    content: context.sealRoomKeys === true ? sealRoomKey(context.pickleKey, checked.type, checked.content) : checked.content,
     encryption: {
       algorithm: OLM_ALGORITHM,
       sender_key: senderKey,
@@ -179,6 +186,14 @@ function checkPayload(plaintext: string, event: ToDeviceEvent, identity: OlmIden
   const keys = payload.keys;
   if (payload.sender !== event.sender || !isObject(keys) || keys.ed25519 !== device.ed25519) return { ok: false, reason: 'wrong-sender' };
   return { ok: true, type: payload.type, content: payload.content };
+}
+
+const ROOM_KEY_TYPES: ReadonlySet<string> = new Set(['m.room_key', 'm.forwarded_room_key']);
+
+function sealRoomKey(pickleKey: PickleKey, type: string, content: Record<string, unknown>): Record<string, unknown> {
+  const { session_key: sessionKey, session_id: sessionId } = content;
+  if (!ROOM_KEY_TYPES.has(type) || typeof sessionKey !== 'string' || typeof sessionId !== 'string') return content;
+  return { ...content, session_key: sealSecret(pickleKey, sessionKey, sessionId) };
 }
 
 function recordWedged(state: OlmStateStore, device: OlmDeviceRecord, reason: OlmDecryptionFailure, nowMs: number): void {

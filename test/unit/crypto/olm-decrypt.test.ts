@@ -1,10 +1,15 @@
 // Olm to-device decryption (src/crypto/olm-decrypt.ts) against a libolm peer: the inbound session from a pre-key
 // message, normal messages, and every way a message stays encrypted with its reason.
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMegolmDecryptor } from '../../../src/crypto/megolm-decryptor';
 import { decryptToDeviceBatch } from '../../../src/crypto/olm-decrypt';
+import { olm } from '../../../src/crypto/olm-library';
+import { PickleKey } from '../../../src/crypto/pickle-key';
+import { isSealed } from '../../../src/crypto/secret-box';
+import { roomKeyFromOlmEvent } from '../../../src/shared/olm-room-key';
 import { olmOutcomeCounts, readOlmWedged } from '../../../src/store/olm-bookkeeping';
 import { olmSessionsFor } from '../../../src/store/olm-sessions';
-import { LibolmPeer, olmPickles, ourDevice, type OurDevice } from './olm-fixture';
+import { LibolmPeer, olmPickles, OUR_DEVICE, OUR_USER, ourDevice, type OurDevice } from './olm-fixture';
 
 const peers: LibolmPeer[] = [];
 afterEach(() => {
@@ -200,6 +205,41 @@ describe('olm decrypt', () => {
     }
     const rows = decrypt(device, [first.encrypt(device.identity, 'm.test', { n: 1 }), second.encrypt(device.identity, 'm.test', { n: 2 })]);
     expect(rows.map((row) => row.content)).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it('olm: with sealRoomKeys the row holds the session key sealed, and only a decryptor given the pickle key opens it', async () => {
+    const device = await ourDevice();
+    const peer = newPeer();
+    peer.makeKnownTo(device.store);
+    peer.startSession(device.identity, device.server.claim());
+    const outbound = new (olm().OutboundGroupSession)();
+    outbound.create();
+    const room = '!sealed:localhost';
+    const content = { algorithm: 'm.megolm.v1.aes-sha2', room_id: room, session_id: outbound.session_id(), session_key: outbound.session_key() };
+    const ciphertext = outbound.encrypt(JSON.stringify({ type: 'm.room.message', content: { body: 'sealed' }, room_id: room }));
+    const roomEvent = { event_id: '$s', room_id: room, type: 'm.room.encrypted', sender: peer.userId, origin_server_ts: 1, content: { algorithm: 'm.megolm.v1.aes-sha2', sender_key: peer.curve25519, device_id: peer.deviceId, ciphertext, session_id: outbound.session_id() } };
+    outbound.free();
+
+    const [row] = decryptToDeviceBatch({ state: device.state, pickleKey: device.pickleKey, identity: device.identity, nowMs: 2000, sealRoomKeys: true }, [
+      peer.encrypt(device.identity, 'm.room_key', content),
+    ]);
+    if (row?.encryption === undefined) throw new Error('not decrypted');
+    expect(isSealed(String(row.content.session_key))).toBe(true);
+    expect(JSON.stringify(row)).not.toContain(content.session_key);
+    const key = roomKeyFromOlmEvent(row.content, row.encryption);
+    if (!key.ok) throw new Error(key.error);
+    for (const implementation of ['libolm', 'rust-sdk'] as const) {
+      const without = await createMegolmDecryptor(implementation, OUR_USER, OUR_DEVICE);
+      expect(await without.importKeys([key.value])).toEqual([]);
+      without.close();
+      const other = await createMegolmDecryptor(implementation, OUR_USER, OUR_DEVICE, { pickleKey: PickleKey.generate() });
+      expect(await other.importKeys([key.value])).toEqual([]);
+      other.close();
+      const decryptor = await createMegolmDecryptor(implementation, OUR_USER, OUR_DEVICE, { pickleKey: device.pickleKey });
+      expect(await decryptor.importKeys([key.value])).toEqual([content.session_id]);
+      expect(await decryptor.decrypt(roomEvent)).toMatchObject({ kind: 'decrypted', content: { body: 'sealed' } });
+      decryptor.close();
+    }
   });
 });
 
