@@ -1,5 +1,7 @@
 // The Olm account (src/crypto/olm-account.ts): create and pickle, a wrong pickle key or a foreign pickle as a clear
 // error, and signatures over canonical JSON that another implementation verifies.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createAccount,
@@ -20,6 +22,18 @@ beforeAll(async () => {
 });
 
 describe('olm account', () => {
+  it('library: loading libolm leaves the process-wide uncaughtException and unhandledRejection listeners as they were', async () => {
+    // A process of its own: libolm installs its listeners once per process, and this worker loaded it already.
+    const script = [
+      `const before = [process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection')];`,
+      `const { loadOlm } = await import(${JSON.stringify(new URL('../../../src/crypto/olm-library.ts', import.meta.url).href)});`,
+      `await loadOlm();`,
+      `console.log(JSON.stringify({ before, after: [process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection')] }));`,
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 60_000 });
+    expect(JSON.parse(stdout)).toEqual({ before: [0, 0], after: [0, 0] });
+  });
+
   it('account: a new account unpickles with its key to the same identity keys', () => {
     const key = PickleKey.generate();
     const created = createAccount(key);

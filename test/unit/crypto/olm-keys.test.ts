@@ -117,8 +117,10 @@ describe('olm keys', () => {
     const loser = claimKeysUpload(other, device.pickleKey, second, 'notifier:42', 1000);
     expect(winner.kind).toBe('claimed');
     expect(loser).toEqual({ kind: 'lost-race' });
-    // The loser's freshly generated keys were never stored: the stored pickle holds only the winner's.
+    // The loser's freshly generated keys were never stored: the stored pickle is the winner's.
     if (winner.kind !== 'claimed') throw new Error('unreachable');
+    expect(first.changes.pickle).not.toBe(second.changes.pickle);
+    expect(device.state.readAccount()).toMatchObject({ pickle: first.changes.pickle, uploadClaimedBy: 'main', version: first.expectedVersion + 1 });
     expect(Object.keys(winner.claim.body.one_time_keys ?? {})).toHaveLength(50);
   });
 
@@ -200,6 +202,27 @@ describe('olm keys', () => {
     };
     expect((await publish(device, server)).kind).toBe('published');
     expect(waitingKeys(device)).toEqual({ oneTime: 0, fallback: 0 });
+  });
+
+  it('keys: a key another writer added during the upload is not marked published with it, and goes up next time', async () => {
+    const device = await ourDevice({ publish: false });
+    const server = new FakeKeysServer();
+    server.afterProcessing = () => {
+      const account = device.state.readAccount();
+      if (account === undefined) throw new Error('no account');
+      const pickle = withAccount(account.pickle, device.pickleKey, (olmAccount) => {
+        olmAccount.generate_one_time_keys(1);
+        return olmAccount.pickle(device.pickleKey.forOlm());
+      });
+      expect(device.state.compareAndSetAccount(account.version, { pickle }, 1000)).toBe(true);
+    };
+    expect(await publish(device, server)).toEqual({ kind: 'changed' });
+    expect(waitingKeys(device)).toEqual({ oneTime: 51, fallback: 1 });
+    expect(device.state.readAccount()?.uploadClaimedBy).toBeNull();
+    server.afterProcessing = undefined;
+    expect(await publish(device, server, 2000)).toMatchObject({ kind: 'published', uploaded: { oneTimeKeys: 51 } });
+    expect(waitingKeys(device)).toEqual({ oneTime: 0, fallback: 0 });
+    expect(server.oneTimeKeys.size).toBe(51);
   });
 
   it('keys: an account pickled with another pickle key is refused with a clear error, not a crash', async () => {
