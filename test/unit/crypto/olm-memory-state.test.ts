@@ -62,6 +62,14 @@ function reply(device: OurDevice, state: OlmStateStore, to: LibolmPeer): void {
   }
 }
 
+function storedPickle(device: OurDevice): string | undefined {
+  return openOlmState(device.store).readAccount()?.pickle;
+}
+
+function storedSessions(device: OurDevice, of: LibolmPeer): string[] {
+  return openOlmState(device.store).sessionsFor(of.curve25519).map((record) => record.pickle);
+}
+
 describe('legacy Olm state (each process its own copy, last writer wins)', () => {
   it('legacy: keys uploaded by one process are overwritten by the other, and a sender that claims one gets one-time-key-gone', async () => {
     const device = await ourDevice();
@@ -69,11 +77,14 @@ describe('legacy Olm state (each process its own copy, last writer wins)', () =>
     const b = OlmMemoryState.load(snapshotIo(device), openOlmState(device.store));
     const freshKey = await replenish(device, a);
     a.flush(3001);
+    expect(storedPickle(device)).toBe(a.snapshot().account?.pickle);
 
     const x = peer(device, '@x:localhost', 'X');
     x.startSession(device.identity, device.server.claim());
     expect(outcomes(device, b, [x.encrypt(device.identity, 'm.test', { n: 1 })])).toEqual([1]);
     b.flush(3002);
+    // Last writer wins: the stored account is now B's copy, which never held A's new keys.
+    expect(storedPickle(device)).toBe(b.snapshot().account?.pickle);
 
     // The server holds the 30 new keys; their private halves were only in A's write, which B's write replaced.
     const y = peer(device, '@y:localhost', 'Y');
@@ -105,10 +116,12 @@ describe('legacy Olm state (each process its own copy, last writer wins)', () =>
     const b = OlmMemoryState.load(snapshotIo(device), openOlmState(device.store));
     reply(device, a, x);
     a.flush(4000);
+    expect(storedSessions(device, x)).toEqual(a.sessionsFor(x.curve25519).map((record) => record.pickle));
     const z = peer(device, '@z:localhost', 'Z');
     z.startSession(device.identity, device.server.claim());
     expect(outcomes(device, b, [z.encrypt(device.identity, 'm.test', { n: 2 })])).toEqual([2]);
     b.flush(4001);
+    expect(storedSessions(device, x)).toEqual(b.sessionsFor(x.curve25519).map((record) => record.pickle));
 
     // X now encrypts to the ratchet key A created; its private half is gone from the store.
     const answer = x.encrypt(device.identity, 'm.test', { n: 3 });
