@@ -5,9 +5,12 @@ import tseslint from 'typescript-eslint';
 
 const layers = ['shared', 'sqlite', 'store', 'engine', 'crypto', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness'];
 const cryptoLibrary = '@matrix-org/matrix-sdk-crypto-wasm';
+// libolm is reached only through src/crypto/olm-library.ts, so that vodozemac can replace it in one place.
+const olmLibrary = '@matrix-org/olm';
+const olmLibraryModule = 'src/crypto/olm-library.ts';
 
 /** Builds a no-restricted-imports rule that forbids the given project layers and packages. */
-function forbid(folder, forbiddenLayers, forbiddenPackages = []) {
+function forbid(folder, forbiddenLayers, forbiddenPackages = [], { allowOlm = false } = {}) {
   const patterns = forbiddenLayers.map((layer) => ({
     group: [`**/${layer}`, `**/${layer}/**`],
     message: `src/${folder} may not import src/${layer} (see the layer table in ARCHITECTURE.md).`,
@@ -16,6 +19,7 @@ function forbid(folder, forbiddenLayers, forbiddenPackages = []) {
     name,
     message: `src/${folder} may not import ${name} (see the layer table in ARCHITECTURE.md).`,
   }));
+  if (!allowOlm) paths.push({ name: olmLibrary, message: `only ${olmLibraryModule} imports ${olmLibrary}, so vodozemac can replace it in one place.` });
   return { 'no-restricted-imports': ['error', { patterns, paths }] };
 }
 
@@ -38,7 +42,8 @@ export default tseslint.config(
     },
   },
   { files: ['src/shared/**/*.ts'], rules: forbid('shared', except('shared'), ['electron', 'better-sqlite3', cryptoLibrary, ...nodeBuiltins]) },
-  { files: ['src/crypto/**/*.ts'], rules: forbid('crypto', except('shared', 'crypto'), ['electron', 'better-sqlite3']) },
+  { files: ['src/crypto/**/*.ts'], ignores: [olmLibraryModule], rules: forbid('crypto', except('shared', 'crypto'), ['electron', 'better-sqlite3']) },
+  { files: [olmLibraryModule], rules: forbid('crypto', except('shared', 'crypto'), ['electron', 'better-sqlite3'], { allowOlm: true }) },
   { files: ['src/sqlite/**/*.ts'], rules: forbid('sqlite', except('sqlite'), ['electron']) },
   { files: ['src/homeserver/**/*.ts'], rules: forbid('homeserver', except('shared', 'sqlite', 'homeserver'), ['electron']) },
   { files: ['src/store/**/*.ts'], rules: forbid('store', except('shared', 'sqlite', 'store'), ['electron']) },
@@ -53,4 +58,17 @@ export default tseslint.config(
   { files: ['src/preload/**/*.ts'], rules: forbid('preload', except('shared', 'preload'), nodeBuiltins) },
   { files: ['src/renderer/**/*.ts'], rules: forbid('renderer', except('shared', 'renderer'), ['electron', 'better-sqlite3', cryptoLibrary, ...nodeBuiltins]) },
   { files: ['src/cli/**/*.ts', 'src/harness/**/*.ts', 'src/bench/**/*.ts'], rules: forbid('cli', ['preload', 'renderer'], ['electron']) },
+  { files: ['test/**/*.ts', 'e2e/**/*.ts', 'scripts/**/*.mjs'], rules: forbid('tests', []) },
+  {
+    // no-restricted-imports does not see import() or require(), so those are caught by their syntax.
+    ignores: [olmLibraryModule],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...["ImportExpression[source.value='@matrix-org/olm']", "CallExpression[callee.name='require'][arguments.0.value='@matrix-org/olm']"].map(
+          (selector) => ({ selector, message: `only ${olmLibraryModule} imports ${olmLibrary}, so vodozemac can replace it in one place.` }),
+        ),
+      ],
+    },
+  },
 );

@@ -3,6 +3,8 @@
  *
  * Runtime: node.
  */
+import type { InboxEventInput } from '../shared/olm-state';
+import type { ToDeviceEvent } from '../shared/wire';
 import type { Clock } from '../shared/clock';
 import type { ClientStore } from '../store/open-store';
 import type { DbError } from '../store/sqlite-errors';
@@ -45,6 +47,13 @@ export interface SyncEngineOptions {
    * only taken once it expired or was released.
    */
   leaseHolderGone?: (holder: string) => boolean;
+  /**
+   * Turns a fetched batch into the inbox rows to append: the Olm decryption of DESIGN.md §8, built by the process
+   * that wires the engine (src/crypto's `decryptToDeviceBatch` over src/store's `openOlmState`). The explicit
+   * strategies run it inside the commit transaction, after its checks; `explicit-naive` and `legacy` run it
+   * before their writes, with no coordination, as old apps decrypted. Default: rows are the events.
+   */
+  transformEvents?: (events: readonly ToDeviceEvent[], nowMs: number) => readonly InboxEventInput[];
   /** Write events to the store's process event log (default true). */
   logEvents?: boolean;
   onEvent?: (event: EngineEvent) => void;

@@ -10,6 +10,15 @@
  * MSC3885 `to_device` extension `{enabled, limit, since}`. We send `enabled` and `limit` on every request, which
  * works with servers that treat them as sticky (MSC3885) and with those that do not (Synapse).
  */
+import type {
+  KeysClaimRequest,
+  KeysClaimResponse,
+  KeysQueryRequest,
+  KeysQueryResponse,
+  KeysUploadRequest,
+  KeysUploadResponse,
+} from '../shared/olm-wire';
+import { parseKeysClaimResponse, parseKeysQueryResponse, parseKeysUploadResponse } from '../shared/olm-wire';
 import type { Result } from '../shared/result';
 import { err, ok } from '../shared/result';
 import type { LoginResponse, RoomEvent } from '../shared/wire';
@@ -216,6 +225,33 @@ export class MatrixClient implements SyncTransport {
     );
     if (events.length !== body.chunk.length) return malformed('messages chunk holds an event without event_id or type');
     return ok({ events, end: body.end });
+  }
+
+  /**
+   * `POST /keys/upload`: device keys, one-time keys and fallback keys (any may be absent). The server accepts an
+   * identical re-upload of a key it holds, which is what makes a retry after a lost answer safe.
+   */
+  async uploadKeys(body: KeysUploadRequest): Promise<Result<KeysUploadResponse, MatrixClientError>> {
+    const result = await this.call({ method: 'POST', path: `${V3}/keys/upload`, body });
+    if (!result.ok) return result;
+    const parsed = parseKeysUploadResponse(result.value);
+    return parsed.ok ? parsed : malformed(`keys/upload: ${parsed.error}`);
+  }
+
+  /** `POST /keys/query`: other devices' identity keys (checked by src/crypto/olm-device-keys.ts before use). */
+  async queryKeys(body: KeysQueryRequest): Promise<Result<KeysQueryResponse, MatrixClientError>> {
+    const result = await this.call({ method: 'POST', path: `${V3}/keys/query`, body });
+    if (!result.ok) return result;
+    const parsed = parseKeysQueryResponse(result.value);
+    return parsed.ok ? parsed : malformed(`keys/query: ${parsed.error}`);
+  }
+
+  /** `POST /keys/claim`: one one-time (or fallback) key per device, to start an Olm session with it. */
+  async claimKeys(body: KeysClaimRequest): Promise<Result<KeysClaimResponse, MatrixClientError>> {
+    const result = await this.call({ method: 'POST', path: `${V3}/keys/claim`, body });
+    if (!result.ok) return result;
+    const parsed = parseKeysClaimResponse(result.value);
+    return parsed.ok ? parsed : malformed(`keys/claim: ${parsed.error}`);
   }
 
   /** `POST /pushers/set` with the body as the spec defines it (kind, app_id, pushkey, data.url, …). */

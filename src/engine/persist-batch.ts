@@ -9,11 +9,14 @@
  *   `mid-commit` kill point falls between the two, where a crash loses the batch (F3): the harness compares the
  *   strategies at identical points.
  * - `legacy`: this process's own classic token and the events, tagged with the process, in one transaction.
+ * `transformEvents` (the Olm decryption) runs inside `commitBatch` for the explicit strategies, so a refused
+ * commit never decrypts; the naive and legacy strategies decrypt first, outside any check, as old apps did.
  */
 import { commitBatch, type CommitBatchResult, type LeaseFence } from '../store/commit-batch';
 import { commitLegacyBatch } from '../store/legacy-token';
 import { naiveAppendEvents, naiveWriteToken } from '../store/naive-commit';
 import type { ClientStore } from '../store/open-store';
+import type { InboxEventInput } from '../shared/olm-state';
 import type { ToDeviceEvent } from '../shared/wire';
 import type { Strategy } from './engine-types';
 import type { KillPoints } from './kill-points';
@@ -34,25 +37,29 @@ export interface PersistContext {
   nowMs: number;
   killPoints: KillPoints;
   fence: LeaseFence | undefined;
+  transformEvents?: ((events: readonly ToDeviceEvent[], nowMs: number) => readonly InboxEventInput[]) | undefined;
 }
 
 export function persistBatch(context: PersistContext, batch: ReceivedBatch): CommitBatchResult {
   const { store, processName: process, pid, nowMs, killPoints } = context;
-  const { since, nextBatch, events } = batch;
+  const { since, nextBatch } = batch;
+  const transform = context.transformEvents;
   switch (context.strategy) {
     case 'explicit-cas':
     case 'explicit-lease':
       return commitBatch(store, {
         expectedSince: since,
         nextBatch,
-        events,
+        events: batch.events,
         process,
         pid,
         nowMs,
         ...(context.fence === undefined ? {} : { fence: context.fence }),
+        ...(transform === undefined ? {} : { transformEvents: (events: readonly ToDeviceEvent[]) => transform(events, nowMs) }),
         afterTokenSwap: () => killPoints.hit('mid-commit'),
       });
     case 'explicit-naive': {
+      const events = transform === undefined ? batch.events : transform(batch.events, nowMs);
       const naive = { since, nextBatch, events, process, pid, nowMs };
       naiveWriteToken(store, naive);
       killPoints.hit('mid-commit');
@@ -60,6 +67,7 @@ export function persistBatch(context: PersistContext, batch: ReceivedBatch): Com
       return { kind: 'committed', firstSeq: seqs?.firstSeq ?? null, lastSeq: seqs?.lastSeq ?? null, tokenVersion: -1 };
     }
     case 'legacy': {
+      const events = transform === undefined ? batch.events : transform(batch.events, nowMs);
       const seqs = commitLegacyBatch(store, { process, pid, since, nextBatch, events, nowMs });
       return { kind: 'committed', firstSeq: seqs?.firstSeq ?? null, lastSeq: seqs?.lastSeq ?? null, tokenVersion: -1 };
     }

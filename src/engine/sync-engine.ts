@@ -282,6 +282,7 @@ export class SyncEngine {
       nowMs: this.clock.nowMs(),
       killPoints: this.killPoints,
       fence,
+      transformEvents: this.options.transformEvents,
     };
     const persisted = this.guardDb(() => persistBatch(context, batch));
     if (!persisted.ok) return this.failure(persisted.error);

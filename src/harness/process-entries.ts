@@ -4,8 +4,9 @@
  * Runtime: node. A race run starts hundreds of short-lived processes, and tsx's start-up (0.3-0.5 s of
  * TypeScript transpiling per process) would dominate it. So the two entries are bundled once per run with
  * esbuild (which tsx already ships) into a temporary directory and started as plain `node bundle.mjs` (about
- * 0.1 s). better-sqlite3 and the crypto library (which loads its .wasm beside itself) stay external and are
- * imported by absolute path, so the bundle runs from any directory. The bundle is built from the same source files the app runs; nothing is reimplemented. When
+ * 0.1 s). better-sqlite3 and the two crypto libraries (each loads its .wasm beside itself; libolm's olm.js also
+ * needs CommonJS `require` and `__dirname`) stay external and are imported by absolute path, so the bundle runs
+ * from any directory. The bundle is built from the same source files the app runs; nothing is reimplemented. When
  * esbuild cannot be loaded the entries are started through tsx instead: slower, same behaviour.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -13,7 +14,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export type EntryName = 'notifier' | 'main-sync';
 
@@ -58,6 +59,7 @@ async function bundleEntries(): Promise<string> {
   const betterSqlite = createRequire(import.meta.url).resolve('better-sqlite3');
   // The crypto library loads its .wasm file relative to itself, so it stays external too (by absolute URL).
   const cryptoLibrary = import.meta.resolve('@matrix-org/matrix-sdk-crypto-wasm');
+  const olmLibrary = pathToFileURL(createRequire(import.meta.url).resolve('@matrix-org/olm')).href;
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-race-bundle-'));
   await esbuild.build({
     entryPoints: sourceEntries,
@@ -74,6 +76,7 @@ async function bundleEntries(): Promise<string> {
         name: 'external-crypto',
         setup: (build) => void build.onResolve({ filter: /^@matrix-org\/matrix-sdk-crypto-wasm$/ }, () => ({ path: cryptoLibrary, external: true })),
       },
+      { name: 'external-olm', setup: (build) => void build.onResolve({ filter: /^@matrix-org\/olm$/ }, () => ({ path: olmLibrary, external: true })) },
     ],
   });
   return outdir;

@@ -7,12 +7,16 @@
  *     it started the request with. A holder that stalled past its lease and was replaced (F9) is refused here.
  *  2. compare-and-sets the token `WHERE since IS expectedSince`. If another process committed since we read the
  *     token, our batch is a duplicate (or a superset) of theirs: refuse it, the server delivers it again.
- *  3. appends the events to the inbox.
- * If 1 or 2 fails nothing has been written and the result says why. A crash anywhere inside (the `mid-commit`
- * kill point sits between 2 and 3) rolls everything back, so the token and the events are durable together or
- * not at all (F3, F4). The caller sends `nextBatch` as `since`, which acknowledges the batch (MSC3885), only
- * after this returned `committed`.
+ *  3. turns the events into inbox rows with `transformEvents` when given: the Olm decryption of DESIGN.md §8,
+ *     which reads the sessions inside this transaction and writes the pickles it advanced here too.
+ *  4. appends the rows to the inbox.
+ * If 1 or 2 fails nothing has been written, `transformEvents` is not called, and the result says why. A crash or
+ * an exception anywhere inside (the `mid-commit` kill point sits between 3 and 4) rolls everything back, Olm
+ * writes included, so the token, the Olm state and the events are durable together or not at all (F3, F4), and
+ * a redelivered batch decrypts again from the same state. The caller sends `nextBatch` as `since`, which
+ * acknowledges the batch (MSC3885), only after this returned `committed`.
  */
+import type { InboxEventInput } from '../shared/olm-state';
 import type { ToDeviceEvent } from '../shared/wire';
 import { appendToInbox } from './inbox';
 import { holdsLease } from './lease';
@@ -35,7 +39,13 @@ export interface CommitBatchInput {
   nowMs: number;
   /** When set, the commit is refused unless this holder still holds the lease at this generation. */
   fence?: LeaseFence;
-  /** Called inside the transaction after the token swap and before the events are appended. */
+  /**
+   * Called inside the transaction after the fence and token checks passed, with the fetched events; returns the
+   * rows to append instead of them (decrypted, or kept encrypted with a reason). It must be synchronous and write
+   * only through the store's connection, so its writes commit or roll back with the batch.
+   */
+  transformEvents?: (events: readonly ToDeviceEvent[]) => readonly InboxEventInput[];
+  /** Called inside the transaction after the token swap (and `transformEvents`) and before the rows are appended. */
   afterTokenSwap?: () => void;
 }
 
@@ -54,8 +64,9 @@ export function commitBatch(store: ClientStore, input: CommitBatchInput): Commit
       process: input.process,
     });
     if (!swapped) return { kind: 'stale', currentSince: readToken(store).since };
+    const rows = input.transformEvents === undefined ? input.events : input.transformEvents(input.events);
     input.afterTokenSwap?.();
-    const seqs = appendToInbox(store, input.events, {
+    const seqs = appendToInbox(store, rows, {
       receivedAtMs: input.nowMs,
       process: input.process,
       pid: input.pid,

@@ -5,8 +5,12 @@
  * `compactInbox` once every registered consumer's cursor has passed them. `seq` comes from AUTOINCREMENT, so it
  * never goes back and is never reused, even after compaction. Per sending device, the server keeps arrival order
  * (DESIGN.md §3) and we append a batch in response order, so `seq` order is delivery order.
+ *
+ * An Olm-encrypted event is decrypted inside the commit that appends it (DESIGN.md §8): its row holds the
+ * cleartext `type` and `content` and the `encryption` it arrived under, or, when it could not be decrypted, the
+ * encrypted event itself and a `decryptionError` reason. Rows that were never encrypted have neither.
  */
-import type { ToDeviceEvent } from '../shared/wire';
+import type { InboxEventInput, OlmDecryptionFailure, ToDeviceEncryptionInfo } from '../shared/olm-state';
 import type { ClientStore } from './open-store';
 
 export interface InboxRow {
@@ -21,6 +25,10 @@ export interface InboxRow {
   batchSince: string | null;
   /** The `next_batch` of that response. */
   batchNextBatch: string;
+  /** Present when the event arrived Olm-encrypted and could not be decrypted: why. */
+  decryptionError?: OlmDecryptionFailure;
+  /** Present when the event arrived Olm-encrypted and was decrypted. */
+  encryption?: ToDeviceEncryptionInfo;
 }
 
 export interface BatchOrigin {
@@ -41,10 +49,13 @@ interface InboxDbRow {
   fetched_by_pid: number;
   batch_since: string | null;
   batch_next_batch: string;
+  decryption_error: string | null;
+  encryption: string | null;
 }
 
 export const INBOX_COLUMNS =
-  'seq, type, sender, content, received_at_ms, fetched_by_process, fetched_by_pid, batch_since, batch_next_batch';
+  'seq, type, sender, content, received_at_ms, fetched_by_process, fetched_by_pid, batch_since, batch_next_batch, ' +
+  'decryption_error, encryption';
 
 /**
  * Appends `events` in order. Returns the first and last `seq`, or `null` for an empty batch. Call inside the
@@ -52,21 +63,33 @@ export const INBOX_COLUMNS =
  */
 export function appendToInbox(
   store: ClientStore,
-  events: readonly ToDeviceEvent[],
+  events: readonly InboxEventInput[],
   origin: BatchOrigin,
 ): { firstSeq: number; lastSeq: number } | null {
   // Positional parameters and no per-row object: this loop runs for every event of every batch inside the
   // commit's transaction, and binding named parameters from a fresh object cost about as much as the insert.
   const insert = store.statement(
     `INSERT INTO inbox (type, sender, content, received_at_ms, fetched_by_process, fetched_by_pid, batch_since,
-                        batch_next_batch)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+                        batch_next_batch, decryption_error, encryption)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const { receivedAtMs, process, pid, batchSince, batchNextBatch } = origin;
   let firstSeq: number | null = null;
   let lastSeq = 0;
   for (const event of events) {
-    const info = insert.run(event.type, event.sender, JSON.stringify(event.content), receivedAtMs, process, pid, batchSince, batchNextBatch);
+    const encryption = event.encryption === undefined ? null : JSON.stringify(event.encryption);
+    const info = insert.run(
+      event.type,
+      event.sender,
+      JSON.stringify(event.content),
+      receivedAtMs,
+      process,
+      pid,
+      batchSince,
+      batchNextBatch,
+      event.decryptionError ?? null,
+      encryption,
+    );
     lastSeq = Number(info.lastInsertRowid);
     firstSeq ??= lastSeq;
   }
@@ -133,7 +156,7 @@ export function inboxTagSummary(store: ClientStore): InboxTagSummary {
 }
 
 export function toInboxRow(row: InboxDbRow): InboxRow {
-  return {
+  const inboxRow: InboxRow = {
     seq: row.seq,
     type: row.type,
     sender: row.sender,
@@ -144,6 +167,30 @@ export function toInboxRow(row: InboxDbRow): InboxRow {
     batchSince: row.batch_since,
     batchNextBatch: row.batch_next_batch,
   };
+  if (row.decryption_error !== null) inboxRow.decryptionError = row.decryption_error as OlmDecryptionFailure;
+  if (row.encryption !== null) inboxRow.encryption = JSON.parse(row.encryption) as ToDeviceEncryptionInfo;
+  return inboxRow;
+}
+
+/**
+ * Rows still encrypted because of `reason` (oldest first), to decrypt again once what they lacked is there (a
+ * sender device learnt from `/keys/query` for `unknown-device`). The event is rebuilt as it arrived.
+ */
+export function undecryptedInbox(store: ClientStore, reason: OlmDecryptionFailure, limit = 100): Array<{ seq: number; event: InboxEventInput }> {
+  const rows = store
+    .statement(`SELECT ${INBOX_COLUMNS} FROM inbox WHERE decryption_error = ? AND decryption_resolved_by_seq IS NULL ORDER BY seq LIMIT ?`)
+    .all(reason, limit) as InboxDbRow[];
+  return rows.map((row) => ({ seq: row.seq, event: { type: row.type, sender: row.sender, content: parseContent(row.content) } }));
+}
+
+/**
+ * Marks an undecrypted row as settled by a later row (`resolvedBySeq`, which holds the retry's result), so the
+ * next retry skips it. Call in the transaction that appends the later row.
+ */
+export function markUndecryptedResolved(store: ClientStore, seq: number, resolvedBySeq: number): void {
+  store
+    .statement('UPDATE inbox SET decryption_resolved_by_seq = ? WHERE seq = ? AND decryption_error IS NOT NULL')
+    .run(resolvedBySeq, seq);
 }
 
 export type { InboxDbRow };

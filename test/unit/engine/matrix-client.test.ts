@@ -66,6 +66,37 @@ describe('matrix client', () => {
     expect(await pending).toEqual({ ok: false, error: { kind: 'aborted' } });
   });
 
+  it('keys: upload, query and claim post their bodies to /keys/* and return the parsed answers', async () => {
+    const upload = clientAnswering(200, JSON.stringify({ one_time_key_counts: { signed_curve25519: 50 } }));
+    const body = { one_time_keys: { 'signed_curve25519:AAAAAQ': { key: 'k', signatures: {} } } };
+    expect(await upload.client.uploadKeys(body)).toEqual({ ok: true, value: { one_time_key_counts: { signed_curve25519: 50 } } });
+    expect(upload.requests[0]?.url).toBe('http://hs.test/_matrix/client/v3/keys/upload');
+    expect(upload.requests[0]?.init.method).toBe('POST');
+    expect(JSON.parse(String(upload.requests[0]?.init.body))).toEqual(body);
+
+    const devices = { '@a:x': { DEV: { user_id: '@a:x', device_id: 'DEV' } } };
+    const query = clientAnswering(200, JSON.stringify({ device_keys: devices, failures: {}, master_keys: {} }));
+    const queried = await query.client.queryKeys({ device_keys: { '@a:x': [] } });
+    expect(queried.ok && queried.value.device_keys).toEqual(devices);
+    expect(query.requests[0]?.url).toBe('http://hs.test/_matrix/client/v3/keys/query');
+
+    const keys = { '@a:x': { DEV: { 'signed_curve25519:AAAAAQ': { key: 'k', signatures: {} } } } };
+    const claim = clientAnswering(200, JSON.stringify({ one_time_keys: keys }));
+    expect(await claim.client.claimKeys({ one_time_keys: { '@a:x': { DEV: 'signed_curve25519' } } })).toEqual({ ok: true, value: { one_time_keys: keys, failures: {} } });
+    expect(claim.requests[0]?.url).toBe('http://hs.test/_matrix/client/v3/keys/claim');
+  });
+
+  it('keys: answers of the wrong shape are protocol errors that name the field, and Matrix errors pass through', async () => {
+    const badUpload = await clientAnswering(200, JSON.stringify({ one_time_key_counts: { signed_curve25519: -1 } })).client.uploadKeys({});
+    expect(badUpload).toEqual({ ok: false, error: { kind: 'http', status: 200, message: 'protocol error: keys/upload: "one_time_key_counts" must be an object of non-negative integers' } });
+    const badQuery = await clientAnswering(200, JSON.stringify({ device_keys: { '@a:x': 'no' } })).client.queryKeys({ device_keys: {} });
+    expect(badQuery.ok === false && badQuery.error.kind === 'http' && badQuery.error.message).toMatch(/keys\/query: "device_keys"/);
+    const badClaim = await clientAnswering(200, JSON.stringify({ one_time_keys: { '@a:x': { DEV: 5 } } })).client.claimKeys({ one_time_keys: {} });
+    expect(badClaim.ok === false && badClaim.error.kind === 'http' && badClaim.error.message).toMatch(/keys\/claim: "one_time_keys"/);
+    const refused = await clientAnswering(400, JSON.stringify({ errcode: 'M_INVALID_PARAM', error: 'One time key signed_curve25519:AAAAAQ already exists' })).client.uploadKeys({});
+    expect(refused.ok === false && refused.error).toMatchObject({ kind: 'http', status: 400, errcode: 'M_INVALID_PARAM' });
+  });
+
   it('parse: next_batch missing while enabled is a protocol error; missing events means none', () => {
     expect(parseSlidingSyncToDevice({ pos: 'p', extensions: { to_device: {} } }).ok).toBe(false);
     expect(parseSlidingSyncToDevice({ pos: 'p', extensions: {} }).ok).toBe(false);

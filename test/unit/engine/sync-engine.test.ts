@@ -3,6 +3,7 @@ import { listInbox } from '../../../src/store/inbox';
 import { readToken } from '../../../src/store/token';
 import { reopen, tempStore } from '../store/temp-store';
 import type { SyncTransport } from '../../../src/engine/matrix-client';
+import type { ToDeviceEvent } from '../../../src/shared/wire';
 import { makeEngine } from './engine-fixture';
 import { startFixture } from './homeserver-fixture';
 
@@ -81,6 +82,41 @@ describe('sync engine against the reference homeserver', () => {
     expect((await b.step()).kind).toBe('committed');
     expect((await a.step()).kind).toBe('stale');
     expect(numbers(storeA)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('transform: the explicit commit appends the transformed rows, and the stale loser never transforms its batch', async () => {
+    const fx = await startFixture();
+    await fx.send(0, 2);
+    const storeA = tempStore();
+    const storeB = reopen(storeA);
+    const calls: string[] = [];
+    const transformEvents = (name: string) => (events: readonly ToDeviceEvent[], nowMs: number) => {
+      calls.push(name);
+      expect(nowMs).toBeGreaterThan(0);
+      return events.map((event) => ({ ...event, type: 'm.transformed', decryptionError: 'bad-mac' as const }));
+    };
+    const a = makeEngine(storeA, fx.receiver.client, { processName: 'main', strategy: 'explicit-cas', transformEvents: transformEvents('main') }).engine;
+    const b = makeEngine(storeB, fx.receiver.client, { processName: 'notifier', strategy: 'explicit-cas', pid: 2, transformEvents: transformEvents('notifier') }).engine;
+    await a.step();
+    await b.step();
+    expect((await b.step()).kind).toBe('committed');
+    expect((await a.step()).kind).toBe('stale');
+    expect(calls).toEqual(['notifier']);
+    expect(listInbox(storeA).map((row) => [row.type, row.decryptionError, row.content.n])).toEqual([
+      ['m.transformed', 'bad-mac', 0],
+      ['m.transformed', 'bad-mac', 1],
+    ]);
+  });
+
+  it('transform: the naive strategy transforms before its uncoordinated writes', async () => {
+    const fx = await startFixture();
+    await fx.send(0, 1);
+    const store = tempStore();
+    const transformEvents = (events: readonly ToDeviceEvent[]) => events.map((event) => ({ ...event, type: 'm.transformed' }));
+    const { engine } = makeEngine(store, fx.receiver.client, { processName: 'main', strategy: 'explicit-naive', transformEvents });
+    await engine.step();
+    expect((await engine.step()).kind).toBe('committed');
+    expect(listInbox(store).map((row) => row.type)).toEqual(['m.transformed']);
   });
 
   it('naive: two processes that both commit the same batch duplicate it (F4)', async () => {

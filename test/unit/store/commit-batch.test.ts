@@ -3,6 +3,8 @@ import { commitBatch } from '../../../src/store/commit-batch';
 import { listInbox } from '../../../src/store/inbox';
 import { releaseLease, tryAcquireLease } from '../../../src/store/lease';
 import { naiveAppendEvents, naiveWriteToken } from '../../../src/store/naive-commit';
+import { countOlmOutcome, olmOutcomeCounts } from '../../../src/store/olm-bookkeeping';
+import type { ToDeviceEvent } from '../../../src/shared/wire';
 import { readToken } from '../../../src/store/token';
 import { reopen, tempStore } from './temp-store';
 
@@ -78,6 +80,61 @@ describe('commit-batch', () => {
     ).toThrow(crash);
     expect(readToken(store)).toMatchObject({ since: null, version: 0 });
     expect(listInbox(store)).toHaveLength(0);
+  });
+
+  it('commit: transformEvents turns the fetched events into the rows appended, and its writes commit with them', () => {
+    const store = tempStore();
+    const result = commitBatch(store, {
+      ...base,
+      expectedSince: null,
+      nextBatch: 't1',
+      events: [event(1), event(2)],
+      transformEvents: (events) => {
+        countOlmOutcome(store, 'transformed', 5);
+        return events.map((each, index) => (index === 0 ? { ...each, type: 'm.clear', decryptionError: undefined } : { ...each, decryptionError: 'bad-mac' as const }));
+      },
+    });
+    expect(result).toMatchObject({ kind: 'committed', firstSeq: 1, lastSeq: 2 });
+    expect(listInbox(store).map((row) => [row.type, row.decryptionError])).toEqual([['m.clear', undefined], ['m.test', 'bad-mac']]);
+    expect(olmOutcomeCounts(store)).toEqual({ transformed: 1 });
+  });
+
+  it('commit: a stale or fenced commit never calls transformEvents', () => {
+    const store = tempStore();
+    const calls: string[] = [];
+    const transformEvents = (events: readonly ToDeviceEvent[]) => {
+      calls.push('called');
+      return events;
+    };
+    commitBatch(reopen(store), { ...base, process: 'notifier', expectedSince: null, nextBatch: 't1', events: [] });
+    expect(commitBatch(store, { ...base, expectedSince: null, nextBatch: 't1', events: [event(1)], transformEvents }).kind).toBe('stale');
+    tryAcquireLease(store, { key: 'k', holder: 'main', durationMs: 100, nowMs: 0 });
+    tryAcquireLease(store, { key: 'k', holder: 'notifier', durationMs: 100, nowMs: 200 });
+    const fence = { key: 'k', holder: 'main', generation: 1 };
+    expect(commitBatch(store, { ...base, expectedSince: 't1', nextBatch: 't2', events: [event(1)], fence, transformEvents }).kind).toBe('fenced');
+    expect(calls).toEqual([]);
+  });
+
+  it('commit: when anything after transformEvents fails, its writes roll back with the token', () => {
+    const store = tempStore();
+    const crash = new Error('simulated SIGKILL at mid-commit');
+    expect(() =>
+      commitBatch(store, {
+        ...base,
+        expectedSince: null,
+        nextBatch: 't1',
+        events: [event(1)],
+        transformEvents: (events) => {
+          countOlmOutcome(store, 'transformed', 5);
+          return events;
+        },
+        afterTokenSwap: () => {
+          throw crash;
+        },
+      }),
+    ).toThrow(crash);
+    expect(olmOutcomeCounts(store)).toEqual({});
+    expect(readToken(store).since).toBeNull();
   });
 
   it('naive commit: a crash between its two transactions leaves the token ahead of the events (F3)', () => {

@@ -1,0 +1,226 @@
+/**
+ * Decrypts the Olm-encrypted to-device events of one fetched batch into inbox rows: the `transformEvents` of
+ * `commitBatch` (DESIGN.md §8).
+ *
+ * Runtime: node / electron-utility, after `loadOlm()`. Synchronous: it runs inside the commit's `BEGIN IMMEDIATE`
+ * transaction, reads the account and sessions there and writes what it advanced there, so a refused or rolled-back
+ * commit forgets every Olm change with the batch, and a redelivered batch decrypts again from the same state.
+ * It runs in a savepoint of its own too, so called alone it is still all-or-nothing.
+ *
+ * For each `m.room.encrypted` event with algorithm `m.olm.v1.curve25519-aes-sha2`:
+ *  1. the ciphertext for our curve25519 key is taken (none: `wrong-recipient`);
+ *  2. the sender device is looked up by the event's sender and the envelope's `sender_key` in the device keys from
+ *     `/keys/query`; an unknown device is left encrypted (`unknown-device`) BEFORE anything is decrypted, so no
+ *     message key or one-time key is spent and the row can be decrypted once the device is known;
+ *  3. a normal (type 1) message is tried on every session with that sender key, most recently used first; a
+ *     pre-key (type 0) message goes to the session it belongs to (`matches_inbound_from`), or else creates a new
+ *     inbound session, which removes the one-time key it used from the account in this same transaction;
+ *  4. the payload must name the event's sender, our user as recipient, our ed25519 key as `recipient_keys`, and
+ *     the sender device's ed25519 key as `keys` (libolm checks none of these). A failed check keeps the session's
+ *     progress (the message was authentic Olm from that key) but not the event, as matrix-rust-sdk does.
+ * An event that cannot be decrypted stays in the inbox as it arrived, with its reason, and is counted; nothing is
+ * dropped. A session error (`no-session`, `bad-mac`, `one-time-key-gone`) from a known device is recorded for
+ * the wedged-session recovery (olm-unwedge.ts) unless the message is one we decrypted before (`replayed`: its key
+ * was spent by an earlier delivery, the session is fine). Other events pass through unchanged.
+ */
+import { createHash } from 'node:crypto';
+import type { InboxEventInput, OlmDecryptionFailure, OlmDeviceRecord, OlmStateStore } from '../shared/olm-state';
+import { ENCRYPTED_TO_DEVICE_TYPE, isObject, OLM_ALGORITHM } from '../shared/olm-wire';
+import type { ToDeviceEvent } from '../shared/wire';
+import type { OlmIdentity } from './olm-account';
+import { olm, type OlmSession } from './olm-library';
+import { OlmWorkingSet } from './olm-working-set';
+import type { PickleKey } from './pickle-key';
+import { sealSecret } from './secret-box';
+
+export interface OlmDecryptContext {
+  state: OlmStateStore;
+  pickleKey: PickleKey;
+  identity: OlmIdentity;
+  nowMs: number;
+  /**
+   * Seal the Megolm `session_key` of decrypted `m.room_key` / `m.forwarded_room_key` rows with the pickle key
+   * (secret-box.ts, bound to the session ID) before they reach the inbox, so a room key at rest is no weaker than
+   * the Olm pickles. The Megolm decryptors open it again when given the pickle key. Default false.
+   */
+  sealRoomKeys?: boolean;
+}
+
+type Attempt = { ok: true; plaintext: string; sessionId: string } | { ok: false; reason: OlmDecryptionFailure };
+
+const SESSION_ERRORS: ReadonlySet<OlmDecryptionFailure> = new Set(['no-session', 'bad-mac', 'one-time-key-gone']);
+
+/** The rows for `events`, in order: decrypted, kept encrypted with a reason, or unchanged when not Olm. */
+export function decryptToDeviceBatch(context: OlmDecryptContext, events: readonly ToDeviceEvent[]): InboxEventInput[] {
+  if (!events.some((event) => event.type === ENCRYPTED_TO_DEVICE_TYPE)) return [...events];
+  return context.state.immediate(() => {
+    const working = new OlmWorkingSet(context.state, context.pickleKey);
+    try {
+      const rows = events.map((event) => (event.type === ENCRYPTED_TO_DEVICE_TYPE ? decryptEvent(context, working, event) : event));
+      working.flush(context.nowMs);
+      return rows;
+    } finally {
+      working.free();
+    }
+  });
+}
+
+function decryptEvent(context: OlmDecryptContext, working: OlmWorkingSet, event: ToDeviceEvent): InboxEventInput {
+  const { state, identity, nowMs } = context;
+  const failed = (reason: OlmDecryptionFailure): InboxEventInput => {
+    state.countOutcome(reason, nowMs);
+    return { type: event.type, sender: event.sender, content: event.content, decryptionError: reason };
+  };
+  const content = event.content;
+  if (content.algorithm !== OLM_ALGORITHM) return failed(typeof content.algorithm === 'string' ? 'unsupported-algorithm' : 'malformed');
+  const senderKey = content.sender_key;
+  if (typeof senderKey !== 'string' || !isObject(content.ciphertext)) return failed('malformed');
+  const mine = content.ciphertext[identity.curve25519];
+  if (mine === undefined) return failed('wrong-recipient');
+  if (!isObject(mine) || (mine.type !== 0 && mine.type !== 1) || typeof mine.body !== 'string') return failed('malformed');
+  const device = state.deviceByCurve25519(event.sender, senderKey);
+  if (device === undefined) return failed('unknown-device');
+
+  const hash = messageHash(senderKey, mine.type, mine.body);
+  const attempt = mine.type === 1 ? decryptNormal(working, senderKey, mine.body, nowMs) : decryptPreKey(working, senderKey, mine.body, nowMs);
+  if (!attempt.ok) {
+    if (SESSION_ERRORS.has(attempt.reason) && state.isMessageKnown(senderKey, hash)) return failed('replayed');
+    if (SESSION_ERRORS.has(attempt.reason)) recordWedged(state, device, attempt.reason, nowMs);
+    return failed(attempt.reason);
+  }
+  state.rememberMessage(senderKey, hash, nowMs);
+  const checked = checkPayload(attempt.plaintext, event, identity, device);
+  if (!checked.ok) return failed(checked.reason);
+  state.countOutcome('decrypted', nowMs);
+  return {
+    type: checked.type,
+    sender: event.sender,
+    content: context.sealRoomKeys === true ? sealRoomKey(context.pickleKey, checked.type, checked.content) : checked.content,
+    encryption: {
+      algorithm: OLM_ALGORITHM,
+      sender_key: senderKey,
+      session_id: attempt.sessionId,
+      sender_device_id: device.deviceId,
+      sender_ed25519: device.ed25519,
+    },
+  };
+}
+
+function decryptNormal(working: OlmWorkingSet, senderKey: string, body: string, nowMs: number): Attempt {
+  const entries = working.sessionsFor(senderKey);
+  if (entries.length === 0) return { ok: false, reason: 'no-session' };
+  const reasons: OlmDecryptionFailure[] = [];
+  for (const entry of [...entries]) {
+    try {
+      const plaintext = working.sessionObject(entry).decrypt(1, body);
+      working.keepProgress(entry, nowMs, { received: 1 });
+      return { ok: true, plaintext, sessionId: entry.record.sessionId };
+    } catch (error) {
+      working.discardObject(entry);
+      reasons.push(olmFailure(error));
+    }
+  }
+  // A message no session authenticates is a broken (or foreign) session; a body libolm cannot parse is malformed.
+  if (reasons.includes('bad-mac')) return { ok: false, reason: 'bad-mac' };
+  return { ok: false, reason: reasons.every((reason) => reason === 'malformed') ? 'malformed' : 'olm-error' };
+}
+
+function decryptPreKey(working: OlmWorkingSet, senderKey: string, body: string, nowMs: number): Attempt {
+  for (const entry of [...working.sessionsFor(senderKey)]) {
+    let matches: boolean;
+    try {
+      matches = working.sessionObject(entry).matches_inbound_from(senderKey, body);
+    } catch (error) {
+      working.discardObject(entry);
+      return { ok: false, reason: olmFailure(error) };
+    }
+    if (!matches) continue;
+    // The message belongs to this session: if it fails here, a new session from the same keys would not help.
+    try {
+      const plaintext = working.sessionObject(entry).decrypt(0, body);
+      working.keepProgress(entry, nowMs, { received: 1 });
+      return { ok: true, plaintext, sessionId: entry.record.sessionId };
+    } catch (error) {
+      working.discardObject(entry);
+      return { ok: false, reason: olmFailure(error) };
+    }
+  }
+  return createInbound(working, senderKey, body, nowMs);
+}
+
+function createInbound(working: OlmWorkingSet, senderKey: string, body: string, nowMs: number): Attempt {
+  const account = working.accountObject();
+  const session: OlmSession = new (olm().Session)();
+  let plaintext: string;
+  try {
+    session.create_inbound_from(account, senderKey, body);
+    plaintext = session.decrypt(0, body);
+  } catch (error) {
+    session.free();
+    return { ok: false, reason: olmFailure(error) };
+  }
+  try {
+    account.remove_one_time_keys(session);
+    working.markAccountChanged();
+  } catch {
+    // The session was made with our fallback key, which stays until it is rotated: nothing to remove.
+  }
+  const entry = working.addSession(senderKey, session, nowMs, { received: 1 });
+  return { ok: true, plaintext, sessionId: entry.record.sessionId };
+}
+
+type CheckedPayload = { ok: true; type: string; content: Record<string, unknown> } | { ok: false; reason: OlmDecryptionFailure };
+
+function checkPayload(plaintext: string, event: ToDeviceEvent, identity: OlmIdentity, device: OlmDeviceRecord): CheckedPayload {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(plaintext);
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  if (!isObject(payload) || typeof payload.type !== 'string' || !isObject(payload.content)) return { ok: false, reason: 'malformed' };
+  const recipientKeys = payload.recipient_keys;
+  if (payload.recipient !== identity.userId || !isObject(recipientKeys) || recipientKeys.ed25519 !== identity.ed25519) {
+    return { ok: false, reason: 'wrong-recipient' };
+  }
+  const keys = payload.keys;
+  if (payload.sender !== event.sender || !isObject(keys) || keys.ed25519 !== device.ed25519) return { ok: false, reason: 'wrong-sender' };
+  return { ok: true, type: payload.type, content: payload.content };
+}
+
+const ROOM_KEY_TYPES: ReadonlySet<string> = new Set(['m.room_key', 'm.forwarded_room_key']);
+
+function sealRoomKey(pickleKey: PickleKey, type: string, content: Record<string, unknown>): Record<string, unknown> {
+  const { session_key: sessionKey, session_id: sessionId } = content;
+  if (!ROOM_KEY_TYPES.has(type) || typeof sessionKey !== 'string' || typeof sessionId !== 'string') return content;
+  return { ...content, session_key: sealSecret(pickleKey, sessionKey, sessionId) };
+}
+
+function recordWedged(state: OlmStateStore, device: OlmDeviceRecord, reason: OlmDecryptionFailure, nowMs: number): void {
+  const known = state.readWedged(device.curve25519);
+  state.saveWedged({
+    senderKey: device.curve25519,
+    userId: device.userId,
+    deviceId: device.deviceId,
+    reason,
+    failures: (known?.failures ?? 0) + 1,
+    firstFailedAtMs: known?.firstFailedAtMs ?? nowMs,
+    lastFailedAtMs: nowMs,
+    lastDummySentAtMs: known?.lastDummySentAtMs ?? null,
+    dummiesSent: known?.dummiesSent ?? 0,
+  });
+}
+
+/** Maps libolm's error names (`OLM.BAD_MESSAGE_MAC`, …) to our reasons. Never keeps the message text. */
+export function olmFailure(error: unknown): OlmDecryptionFailure {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.includes('BAD_MESSAGE_MAC')) return 'bad-mac';
+  if (message.includes('BAD_MESSAGE_KEY_ID')) return 'one-time-key-gone';
+  if (/BAD_MESSAGE_FORMAT|BAD_MESSAGE_VERSION|INVALID_BASE64/.test(message)) return 'malformed';
+  return 'olm-error';
+}
+
+/** Identifies one Olm message of one sender key for replay detection (no secret in it: the body is ciphertext). */
+export function messageHash(senderKey: string, type: 0 | 1, body: string): string {
+  return createHash('sha256').update(senderKey).update('\0').update(String(type)).update('\0').update(body).digest('base64');
+}

@@ -1,0 +1,151 @@
+/**
+ * The Olm objects one decryption pass works on: the account and the sessions it unpickled from the state it was
+ * given, and which of them changed.
+ *
+ * Runtime: node / electron-utility, after `loadOlm()`. A pass reads each pickle at most once, keeps the libolm
+ * object while it decrypts several messages of one sender, and at `flush` pickles back only what changed, then
+ * `free`s everything. An object whose decryption failed is thrown away and unpickled again from its last good
+ * pickle when needed, so a failed attempt can never leave a half-advanced ratchet behind, whatever libolm does
+ * internally on failure. The account is written with a compare-and-set on the version this pass read; inside the
+ * commit's immediate transaction nobody can have written in between, so a failed compare-and-set is a programmer
+ * error (the pass ran outside a transaction) and throws, which rolls the commit back.
+ */
+import type { OlmAccountRecord, OlmSessionRecord, OlmStateStore } from '../shared/olm-state';
+import { unpickleAccount, unpickleError } from './olm-account';
+import { olm, type OlmAccount, type OlmSession } from './olm-library';
+import type { PickleKey } from './pickle-key';
+
+export interface SessionEntry {
+  record: OlmSessionRecord;
+  object: OlmSession | undefined;
+  dirty: boolean;
+}
+
+export class OlmWorkingSet {
+  private accountRecord: OlmAccountRecord | undefined;
+  private account: OlmAccount | undefined;
+  private accountDirty = false;
+  private readonly sessions = new Map<string, SessionEntry[]>();
+
+  constructor(
+    private readonly state: OlmStateStore,
+    private readonly pickleKey: PickleKey,
+  ) {}
+
+  /** The account object, unpickled on first use. */
+  accountObject(): OlmAccount {
+    if (this.account !== undefined) return this.account;
+    const record = this.state.readAccount();
+    if (record === undefined) throw new Error('no Olm account in the store: call ensureOlmAccount when the process starts');
+    this.accountRecord = record;
+    this.account = unpickleAccount(record.pickle, this.pickleKey);
+    return this.account;
+  }
+
+  markAccountChanged(): void {
+    if (this.account === undefined) throw new Error('markAccountChanged before the account was unpickled');
+    this.accountDirty = true;
+  }
+
+  /** The sessions with `senderKey`, most recently used first (loaded from the state on first use). */
+  sessionsFor(senderKey: string): SessionEntry[] {
+    let entries = this.sessions.get(senderKey);
+    if (entries === undefined) {
+      entries = this.state.sessionsFor(senderKey).map((record) => ({ record, object: undefined, dirty: false }));
+      this.sessions.set(senderKey, entries);
+    }
+    return entries;
+  }
+
+  sessionObject(entry: SessionEntry): OlmSession {
+    if (entry.object !== undefined) return entry.object;
+    const session = new (olm().Session)();
+    try {
+      session.unpickle(this.pickleKey.forOlm(), entry.record.pickle);
+    } catch (error) {
+      session.free();
+      throw unpickleError(error, 'Olm session');
+    }
+    entry.object = session;
+    return session;
+  }
+
+  /**
+   * Forgets the object of a failed attempt; the next use unpickles the entry's last good pickle again. Progress
+   * made earlier in this pass is not lost: `keepProgress` already took it into the record's pickle.
+   */
+  discardObject(entry: SessionEntry): void {
+    entry.object?.free();
+    entry.object = undefined;
+  }
+
+  /** Records a successful use of `entry`: its new pickle is taken now, so a later failure cannot undo it. */
+  keepProgress(entry: SessionEntry, nowMs: number, counts: { received?: number; sent?: number }): void {
+    const session = this.sessionObject(entry);
+    entry.record = {
+      ...entry.record,
+      pickle: session.pickle(this.pickleKey.forOlm()),
+      lastUsedAtMs: nowMs,
+      messagesReceived: entry.record.messagesReceived + (counts.received ?? 0),
+      messagesSent: entry.record.messagesSent + (counts.sent ?? 0),
+    };
+    entry.dirty = true;
+    // Most recently used first, as the store orders them.
+    const entries = this.sessionsFor(entry.record.senderKey);
+    const index = entries.indexOf(entry);
+    if (index > 0) {
+      entries.splice(index, 1);
+      entries.unshift(entry);
+    }
+  }
+
+  /** Adds a session created in this pass (inbound from a pre-key message, or outbound). */
+  addSession(senderKey: string, session: OlmSession, nowMs: number, counts: { received?: number; sent?: number }): SessionEntry {
+    const entry: SessionEntry = {
+      record: {
+        senderKey,
+        sessionId: session.session_id(),
+        pickle: session.pickle(this.pickleKey.forOlm()),
+        createdAtMs: nowMs,
+        lastUsedAtMs: nowMs,
+        messagesReceived: counts.received ?? 0,
+        messagesSent: counts.sent ?? 0,
+      },
+      object: session,
+      dirty: true,
+    };
+    this.sessionsFor(senderKey).unshift(entry);
+    return entry;
+  }
+
+  /** Writes every changed session and, when it changed, the account (compare-and-set on the version read). */
+  flush(nowMs: number): void {
+    for (const entries of this.sessions.values()) {
+      for (const entry of entries) {
+        if (!entry.dirty) continue;
+        this.state.saveSession(entry.record);
+        entry.dirty = false;
+      }
+    }
+    if (this.accountDirty && this.account !== undefined && this.accountRecord !== undefined) {
+      const pickle = this.account.pickle(this.pickleKey.forOlm());
+      if (!this.state.compareAndSetAccount(this.accountRecord.version, { pickle }, nowMs)) {
+        throw new Error('the Olm account changed while a decryption pass held it: run the pass inside the commit transaction');
+      }
+      this.accountRecord = { ...this.accountRecord, pickle, version: this.accountRecord.version + 1 };
+      this.accountDirty = false;
+    }
+  }
+
+  /** Frees every libolm object (call in `finally`). */
+  free(): void {
+    this.account?.free();
+    this.account = undefined;
+    for (const entries of this.sessions.values()) {
+      for (const entry of entries) {
+        entry.object?.free();
+        entry.object = undefined;
+      }
+    }
+  }
+}

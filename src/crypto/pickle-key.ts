@@ -1,0 +1,142 @@
+/**
+ * The pickle key: 32 random bytes that encrypt every Olm pickle before it reaches the shared store.
+ *
+ * Runtime: node / electron-utility. Where the key is kept is injected (`PickleKeySource`): the Electron app will
+ * keep it through `safeStorage`; everywhere else `filePickleKeySource` keeps it in a `pickle-key` file beside the
+ * store. Guarantees of the file source:
+ * - A new key is written to a private temporary file (O_EXCL, mode 0600), flushed, and then hard-linked to its
+ *   name, which never replaces an existing file: of two processes starting at once, one creates the key and the
+ *   other reads it, and a crash leaves either no key file or a whole one, never a truncated one.
+ * - An existing file whose mode lets anyone but its owner read it, that is not a regular file, or whose content is
+ *   not exactly one base64 key of 32 bytes, is refused with a one-line error and left as it is (it may be the only
+ *   copy of the key to the device's Olm identity).
+ * - `PickleKey` never shows its bytes: `String()`, JSON and `util.inspect` print `<redacted>`. `forOlm()` hands
+ *   out a fresh copy each time because libolm zeroes the key buffer it is given after every pickle and unpickle.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { inspect } from 'node:util';
+import type { Result } from '../shared/result';
+import { err, ok } from '../shared/result';
+
+export const PICKLE_KEY_BYTES = 32;
+export const PICKLE_KEY_FILE = 'pickle-key';
+
+export class PickleKey {
+  readonly #bytes: Uint8Array;
+
+  constructor(bytes: Uint8Array) {
+    if (bytes.length !== PICKLE_KEY_BYTES) throw new Error(`a pickle key has ${PICKLE_KEY_BYTES} bytes, got ${bytes.length}`);
+    this.#bytes = Uint8Array.from(bytes);
+  }
+
+  static generate(): PickleKey {
+    return new PickleKey(randomBytes(PICKLE_KEY_BYTES));
+  }
+
+  /** A copy for one libolm call (libolm zeroes the buffer it is given). */
+  forOlm(): Uint8Array {
+    return Uint8Array.from(this.#bytes);
+  }
+
+  /** A copy as a Buffer, for node:crypto (see secret-box.ts). */
+  toBuffer(): Buffer {
+    return Buffer.from(this.#bytes);
+  }
+
+  toString(): string {
+    return '<redacted>';
+  }
+
+  toJSON(): string {
+    return '<redacted>';
+  }
+
+  [inspect.custom](): string {
+    return 'PickleKey <redacted>';
+  }
+}
+
+export type PickleKeyError =
+  | { kind: 'pickle-key-mode'; path: string; mode: number }
+  | { kind: 'pickle-key-malformed'; path: string; detail: string }
+  | { kind: 'pickle-key-io'; path: string; message: string };
+
+/** Where a device's pickle key is kept. `load` creates it on first use. */
+export interface PickleKeySource {
+  load(): Promise<Result<PickleKey, PickleKeyError>>;
+}
+
+/** One line for a person, naming the file and what to do. Never contains the key. */
+export function describePickleKeyError(error: PickleKeyError): string {
+  switch (error.kind) {
+    case 'pickle-key-mode':
+      return `pickle key ${error.path} has mode 0${(error.mode & 0o777).toString(8)}; it must be readable by its owner only (chmod 600 ${error.path})`;
+    case 'pickle-key-malformed':
+      return `pickle key ${error.path} is not a todevice pickle key (${error.detail}); it was left untouched`;
+    case 'pickle-key-io':
+      return `pickle key ${error.path} cannot be read or created: ${error.message}`;
+  }
+}
+
+/** The key in `<dataDir>/pickle-key`, created on first use. */
+export function filePickleKeySource(dataDir: string): PickleKeySource {
+  const file = path.join(dataDir, PICKLE_KEY_FILE);
+  return { load: () => Promise.resolve(loadOrCreateKeyFile(file)) };
+}
+
+/** A key held in memory (tests, or a key handed over by the process that holds the real source). */
+export function fixedPickleKeySource(key: PickleKey): PickleKeySource {
+  return { load: () => Promise.resolve(ok(key)) };
+}
+
+export function loadOrCreateKeyFile(file: string): Result<PickleKey, PickleKeyError> {
+  try {
+    if (!fs.existsSync(file)) createKeyFile(file);
+    return readKeyFile(file);
+  } catch (error) {
+    return err({ kind: 'pickle-key-io', path: file, message: (error as Error).message });
+  }
+}
+
+function readKeyFile(file: string): Result<PickleKey, PickleKeyError> {
+  const stat = fs.lstatSync(file);
+  if (!stat.isFile()) return err({ kind: 'pickle-key-malformed', path: file, detail: 'not a regular file' });
+  if ((stat.mode & 0o077) !== 0) return err({ kind: 'pickle-key-mode', path: file, mode: stat.mode });
+  if (stat.size > 256) return err({ kind: 'pickle-key-malformed', path: file, detail: `${stat.size} bytes` });
+  const text = fs.readFileSync(file, 'utf8').trim();
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(text)) return err({ kind: 'pickle-key-malformed', path: file, detail: 'not one base64 key of 32 bytes' });
+  return ok(new PickleKey(Buffer.from(text, 'base64')));
+}
+
+function createKeyFile(file: string): void {
+  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = fs.openSync(temporary, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
+  try {
+    const key = randomBytes(PICKLE_KEY_BYTES);
+    fs.writeSync(fd, `${key.toString('base64')}\n`);
+    key.fill(0);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.linkSync(temporary, file);
+  } catch (error) {
+    // Another process created the key first: theirs is the key, ours was never used.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
+  syncDirectory(path.dirname(file));
+}
+
+function syncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

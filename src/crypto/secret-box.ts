@@ -1,0 +1,50 @@
+/**
+ * Seals short secrets (a Megolm `session_key`) with the pickle key for storage at rest: AES-256-GCM from
+ * node:crypto, so a room key in SQLite is no weaker than the Olm pickles beside it.
+ *
+ * Runtime: node / electron-utility. A sealed value is `tdv1.<iv>.<ciphertext+tag>` (base64url parts); the key
+ * used for it is derived from the pickle key with HKDF-SHA-256 (info `todevice secret-box v1`) so the same bytes
+ * never serve two ciphers. `aad` binds the value to where it is stored (the session ID, say): a sealed key moved to
+ * another row does not open. `openSecret` returns an error value for anything that does not open; it never says why
+ * beyond "tampered, foreign or wrong key", and never echoes the input.
+ */
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import type { Result } from '../shared/result';
+import { err, ok } from '../shared/result';
+import type { PickleKey } from './pickle-key';
+
+const PREFIX = 'tdv1';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+function boxKey(pickleKey: PickleKey): Buffer {
+  return Buffer.from(hkdfSync('sha256', pickleKey.toBuffer(), Buffer.alloc(0), 'todevice secret-box v1', 32));
+}
+
+export function sealSecret(pickleKey: PickleKey, plaintext: string, aad: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', boxKey(pickleKey), iv);
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return `${PREFIX}.${iv.toString('base64url')}.${body.toString('base64url')}`;
+}
+
+export function isSealed(value: string): boolean {
+  return value.startsWith(`${PREFIX}.`);
+}
+
+export function openSecret(pickleKey: PickleKey, sealed: string, aad: string): Result<string, 'not-sealed' | 'does-not-open'> {
+  const parts = sealed.split('.');
+  if (parts.length !== 3 || parts[0] !== PREFIX) return err('not-sealed');
+  const iv = Buffer.from(parts[1] ?? '', 'base64url');
+  const body = Buffer.from(parts[2] ?? '', 'base64url');
+  if (iv.length !== IV_BYTES || body.length < TAG_BYTES) return err('does-not-open');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', boxKey(pickleKey), iv);
+    decipher.setAAD(Buffer.from(aad, 'utf8'));
+    decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+    return ok(Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8'));
+  } catch {
+    return err('does-not-open');
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * What the Olm code counts and remembers besides keys (migration 0004): hashes of decrypted messages, outcome
+ * counters, and the sender devices whose sessions broke.
+ *
+ * Runtime: node. All of it is written inside the transaction that decrypted, so a refused commit forgets it
+ * with the rest. Message hashes let a redelivered message be told apart from a broken session (matrix-rust-sdk
+ * does the same): `pruneOlmMessageHashes` bounds the table by age.
+ */
+import type { OlmWedgedRecord } from '../shared/olm-state';
+import type { ClientStore } from './open-store';
+
+export function isOlmMessageKnown(store: ClientStore, senderKey: string, messageHash: string): boolean {
+  return store.statement('SELECT 1 FROM olm_message_hashes WHERE sender_key = ? AND message_hash = ?').get(senderKey, messageHash) !== undefined;
+}
+
+export function rememberOlmMessage(store: ClientStore, senderKey: string, messageHash: string, nowMs: number): void {
+  store
+    .statement('INSERT INTO olm_message_hashes (sender_key, message_hash, decrypted_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
+    .run(senderKey, messageHash, nowMs);
+}
+
+/** Deletes hashes of messages decrypted before `beforeMs`; returns how many. */
+export function pruneOlmMessageHashes(store: ClientStore, beforeMs: number): number {
+  return store.statement('DELETE FROM olm_message_hashes WHERE decrypted_at_ms < ?').run(beforeMs).changes;
+}
+
+export function countOlmOutcome(store: ClientStore, outcome: string, nowMs: number): void {
+  store
+    .statement(
+      `INSERT INTO olm_outcomes (outcome, count, last_at_ms) VALUES (?, 1, ?)
+       ON CONFLICT (outcome) DO UPDATE SET count = count + 1, last_at_ms = excluded.last_at_ms`,
+    )
+    .run(outcome, nowMs);
+}
+
+/** Every counter, by outcome (`decrypted`, each failure reason, `dummy-sent`, …). */
+export function olmOutcomeCounts(store: ClientStore): Record<string, number> {
+  const rows = store.statement('SELECT outcome, count FROM olm_outcomes ORDER BY outcome').all() as Array<{ outcome: string; count: number }>;
+  return Object.fromEntries(rows.map((row) => [row.outcome, row.count]));
+}
+
+interface WedgedDbRow {
+  sender_key: string;
+  user_id: string;
+  device_id: string;
+  reason: string;
+  failures: number;
+  first_failed_at_ms: number;
+  last_failed_at_ms: number;
+  last_dummy_sent_at_ms: number | null;
+  dummies_sent: number;
+}
+
+export function readOlmWedged(store: ClientStore, senderKey: string): OlmWedgedRecord | undefined {
+  const row = store.statement('SELECT * FROM olm_wedged WHERE sender_key = ?').get(senderKey) as WedgedDbRow | undefined;
+  return row === undefined ? undefined : toWedged(row);
+}
+
+export function listOlmWedged(store: ClientStore): OlmWedgedRecord[] {
+  return (store.statement('SELECT * FROM olm_wedged ORDER BY last_failed_at_ms').all() as WedgedDbRow[]).map(toWedged);
+}
+
+export function saveOlmWedged(store: ClientStore, record: OlmWedgedRecord): void {
+  store
+    .statement(
+      `INSERT INTO olm_wedged (sender_key, user_id, device_id, reason, failures, first_failed_at_ms, last_failed_at_ms,
+         last_dummy_sent_at_ms, dummies_sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sender_key) DO UPDATE SET user_id = excluded.user_id, device_id = excluded.device_id,
+         reason = excluded.reason, failures = excluded.failures, first_failed_at_ms = excluded.first_failed_at_ms,
+         last_failed_at_ms = excluded.last_failed_at_ms, last_dummy_sent_at_ms = excluded.last_dummy_sent_at_ms,
+         dummies_sent = excluded.dummies_sent`,
+    )
+    .run(
+      record.senderKey,
+      record.userId,
+      record.deviceId,
+      record.reason,
+      record.failures,
+      record.firstFailedAtMs,
+      record.lastFailedAtMs,
+      record.lastDummySentAtMs,
+      record.dummiesSent,
+    );
+}
+
+function toWedged(row: WedgedDbRow): OlmWedgedRecord {
+  return {
+    senderKey: row.sender_key,
+    userId: row.user_id,
+    deviceId: row.device_id,
+    reason: row.reason,
+    failures: row.failures,
+    firstFailedAtMs: row.first_failed_at_ms,
+    lastFailedAtMs: row.last_failed_at_ms,
+    lastDummySentAtMs: row.last_dummy_sent_at_ms,
+    dummiesSent: row.dummies_sent,
+  };
+}
