@@ -6,8 +6,11 @@
  * ones matrix-rust-sdk's `OlmMachine` sends and accepts (/work/shared/notes/olm-facts.md); `parseKeysUploadResponse`
  * and friends check the parts the client relies on and say which field is wrong.
  */
+import type { KeysUploadRequest as ServerKeysUploadRequest, KeysUploadResponse, Signatures } from './e2e-keys-wire';
 import type { Result } from './result';
 import { err, ok } from './result';
+
+export type { DeviceKeys, KeysClaimRequest, KeysQueryRequest, KeysUploadResponse, Signatures } from './e2e-keys-wire';
 
 export const OLM_ALGORITHM = 'm.olm.v1.curve25519-aes-sha2';
 export const MEGOLM_ALGORITHM_V1 = 'm.megolm.v1.aes-sha2';
@@ -16,52 +19,30 @@ export const OLM_ROOM_KEY_EVENT_TYPE = 'm.room_key';
 export const DUMMY_EVENT_TYPE = 'm.dummy';
 export const ENCRYPTED_TO_DEVICE_TYPE = 'm.room.encrypted';
 
-/** `{USER: {KEY_ID: signature}}`. */
-export type Signatures = Record<string, Record<string, string>>;
-
-export interface DeviceKeys {
-  user_id: string;
-  device_id: string;
-  algorithms: string[];
-  /** `curve25519:DEVICE` and `ed25519:DEVICE`. */
-  keys: Record<string, string>;
-  signatures: Signatures;
-  unsigned?: Record<string, unknown>;
-}
-
-/** A `signed_curve25519` one-time or fallback key. */
+/** A `signed_curve25519` one-time or fallback key, as this client makes them. */
 export interface SignedCurve25519Key {
   key: string;
   fallback?: true;
   signatures: Signatures;
 }
 
-export interface KeysUploadRequest {
-  device_keys?: DeviceKeys;
-  /** `signed_curve25519:KEY_ID` → key. */
+/**
+ * What this client uploads: the server's request shape (src/shared/e2e-keys-wire.ts), with only the signed keys
+ * it makes.
+ */
+export interface KeysUploadRequest extends ServerKeysUploadRequest {
   one_time_keys?: Record<string, SignedCurve25519Key>;
   fallback_keys?: Record<string, SignedCurve25519Key>;
 }
 
-export interface KeysUploadResponse {
-  one_time_key_counts: Record<string, number>;
-}
-
-export interface KeysQueryRequest {
-  device_keys: Record<string, string[]>;
-  timeout?: number;
-}
-
+/**
+ * Answers as this client reads them: looser than what the reference server sends, because another server's
+ * answer is untrusted input, checked field by field (src/crypto/olm-device-keys.ts) before it is used.
+ */
 export interface KeysQueryResponse {
   device_keys: Record<string, Record<string, unknown>>;
   failures: Record<string, unknown>;
   [other: string]: unknown;
-}
-
-export interface KeysClaimRequest {
-  /** user → device → key algorithm (`signed_curve25519`). */
-  one_time_keys: Record<string, Record<string, string>>;
-  timeout?: number;
 }
 
 export interface KeysClaimResponse {
