@@ -4,7 +4,8 @@
  * `http://127.0.0.1:PORT` (browser mode). Either way it runs the embedded homeserver with demo users unless
  * `--homeserver` names another.
  *
- * Runtime: node. Browser mode prints `Dashboard: URL` on stdout once the dashboard answers, runs until SIGINT or
+ * Runtime: node. Browser mode prints `Dashboard: URL` on stdout once the dashboard answers (the URL carries this
+ * launch's secret in its fragment, `#token=…`, without which the bridge answers no call), runs until SIGINT or
  * SIGTERM, then stops the bridge and the host (which stops its sync process and notifiers). Build output is
  * reused while its sources are unchanged, so a second start is quick.
  */
@@ -98,7 +99,8 @@ async function runBrowserMode(options: StartOptions, strategy: Strategy | undefi
   try {
     const bridge = await startUiHttpBridge({ backend: host.backend, staticDir: renderer.dir, host: '127.0.0.1', port: options.port, log });
     const stopped = waitForStopSignal();
-    process.stdout.write(`Dashboard: ${bridge.url}\n`);
+    // The only place the launch's secret is shown: the URL carries it in its fragment (never sent to a server).
+    process.stdout.write(`Dashboard: ${bridge.launchUrl}\n`);
     await stopped;
     await bridge.close();
   } finally {
