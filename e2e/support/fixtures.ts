@@ -83,7 +83,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
 });
 
 /** Logs the page's console and collects what must fail the test. */
-function watchPage(page: Page, log: (line: string) => void): string[] {
+export function watchPage(page: Page, log: (line: string) => void): string[] {
   const problems: string[] = [];
   page.on('console', (message) => {
     log(`[page ${message.type()}] ${message.text()}`);

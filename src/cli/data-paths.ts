@@ -11,3 +11,8 @@ export function defaultDataDir(): string {
   const base = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
   return path.join(base, 'todevice');
 }
+
+/** Where `todevice start` (and `npm start`) keeps the app's store and homeserver database by default. */
+export function defaultAppDataDir(): string {
+  return path.join(defaultDataDir(), 'app');
+}

@@ -8,6 +8,7 @@ import { registerBenchCommand } from './bench-command';
 import { registerHeadlessCommand } from './headless-command';
 import { registerInboxCommand } from './inbox-command';
 import { registerRaceCommand } from './race-command';
+import { registerResetCommand } from './reset-command';
 import { registerSendCommand } from './send-command';
 import { registerServeCommand } from './serve-command';
 import { registerStartCommand } from './start-command';
@@ -24,6 +25,7 @@ const program = new Command()
   .exitOverride();
 
 registerStartCommand(program);
+registerResetCommand(program);
 registerServeCommand(program);
 registerHeadlessCommand(program);
 registerInboxCommand(program);

@@ -19,14 +19,16 @@ import { startUiHttpBridge } from '../main/host/ui-http-bridge';
 import { isStrategy, STRATEGIES, type Strategy } from '../shared/strategies';
 import { StoreOpenError } from '../store/store-errors';
 import { parsePort, runCommand, UsageError } from './cli-errors';
-import { defaultDataDir } from './data-paths';
+import { defaultAppDataDir } from './data-paths';
 import { findElectronBinary } from './electron-binary';
 import { ensureElectronBuilt } from './electron-build';
 import { ensureRendererBuilt } from './renderer-build';
+import { emptyDataDir } from './reset-command';
 import { waitForStopSignal } from './stop-signal';
 
 interface StartOptions {
   data: string;
+  reset?: boolean;
   homeserver?: string;
   strategy?: string;
   port: number;
@@ -37,12 +39,18 @@ export function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description('open the app (Electron), or serve its dashboard in a browser where Electron is not available')
-    .option('--data <dir>', 'data directory (store, homeserver database)', path.join(defaultDataDir(), 'app'))
+    .option('--data <dir>', 'data directory (store, homeserver database); kept between runs', defaultAppDataDir())
+    .option('--reset', 'empty the data directory first, so this run starts with no figures from earlier runs')
     .option('--homeserver <url>', 'use this homeserver instead of the embedded one')
     .option('--strategy <name>', `one of ${STRATEGIES.join(', ')} (default: explicit-lease)`)
     .option('--port <n>', 'browser mode: port of the dashboard on 127.0.0.1; 0 picks a free one', parsePort, 0)
     .option('--web', 'serve the dashboard in a browser even where Electron is available')
-    .addHelpText('after', '\nExamples:\n  npm start\n  todevice start --web --port 8080 --strategy legacy')
+    .addHelpText(
+      'after',
+      '\nThe data directory outlives a run: the dashboard shows this run\'s figures and, apart, what earlier runs\n' +
+        'left there. Empty it with --reset, `todevice reset`, or the dashboard\'s "Reset data directory" control.\n' +
+        '\nExamples:\n  npm start\n  npm start -- --reset\n  todevice start --web --port 8080 --strategy legacy',
+    )
     .action((options: StartOptions) => runCommand(() => start(options)));
 }
 
@@ -51,6 +59,10 @@ async function start(options: StartOptions): Promise<void> {
     throw new UsageError(`unknown strategy "${options.strategy}": expected one of ${STRATEGIES.join(', ')}`);
   }
   const strategy = options.strategy as Strategy | undefined;
+  if (options.reset) {
+    const removed = emptyDataDir(path.resolve(options.data));
+    process.stderr.write(`todevice: ${removed.length === 0 ? 'the data directory was already empty' : `reset ${path.resolve(options.data)} (deleted ${removed.join(', ')})`}\n`);
+  }
   if (!options.web) {
     const electron = findElectronBinary();
     if (electron.ok) return runElectron(electron.value, options, strategy);

@@ -52,8 +52,9 @@ export interface EncryptionFigures {
   /** Notifications shown by notifier runs, by outcome; a killed notifier shows none. */
   notifications: { shown: number; decrypted: number; unableToDecrypt: number };
   /**
-   * The sent room messages in the main process's timeline: decrypted (of which `late`: after their key came
-   * later than the message), still unable to decrypt, or never paged in.
+   * The sent room messages in the main process's timeline: decrypted (of which `late`: their key came more than
+   * `LATE_DECRYPTION_GRACE_MS`, 2 s, after the message was first paged in, so the user saw it undecryptable),
+   * still unable to decrypt, or never paged in.
    */
   timeline: { paged: number; decrypted: number; late: number; unableToDecrypt: number; notPaged: number };
   /** Up to 10 Megolm session IDs whose message stayed undecryptable. */

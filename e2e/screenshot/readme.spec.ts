@@ -1,7 +1,8 @@
 /**
  * Takes the README's picture of the dashboard (docs/dashboard.png, 1400x900) after real traffic has flowed:
  * messages, encrypted pushes with their notifiers and the main timeline decrypting them, a dropped response and
- * a main restart. Taken by the e2e run so the picture stays true to the product.
+ * a main restart. It drives the real app, so the picture stays true to the product, but it writes a tracked
+ * file, so it runs only on request: `npm run screenshot` (scripts/readme-screenshot.mjs), never in `npm test`.
  */
 import path from 'node:path';
 import { expectAllDelivered, pressControl, sendRoomMessage, sendToDevice } from '../support/dashboard';
