@@ -129,6 +129,8 @@ function layoutProblems(): string[] {
 
 for (const size of [{ width: 1280, height: 720 }, { width: 1280, height: 800 }, { width: 1920, height: 1080 }]) {
   test(`layout: at ${size.width}x${size.height} nothing leaves its panel and no figure that matters is cut`, async ({ page, fake }, testInfo) => {
+    // A full-page screenshot of a crowded dashboard takes a while on a busy machine.
+    test.setTimeout(150_000);
     await page.setViewportSize(size);
     await crowd(page, fake);
     // Let the charts resize to the new width and draw a few samples.
