@@ -11,6 +11,7 @@ import { expect, test } from '../support/fixtures';
 const screenshotFile = path.resolve(import.meta.dirname, '../../docs/dashboard.png');
 
 test('readme: screenshot of the dashboard after traffic', async ({ page, app }) => {
+  test.setTimeout(180_000);
   await page.setViewportSize({ width: 1400, height: 900 });
   await sendToDevice(page, 300);
   await sendRoomMessage(page, 'Lunch at noon?');
