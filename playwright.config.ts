@@ -1,18 +1,33 @@
 /**
  * Playwright: the `web` project drives Chromium (Playwright's own build where installed, else Debian's
  * /usr/bin/chromium, or CHROMIUM_PATH); the `electron` project launches the Electron app and skips, printing
- * why, where no Electron binary exists. Traces, screenshots and logs of a failed test are kept in test-results/.
+ * why, where no Electron binary exists. Traces, screenshots and logs of a failed test, and the screenshots the
+ * layout tests take, are kept in test-results/ (ignored by git), so a test run changes no tracked file.
+ *
+ * The `readme-screenshot` project, which rewrites docs/dashboard.png, exists only when
+ * TODEVICE_README_SCREENSHOT=1: `npm run screenshot` sets it. A plain `npx playwright test` never sees it.
  */
 import fs from 'node:fs';
 import { defineConfig } from '@playwright/test';
 import { chromiumExecutablePath } from './e2e/support/chromium-path';
 
 const executablePath = chromiumExecutablePath(fs.existsSync);
+const chromium = {
+  browserName: 'chromium' as const,
+  launchOptions: {
+    ...(executablePath ? { executablePath } : {}),
+    // Without these, Chromium keeps trying to reach Google's services, which this machine cannot.
+    args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  },
+};
+const readmeScreenshot = process.env.TODEVICE_README_SCREENSHOT === '1';
 
 export default defineConfig({
   testDir: './e2e',
   outputDir: './test-results',
   timeout: 60_000,
+  // The suite shares two cores with other work; an assertion waits this long before it fails.
+  expect: { timeout: 15_000 },
   fullyParallel: false,
   workers: 1,
   retries: 0,
@@ -21,18 +36,8 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   projects: [
-    {
-      name: 'web',
-      testIgnore: /electron\/.*/,
-      use: {
-        browserName: 'chromium',
-        launchOptions: {
-          ...(executablePath ? { executablePath } : {}),
-          // Without these, Chromium keeps trying to reach Google's services, which this machine cannot.
-          args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-        },
-      },
-    },
+    { name: 'web', testIgnore: /(electron|screenshot)\/.*/, use: chromium },
     { name: 'electron', testMatch: /electron\/.*\.spec\.ts/ },
+    ...(readmeScreenshot ? [{ name: 'readme-screenshot', testMatch: /screenshot\/.*\.spec\.ts/, use: chromium }] : []),
   ],
 });

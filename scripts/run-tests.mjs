@@ -2,7 +2,8 @@
 // `npm test`: lint, typecheck, the Electron build, every Vitest suite, the Playwright end-to-end suite, then the
 // kill campaign, and one closing line `N passed, N failed, N skipped` that counts every test of both runners
 // (lint, each typecheck and the build count as one check each). Each step's own output streams through, so a
-// failure is read where it happened.
+// failure is read where it happened. A run must leave the work tree as it found it (test output belongs in
+// ignored folders: out/, test-results/); the last check compares `git status` before and after.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,13 @@ const resultsDir = path.join(root, 'out', 'test-results');
 fs.mkdirSync(resultsDir, { recursive: true });
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
+
+/** `git status` of the work tree, untracked files included; null outside a git checkout. */
+function workTreeStatus() {
+  const result = spawnSync('git', ['status', '--porcelain=v1', '--untracked-files=all'], { cwd: root, encoding: 'utf8' });
+  return result.status === 0 ? result.stdout : null;
+}
+const statusBefore = workTreeStatus();
 const failedSteps = [];
 
 function run(label, command, args, env = {}) {
@@ -83,6 +91,16 @@ check('build (electron-vite)', 'npx', ['electron-vite', 'build']);
 countVitest('vitest');
 countPlaywright();
 countVitest('kill campaign', { TODEVICE_CAMPAIGN: '1' });
+
+const statusAfter = workTreeStatus();
+process.stdout.write('\n=== work tree: unchanged by the run?\n');
+if (statusBefore !== null && statusAfter !== statusBefore) {
+  const before = new Set(statusBefore.split('\n'));
+  const changed = statusAfter.split('\n').filter((line) => line !== '' && !before.has(line));
+  process.stdout.write(`the tests changed the work tree (write test output under test-results/ or out/):\n${changed.join('\n')}\n`);
+  totals.failed += 1;
+  failedSteps.push('work tree changed');
+} else totals.passed += 1;
 
 if (failedSteps.length > 0) process.stdout.write(`\nFailed: ${failedSteps.join(', ')}\n`);
 process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);

@@ -11,7 +11,8 @@ export type CounterName =
   | 'received'
   | 'lost'
   | 'duplicated'
-  | 'pending'
+  | 'pending-server'
+  | 'pending-local'
   | 'room-keys'
   | 'notifications-decrypted'
   | 'notifications-unable-to-decrypt'
@@ -67,9 +68,10 @@ export function timelineEntryFor(page: Page, eventId: string): Locator {
   return page.locator(`[data-testid="timeline-item"][data-event-id="${eventId}"]`);
 }
 
-/** Waits until everything sent was received once: nothing pending, lost or duplicated. */
+/** Waits until everything sent was received once: nothing pending (on the server or locally), lost or duplicated. */
 export async function expectAllDelivered(page: Page, timeoutMs = 45_000): Promise<void> {
-  await expect(counter(page, 'pending')).toHaveAttribute('data-value', '0', { timeout: timeoutMs });
+  await expect(counter(page, 'pending-server')).toHaveAttribute('data-value', '0', { timeout: timeoutMs });
+  await expect(counter(page, 'pending-local')).toHaveAttribute('data-value', '0', { timeout: timeoutMs });
   const sent = await readCounter(page, 'sent');
   expect(sent).toBeGreaterThan(0);
   await expect(counter(page, 'received')).toHaveAttribute('data-value', String(sent), { timeout: timeoutMs });

@@ -65,9 +65,10 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     const raceRunner = createDashboardRaceRunner({ messages: 40, durationS: 5, kills: 12 });
     const host = await startAppHost({ dataDir, launcher: nodeNotifierLauncher, raceRunner, log, ...(notifierEnv === undefined ? {} : { notifierEnv }) });
     const bridge = await startUiHttpBridge({ backend: host.backend, staticDir: rendererDir, host: '127.0.0.1', port: 0, log });
+    // bridge.url carries no secret, so it may be logged; the page opens launchUrl, the URL `todevice start` prints.
     log(`homeserver ${host.homeserverUrl}, dashboard ${bridge.url}`);
     try {
-      await page.goto(bridge.url);
+      await page.goto(bridge.launchUrl);
       await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live');
       await use({ url: bridge.url, backend: host.backend, dataDir, log });
       expect(pageProblems, 'page errors or CSP violations').toEqual([]);
@@ -82,7 +83,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
 });
 
 /** Logs the page's console and collects what must fail the test. */
-function watchPage(page: Page, log: (line: string) => void): string[] {
+export function watchPage(page: Page, log: (line: string) => void): string[] {
   const problems: string[] = [];
   page.on('console', (message) => {
     log(`[page ${message.type()}] ${message.text()}`);

@@ -38,6 +38,32 @@ test('encryption: a push for an encrypted message shows its plaintext, the timel
   expect(JSON.stringify(onTheWire)).not.toContain(text);
 });
 
+test('encryption: with no fault, a stream of encrypted messages decrypts with no "late" badge and no warning colour anywhere', async ({ page, app }) => {
+  test.setTimeout(150_000);
+  // The ambient traffic of `npm start`, which the host sends itself: a few to-device messages and right after
+  // them a room message whose key goes first. The to-device burst starts a timeline pass that is still paging
+  // when the room message and its key arrive, which is what made every such message "late" before.
+  const sent: string[] = [];
+  for (let i = 0; i < 8; i += 1) {
+    expect((await app.backend['traffic:send-to-device']({ count: 3 })).ok).toBe(true);
+    const message = await app.backend['traffic:send-room-message']({ text: `no-fault ${i} ${Date.now()}` });
+    if (!message.ok) throw new Error(message.error.message);
+    sent.push(message.value.eventId);
+    await expect(timelineEntryFor(page, message.value.eventId)).toHaveAttribute('data-state', 'decrypted', { timeout: pushTimeoutMs });
+  }
+  app.log(`sent ${sent.join(', ')}`);
+  await expect(page.getByTestId('notification-item')).toHaveCount(sent.length, { timeout: pushTimeoutMs });
+  await expectAllDelivered(page);
+  for (const eventId of sent) await expect(timelineEntryFor(page, eventId)).toHaveAttribute('data-late', 'false');
+  await expect(page.getByTestId('timeline-late')).toHaveCount(0);
+  await expect(counter(page, 'timeline-late')).toHaveAttribute('data-value', '0');
+  await expect(counter(page, 'notifications-decrypted')).toHaveAttribute('data-value', String(sent.length));
+  // Nothing drawn in the warning or failure colours: no tile, badge, lane or lease state.
+  await expect(page.locator('[data-status="busy"], [data-status="bad"]')).toHaveCount(0);
+  await expect(page.locator('.badge-late, .badge-unable-to-decrypt, .state-failed, .state-killed, .state-suspended')).toHaveCount(0);
+  await expect(page.getByTestId('lease-expiry')).not.toHaveAttribute('data-state', 'lapsed');
+});
+
 test('encryption: with its room key withheld, the notification and the timeline say the message cannot be decrypted', async ({ page, app }) => {
   const text = `withheld e2e ${Date.now()}`;
   const sent = await sendRoomMessage(page, text, { withholdKey: true });

@@ -31,7 +31,8 @@ test('legacy: a notifier running while the app is suspended acknowledges message
   await page.getByTestId('select-strategy').selectOption('legacy');
   await expect(page.getByTestId('meta-strategy')).toHaveText('legacy');
   await suspendedAppRace(page, app);
-  await expect(counter(page, 'pending')).toHaveAttribute('data-value', '0', { timeout: 30_000 });
+  await expect(counter(page, 'pending-server')).toHaveAttribute('data-value', '0', { timeout: 30_000 });
+  await expect(counter(page, 'pending-local')).toHaveAttribute('data-value', '0', { timeout: 30_000 });
   await expect.poll(() => readCounter(page, 'lost'), { timeout: 10_000 }).toBeGreaterThan(0);
   await expect(counter(page, 'lost').locator('..')).toHaveAttribute('data-status', 'bad');
 });

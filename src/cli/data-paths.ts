@@ -22,3 +22,8 @@ export function defaultCacheDir(env: Readonly<Record<string, string | undefined>
   const base = configured && path.isAbsolute(configured) ? configured : path.join(homeDir, '.cache');
   return path.join(base, 'todevice');
 }
+
+/** Where `todevice start` (and `npm start`) keeps the app's store and homeserver database by default. */
+export function defaultAppDataDir(): string {
+  return path.join(defaultDataDir(), 'app');
+}

@@ -12,6 +12,7 @@ import { registerHeadlessCommand } from './headless-command';
 import { registerInboxCommand } from './inbox-command';
 import { endQuietlyOnClosedPipe } from './output';
 import { registerRaceCommand } from './race-command';
+import { registerResetCommand } from './reset-command';
 import { registerSendCommand } from './send-command';
 import { registerServeCommand } from './serve-command';
 import { registerStartCommand } from './start-command';
@@ -31,6 +32,7 @@ const program = new Command()
   .exitOverride();
 
 registerStartCommand(program);
+registerResetCommand(program);
 registerServeCommand(program);
 registerHeadlessCommand(program);
 registerInboxCommand(program);

@@ -15,7 +15,7 @@ import { LONG_CAMPAIGN, runCampaign } from '../harness/campaign';
 import { buildSchedule, scheduleHash } from '../harness/fault-schedule';
 import { DEFAULT_FAULTS, DEFAULT_RACE_OPTIONS, describeOptions, validateRaceOptions, type FaultProbabilities, type RaceOptions } from '../harness/race-options';
 import { renderReportHtml } from '../harness/report-html';
-import { faultLines, sideBySideTable, verdictLines } from '../harness/report-text';
+import { describeProgress, faultLines, sideBySideTable, verdictLines } from '../harness/report-text';
 import type { RaceProgress, RaceReport } from '../harness/report-types';
 import { runRace } from '../harness/run-race';
 import { isStrategy, STRATEGIES } from '../shared/strategies';
@@ -133,8 +133,5 @@ function printProgress(progress: RaceProgress): void {
   const now = Date.now();
   if (progress.phase !== 'starting' && progress.phase !== 'done' && now - lastProgressMs < 950) return;
   lastProgressMs = now;
-  const seconds = (progress.elapsedMs / 1000).toFixed(1);
-  process.stderr.write(
-    `[${progress.strategy}] ${progress.phase} ${seconds}/${progress.safetyPhaseMs / 1000} s  sent ${progress.sent}  handled ${progress.handled}  kills ${progress.kills}  faults ${progress.faults}\n`,
-  );
+  process.stderr.write(`${describeProgress(progress)}\n`);
 }

@@ -7,9 +7,10 @@
  * Runtime: node. Before Electron starts, the better-sqlite3 binary for its ABI is found in todevice's cache or
  * built into it (src/cli/electron-sqlite.ts, with progress lines on stderr) and handed to the app in
  * TODEVICE_SQLITE_ELECTRON_BINDING; when that build fails, one line says what to do and the exit code is 1.
- * Browser mode prints `Dashboard: URL` on stdout once the dashboard answers, runs until SIGINT or SIGTERM, then
- * stops the bridge and the host (which stops its sync process and notifiers). Build output is reused while its
- * sources are unchanged, so a second start is quick.
+ * Browser mode prints `Dashboard: URL` on stdout once the dashboard answers (the URL carries this launch's
+ * secret in its fragment, `#token=…`, without which the bridge answers no call), runs until SIGINT or SIGTERM,
+ * then stops the bridge and the host (which stops its sync process and notifiers). Build output is reused while
+ * its sources are unchanged, so a second start is quick.
  */
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -25,16 +26,18 @@ import { parseHomeserverUrl } from '../shared/homeserver-url';
 import { isStrategy, STRATEGIES, type Strategy } from '../shared/strategies';
 import { StoreOpenError } from '../store/store-errors';
 import { parsePort, runCommand, UsageError } from './cli-errors';
-import { defaultDataDir } from './data-paths';
+import { defaultAppDataDir } from './data-paths';
 import { findElectronBinary } from './electron-binary';
 import { ensureElectronBuilt } from './electron-build';
 import { ensureSqliteForElectron } from './electron-sqlite';
 import { defaultSqliteForElectronOptions, nodeSqliteBuildRuntime } from './electron-sqlite-runtime';
 import { ensureRendererBuilt } from './renderer-build';
+import { emptyDataDir } from './reset-command';
 import { waitForStopSignal } from './stop-signal';
 
 interface StartOptions {
   data: string;
+  reset?: boolean;
   homeserver?: string;
   strategy?: string;
   port: number;
@@ -45,12 +48,18 @@ export function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description('open the app (Electron), or serve its dashboard in a browser where Electron is not available')
-    .option('--data <dir>', 'data directory (store, homeserver database)', path.join(defaultDataDir(), 'app'))
+    .option('--data <dir>', 'data directory (store, homeserver database); kept between runs', defaultAppDataDir())
+    .option('--reset', 'empty the data directory first, so this run starts with no figures from earlier runs')
     .option('--homeserver <url>', 'use this homeserver instead of the embedded one')
     .option('--strategy <name>', `one of ${STRATEGIES.join(', ')} (default: explicit-lease)`)
     .option('--port <n>', 'browser mode: port of the dashboard on 127.0.0.1; 0 picks a free one', parsePort, 0)
     .option('--web', 'serve the dashboard in a browser even where Electron is available')
-    .addHelpText('after', '\nExamples (from the repository):\n  npm start\n  npx todevice start --web --port 8080 --strategy legacy')
+    .addHelpText(
+      'after',
+      '\nThe data directory outlives a run: the dashboard shows this run\'s figures and, apart, what earlier runs\n' +
+        'left there. Empty it with --reset, `todevice reset`, or the dashboard\'s "Reset data directory" control.\n' +
+        '\nExamples (from the repository):\n  npm start\n  npm start -- --reset\n  npx todevice start --web --port 8080 --strategy legacy',
+    )
     .action((options: StartOptions) => runCommand(() => start(options)));
 }
 
@@ -59,6 +68,10 @@ async function start(options: StartOptions): Promise<void> {
     throw new UsageError(`unknown strategy "${options.strategy}": expected one of ${STRATEGIES.join(', ')}`);
   }
   const strategy = options.strategy as Strategy | undefined;
+  if (options.reset) {
+    const removed = emptyDataDir(path.resolve(options.data));
+    process.stderr.write(`todevice: ${removed.length === 0 ? 'the data directory was already empty' : `reset ${path.resolve(options.data)} (deleted ${removed.join(', ')})`}\n`);
+  }
   if (!options.web) {
     const electron = findElectronBinary();
     if (electron.ok) return runElectron(electron.value, options, strategy);
@@ -122,7 +135,8 @@ async function runBrowserMode(options: StartOptions, strategy: Strategy | undefi
   try {
     const bridge = await startUiHttpBridge({ backend: host.backend, staticDir: renderer.dir, host: '127.0.0.1', port: options.port, log });
     const stopped = waitForStopSignal();
-    process.stdout.write(`Dashboard: ${bridge.url}\n`);
+    // The only place the launch's secret is shown: the URL carries it in its fragment (never sent to a server).
+    process.stdout.write(`Dashboard: ${bridge.launchUrl}\n`);
     await stopped;
     await bridge.close();
   } finally {

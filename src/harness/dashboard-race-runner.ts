@@ -9,6 +9,7 @@ import type { RaceRow } from '../shared/ui-api';
 import type { RaceOptions } from './race-options';
 import { runRace } from './run-race';
 import type { StrategyReport } from './report-types';
+import { describeProgress } from './report-text';
 
 /** A runner with the harness defaults; `overrides` shrink a run (the e2e test uses a short one). */
 export function createDashboardRaceRunner(overrides: Partial<RaceOptions> = {}): RaceRunner {
@@ -16,9 +17,7 @@ export function createDashboardRaceRunner(overrides: Partial<RaceOptions> = {}):
 }
 
 async function runDashboardRace(seed: number, overrides: Partial<RaceOptions>, onProgress: (line: string) => void) {
-  const report = await runRace({ ...overrides, strategy: 'all', seed }, (p) =>
-    onProgress(`${p.strategy}: ${p.phase} ${(p.elapsedMs / 1000).toFixed(0)} s, sent ${p.sent}, handled ${p.handled}, kills ${p.kills}`),
-  );
+  const report = await runRace({ ...overrides, strategy: 'all', seed }, (p) => onProgress(describeProgress(p)));
   return { rows: report.strategies.map(toRow), reproduce: report.reproduce };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The oracle for what lost room keys cost: for every encrypted room message the homeserver accepted, was it
- * paged into the main process's timeline, decrypted, decrypted late, or is it still undecryptable; and how many
- * notifications were shown decrypted or as "unable to decrypt".
+ * paged into the main process's timeline, decrypted, decrypted late (its key came more than the grace period,
+ * `LATE_DECRYPTION_GRACE_MS`, after the message was paged: a delay the user saw, src/store/timeline.ts), or is it
+ * still undecryptable; and how many notifications were shown decrypted or as "unable to decrypt".
  *
  * Runtime: node. Read-only on the shared store, after the liveness phase converged (every key that was ever
  * committed has reached the `main` consumer by then). The main process pages the timeline on its own timer,

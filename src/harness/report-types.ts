@@ -52,8 +52,9 @@ export interface EncryptionFigures {
   /** Notifications shown by notifier runs, by outcome; a killed notifier shows none. */
   notifications: { shown: number; decrypted: number; unableToDecrypt: number };
   /**
-   * The sent room messages in the main process's timeline: decrypted (of which `late`: after their key came
-   * later than the message), still unable to decrypt, or never paged in.
+   * The sent room messages in the main process's timeline: decrypted (of which `late`: their key came more than
+   * `LATE_DECRYPTION_GRACE_MS`, 2 s, after the message was first paged in, so the user saw it undecryptable),
+   * still unable to decrypt, or never paged in.
    */
   timeline: { paged: number; decrypted: number; late: number; unableToDecrypt: number; notPaged: number };
   /** Up to 10 Megolm session IDs whose message stayed undecryptable. */
@@ -85,8 +86,13 @@ export interface StrategyReport {
   violations: string[];
   /** Up to 20 lost tags, to start an investigation from. */
   lostSample: string[];
-  /** Diagnostics that are not verdicts (failed sends, notifier errors, main's last stderr lines). */
+  /**
+   * What is worth knowing beyond the figures, in sentences (failed sends, notifier errors, faults that could not
+   * be injected, what the homeserver logged), summed up from `diagnostics`.
+   */
   notes: string[];
+  /** The raw lines the notes sum up, each prefixed with its source (`homeserver:`, `main stderr:`, …). */
+  diagnostics: string[];
   safetyPhaseMs: number;
   elapsedMs: number;
   timeline: TimelinePoint[];
@@ -114,8 +120,13 @@ export interface RaceReport {
 export interface RaceProgress {
   strategy: Strategy;
   phase: 'starting' | 'safety' | 'liveness' | 'done';
+  /** Since the safety phase began. */
   elapsedMs: number;
+  /** Since the current phase began (the liveness phase starts once the safety phase has wound down). */
+  phaseElapsedMs: number;
   safetyPhaseMs: number;
+  /** The bound of the liveness phase, which follows the safety phase. */
+  livenessTimeoutMs: number;
   sent: number;
   plannedSends: number;
   handled: number;

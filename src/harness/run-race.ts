@@ -28,7 +28,7 @@ export async function runRace(options: Partial<RaceOptions> = {}, onProgress: (p
   const strategies: StrategyReport[] = [];
   try {
     for (const strategy of strategiesOf(resolved)) {
-      onProgress({ strategy, phase: 'starting', elapsedMs: 0, safetyPhaseMs: resolved.durationS * 1000, sent: 0, plannedSends: schedule.sends.length, handled: 0, kills: 0, faults: 0 });
+      onProgress({ strategy, phase: 'starting', elapsedMs: 0, phaseElapsedMs: 0, safetyPhaseMs: resolved.durationS * 1000, livenessTimeoutMs: resolved.livenessTimeoutS * 1000, sent: 0, plannedSends: schedule.sends.length, handled: 0, kills: 0, faults: 0 });
       strategies.push(await runStrategy(resolved, strategy, schedule, entries, onProgress));
     }
   } finally {

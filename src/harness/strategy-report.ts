@@ -14,6 +14,7 @@ import type { Strategy } from '../shared/strategies';
 import type { ClientStore } from '../store/open-store';
 import { judge, type HandledRow } from './oracle';
 import type { EncryptionFigures, StrategyReport, TimelinePoint } from './report-types';
+import { summarizeRunNotes, type RunNotes } from './report-notes';
 import type { RunParts } from './strategy-run';
 
 export interface StrategyReportInput {
@@ -65,7 +66,7 @@ export function buildStrategyReport(input: StrategyReportInput): StrategyReport 
     liveness: input.liveness,
     violations: input.mustBeSafe ? violations : parts.checker.violations,
     lostSample: verdict.lostTags,
-    notes: notesOf(parts),
+    ...notesOf(parts),
     safetyPhaseMs: input.safetyPhaseMs,
     elapsedMs: input.elapsedMs,
     timeline: timelineOf(input.handled, parts.startMs),
@@ -78,14 +79,17 @@ function notifierFigures(parts: RunParts): StrategyReport['notifiers'] {
   return { launched, finished, killed, failed, dataMissing };
 }
 
-/** Diagnostics that are not verdicts: failed sends, notifier errors, injector errors, main's last stderr lines. */
-function notesOf(parts: RunParts): string[] {
-  const notes = [...parts.traffic.failures, ...parts.launcher.stats.failures, ...parts.injector.errors];
-  if (parts.main.failedExits > 0) notes.push(`main exited with an error ${parts.main.failedExits} time(s) and was restarted`);
-  if (parts.checker.eventLogGap) notes.push('the event log was trimmed between two reads: wasted-request counts are lower bounds');
-  notes.push(...parts.main.stderrTail.slice(-5).map((line) => `main stderr: ${line}`));
-  notes.push(...parts.world.serverLog.slice(0, 5).map((line) => `homeserver: ${line}`));
-  return notes.slice(0, 40);
+/** Diagnostics that are not verdicts, summed up in sentences, with the raw lines kept apart (report-notes.ts). */
+function notesOf(parts: RunParts): RunNotes {
+  return summarizeRunNotes({
+    sendFailures: parts.traffic.failures,
+    notifierFailures: parts.launcher.stats.failures,
+    injectorErrors: parts.injector.errors,
+    mainFailedExits: parts.main.failedExits,
+    eventLogGap: parts.checker.eventLogGap,
+    mainStderrTail: parts.main.stderrTail,
+    serverLog: parts.world.serverLog,
+  });
 }
 
 function safetyViolations(input: StrategyReportInput, totals: { lost: number; duplicated: number; reordered: number; sent: number }): string[] {

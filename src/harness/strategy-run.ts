@@ -145,7 +145,7 @@ async function livenessPhase(
     await main.settle();
     stableChecks = (await converged(world, launcher, main)) ? stableChecks + 1 : 0;
     if (stableChecks >= 3) return { converged: true, convergedAfterMs: Date.now() - began };
-    if (poll % 5 === 0) onProgress(progressOf(parts, strategy, 'liveness', undefined, options));
+    if (poll % 5 === 0) onProgress({ ...progressOf(parts, strategy, 'liveness', undefined, options), phaseElapsedMs: Date.now() - began });
     await new Promise((resolve) => setTimeout(resolve, convergePollMs));
   }
   return { converged: false, convergedAfterMs: null };
@@ -165,7 +165,9 @@ function progressOf(parts: RunParts, strategy: Strategy, phase: RaceProgress['ph
     strategy,
     phase,
     elapsedMs: Date.now() - parts.startMs,
+    phaseElapsedMs: Date.now() - parts.startMs,
     safetyPhaseMs: options.durationS * 1000,
+    livenessTimeoutMs: options.livenessTimeoutS * 1000,
     sent: parts.traffic.sentCount,
     plannedSends: schedule?.sends.length ?? 0,
     handled: readHandledCount(parts),

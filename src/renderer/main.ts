@@ -17,6 +17,7 @@ import { createLatencyChart } from './views/latency-chart';
 import { createLeaseView } from './views/lease-view';
 import { createNotificationsView } from './views/notifications-view';
 import { createRaceView } from './views/race-view';
+import { createRunView } from './views/run-view';
 import { createTimelineView } from './views/timeline-view';
 import type { View } from './views/view';
 
@@ -26,6 +27,7 @@ header.setTransport(transport.name);
 
 const views: View[] = [
   header,
+  createRunView(document),
   createCountersView(document),
   createEncryptionCountersView(document),
   createControlsView(document, transport.client),

@@ -1,10 +1,15 @@
 /**
  * The browser-mode transport of the UI API: calls are `POST /api/call/:channel` with the arguments as JSON and
- * the `UiResult` as the response body; snapshots arrive over Server-Sent Events (`GET /api/events`).
+ * the `UiResult` as the response body; snapshots arrive as Server-Sent Events (`GET /api/events`). Both carry
+ * the launch's secret as `Authorization: Bearer <token>` (src/main/host/ui-http-bridge.ts says why).
  *
- * Runtime: browser. A failed request (the host is gone, a proxy answered HTML) becomes a `UiResult` error of
- * kind `transport`, so views handle one error shape. EventSource reconnects by itself after the host restarts;
- * the connection listener reports that, and the first snapshot of the new stream brings the view up to date.
+ * Runtime: browser. The event stream is read with `fetch`, not `EventSource`, because `EventSource` cannot send
+ * a header, and putting the secret in its URL would write it into every request line. Reading the stream this
+ * way means reconnecting is ours to do: after the host restarts or the connection drops, the stream is opened
+ * again after `reconnectDelayMs`, and the first snapshot of the new stream brings the view up to date. A 401
+ * means the page has no valid secret; retrying cannot fix that, so it stops and says so (`unauthorized`).
+ * A failed call (the host is gone, a proxy answered HTML) becomes a `UiResult` error of kind `transport`, so
+ * views handle one error shape.
  */
 import {
   SNAPSHOT_CHANGED,
@@ -15,48 +20,107 @@ import {
   type UiResult,
 } from '../shared/ui-api';
 
-export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'unauthorized';
 
-export function createHttpUiClient(baseUrl: string, onConnection: (state: ConnectionState) => void): UiClient {
+const reconnectDelayMs = 1000;
+
+export function createHttpUiClient(baseUrl: string, token: string | null, onConnection: (state: ConnectionState) => void): UiClient {
   const listeners = new Set<(snapshot: DashboardSnapshot) => void>();
-  let source: EventSource | undefined;
+  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
+  let stream: AbortController | undefined;
 
-  const openStream = (): EventSource => {
-    const stream = new EventSource(`${baseUrl}/api/events`);
-    stream.addEventListener('open', () => onConnection('live'));
-    stream.addEventListener('error', () => onConnection('reconnecting'));
-    stream.addEventListener(SNAPSHOT_CHANGED, (event) => {
-      const snapshot = JSON.parse((event as MessageEvent<string>).data) as DashboardSnapshot;
-      for (const listener of listeners) listener(snapshot);
-    });
-    return stream;
+  const deliver = (snapshot: DashboardSnapshot): void => {
+    for (const listener of listeners) listener(snapshot);
+  };
+
+  const openStream = (): AbortController => {
+    const controller = new AbortController();
+    const loop = async (): Promise<void> => {
+      while (!controller.signal.aborted) {
+        const outcome = await readEventStream(`${baseUrl}/api/events`, headers, controller.signal, deliver, () => onConnection('live'));
+        if (controller.signal.aborted) return;
+        if (outcome === 'unauthorized') {
+          onConnection('unauthorized');
+          return;
+        }
+        onConnection('reconnecting');
+        await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs));
+      }
+    };
+    void loop();
+    return controller;
   };
 
   return {
-    call: <C extends UiChannel>(channel: C, args: UiChannels[C]['args']) => postCall<C>(baseUrl, channel, args),
+    call: <C extends UiChannel>(channel: C, args: UiChannels[C]['args']) => postCall<C>(baseUrl, headers, channel, args),
     onSnapshot(listener) {
       listeners.add(listener);
-      source ??= openStream();
+      stream ??= openStream();
       return () => {
         listeners.delete(listener);
         if (listeners.size === 0) {
-          source?.close();
-          source = undefined;
+          stream?.abort();
+          stream = undefined;
         }
       };
     },
   };
 }
 
+/** Reads one event stream until it ends; says why it ended. */
+async function readEventStream(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  onSnapshot: (snapshot: DashboardSnapshot) => void,
+  onOpen: () => void,
+): Promise<'ended' | 'unauthorized'> {
+  try {
+    const response = await fetch(url, { headers: { ...headers, accept: 'text/event-stream' }, signal, cache: 'no-store' });
+    if (response.status === 401) return 'unauthorized';
+    if (!response.ok || response.body === null) return 'ended';
+    onOpen();
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return 'ended';
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const snapshot = snapshotOf(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        if (snapshot !== undefined) onSnapshot(snapshot);
+      }
+    }
+  } catch {
+    // A dropped connection or an abort: the caller decides whether to open the stream again.
+    return 'ended';
+  }
+}
+
+/** The snapshot in one Server-Sent Events frame (`event: snapshot:changed` + `data: …`), if it holds one. */
+function snapshotOf(frame: string): DashboardSnapshot | undefined {
+  let event = 'message';
+  const data: string[] = [];
+  for (const line of frame.split('\n')) {
+    if (line.startsWith('event:')) event = line.slice(6).trim();
+    else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+  }
+  if (event !== SNAPSHOT_CHANGED || data.length === 0) return undefined;
+  return JSON.parse(data.join('\n')) as DashboardSnapshot;
+}
+
 async function postCall<C extends UiChannel>(
   baseUrl: string,
+  headers: Record<string, string>,
   channel: C,
   args: UiChannels[C]['args'],
 ): Promise<UiResult<UiChannels[C]['result']>> {
   try {
     const response = await fetch(`${baseUrl}/api/call/${encodeURIComponent(channel)}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify(args),
     });
     const body: unknown = await response.json();

@@ -21,6 +21,19 @@ import type { Result } from './result';
 import { err, ok } from './result';
 
 export const ROOM_KEY_EVENT_TYPE = 'org.todevice.room_key';
+
+/**
+ * How long an encrypted event may wait for its room key after it was first paged in before its decryption
+ * counts as late. The key is sent before the message, but reaches the store through another path (to-device
+ * sync, commit, the consumer) than the message takes (`/messages`), so in a run with no fault at all the message
+ * is sometimes paged a pass (a few hundred milliseconds) before its key is stored. That is not a delay a user
+ * notices, and calling it late would make the normal flow look broken. A key kept back by a fault (a killed or
+ * suspended main process, a notifier holding the lease, dropped responses) takes seconds, and is late. This is
+ * the grace period matrix-rust-sdk's UTD hook and Element's decryption-failure tracker apply before they report
+ * an undecryptable event; theirs are longer because their keys cross the network, ours stay on one machine.
+ * While an event waits within this window, the dashboard shows it as waiting for its key, not as a failure.
+ */
+export const LATE_DECRYPTION_GRACE_MS = 2000;
 export const ENCRYPTED_EVENT_TYPE = 'm.room.encrypted';
 export const MEGOLM_ALGORITHM = 'm.megolm.v1.aes-sha2';
 

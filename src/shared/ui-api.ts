@@ -51,6 +51,12 @@ export interface UiChannels {
   'race:start': { args: { seed: number }; result: { started: true } };
   /** Switches every process to a strategy (restarts the main sync process). */
   'strategy:set': { args: { strategy: Strategy }; result: { strategy: Strategy } };
+  /**
+   * Empties the data directory and starts over: stops the main sync process and the notifiers, deletes the
+   * store and the embedded homeserver's database (only the files todevice made there), and sets the demo up
+   * again. The dashboard asks the user first; `confirm: true` says it did. Refused while a race runs.
+   */
+  'data:reset': { args: { confirm: true }; result: { dataDir: string; removed: string[] } };
 }
 
 export type UiChannel = keyof UiChannels;
@@ -64,6 +70,7 @@ export const UI_CHANNELS: readonly UiChannel[] = [
   'fault:drop-next-response',
   'race:start',
   'strategy:set',
+  'data:reset',
 ];
 
 /** Event channel pushed from the host to the dashboard. */
@@ -91,28 +98,46 @@ export interface DashboardSnapshot {
   homeserverUrl: string;
   userId: string;
   deviceId: string;
+  /** The data directory (store, embedded homeserver's database), for the reset control to name. */
+  dataDir: string;
+  /**
+   * This run: since the app started on its data directory (or the directory was reset). The counters, the
+   * notifications, the timeline, the latencies and the lanes are this run's; a message belongs to the run that
+   * sent it.
+   */
+  run: { startedAtMs: number };
   token: {
     since: string | null;
     /** Newest first, bounded. */
     history: Array<{ since: string | null; atMs: number; process: string }>;
   };
-  lease: { holder: string | null; generation: number; expiresAtMs: number | null };
+  /**
+   * `holder` is the process that holds the lease, or the last one that did when it was `released` (expiry 0:
+   * given up on purpose, not lapsed). `expiresAtMs` is null when no process ever took it.
+   */
+  lease: { holder: string | null; generation: number; expiresAtMs: number | null; released: boolean };
   cursors: Array<{ consumer: string; seq: number }>;
   inbox: {
     total: number;
     /** Newest rows, bounded, newest first. */
     latest: InboxRowView[];
   };
-  /** One lane per process: the main sync process (each incarnation) and every notifier run. */
+  /** One lane per process of this run: the main sync process (each incarnation) and every notifier run. */
   lanes: ProcessLane[];
+  /** This run's delivery figures. */
   counters: DeliveryCounters;
-  /** Newest first, bounded. */
+  /** This run's notifications, newest first, bounded (`encryption` counts all of them). */
   notifications: NotificationView[];
-  /** What lost room keys cost: notifications and timeline events that could not be decrypted. */
+  /** What lost room keys cost this run: notifications and timeline events that could not be decrypted. */
   encryption: EncryptionCounters;
-  /** The main process's timeline, newest last, bounded. */
+  /** This run's room timeline, newest last, bounded. */
   timeline: TimelineEntryView[];
-  /** Recent send-to-durable-commit latencies, oldest first, bounded. */
+  /**
+   * What earlier runs left in this data directory, counted apart from this run's figures so an old run's losses
+   * are not read as this one's; null when there is nothing from before.
+   */
+  earlierRuns: { counters: DeliveryCounters; encryption: EncryptionCounters } | null;
+  /** This run's recent send-to-durable-commit latencies, oldest first, bounded. */
   latency: Array<{ atMs: number; latencyMs: number }>;
   /** The latest race run started from the dashboard; null when none was, or this host cannot run one. */
   race: RaceView | null;
@@ -167,6 +192,8 @@ export interface ProcessLane {
   endedAtMs: number | null;
   exitCode: number | null;
   signal: string | null;
+  /** Stopped by SIGSTOP (the dashboard's "Suspend main"): alive, holding whatever it held, doing nothing. */
+  suspended: boolean;
   /** Counts of what the lane did, for a compact display. */
   requests: number;
   commits: number;
@@ -186,8 +213,10 @@ export interface DeliveryCounters {
   lost: number;
   /** Extra deliveries of a tag already received. */
   duplicated: number;
-  /** Still queued on the homeserver (not yet acknowledged). */
-  pending: number;
+  /** Still queued on the homeserver (not acknowledged yet), and in no inbox row main has yet to handle. */
+  pendingOnServer: number;
+  /** Committed to the local inbox by one of our processes, not handled by the main consumer yet. */
+  pendingLocally: number;
 }
 
 export interface NotificationView {
@@ -207,11 +236,15 @@ export interface EncryptionCounters {
   /** Notifications shown decrypted, and shown as "unable to decrypt" (from the store's notification log). */
   notificationsDecrypted: number;
   notificationsUnableToDecrypt: number;
+  /** Notifications shown in any other way (plain, data missing, event not fetched). */
+  notificationsOther: number;
   /** Encrypted timeline events the main process paged in. */
   timelineEncrypted: number;
-  /** Still undecryptable now. */
+  /** Not decrypted yet, within the grace period (`LATE_DECRYPTION_GRACE_MS`): their key may be on its way. */
+  timelineAwaitingKey: number;
+  /** Still undecryptable, past the grace period. */
   timelineUnableToDecrypt: number;
-  /** Decrypted after their key arrived late. */
+  /** Decrypted only after their key arrived late (past the grace period). */
   timelineLate: number;
 }
 
@@ -222,5 +255,7 @@ export interface TimelineEntryView {
   encrypted: boolean;
   /** The plaintext; null while it cannot be decrypted. */
   body: string | null;
+  /** Not decrypted, first paged less than the grace period ago: shown as waiting for its key, not as a failure. */
+  awaitingKey: boolean;
   late: boolean;
 }

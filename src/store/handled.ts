@@ -8,13 +8,15 @@
 import type { Database } from 'better-sqlite3';
 import type { InboxRow } from './inbox';
 import type { ClientStore } from './open-store';
+import { sqlBounds, type TimeWindow } from './time-window';
 
 /** The content fields the demo and the harness put in every to-device message they send. */
 export function messageTag(content: Record<string, unknown>): string | null {
   return typeof content.tag === 'string' ? content.tag : null;
 }
 
-function sentAtMs(content: Record<string, unknown>): number | null {
+/** When the sender stamped the message (`sent_at_ms`), or null for a message without the stamp. */
+export function messageSentAtMs(content: Record<string, unknown>): number | null {
   return typeof content.sent_at_ms === 'number' && Number.isFinite(content.sent_at_ms) ? content.sent_at_ms : null;
 }
 
@@ -22,7 +24,7 @@ function sentAtMs(content: Record<string, unknown>): number | null {
 export function recordHandled(db: Database, consumer: string, row: InboxRow, nowMs: number): void {
   db.prepare(
     'INSERT INTO handled (consumer, seq, type, tag, sent_at_ms, handled_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
-  ).run(consumer, row.seq, row.type, messageTag(row.content), sentAtMs(row.content), nowMs);
+  ).run(consumer, row.seq, row.type, messageTag(row.content), messageSentAtMs(row.content), nowMs);
 }
 
 export interface HandledSummary {
@@ -34,13 +36,18 @@ export interface HandledSummary {
   duplicates: number;
 }
 
-export function summarizeHandled(store: ClientStore, consumer: string): HandledSummary {
+/**
+ * With `window`, only rows of messages sent inside it (by their `sent_at_ms`; a row without one counts by when it
+ * was handled), so that a message belongs to the run of the app that sent it, wherever it was handled.
+ */
+export function summarizeHandled(store: ClientStore, consumer: string, window: TimeWindow = {}): HandledSummary {
   const row = store
     .statement(
       `SELECT count(*) AS rows, count(DISTINCT tag) AS distinct_tags, count(tag) AS tagged
-       FROM handled WHERE consumer = ?`,
+       FROM handled WHERE consumer = @consumer
+         AND coalesce(sent_at_ms, handled_at_ms) >= @fromMs AND coalesce(sent_at_ms, handled_at_ms) < @beforeMs`,
     )
-    .get(consumer) as { rows: number; distinct_tags: number; tagged: number };
+    .get({ consumer, ...sqlBounds(window) }) as { rows: number; distinct_tags: number; tagged: number };
   return { rows: row.rows, distinctTags: row.distinct_tags, duplicates: row.tagged - row.distinct_tags };
 }
 
@@ -57,13 +64,19 @@ export function handledTags(store: ClientStore, consumer: string): Set<string> {
   return new Set(rows.map((r) => r.tag));
 }
 
-/** Send-to-handled latencies of the newest `limit` tagged rows, oldest first. */
-export function recentLatencies(store: ClientStore, consumer: string, limit: number): Array<{ atMs: number; latencyMs: number }> {
+/** Send-to-handled latencies of the newest `limit` tagged rows (of messages sent inside `window`), oldest first. */
+export function recentLatencies(
+  store: ClientStore,
+  consumer: string,
+  limit: number,
+  window: TimeWindow = {},
+): Array<{ atMs: number; latencyMs: number }> {
   const rows = store
     .statement(
-      `SELECT handled_at_ms, sent_at_ms FROM handled WHERE consumer = ? AND sent_at_ms IS NOT NULL
-       ORDER BY seq DESC LIMIT ?`,
+      `SELECT handled_at_ms, sent_at_ms FROM handled
+       WHERE consumer = @consumer AND sent_at_ms IS NOT NULL AND sent_at_ms >= @fromMs AND sent_at_ms < @beforeMs
+       ORDER BY seq DESC LIMIT @limit`,
     )
-    .all(consumer, limit) as Array<{ handled_at_ms: number; sent_at_ms: number }>;
+    .all({ consumer, limit, ...sqlBounds(window) }) as Array<{ handled_at_ms: number; sent_at_ms: number }>;
   return rows.reverse().map((r) => ({ atMs: r.handled_at_ms, latencyMs: Math.max(0, r.handled_at_ms - r.sent_at_ms) }));
 }

@@ -7,6 +7,7 @@
  */
 import type { NotificationOutcome } from '../shared/notifier-messages';
 import type { ClientStore } from './open-store';
+import { sqlBounds, type TimeWindow } from './time-window';
 
 export function recordNotification(
   store: ClientStore,
@@ -20,10 +21,30 @@ export function recordNotification(
     .run(entry.eventId, entry.pid, entry.outcome, entry.sessionId, entry.shownAtMs);
 }
 
-/** Notifications shown, by outcome. */
-export function countNotifications(store: ClientStore): Record<NotificationOutcome, number> {
+/** Notifications shown (inside `window`, by `shown_at_ms`), by outcome. */
+export function countNotifications(store: ClientStore, window: TimeWindow = {}): Record<NotificationOutcome, number> {
   const counts: Record<NotificationOutcome, number> = { plain: 0, decrypted: 0, 'unable-to-decrypt': 0, 'data-missing': 0, 'fetch-failed': 0 };
-  const rows = store.statement('SELECT outcome, count(*) AS n FROM notifications GROUP BY outcome').all() as Array<{ outcome: NotificationOutcome; n: number }>;
+  const rows = store
+    .statement('SELECT outcome, count(*) AS n FROM notifications WHERE shown_at_ms >= @fromMs AND shown_at_ms < @beforeMs GROUP BY outcome')
+    .all(sqlBounds(window)) as Array<{ outcome: NotificationOutcome; n: number }>;
   for (const row of rows) counts[row.outcome] = row.n;
   return counts;
+}
+
+export interface NotificationLogRow {
+  eventId: string;
+  pid: number;
+  outcome: NotificationOutcome;
+  shownAtMs: number;
+}
+
+/** The newest `limit` notifications shown inside `window`, newest first. */
+export function recentNotifications(store: ClientStore, limit: number, window: TimeWindow = {}): NotificationLogRow[] {
+  const rows = store
+    .statement(
+      `SELECT event_id, pid, outcome, shown_at_ms FROM notifications WHERE shown_at_ms >= @fromMs AND shown_at_ms < @beforeMs
+       ORDER BY shown_at_ms DESC, pid DESC LIMIT @limit`,
+    )
+    .all({ ...sqlBounds(window), limit }) as Array<{ event_id: string; pid: number; outcome: NotificationOutcome; shown_at_ms: number }>;
+  return rows.map((row) => ({ eventId: row.event_id, pid: row.pid, outcome: row.outcome, shownAtMs: row.shown_at_ms }));
 }

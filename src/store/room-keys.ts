@@ -12,6 +12,7 @@ import type { Database } from 'better-sqlite3';
 import { parseRoomKeyContent, ROOM_KEY_EVENT_TYPE, type ExportedRoomKey } from '../shared/room-key-protocol';
 import type { InboxRow } from './inbox';
 import type { ClientStore } from './open-store';
+import { sqlBounds, type TimeWindow } from './time-window';
 
 /** Stores `key` for `consumer`; call it inside the consume handler's transaction. True when it was new. */
 export function storeRoomKey(db: Database, consumer: string, row: InboxRow, key: ExportedRoomKey, nowMs: number): boolean {
@@ -71,6 +72,14 @@ export function roomKeyInInbox(store: ClientStore, sessionId: string, options: {
 }
 
 /** Distinct Megolm sessions known to any process of the device. */
-export function roomKeyCount(store: ClientStore): number {
-  return (store.statement('SELECT count(DISTINCT session_id) AS n FROM room_keys').get() as { n: number }).n;
+/** Megolm sessions any consumer holds; with `window`, those whose key was first stored inside it. */
+export function roomKeyCount(store: ClientStore, window: TimeWindow = {}): number {
+  return (
+    store
+      .statement(
+        `SELECT count(*) AS n FROM (SELECT min(stored_at_ms) AS first_ms FROM room_keys GROUP BY session_id)
+         WHERE first_ms >= @fromMs AND first_ms < @beforeMs`,
+      )
+      .get(sqlBounds(window)) as { n: number }
+  ).n;
 }

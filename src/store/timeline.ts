@@ -5,11 +5,15 @@
  * Runtime: node. A page of events is written together with the token that follows it (`appendTimelinePage`, one
  * transaction), so a crash between the two cannot skip events or page them twice; an event already present is
  * left as it is. An event that could not be decrypted stays with `decrypted_at_ms` NULL until
- * `markTimelineDecrypted` fills it in, which also marks it `late`: its key came after the message. Counting an
- * undecryptable event as lost would be wrong when its key is merely slow, and counting a late one as fine would
- * hide the harm, so both are reported.
+ * `markTimelineDecrypted` fills it in, which also marks it `late` when that happened more than
+ * `LATE_DECRYPTION_GRACE_MS` after it was first paged (`seen_at_ms`): its key came so long after the message that
+ * the user saw "unable to decrypt". Within that grace period the event is "awaiting its key", neither late nor
+ * unable to decrypt. Counting an undecryptable event as lost would be wrong when its key is merely slow, and
+ * counting a late one as fine would hide the harm, so both are reported.
  */
+import { LATE_DECRYPTION_GRACE_MS } from '../shared/room-key-protocol';
 import type { ClientStore } from './open-store';
+import { sqlBounds, type TimeWindow } from './time-window';
 
 export interface TimelineEntry {
   eventId: string;
@@ -84,31 +88,54 @@ export function undecryptedEntries(store: ClientStore): TimelineEntry[] {
   return (store.statement(`SELECT ${COLUMNS} FROM timeline WHERE decrypted_at_ms IS NULL AND session_id IS NOT NULL`).all() as TimelineDbRow[]).map(toEntry);
 }
 
-/** Records a late decryption; does nothing to an entry that is already decrypted. */
+/**
+ * Records that an event could be decrypted after its first attempt failed; it is `late` when that is more than
+ * the grace period after it was first paged. Does nothing to an entry that is already decrypted.
+ */
 export function markTimelineDecrypted(store: ClientStore, eventId: string, body: string, nowMs: number): void {
   store
-    .statement('UPDATE timeline SET body = ?, ciphertext = NULL, decrypted_at_ms = ?, late = 1 WHERE event_id = ? AND decrypted_at_ms IS NULL')
-    .run(body, nowMs, eventId);
+    .statement(
+      `UPDATE timeline SET body = @body, ciphertext = NULL, decrypted_at_ms = @nowMs,
+         late = CASE WHEN @nowMs - seen_at_ms > @graceMs THEN 1 ELSE 0 END
+       WHERE event_id = @eventId AND decrypted_at_ms IS NULL`,
+    )
+    .run({ body, nowMs, graceMs: LATE_DECRYPTION_GRACE_MS, eventId });
 }
 
 export interface TimelineSummary {
   /** Encrypted events paged in. */
   encrypted: number;
   decrypted: number;
-  /** Decrypted only after a failed first attempt. */
+  /** Decrypted, but more than the grace period after they were first paged. */
   late: number;
-  /** Still undecryptable now. */
+  /** Not decrypted yet, first paged less than the grace period ago: their key may well be on its way. */
+  awaitingKey: number;
+  /** Not decrypted, and first paged longer than the grace period ago. */
   unableToDecrypt: number;
 }
 
-export function summarizeTimeline(store: ClientStore): TimelineSummary {
+/** `window` limits the summary to events sent (`origin_server_ts`) inside it. */
+export function summarizeTimeline(store: ClientStore, nowMs: number, window: TimeWindow = {}): TimelineSummary {
   const row = store
     .statement(
-      `SELECT count(*) AS encrypted, count(decrypted_at_ms) AS decrypted, coalesce(sum(late), 0) AS late
-       FROM timeline WHERE session_id IS NOT NULL`,
+      `SELECT count(*) AS encrypted, count(decrypted_at_ms) AS decrypted, coalesce(sum(late), 0) AS late,
+         coalesce(sum(decrypted_at_ms IS NULL AND @nowMs - seen_at_ms <= @graceMs), 0) AS awaiting
+       FROM timeline
+       WHERE session_id IS NOT NULL AND origin_server_ts >= @fromMs AND origin_server_ts < @beforeMs`,
     )
-    .get() as { encrypted: number; decrypted: number; late: number };
-  return { encrypted: row.encrypted, decrypted: row.decrypted, late: row.late, unableToDecrypt: row.encrypted - row.decrypted };
+    .get({ nowMs, graceMs: LATE_DECRYPTION_GRACE_MS, ...sqlBounds(window) }) as {
+    encrypted: number;
+    decrypted: number;
+    late: number;
+    awaiting: number;
+  };
+  return {
+    encrypted: row.encrypted,
+    decrypted: row.decrypted,
+    late: row.late,
+    awaitingKey: row.awaiting,
+    unableToDecrypt: row.encrypted - row.decrypted - row.awaiting,
+  };
 }
 
 /** The entries for these event IDs (absent ones were not paged in). */
@@ -119,8 +146,18 @@ export function timelineEntriesFor(store: ClientStore, eventIds: readonly string
   return new Map(rows.map((row) => [row.event_id, toEntry(row)]));
 }
 
-/** The newest `limit` entries, oldest first. */
-export function recentTimeline(store: ClientStore, limit: number): TimelineEntry[] {
-  const rows = store.statement(`SELECT ${COLUMNS} FROM timeline ORDER BY origin_server_ts DESC, event_id DESC LIMIT ?`).all(limit) as TimelineDbRow[];
+/** The newest `limit` entries (sent inside `window`), oldest first. */
+export function recentTimeline(store: ClientStore, limit: number, window: TimeWindow = {}): TimelineEntry[] {
+  const rows = store
+    .statement(
+      `SELECT ${COLUMNS} FROM timeline WHERE origin_server_ts >= @fromMs AND origin_server_ts < @beforeMs
+       ORDER BY origin_server_ts DESC, event_id DESC LIMIT @limit`,
+    )
+    .all({ ...sqlBounds(window), limit }) as TimelineDbRow[];
   return rows.reverse().map(toEntry);
+}
+
+/** Room messages (encrypted or not) sent inside `window`. */
+export function countTimeline(store: ClientStore, window: TimeWindow = {}): number {
+  return (store.statement('SELECT count(*) AS n FROM timeline WHERE origin_server_ts >= @fromMs AND origin_server_ts < @beforeMs').get(sqlBounds(window)) as { n: number }).n;
 }

@@ -1,7 +1,10 @@
-// Report rendering: the side-by-side table, the closing lines, and a self-contained HTML page.
+// Report rendering: the side-by-side table, the closing lines, a self-contained HTML page whose colours mean
+// the same as the dashboard's, notes in sentences with the raw lines folded away, and progress lines that never
+// read like an overrun.
 import { describe, expect, it } from 'vitest';
 import { renderReportHtml } from '../../src/harness/report-html';
-import { sideBySideTable, verdictLines } from '../../src/harness/report-text';
+import { summarizeRunNotes } from '../../src/harness/report-notes';
+import { describeProgress, sideBySideTable, verdictLines } from '../../src/harness/report-text';
 import { DEFAULT_RACE_OPTIONS } from '../../src/harness/race-options';
 import { RACE_REPORT_SCHEMA, type RaceReport, type StrategyReport } from '../../src/harness/report-types';
 import type { Strategy } from '../../src/shared/strategies';
@@ -28,7 +31,8 @@ function run(strategy: Strategy, lost: number, ok = true): StrategyReport {
     liveness: { converged: true, convergedAfterMs: 300 },
     violations: ok ? [] : ['1 message(s) lost'],
     lostSample: [],
-    notes: [],
+    notes: ['The homeserver armed the 2 faults the schedule planned on the device\'s sync requests (2 dropped response); nothing unexpected.'],
+    diagnostics: ['homeserver: admin: fault {"kind":"drop-response","count":2} for @phone:localhost PHONE'],
     safetyPhaseMs: 10_000,
     elapsedMs: 12_000,
     timeline: [{ atMs: 0, handled: 0 }, { atMs: 5000, handled: 60 }],
@@ -66,7 +70,85 @@ describe('report rendering', () => {
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/<script|src=|href=|@import|https?:\/\//);
     expect(html).toContain('&lt;script&gt;');
-    expect(html).toContain('legacy lost');
-    expect(html).toContain('legacy UTD in timeline');
+  });
+
+  it('html: the strategies side by side are a real table, coloured green for as it should be and red for harm', () => {
+    const html = renderReportHtml(report([run('legacy', 7), run('explicit-lease', 0)]));
+    const table = /<table class="figures">.*?<\/table>/s.exec(html)?.[0] ?? '';
+    expect(table).toMatch(/<th scope="col">legacy<\/th><th scope="col">explicit-lease<\/th>/);
+    expect(table).toContain('<tr><th scope="row">lost</th><td class="bad">7</td><td class="good">0</td></tr>');
+    expect(table).toContain('<tr><th scope="row">UTD in timeline</th><td class="bad">7</td><td class="good">0</td></tr>');
+    expect(table).toContain('<tr><th scope="row">verdict</th><td class="neutral">expected to fail</td><td class="good">ok</td></tr>');
+    // Faults are a table too, in words, never one long line that runs off the page.
+    expect(html).toMatch(/<table class="faults">.*main killed at a random moment <code>kill-main-random<\/code><\/th><td>2<\/td><td>2<\/td>/s);
+  });
+
+  it('html: latency bars are plain quantities (never green or red, the slowest included); outcome bars are red harm', () => {
+    const slow = { ...run('explicit-lease', 0), latency: { count: 100, p50Ms: 500, p99Ms: 9000, maxMs: 9000 } };
+    const html = renderReportHtml(report([run('legacy', 7), slow]));
+    const latency = /aria-label="latency p50 and p99 per strategy">.*?<\/table>/s.exec(html)?.[0] ?? '';
+    expect(latency).toContain('9000 ms');
+    expect(latency).not.toMatch(/fill (good|bad)/);
+    expect(latency).toMatch(/fill plain/);
+    const outcomes = /aria-label="lost, duplicated.*?<\/table>/s.exec(html)?.[0] ?? '';
+    expect(outcomes).toMatch(/<td class="label">lost<\/td><td class="bar"><div class="track"><div class="fill bad" style="width:100\.0%"><\/div><\/div><\/td><td class="value bad">7<\/td>/);
+    expect(outcomes).not.toMatch(/fill (good|plain)/);
+  });
+
+  it('html: each strategy\'s notes are sentences; its raw log lines are folded in a details element', () => {
+    const html = renderReportHtml(report([run('legacy', 7)]));
+    const notes = html.slice(html.indexOf('<h2>Notes</h2>'));
+    expect(notes).toMatch(/<h3>legacy<\/h3><ul><li>The homeserver armed the 2 faults/);
+    expect(notes).toMatch(/<details><summary>raw lines \(1\)<\/summary><pre>homeserver: admin: fault/);
+    expect(html.slice(0, html.indexOf('<h2>Notes</h2>'))).not.toContain('admin: fault');
+  });
+});
+
+describe('report notes', () => {
+  it('notes: the homeserver echoing the faults the harness armed becomes one sentence; other lines are said as what they mean', () => {
+    const { notes, diagnostics } = summarizeRunNotes({
+      sendFailures: [],
+      notifierFailures: ['notifier exit 1: lease busy', 'notifier exit 1: lease busy', 'notifier exit 3: boom'],
+      injectorErrors: [],
+      mainFailedExits: 0,
+      eventLogGap: false,
+      mainStderrTail: [],
+      serverLog: [
+        'admin: fault {"kind":"error","count":2,"status":429} for @phone:localhost PHONE',
+        'admin: fault {"kind":"drop-response","count":2} for @phone:localhost PHONE',
+        'admin: fault {"kind":"drop-response","count":2} for @phone:localhost PHONE',
+        'admin: fault {"kind":"expire-pos"} for @phone:localhost PHONE',
+        'push: attempt 1/3 to http://127.0.0.1:4000/_matrix/push/v1/notify failed: ECONNREFUSED',
+      ],
+    });
+    expect(notes).toEqual([
+      '3 notifier runs exited with an error rather than by a planned kill; most often: "lease busy".',
+      "The homeserver armed the 4 faults the schedule planned on the device's sync requests (1 error 429, 2 dropped response, 1 connection reset (M_UNKNOWN_POS)); nothing unexpected.",
+      '1 push to the push gateway had to be retried (the gateway was busy or restarting).',
+    ]);
+    expect(notes.join(' ')).not.toContain('admin:');
+    expect(diagnostics).toContain('homeserver: admin: fault {"kind":"expire-pos"} for @phone:localhost PHONE');
+    expect(diagnostics).toContain('notifier: notifier exit 3: boom');
+  });
+
+  it('notes: a quiet run has no notes', () => {
+    expect(summarizeRunNotes({ sendFailures: [], notifierFailures: [], injectorErrors: [], mainFailedExits: 0, eventLogGap: false, mainStderrTail: [], serverLog: [] })).toEqual({ notes: [], diagnostics: [] });
+  });
+});
+
+describe('race progress', () => {
+  const progress = { strategy: 'legacy' as const, safetyPhaseMs: 10_000, livenessTimeoutMs: 40_000, sent: 300, plannedSends: 330, handled: 290, kills: 20, faults: 30 };
+
+  it('progress: the liveness phase is measured against its own bound, never as seconds past the safety phase', () => {
+    // The safety phase (10 s planned) wound down late on a busy machine; the liveness phase began 3.8 s ago.
+    const line = describeProgress({ ...progress, phase: 'liveness', elapsedMs: 13_800, phaseElapsedMs: 3800 });
+    expect(line).toBe('legacy: liveness phase (faults off), converging for 3.8 s (bound 40 s) · sent 300 · handled 290');
+    expect(line).not.toMatch(/13\.8\s*\/\s*10/);
+  });
+
+  it('progress: the safety phase says how far into its planned length it is', () => {
+    expect(describeProgress({ ...progress, phase: 'safety', elapsedMs: 6300, phaseElapsedMs: 6300 })).toBe('legacy: safety phase (faults on) 6.3 of 10 s · sent 300 of 330 · handled 290 · 20 kills, 30 faults');
+    expect(describeProgress({ ...progress, phase: 'safety', elapsedMs: 10_400, phaseElapsedMs: 10_400 })).toMatch(/safety phase \(faults on\) ending, 10\.4 s/);
+    expect(describeProgress({ ...progress, phase: 'done', elapsedMs: 10_700, phaseElapsedMs: 10_700 })).toBe('legacy: done after 10.7 s · sent 300 · handled 290 · 20 kills, 30 faults');
   });
 });

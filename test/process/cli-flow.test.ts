@@ -61,7 +61,7 @@ describe('the CLI, end to end', () => {
   });
 
   it('cli: every subcommand has --help', async () => {
-    for (const command of ['serve', 'headless', 'inbox', 'send']) {
+    for (const command of ['serve', 'headless', 'inbox', 'send', 'start', 'reset']) {
       const { stdout } = await todevice(command, '--help');
       expect(stdout).toContain(`Usage: todevice ${command}`);
     }

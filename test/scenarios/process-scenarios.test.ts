@@ -11,7 +11,7 @@ import type { Strategy } from '../../src/shared/strategies';
 const clean = { lost: 0, duplicated: 0, reordered: 0 };
 
 function expectSafe(report: StrategyReport): void {
-  expect(report.violations, JSON.stringify(report.notes)).toEqual([]);
+  expect(report.violations, JSON.stringify({ notes: report.notes, diagnostics: report.diagnostics })).toEqual([]);
   expect(report.totals).toMatchObject(clean);
   expect(report.totals.sent).toBeGreaterThan(0);
 }

@@ -7,11 +7,16 @@
  * queued messages in batches, notifier runs are fake PIDs that finish after a while, and the `legacy` strategy
  * drops some messages so the dashboard's loss display can be seen. A room message "shares" a room key first
  * unless it is withheld; without its key the notification and the timeline say it cannot be decrypted, and a
- * key held back in the queue (delivered after its message) makes the timeline entry decrypt late. Nothing here is evidence about the
- * protocol; the real host (src/main/host/app-host.ts) is what the e2e suite drives.
+ * key held back in the queue (delivered after its message) makes the timeline entry decrypt late. `configure`
+ * sets what the real host would report in situations that take long to reach for real (figures left by earlier
+ * runs, a released lease, a long homeserver URL, a long-lived process), so the dashboard's looks can be checked
+ * against them. Nothing here is evidence about the protocol; the real host (src/main/host/app-host.ts) is what
+ * the e2e suite drives.
  */
+import { LATE_DECRYPTION_GRACE_MS } from '../../src/shared/room-key-protocol';
 import type {
   DashboardSnapshot,
+  DeliveryCounters,
   EncryptionCounters,
   InboxRowView,
   NotificationView,
@@ -29,9 +34,25 @@ export interface FakeUiBackendOptions {
   batchLimit?: number;
 }
 
+/** What the simulated host reports beyond its own simulation. */
+export interface FakeScenario {
+  homeserverUrl: string;
+  dataDir: string;
+  earlierRuns: DashboardSnapshot['earlierRuns'];
+  /** The lease was given up by this holder (expiry 0); null: the simulation's own lease. */
+  leaseReleasedBy: string | null;
+  /** Shifts the start of every lane this far into the past, to show long lifetimes. */
+  laneAgeMs: number;
+  /** Replaces figures of the simulation's own counters. */
+  counters: Partial<DeliveryCounters>;
+  race: DashboardSnapshot['race'];
+}
+
 export interface FakeUiBackend extends UiBackend {
   /** Advances the simulation by one step and publishes a snapshot. */
   tick(): void;
+  /** Changes what the simulated host reports, and publishes a snapshot. */
+  configure(patch: Partial<FakeScenario>): void;
   close(): void;
 }
 
@@ -40,7 +61,7 @@ const inboxLimit = 30;
 const latencyLimit = 300;
 
 export function createFakeUiBackend(options: FakeUiBackendOptions = {}): FakeUiBackend {
-  const state = new FakeState(options.batchLimit ?? 25);
+  let state = new FakeState(options.batchLimit ?? 25);
   const listeners = new Set<(snapshot: DashboardSnapshot) => void>();
   const publish = (): void => {
     const snapshot = state.snapshot();
@@ -77,12 +98,23 @@ export function createFakeUiBackend(options: FakeUiBackendOptions = {}): FakeUiB
       state.restartMain();
       return done({ strategy });
     },
+    'data:reset': ({ confirm }) => {
+      if (confirm !== true) return Promise.resolve({ ok: false, error: { kind: 'bad-argument', message: 'confirm must be true' } });
+      const scenario = { ...state.scenario, earlierRuns: null, leaseReleasedBy: null, laneAgeMs: 0, counters: {} };
+      state = new FakeState(options.batchLimit ?? 25);
+      state.scenario = scenario;
+      return done({ dataDir: scenario.dataDir, removed: ['client.db', 'homeserver.db'] });
+    },
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     tick() {
       state.step();
+      publish();
+    },
+    configure(patch) {
+      Object.assign(state.scenario, patch);
       publish();
     },
     close() {
@@ -109,7 +141,17 @@ class FakeState {
   private readonly notifications: NotificationView[] = [];
   private readonly latency: Array<{ atMs: number; latencyMs: number }> = [];
   private readonly tokenHistory: DashboardSnapshot['token']['history'] = [];
-  private readonly counters = { sent: 0, received: 0, lost: 0, duplicated: 0, pending: 0 };
+  scenario: FakeScenario = {
+    homeserverUrl: 'http://127.0.0.1:0 (fake)',
+    dataDir: '/tmp/todevice-fake',
+    earlierRuns: null,
+    leaseReleasedBy: null,
+    laneAgeMs: 0,
+    counters: {},
+    race: null,
+  };
+  private readonly runStartedAtMs = Date.now();
+  private readonly counters: DeliveryCounters = { sent: 0, received: 0, lost: 0, duplicated: 0, pendingOnServer: 0, pendingLocally: 0 };
   /** Every room message, oldest first; the snapshot shows the newest. */
   private readonly timeline: Array<TimelineEntryView & { sessionId: string; text: string }> = [];
   private readonly roomKeys = new Set<string>();
@@ -160,7 +202,7 @@ class FakeState {
       outcome: decrypted ? 'decrypted' : 'unable-to-decrypt',
     });
     const readable = this.roomKeys.has(sessionId);
-    this.timeline.push({ eventId, sender: '@sender:localhost', originServerTs: now, encrypted: true, body: readable ? text : null, late: false, sessionId, text });
+    this.timeline.push({ eventId, sender: '@sender:localhost', originServerTs: now, encrypted: true, body: readable ? text : null, awaitingKey: false, late: false, sessionId, text });
     return { eventId, sessionId, keyTag };
   }
 
@@ -228,44 +270,64 @@ class FakeState {
     for (const entry of this.timeline) {
       if (entry.sessionId !== sessionId || entry.body !== null) continue;
       entry.body = entry.text;
-      entry.late = nowMs - entry.originServerTs > 1000;
+      entry.late = nowMs - entry.originServerTs > LATE_DECRYPTION_GRACE_MS;
     }
   }
 
-  private encryption(): EncryptionCounters {
-    const undecryptable = this.timeline.filter((entry) => entry.body === null).length;
+  private encryption(nowMs: number): EncryptionCounters {
+    const waiting = this.timeline.filter((entry) => entry.body === null);
+    const awaiting = waiting.filter((entry) => nowMs - entry.originServerTs <= LATE_DECRYPTION_GRACE_MS).length;
     return {
       roomKeys: this.roomKeys.size,
       notificationsDecrypted: this.notificationOutcomes.decrypted,
       notificationsUnableToDecrypt: this.notificationOutcomes.unableToDecrypt,
+      notificationsOther: 0,
       timelineEncrypted: this.timeline.length,
-      timelineUnableToDecrypt: undecryptable,
+      timelineAwaitingKey: awaiting,
+      timelineUnableToDecrypt: waiting.length - awaiting,
       timelineLate: this.timeline.filter((entry) => entry.late).length,
     };
   }
 
   snapshot(): DashboardSnapshot {
+    const now = Date.now();
     const holder = this.lanes.find((lane) => lane.endedAtMs === null);
+    const released = this.scenario.leaseReleasedBy;
+    const age = this.scenario.laneAgeMs;
     return {
-      atMs: Date.now(),
+      atMs: now,
       strategy: this.strategy,
       mainSuspended: this.mainSuspended,
-      race: null,
-      homeserverUrl: 'http://127.0.0.1:0 (fake)',
+      race: this.scenario.race,
+      homeserverUrl: this.scenario.homeserverUrl,
       userId: '@demo:localhost',
       deviceId: 'DEMODEVICE',
+      dataDir: this.scenario.dataDir,
+      run: { startedAtMs: this.runStartedAtMs },
       token: { since: this.since, history: [...this.tokenHistory] },
-      lease: { holder: holder?.name ?? null, generation: this.generation, expiresAtMs: holder ? Date.now() + 4000 : null },
+      lease:
+        released !== null
+          ? { holder: released, generation: this.generation, expiresAtMs: 0, released: true }
+          : { holder: holder?.name ?? null, generation: this.generation, expiresAtMs: holder ? now + 4000 : null, released: false },
       cursors: [
         { consumer: 'main', seq: this.seq },
         { consumer: 'notifier', seq: Math.max(0, this.seq - 12) },
       ],
       inbox: { total: this.seq, latest: [...this.inbox] },
-      lanes: this.lanes.map((lane) => ({ ...lane, events: [...lane.events] })),
-      counters: { ...this.counters },
-      notifications: this.notifications.filter((n) => n.atMs <= Date.now()),
-      encryption: this.encryption(),
-      timeline: this.timeline.slice(-historyLimit).map(({ eventId, sender, originServerTs, encrypted, body, late }) => ({ eventId, sender, originServerTs, encrypted, body, late })),
+      lanes: this.lanes.map((lane) => ({
+        ...lane,
+        startedAtMs: lane.startedAtMs - age,
+        suspended: lane.kind === 'main' && lane.endedAtMs === null && this.mainSuspended,
+        events: [...lane.events],
+      })),
+      counters: { ...this.counters, ...this.scenario.counters },
+      notifications: this.notifications.filter((n) => n.atMs <= now),
+      encryption: this.encryption(now),
+      timeline: this.timeline.slice(-historyLimit).map(({ eventId, sender, originServerTs, encrypted, body, late }) => ({
+        eventId, sender, originServerTs, encrypted, body, late,
+        awaitingKey: encrypted && body === null && now - originServerTs <= LATE_DECRYPTION_GRACE_MS,
+      })),
+      earlierRuns: this.scenario.earlierRuns,
       latency: [...this.latency],
     };
   }
@@ -274,7 +336,7 @@ class FakeState {
     const pid = (this.nextPid += 7);
     const count = this.lanes.filter((lane) => lane.kind === kind).length + 1;
     const lane: ProcessLane = {
-      name: `${kind}#${count}`, kind, pid, startedAtMs: Date.now(), endedAtMs: null, exitCode: null, signal: null,
+      name: `${kind}#${count}`, kind, pid, startedAtMs: Date.now(), endedAtMs: null, exitCode: null, signal: null, suspended: false,
       requests: 0, commits: 0, staleCommits: 0, fencedCommits: 0, events: [],
     };
     this.generation += 1;
@@ -291,7 +353,7 @@ class FakeState {
   }
 
   private updatePending(): void {
-    this.counters.pending = this.queue.length;
+    this.counters.pendingOnServer = this.queue.length;
   }
 }
 

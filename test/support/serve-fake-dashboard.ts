@@ -12,7 +12,7 @@ const port = Number(process.argv[2] ?? 0);
 const renderer = await ensureRendererBuilt();
 const backend = createFakeUiBackend();
 const bridge = await startUiHttpBridge({ backend, staticDir: renderer.dir, host: '127.0.0.1', port });
-process.stdout.write(`Dashboard (simulated backend): ${bridge.url}\n`);
+process.stdout.write(`Dashboard (simulated backend): ${bridge.launchUrl}\n`);
 const stop = (): void => {
   backend.close();
   void bridge.close().then(() => process.exit(0));

@@ -13,6 +13,8 @@ export interface AmbientTrafficOptions {
   /** Every this many ticks, one room message (a push). */
   pushEveryTicks: number;
   roomId: string;
+  /** Sending starts once this settles (the host's reading of where this run starts). */
+  ready?: Promise<unknown>;
   /** Called after each send with how many to-device messages went out (the room key of a push counts). */
   onSent: (count: number) => void;
   log: (line: string) => void;
@@ -27,9 +29,12 @@ export function startAmbientTraffic(traffic: DemoTraffic, options: AmbientTraffi
     if (running) return;
     running = true;
     tick += 1;
-    void sendTick(traffic, options, tick).finally(() => {
-      running = false;
-    });
+    void Promise.resolve(options.ready)
+      .then(() => sendTick(traffic, options, tick))
+      .catch((error: unknown) => options.log(`ambient traffic: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
+        running = false;
+      });
   }, options.intervalMs);
   return { stop: () => clearInterval(timer) };
 }

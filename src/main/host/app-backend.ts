@@ -35,6 +35,11 @@ export interface AppBackendContext {
   raceRunner?: RaceRunner;
   /** Background demo traffic (`npm start`); off when absent. */
   ambientTraffic?: { intervalMs: number; messagesPerTick: number; pushEveryTicks: number };
+  /**
+   * Empties the data directory and starts the app again on it (src/main/host/app-host.ts owns the parts that
+   * must be closed first); absent where the host cannot do that.
+   */
+  resetDataDir?: () => Promise<UiResult<{ dataDir: string; removed: string[] }>>;
   log: (line: string) => void;
 }
 
@@ -56,6 +61,19 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
   let strategy = ctx.strategy;
   let sentByHost = 0;
   let closing = false;
+  // This run starts now: figures of messages sent before belong to earlier runs on this data directory. The
+  // server only counts what it ever accepted, so its count now is the baseline this run's `sent` starts from.
+  // Traffic waits for that reading, so no message of this run can fall into the baseline.
+  const runStartedAtMs = Date.now();
+  const acceptedBeforeRun: Promise<number> = ctx.admin
+    ? ctx.admin.inspectDevice(ctx.world.desktop.userId, ctx.world.desktop.deviceId).then(
+        (inspection) => inspection.accepted,
+        (error: unknown) => {
+          ctx.log(`could not read the homeserver's count at the start of this run (${String(error)}); earlier runs' messages count as this run's`);
+          return 0;
+        },
+      )
+    : Promise.resolve(0);
   const mainLanes: LaneRecord[] = [];
   const notifications: NotificationView[] = [];
   const traffic = new DemoTraffic(ctx.world.sender, { userId: ctx.world.desktop.userId, deviceId: ctx.world.desktop.deviceId });
@@ -88,6 +106,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
   };
 
   const snapshot = async (): Promise<DashboardSnapshot> => {
+    const baseline = await acceptedBeforeRun;
     const inspection = ctx.admin ? await ctx.admin.inspectDevice(ctx.world.desktop.userId, ctx.world.desktop.deviceId) : null;
     const notifierLanes: LaneRecord[] = ctx.push.runs().map((run) => ({
       name: 'notifier',
@@ -104,7 +123,10 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       strategy,
       mainSuspended: current?.suspended ?? false,
       homeserverUrl: ctx.homeserverUrl,
+      dataDir: ctx.dataDir,
+      runStartedAtMs,
       inspection,
+      acceptedBeforeRun: baseline,
       sentByHost,
       lanes: [...mainLanes, ...notifierLanes],
       notifications,
@@ -116,12 +138,13 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
   const feed = createSnapshotFeed(snapshot, ctx.log);
   const ambient =
     ctx.ambientTraffic &&
-    startAmbientTraffic(traffic, { ...ctx.ambientTraffic, roomId: ctx.world.roomId, onSent: (n) => (sentByHost += n), log: ctx.log });
+    startAmbientTraffic(traffic, { ...ctx.ambientTraffic, roomId: ctx.world.roomId, ready: acceptedBeforeRun, onSent: (n) => (sentByHost += n), log: ctx.log });
 
   const api: UiBackend = {
     'snapshot:get': async () => ok(await snapshot()),
     'traffic:send-to-device': async ({ count }) => {
       if (!Number.isInteger(count) || count < 1 || count > maxSendCount) return fail('bad-argument', `count must be an integer from 1 to ${maxSendCount}`);
+      await acceptedBeforeRun;
       const result = await traffic.sendToDevice(count);
       sentByHost += result.ok ? result.value.sent : result.error.sent;
       return result.ok ? ok(result.value) : fail(result.error.kind, `sent ${result.error.sent} of ${count}: ${describeClientError(result.error, { homeserverUrl: ctx.homeserverUrl })}`);
@@ -129,6 +152,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
     'traffic:send-room-message': async ({ text, withholdKey }) => {
       if (typeof text !== 'string' || text.length === 0 || text.length > 1000) return fail('bad-argument', 'text must be 1 to 1000 characters');
       if (withholdKey !== undefined && typeof withholdKey !== 'boolean') return fail('bad-argument', 'withholdKey must be true or false');
+      await acceptedBeforeRun;
       const result = await traffic.sendRoomMessage(ctx.world.roomId, text, { withholdKey: withholdKey === true });
       if (result.ok && result.value.keyTag !== null) sentByHost += 1;
       return result.ok ? ok(result.value) : fail(result.error.kind, describeClientError(result.error, { homeserverUrl: ctx.homeserverUrl }));
@@ -145,6 +169,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       if (running === undefined || running.lane.endedAtMs !== null) return fail('not-running', 'the main sync process is not running');
       running.process.kill(suspended ? 'SIGSTOP' : 'SIGCONT');
       running.suspended = suspended;
+      running.lane.suspended = suspended;
       return ok({ pid: running.process.pid, suspended });
     },
     'fault:drop-next-response': async () => {
@@ -163,6 +188,12 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       await stopMainSync('SIGTERM');
       launchMainSync();
       return ok({ strategy: next });
+    },
+    'data:reset': async ({ confirm }) => {
+      if (confirm !== true) return fail('bad-argument', 'data:reset deletes the data directory: pass confirm: true once the user agreed');
+      if (ctx.resetDataDir === undefined) return fail('unavailable', 'this host cannot reset its data directory; stop it and run `todevice reset`');
+      if (race.view()?.running) return fail('busy', 'a race run is in progress; reset once it is done');
+      return ctx.resetDataDir();
     },
     subscribe: feed.subscribe,
   };

@@ -6,6 +6,14 @@
  * Runtime: node (no Electron: launchers are injected). The main sync runs in a process of its own so the
  * dashboard can kill and restart it while the UI stays up; the host itself holds nothing that must survive a
  * crash, since every delivery fact lives in the shared store or on the homeserver.
+ *
+ * The dashboard can empty the data directory and start over (`data:reset`). Everything that has the directory's
+ * files open (the main sync process, the notifiers, the store, the embedded homeserver) belongs to one
+ * "session" of the host; a reset closes that session, deletes the files (src/main/host/data-dir-reset.ts) and
+ * opens a new session on the empty directory. `backend` stays the same object throughout, forwarding to the
+ * current session and moving snapshot subscribers over to the new one, so a transport (the IPC handlers, the
+ * HTTP bridge and its open event streams) never notices. While a session is being replaced, calls are answered
+ * with a `resetting` error instead of reaching a closed store.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,11 +21,12 @@ import type { Strategy } from '../../engine/engine-types';
 import { DEFAULT_STRATEGY } from '../../engine/engine-types';
 import { AdminClient } from '../../homeserver/admin-client';
 import { startHomeserver, type RunningHomeserver } from '../../homeserver/homeserver';
-import { CLIENT_DB_FILE } from '../../shared/data-layout';
-import type { NotificationView, UiBackend } from '../../shared/ui-api';
+import { CLIENT_DB_FILE, HOMESERVER_DB_FILE } from '../../shared/data-layout';
+import { UI_CHANNELS, type DashboardSnapshot, type NotificationView, type UiBackend, type UiChannel, type UiResult } from '../../shared/ui-api';
 import { openStore } from '../../store/open-store';
 import { DEFAULT_AMBIENT_TRAFFIC } from './ambient-traffic';
 import { createAppBackend } from './app-backend';
+import { markDataDirInUse, resetDataDir } from './data-dir-reset';
 import { setUpDemoWorld } from './demo-setup';
 import type { RaceRunner } from './race-control';
 import type { NotifierLauncher } from './notifier-launcher';
@@ -43,6 +52,14 @@ export interface AppHostOptions {
 
 export interface AppHost {
   backend: UiBackend;
+  /** The current homeserver's URL (the embedded one moves to a new port after a reset). */
+  readonly homeserverUrl: string;
+  close(): Promise<void>;
+}
+
+/** Everything that has the data directory's files open. */
+interface Session {
+  backend: UiBackend;
   homeserverUrl: string;
   close(): Promise<void>;
 }
@@ -50,9 +67,75 @@ export interface AppHost {
 export async function startAppHost(options: AppHostOptions): Promise<AppHost> {
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const log = options.log ?? (() => {});
+  const releaseDataDir = markDataDirInUse(options.dataDir, process.pid);
+  const listeners = new Map<(snapshot: DashboardSnapshot) => void, () => void>();
+  let session: Session | undefined;
+  let resetting = false;
+
+  const reset = async (): Promise<UiResult<{ dataDir: string; removed: string[] }>> => {
+    if (resetting || session === undefined) return { ok: false, error: { kind: 'resetting', message: 'a reset is already in progress' } };
+    resetting = true;
+    try {
+      log(`reset: closing everything on ${options.dataDir}`);
+      for (const unsubscribe of listeners.values()) unsubscribe();
+      await session.close();
+      session = undefined;
+      const emptied = resetDataDir(options.dataDir, { ownPid: process.pid });
+      markDataDirInUse(options.dataDir, process.pid);
+      session = await startSession(options, log, reset);
+      for (const listener of listeners.keys()) listeners.set(listener, session.backend.subscribe(listener));
+      if (!emptied.ok) return { ok: false, error: emptied.error };
+      log(`reset: removed ${emptied.value.removed.join(', ') || 'nothing'}; started again on an empty directory`);
+      return { ok: true, value: { dataDir: options.dataDir, removed: emptied.value.removed } };
+    } finally {
+      resetting = false;
+    }
+  };
+
+  try {
+    session = await startSession(options, log, reset);
+  } catch (error) {
+    releaseDataDir();
+    throw error;
+  }
+
+  const forward = (channel: UiChannel) => async (args: object): Promise<UiResult<unknown>> => {
+    const current = session;
+    if (resetting || current === undefined) return { ok: false, error: { kind: 'resetting', message: 'the data directory is being reset; try again in a moment' } };
+    return (current.backend[channel] as (args: object) => Promise<UiResult<unknown>>)(args);
+  };
+  const backend = Object.fromEntries(UI_CHANNELS.map((channel) => [channel, forward(channel)])) as unknown as UiBackend;
+  backend.subscribe = (listener) => {
+    listeners.set(listener, session?.backend.subscribe(listener) ?? (() => {}));
+    return () => {
+      listeners.get(listener)?.();
+      listeners.delete(listener);
+    };
+  };
+
+  return {
+    backend,
+    get homeserverUrl() {
+      return session?.homeserverUrl ?? '';
+    },
+    close: async () => {
+      for (const unsubscribe of listeners.values()) unsubscribe();
+      listeners.clear();
+      await session?.close();
+      session = undefined;
+      releaseDataDir();
+    },
+  };
+}
+
+async function startSession(
+  options: AppHostOptions,
+  log: (line: string) => void,
+  resetDataDir: () => Promise<UiResult<{ dataDir: string; removed: string[] }>>,
+): Promise<Session> {
   let homeserver: RunningHomeserver | undefined;
   if (options.homeserverUrl === undefined) {
-    homeserver = await startHomeserver({ dbPath: path.join(options.dataDir, 'homeserver.db'), port: 0, log: (line) => log(`homeserver: ${line}`) });
+    homeserver = await startHomeserver({ dbPath: path.join(options.dataDir, HOMESERVER_DB_FILE), port: 0, log: (line) => log(`homeserver: ${line}`) });
   }
   const homeserverUrl = options.homeserverUrl ?? homeserver?.url ?? '';
   const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE));
@@ -82,6 +165,8 @@ export async function startAppHost(options: AppHostOptions): Promise<AppHost> {
       ...(options.onNotification === undefined ? {} : { onNotification: options.onNotification }),
       ...(options.ambientTraffic ? { ambientTraffic: DEFAULT_AMBIENT_TRAFFIC } : {}),
       ...(options.raceRunner === undefined ? {} : { raceRunner: options.raceRunner }),
+      // A real homeserver keeps its record of the device whatever we delete here, so only the embedded one resets.
+      ...(homeserver === undefined ? {} : { resetDataDir }),
       log,
     });
     relay.toBackend = backend.onNotifierMessage;

@@ -1,12 +1,15 @@
 /**
  * The main process's room timeline: pages every joined room forward with `/messages`, decrypts Megolm events
- * with the room keys it may see, and decrypts later (counted as late) what arrived before its key.
+ * with the room keys it may see, and decrypts later what arrived before its key (counted as late when that took
+ * longer than the grace period, src/store/timeline.ts).
  *
  * Runtime: node. Guarantees:
  * - An event is written with the token that follows its page, in one transaction, so a crash neither skips nor
  *   repeats events (src/store/timeline.ts).
- * - Keys come only from the shared database (src/store/room-keys.ts), imported incrementally by rowid; the
- *   decryptor itself is memory only. After a restart the first pass imports them all again and retries every
+ * - Keys come only from the shared database (src/store/room-keys.ts), imported incrementally by rowid at the
+ *   start of a pass and again as each page arrives, before its events are first tried: the page is fetched over
+ *   HTTP while the key may be committed by another path, and a key the store already held must not leave its
+ *   message undecryptable until the next pass. The decryptor itself is memory only. After a restart the first pass imports them all again and retries every
  *   undecrypted event, so nothing depends on what a dead process remembered.
  * - Under `legacy` only the keys the `main` consumer stored are used: a legacy app never saw what its
  *   notification process fetched (F1), and this is where that costs the user a readable message.
@@ -71,11 +74,10 @@ export class TimelineSync {
   private async passNow(): Promise<TimelinePassSummary> {
     const { store, client, account } = this.options;
     const firstPass = this.decryptor === undefined;
-    this.decryptor ??= await RoomDecryptor.create(account.userId, account.deviceId);
-    const newSessions = await this.importNewKeys(this.decryptor);
-    const retry = firstPass ? undecryptedEntries(store) : undecryptedInSessions(store, newSessions);
-    let decryptedLate = 0;
-    for (const entry of retry) if (await this.retryEntry(this.decryptor, entry)) decryptedLate += 1;
+    const decryptor = (this.decryptor ??= await RoomDecryptor.create(account.userId, account.deviceId));
+    // After a restart the decryptor remembers nothing: every stored key is new to it and every undecrypted
+    // event is worth a retry.
+    let decryptedLate = firstPass ? await this.importAndRetryAll(decryptor) : await this.catchUpOnKeys(decryptor);
 
     const rooms = await client.joinedRooms();
     if (!rooms.ok) return { appended: 0, decryptedLate, error: rooms.error };
@@ -85,9 +87,12 @@ export class TimelineSync {
         const from = timelinePosition(store, roomId);
         const fetched = await client.roomMessagesForward(roomId, from, PAGE_LIMIT);
         if (!fetched.ok) return { appended, decryptedLate, error: fetched.error };
+        // Keys committed while the page was on its way are imported before its first attempts: a message
+        // must not count as undecryptable (and then as late) for a key the store held when it was paged.
+        decryptedLate += await this.catchUpOnKeys(decryptor);
         const entries: TimelineEntry[] = [];
         for (const event of fetched.value.events) {
-          const entry = await this.firstAttempt(this.decryptor, event);
+          const entry = await this.firstAttempt(decryptor, event);
           if (entry !== undefined) entries.push(entry);
         }
         if (fetched.value.events.length > 0 || from === undefined) appendTimelinePage(store, roomId, entries, fetched.value.end);
@@ -96,6 +101,23 @@ export class TimelineSync {
       }
     }
     return { appended, decryptedLate };
+  }
+
+  /** Imports the keys stored since the last import and retries the stored events they unlock. */
+  private async catchUpOnKeys(decryptor: RoomDecryptor): Promise<number> {
+    const sessions = await this.importNewKeys(decryptor);
+    return this.retry(decryptor, undecryptedInSessions(this.options.store, sessions));
+  }
+
+  private async importAndRetryAll(decryptor: RoomDecryptor): Promise<number> {
+    await this.importNewKeys(decryptor);
+    return this.retry(decryptor, undecryptedEntries(this.options.store));
+  }
+
+  private async retry(decryptor: RoomDecryptor, entries: readonly TimelineEntry[]): Promise<number> {
+    let decrypted = 0;
+    for (const entry of entries) if (await this.retryEntry(decryptor, entry)) decrypted += 1;
+    return decrypted;
   }
 
   private async importNewKeys(decryptor: RoomDecryptor): Promise<string[]> {

@@ -4,10 +4,18 @@
  * (Server-Sent Events pushing `snapshot:changed`).
  *
  * Runtime: node (no Electron). Guarantees:
+ * - Only the holder of this launch's secret can drive or read the app. Loopback is shared by every user and
+ *   process of the machine, so listening on 127.0.0.1 alone would let any of them kill processes, switch the
+ *   strategy or read the snapshot. Every call and the event stream must carry `Authorization: Bearer <secret>`;
+ *   without it they get 401 and a one-line JSON `UiResult` error, before the body is read. The secret is made
+ *   per launch (32 random bytes) and travels to the page only in the fragment of `launchUrl`
+ *   (`http://127.0.0.1:PORT/#token=…`): a browser never sends a fragment to a server, so it appears in no request
+ *   line, log or `Referer`; the page moves it into the header (src/renderer/transport.ts). It is compared in
+ *   constant time. Static files (the dashboard's own code) are public: they hold nothing of the app's state.
  * - It listens on loopback only and answers only requests whose `Host` names a loopback address, so a web page
  *   elsewhere cannot reach it through DNS rebinding. A call must be `application/json` and, when the browser
  *   sends an `Origin`, same-origin: a cross-site page can then neither post a "simple" request nor pass the
- *   CORS preflight this server never answers.
+ *   CORS preflight this server never answers (the `Authorization` header alone would need one).
  * - A call never crashes the server: an unknown channel, a body that is not a JSON object or too large, and a
  *   backend that throws all come back as a `UiResult` error (400, 400/413, 500) in the same shape as a
  *   backend's own expected failure, so the client has one error path.
@@ -16,6 +24,7 @@
  * - Each event stream gets the current snapshot at once, then every snapshot the backend publishes; a slow
  *   reader is sent only the newest one when it catches up, because an older snapshot is of no use.
  */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,17 +46,26 @@ export interface UiHttpBridgeOptions {
   host: '127.0.0.1';
   /** 0 picks a free port. */
   port: number;
+  /** The secret calls must carry; default: 32 random bytes made for this launch. Tests pass their own. */
+  secret?: string;
   log?: (line: string) => void;
 }
 
 export interface UiHttpBridge {
-  /** `http://127.0.0.1:PORT`, without a trailing slash. */
+  /** `http://127.0.0.1:PORT`, without a trailing slash and without the secret: safe to log. */
   url: string;
+  /**
+   * `http://127.0.0.1:PORT/#token=SECRET`: the one URL that opens a working dashboard. Print it once, to the user
+   * who started the app, and nowhere else.
+   */
+  launchUrl: string;
   close(): Promise<void>;
 }
 
 export const CALL_PATH_PREFIX = '/api/call/';
 export const EVENTS_PATH = '/api/events';
+/** The fragment key of `launchUrl` that carries the secret. */
+export const LAUNCH_TOKEN_KEY = 'token';
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -77,8 +95,11 @@ export async function startUiHttpBridge(options: UiHttpBridgeOptions): Promise<U
   const staticRoot = fs.realpathSync(options.staticDir);
   const streams = new Set<http.ServerResponse>();
   const log = options.log ?? (() => {});
+  const secret = options.secret ?? randomBytes(32).toString('base64url');
+  if (secret.length < 16) throw new Error('the UI bridge secret must be at least 16 characters');
+  const authorized = secretChecker(secret);
   const server = http.createServer((request, response) => {
-    route(request, response, { ...options, staticRoot, streams, log }).catch((error: unknown) => {
+    route(request, response, { ...options, staticRoot, streams, log, authorized }).catch((error: unknown) => {
       // Every expected failure is answered inside route(); reaching here is a bug, but one request's bug must
       // not take the dashboard down with it.
       log(`ui-http-bridge: internal error: ${error instanceof Error ? error.stack : String(error)}`);
@@ -91,8 +112,10 @@ export async function startUiHttpBridge(options: UiHttpBridgeOptions): Promise<U
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const url = `http://${options.host}:${port}`;
   return {
-    url: `http://${options.host}:${port}`,
+    url,
+    launchUrl: `${url}/#${LAUNCH_TOKEN_KEY}=${encodeURIComponent(secret)}`,
     close: () => closeServer(server, streams),
   };
 }
@@ -101,6 +124,20 @@ interface RouteContext extends UiHttpBridgeOptions {
   staticRoot: string;
   streams: Set<http.ServerResponse>;
   log: (line: string) => void;
+  authorized: (request: http.IncomingMessage) => boolean;
+}
+
+/**
+ * Whether a request carries `Authorization: Bearer <secret>`. Both sides are hashed first so the constant-time
+ * comparison sees equal lengths and the secret's length leaks nothing either.
+ */
+function secretChecker(secret: string): (request: http.IncomingMessage) => boolean {
+  const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+  const expected = digest(secret);
+  return (request) => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+    return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), expected);
+  };
 }
 
 async function route(request: http.IncomingMessage, response: http.ServerResponse, context: RouteContext): Promise<void> {
@@ -109,6 +146,14 @@ async function route(request: http.IncomingMessage, response: http.ServerRespons
     return;
   }
   const pathname = new URL(request.url ?? '/', 'http://loopback').pathname;
+  const isApi = pathname.startsWith(CALL_PATH_PREFIX) || pathname === EVENTS_PATH;
+  if (isApi && !context.authorized(request)) {
+    // Answered before the body is read or the backend is touched: without the secret nothing happens.
+    request.resume();
+    response.setHeader('www-authenticate', 'Bearer');
+    sendResult(response, 401, failure('unauthorized', "this launch's secret is required: open the URL that todevice start printed"));
+    return;
+  }
   if (pathname.startsWith(CALL_PATH_PREFIX)) {
     await handleCall(request, response, pathname.slice(CALL_PATH_PREFIX.length), context.backend);
   } else if (pathname === EVENTS_PATH) {

@@ -1,6 +1,8 @@
 /**
  * The shared frame of the dashboard's uPlot charts: dark-theme axes, a time x-axis in seconds, and a size that
- * follows the panel.
+ * follows the panel. The time axis is labelled in whole seconds of the wall clock (`14:03:25`), one line, with
+ * ticks at least a second apart: uPlot's default picks sub-second ticks for a young chart (`:14.500`) and adds a
+ * date line, neither of which says anything here.
  *
  * Runtime: browser. uPlot draws on a canvas and sets only CSSOM styles, so it runs under the page's strict
  * Content Security Policy (no inline style attributes, no injected style sheets).
@@ -8,10 +10,13 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { el } from '../dom';
+import { formatClockS } from '../format';
 
 const chartHeightPx = 150;
 const axisColour = '#8b949e';
 const gridColour = 'rgba(240, 246, 252, 0.07)';
+/** Tick spacings of the time axis, in seconds. */
+const timeIncrementsS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 43_200, 86_400];
 
 export interface ChartSeries {
   label: string;
@@ -36,7 +41,20 @@ export function createTimeChart(host: HTMLElement, yLabel: string, series: Chart
     // uPlot's legend takes two lines for a hover readout; a one-line key above the chart says enough here.
     legend: { show: false },
     scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
-    axes: [axis(), { ...axis(yLabel), size: 48 }],
+    axes: [
+      {
+        ...axis(),
+        incrs: timeIncrementsS,
+        space: 70,
+        values: (_u, splits) => {
+          const labels = splits.map((s) => formatClockS(s * 1000));
+          // The canvas cannot be read back; the labels drawn are kept here for a reader (and a test) to check.
+          host.dataset.xTicks = labels.join(' ');
+          return labels;
+        },
+      },
+      { ...axis(yLabel), size: 48 },
+    ],
     series: [
       {},
       ...series.map((s): uPlot.Series => ({

@@ -2,7 +2,8 @@
  * The controls: send N to-device messages, send an encrypted room message (the homeserver pushes it and a
  * notifier starts), optionally with its room key withheld to show what a lost key costs, kill the notifier
  * mid-sync, kill and restart the main sync process, suspend and resume it (SIGSTOP, like a phone app in the
- * background), drop the next sync response, and choose the strategy.
+ * background), drop the next sync response, choose the strategy, and reset the data directory. The reset deletes
+ * every figure, so it asks first, inline: the first press only opens the question, which names the directory.
  *
  * Runtime: browser. Each control calls one channel of the UI API and shows its `UiResult` in the status line
  * (`data-state` ok/error, `data-result` the raw value as JSON, for tests); a control is disabled while its call
@@ -77,8 +78,32 @@ export function createControlsView(root: ParentNode, client: UiClient): View {
     void run(strategy, 'strategy:set', { strategy: chosen }, (v) => `strategy is now ${v.strategy} (main restarted)`);
   });
 
+  const reset = button('btn-reset');
+  const confirmBox = byTestId(root, 'reset-confirm');
+  const confirmYes = button('btn-reset-confirm');
+  const resetDir = byTestId(root, 'reset-data-dir');
+  const closeConfirm = (): void => {
+    confirmBox.hidden = true;
+    reset.setAttribute('aria-expanded', 'false');
+  };
+  reset.setAttribute('aria-expanded', 'false');
+  reset.addEventListener('click', () => {
+    confirmBox.hidden = false;
+    reset.setAttribute('aria-expanded', 'true');
+    confirmYes.focus();
+  });
+  button('btn-reset-cancel').addEventListener('click', () => {
+    closeConfirm();
+    reset.focus();
+  });
+  confirmYes.addEventListener('click', () => {
+    closeConfirm();
+    void run(reset, 'data:reset', { confirm: true }, (v) => `reset ${v.dataDir}: deleted ${v.removed.join(', ') || 'nothing'}; started again, empty`);
+  });
+
   return {
     render(snapshot) {
+      setText(resetDir, snapshot.dataDir);
       suspend.setAttribute('aria-pressed', String(snapshot.mainSuspended));
       setText(suspend, snapshot.mainSuspended ? 'Resume main' : 'Suspend main');
       // Follow the host's strategy, except while the user is choosing one.

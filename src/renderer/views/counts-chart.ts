@@ -1,6 +1,7 @@
 /**
- * The delivery counters over time. The host sends only the current counters, so this view keeps their
- * history itself, sampled at most every `sampleIntervalMs` and bounded, starting when the page opened.
+ * This run's delivery counters over time. The host sends only the current counters, so this view keeps their
+ * history itself, sampled at most every `sampleIntervalMs` and bounded, starting when the page opened. A reset
+ * of the data directory starts a new run: the history starts over with it.
  *
  * Runtime: browser.
  */
@@ -11,25 +12,32 @@ import type { View } from './view';
 
 const sampleIntervalMs = 250;
 const samplesKept = 2400;
-const series: Array<{ key: keyof DeliveryCounters; colour: string }> = [
-  { key: 'sent', colour: '#8b949e' },
-  { key: 'received', colour: '#3fb950' },
-  { key: 'pending', colour: '#d29922' },
-  { key: 'lost', colour: '#f85149' },
-  { key: 'duplicated', colour: '#db61a2' },
+const series: Array<{ key: keyof DeliveryCounters; label: string; colour: string }> = [
+  { key: 'sent', label: 'sent', colour: '#8b949e' },
+  { key: 'received', label: 'received', colour: '#3fb950' },
+  { key: 'pendingOnServer', label: 'pending on server', colour: '#58a6ff' },
+  { key: 'pendingLocally', label: 'pending locally', colour: '#a5d6ff' },
+  { key: 'lost', label: 'lost', colour: '#f85149' },
+  { key: 'duplicated', label: 'duplicated', colour: '#db61a2' },
 ];
 
 export function createCountsChart(root: ParentNode): View {
   const chart = createTimeChart(
     byTestId(root, 'chart-counts'),
     'messages',
-    series.map((s) => ({ label: s.key, colour: s.colour })),
+    series.map((s) => ({ label: s.label, colour: s.colour })),
   );
   const times: number[] = [];
   const columns: number[][] = series.map(() => []);
   let lastSampleMs = -Infinity;
+  let runStartedAtMs = -1;
   return {
     render(snapshot) {
+      if (snapshot.run.startedAtMs !== runStartedAtMs) {
+        runStartedAtMs = snapshot.run.startedAtMs;
+        times.length = 0;
+        for (const column of columns) column.length = 0;
+      }
       if (snapshot.atMs - lastSampleMs < sampleIntervalMs) return;
       lastSampleMs = snapshot.atMs;
       times.push(snapshot.atMs / 1000);

@@ -14,6 +14,14 @@ export interface HeaderView extends View {
   setTransport(name: string): void;
 }
 
+const connectionText: Record<ConnectionState, string> = {
+  connecting: 'connecting',
+  live: 'live',
+  reconnecting: 'reconnecting',
+  // Without the launch's secret the bridge answers nothing: say what to do, not just that it failed.
+  unauthorized: 'no access: open the URL todevice printed',
+};
+
 export function createHeaderView(root: ParentNode): HeaderView {
   const homeserver = byTestId(root, 'meta-homeserver');
   const user = byTestId(root, 'meta-user');
@@ -34,7 +42,8 @@ export function createHeaderView(root: ParentNode): HeaderView {
     },
     setConnection(state) {
       connection.dataset.state = state;
-      setText(connection, state);
+      setText(connection, connectionText[state]);
+      connection.title = state === 'unauthorized' ? 'The bridge refused this page: open the full URL (with #token=…) that todevice start printed' : '';
     },
   };
 }

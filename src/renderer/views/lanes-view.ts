@@ -1,13 +1,17 @@
 /**
  * One lane per process: every incarnation of the main sync process and every notifier run, each with its PID,
- * lifetime on a shared time axis, what it did (requests, commits, stale and fenced commits) and how it ended.
+ * lifetime on a shared time axis, what it did (requests, commits, stale and fenced commits) and how it is now:
+ * running, suspended (SIGSTOP: alive but doing nothing, which is not "running" and must not look fine), or how
+ * it ended.
  *
- * Runtime: browser. Lanes are drawn newest first (main incarnations above notifier runs) and bounded (all main incarnations up to a cap, the newest
- * notifier runs), because a long session starts hundreds of notifiers and the point is the recent story.
+ * Runtime: browser. Lanes are drawn newest first (main incarnations above notifier runs) and bounded (all main
+ * incarnations up to a cap, the newest notifier runs), because a long session starts hundreds of notifiers and
+ * the point is the recent story. All lanes share one grid (each lane is a subgrid row), so their columns line up
+ * and a long state or lifetime widens its column instead of spilling out of the panel.
  */
 import type { ProcessLane } from '../../shared/ui-api';
 import { byTestId, el } from '../dom';
-import { formatDurationMs } from '../format';
+import { formatDurationCompactMs } from '../format';
 import type { View } from './view';
 
 const mainLanesShown = 4;
@@ -42,28 +46,33 @@ function laneRow(lane: ProcessLane, axisStartMs: number, nowMs: number): HTMLEle
     {
       className: `lane lane-${lane.kind}`,
       testId: `lane-${lane.kind}`,
+      title: lane.name,
       data: { pid: lane.pid, state, name: lane.name, signal: lane.signal ?? '', requests: lane.requests, commits: lane.commits },
     },
     [
       el('span', { className: 'lane-kind', text: lane.kind }),
-      el('span', { className: 'lane-name', text: lane.name, title: lane.name }),
       el('span', { className: 'lane-pid', testId: 'lane-pid', text: `pid ${lane.pid}` }),
       timeline(lane, axisStartMs, nowMs),
-      el('span', { className: 'lane-life', text: formatDurationMs(lifetimeMs) }),
+      el('span', { className: 'lane-life', testId: 'lane-life', text: formatDurationCompactMs(lifetimeMs), title: `lived ${Math.round(lifetimeMs / 1000)} s` }),
       stats(lane),
-      el('span', { className: `lane-state state-${state}`, testId: 'lane-state', text: endText(lane, state) }),
+      el('span', { className: `lane-state state-${state}`, testId: 'lane-state', text: laneStateText(lane) }),
     ],
   );
 }
 
-function laneState(lane: ProcessLane): 'running' | 'killed' | 'exited' | 'failed' {
-  if (lane.endedAtMs === null) return 'running';
+export type LaneState = 'running' | 'suspended' | 'killed' | 'exited' | 'failed';
+
+export function laneState(lane: ProcessLane): LaneState {
+  if (lane.endedAtMs === null) return lane.suspended ? 'suspended' : 'running';
   if (lane.signal !== null) return 'killed';
   return lane.exitCode === 0 ? 'exited' : 'failed';
 }
 
-function endText(lane: ProcessLane, state: ReturnType<typeof laneState>): string {
+/** The lane's state in words: `running`, `suspended (SIGSTOP)`, `killed (SIGKILL)`, `exit 0`. */
+export function laneStateText(lane: ProcessLane): string {
+  const state = laneState(lane);
   if (state === 'running') return 'running';
+  if (state === 'suspended') return 'suspended (SIGSTOP)';
   if (state === 'killed') return `killed (${lane.signal})`;
   return `exit ${lane.exitCode ?? '?'}`;
 }
@@ -90,6 +99,7 @@ function timeline(lane: ProcessLane, axisStartMs: number, nowMs: number): HTMLEl
   const left = at(lane.startedAtMs);
   bar.style.left = `${left}%`;
   bar.style.width = `${Math.max(0.4, at(lane.endedAtMs ?? nowMs) - left)}%`;
+  if (lane.suspended) bar.classList.add('lane-bar-suspended');
   const ticks = lane.events.slice(0, ticksPerLane).map((event) => {
     const tick = el('div', { className: `lane-tick tick-${tickKind(event.kind)}`, title: `${event.kind}: ${event.detail}` });
     tick.style.left = `${at(event.atMs)}%`;

@@ -3,7 +3,8 @@
 // restart (a new TimelineSync on the same store).
 import { describe, expect, it } from 'vitest';
 import { RoomEncryptor } from '../../../src/crypto/room-encryptor';
-import { systemClock } from '../../../src/shared/clock';
+import { systemClock, type Clock } from '../../../src/shared/clock';
+import { LATE_DECRYPTION_GRACE_MS } from '../../../src/shared/room-key-protocol';
 import { ROOM_KEY_EVENT_TYPE } from '../../../src/shared/room-key-protocol';
 import { TimelineSync } from '../../../src/main/host/timeline-sync';
 import { applyInboxEffects } from '../../../src/engine/inbox-effects';
@@ -40,10 +41,16 @@ function deliverKey(store: ClientStore, content: Record<string, unknown>, proces
   consume(store, consumer, (row, db) => void applyInboxEffects(db, consumer, row, 1), { fetchedBy: process === consumer ? process : undefined });
 }
 
-function timelineSync(w: Awaited<ReturnType<typeof world>>, strategy: Strategy): TimelineSync {
+/** A clock the test moves by hand, so the grace period before "late" is crossed exactly when the test says. */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let nowMs = systemClock.nowMs();
+  return { nowMs: () => nowMs, advance: (ms) => void (nowMs += ms) };
+}
+
+function timelineSync(w: Awaited<ReturnType<typeof world>>, strategy: Strategy, clock: Clock = manualClock()): TimelineSync {
   const { receiver } = w.fixture;
   return new TimelineSync({
-    store: w.store, client: receiver.client, strategy, consumer: 'main', clock: systemClock,
+    store: w.store, client: receiver.client, strategy, consumer: 'main', clock,
     account: { homeserverUrl: w.fixture.url, userId: receiver.userId, deviceId: receiver.deviceId, accessToken: '' },
   });
 }
@@ -54,16 +61,48 @@ describe('TimelineSync', () => {
     const first = await sendEncrypted(w, 'hello');
     deliverKey(w.store, first, 'main', 'main');
     const second = await sendEncrypted(w, 'late one');
-    const sync = timelineSync(w, 'explicit-lease');
+    const clock = manualClock();
+    const sync = timelineSync(w, 'explicit-lease', clock);
     const pass = await sync.pass();
     expect(pass).toMatchObject({ appended: 2, decryptedLate: 0 });
-    expect(summarizeTimeline(w.store)).toEqual({ encrypted: 2, decrypted: 1, late: 0, unableToDecrypt: 1 });
+    expect(summarizeTimeline(w.store, clock.nowMs())).toEqual({ encrypted: 2, decrypted: 1, late: 0, awaitingKey: 1, unableToDecrypt: 0 });
     expect((await sync.pass()).appended).toBe(0);
 
+    clock.advance(LATE_DECRYPTION_GRACE_MS + 1);
+    expect(summarizeTimeline(w.store, clock.nowMs())).toMatchObject({ awaitingKey: 0, unableToDecrypt: 1 });
     deliverKey(w.store, second, 'notifier', 'notifier');
     expect((await sync.pass()).decryptedLate).toBe(1);
-    expect(summarizeTimeline(w.store)).toEqual({ encrypted: 2, decrypted: 2, late: 1, unableToDecrypt: 0 });
+    expect(summarizeTimeline(w.store, clock.nowMs())).toEqual({ encrypted: 2, decrypted: 2, late: 1, awaitingKey: 0, unableToDecrypt: 0 });
     expect(recentTimeline(w.store, 5).map((e) => [e.body, e.late])).toEqual([['hello', false], ['late one', true]]);
+    sync.close();
+    w.encryptor.close();
+  });
+
+  it('timeline: a key stored while a page is on its way decrypts that page at once, and one stored within the grace period is not late', async () => {
+    const w = await world();
+    const clock = manualClock();
+    const sync = timelineSync(w, 'explicit-lease', clock);
+    await sync.pass();
+    // The key reaches the store after the pass began (its keys were already imported) and before its page
+    // arrives: the page must still decrypt with it.
+    const racing = await sendEncrypted(w, 'racing its key');
+    const roomMessagesForward = w.fixture.receiver.client.roomMessagesForward.bind(w.fixture.receiver.client);
+    w.fixture.receiver.client.roomMessagesForward = async (...args) => {
+      const page = await roomMessagesForward(...args);
+      if (page.ok && page.value.events.length > 0) deliverKey(w.store, racing, 'main', 'main');
+      return page;
+    };
+    expect(await sync.pass()).toMatchObject({ appended: 1, decryptedLate: 0 });
+    expect(summarizeTimeline(w.store, clock.nowMs())).toMatchObject({ encrypted: 1, decrypted: 1, late: 0 });
+    w.fixture.receiver.client.roomMessagesForward = roomMessagesForward;
+
+    // A key that comes one pass after its message, well within the grace period: decrypted, not late.
+    const slow = await sendEncrypted(w, 'key one pass later');
+    await sync.pass();
+    clock.advance(LATE_DECRYPTION_GRACE_MS / 4);
+    deliverKey(w.store, slow, 'main', 'main');
+    expect((await sync.pass()).decryptedLate).toBe(1);
+    expect(summarizeTimeline(w.store, clock.nowMs())).toMatchObject({ encrypted: 2, decrypted: 2, late: 0 });
     sync.close();
     w.encryptor.close();
   });
@@ -72,15 +111,18 @@ describe('TimelineSync', () => {
     const w = await world();
     const key = await sendEncrypted(w, 'notifier kept it');
     deliverKey(w.store, key, 'notifier', 'notifier');
-    const legacy = timelineSync(w, 'legacy');
+    const clock = manualClock();
+    const legacy = timelineSync(w, 'legacy', clock);
     await legacy.pass();
-    expect(summarizeTimeline(w.store)).toMatchObject({ encrypted: 1, unableToDecrypt: 1 });
+    expect(summarizeTimeline(w.store, clock.nowMs())).toMatchObject({ encrypted: 1, awaitingKey: 1 });
+    clock.advance(LATE_DECRYPTION_GRACE_MS + 1);
+    expect(summarizeTimeline(w.store, clock.nowMs())).toMatchObject({ encrypted: 1, unableToDecrypt: 1 });
     legacy.close();
 
     // A later main process following an explicit strategy may use every consumer's keys: its first pass retries.
-    const restarted = timelineSync(w, 'explicit-cas');
+    const restarted = timelineSync(w, 'explicit-cas', clock);
     expect((await restarted.pass()).decryptedLate).toBe(1);
-    expect(summarizeTimeline(w.store)).toMatchObject({ encrypted: 1, decrypted: 1, late: 1 });
+    expect(summarizeTimeline(w.store, clock.nowMs())).toMatchObject({ encrypted: 1, decrypted: 1, late: 1 });
     restarted.close();
     w.encryptor.close();
   });

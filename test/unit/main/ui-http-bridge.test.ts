@@ -1,12 +1,13 @@
 /**
- * The browser-mode transport: calls answer with `UiResult` values whatever the request, static files never
- * leave their folder, and the event stream pushes snapshots.
+ * The browser-mode transport: only the launch's secret opens calls, snapshots and the event stream; calls answer
+ * with `UiResult` values whatever the request, static files never leave their folder, and the event stream
+ * pushes snapshots.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startUiHttpBridge, type UiHttpBridge } from '../../../src/main/host/ui-http-bridge';
 import type { DashboardSnapshot } from '../../../src/shared/ui-api';
 import { createFakeUiBackend, type FakeUiBackend } from '../../support/fake-ui-backend';
@@ -15,6 +16,8 @@ let root: string;
 let staticDir: string;
 let backend: FakeUiBackend;
 let bridge: UiHttpBridge;
+let logLines: string[];
+const secret = 'test-secret-0123456789abcdef';
 
 beforeEach(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-bridge-'));
@@ -25,7 +28,8 @@ beforeEach(async () => {
   fs.writeFileSync(path.join(root, 'secret.txt'), 'outside the static folder');
   fs.symlinkSync(path.join(root, 'secret.txt'), path.join(staticDir, 'link.txt'));
   backend = createFakeUiBackend({ tickMs: 0 });
-  bridge = await startUiHttpBridge({ backend, staticDir, host: '127.0.0.1', port: 0 });
+  logLines = [];
+  bridge = await startUiHttpBridge({ backend, staticDir, host: '127.0.0.1', port: 0, secret, log: (line) => logLines.push(line) });
 });
 
 afterEach(async () => {
@@ -49,7 +53,69 @@ function request(method: string, urlPath: string, body?: string, headers: Record
   });
 }
 
-const json = { 'content-type': 'application/json' };
+const auth = { authorization: `Bearer ${secret}` };
+const json = { 'content-type': 'application/json', ...auth };
+
+describe('ui http bridge: the launch secret', () => {
+  it('answers calls, snapshot:get and the event stream without the secret with 401 and a one-line JSON error, and runs nothing', async () => {
+    const kill = vi.fn(backend['process:kill-notifier']);
+    backend['process:kill-notifier'] = kill;
+    const attempts: Array<Record<string, string>> = [
+      { 'content-type': 'application/json' },
+      { 'content-type': 'application/json', authorization: 'Bearer wrong-secret-0123456789' },
+      { 'content-type': 'application/json', authorization: secret },
+      { 'content-type': 'application/json', authorization: `Bearer ${secret}x` },
+      { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`x:${secret}`).toString('base64')}` },
+    ];
+    for (const headers of attempts) {
+      for (const [method, urlPath] of [['POST', '/api/call/process:kill-notifier'], ['POST', '/api/call/snapshot:get'], ['GET', '/api/events']] as const) {
+        const response = await request(method, urlPath, method === 'POST' ? '{}' : undefined, headers);
+        expect(response.status, `${method} ${urlPath} with ${JSON.stringify(headers)}`).toBe(401);
+        expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(response.body.split('\n')).toHaveLength(1);
+        expect(JSON.parse(response.body)).toMatchObject({ ok: false, error: { kind: 'unauthorized' } });
+        expect(response.body).not.toContain('counters');
+      }
+    }
+    expect(kill).not.toHaveBeenCalled();
+    expect((await request('POST', '/api/call/process:kill-notifier', '{}', json)).status).toBe(200);
+    expect(kill).toHaveBeenCalledOnce();
+  });
+
+  it('serves the static dashboard without the secret', async () => {
+    expect((await request('GET', '/')).status).toBe(200);
+    expect((await request('GET', '/assets/app.js')).status).toBe(200);
+  });
+
+  it('launchUrl carries the secret in its fragment only; url and the log never hold it', async () => {
+    const launch = new URL(bridge.launchUrl);
+    expect(`${launch.protocol}//${launch.host}`).toBe(bridge.url);
+    expect(launch.pathname).toBe('/');
+    expect(launch.search).toBe('');
+    expect(new URLSearchParams(launch.hash.slice(1)).get('token')).toBe(secret);
+    expect(bridge.url).not.toContain(secret);
+    // The bridge logs when an event stream's first snapshot fails; that line must not hold the secret either.
+    backend['snapshot:get'] = () => Promise.reject(new Error('boom'));
+    const url = new URL(bridge.url);
+    const stream = http.get({ host: url.hostname, port: url.port, path: '/api/events', headers: auth }, (res) => res.resume());
+    await expect.poll(() => logLines.length).toBeGreaterThan(0);
+    stream.destroy();
+    for (const line of logLines) expect(line).not.toContain(secret);
+  });
+
+  it('makes a fresh secret per launch when none is given', async () => {
+    const other = await startUiHttpBridge({ backend, staticDir, host: '127.0.0.1', port: 0 });
+    const third = await startUiHttpBridge({ backend, staticDir, host: '127.0.0.1', port: 0 });
+    try {
+      const tokenOf = (b: UiHttpBridge): string => new URLSearchParams(new URL(b.launchUrl).hash.slice(1)).get('token') ?? '';
+      expect(tokenOf(other).length).toBeGreaterThanOrEqual(32);
+      expect(tokenOf(other)).not.toBe(tokenOf(third));
+    } finally {
+      await other.close();
+      await third.close();
+    }
+  });
+});
 
 describe('ui http bridge: calls', () => {
   it('forwards a known channel and returns its UiResult', async () => {
@@ -75,7 +141,7 @@ describe('ui http bridge: calls', () => {
   });
 
   it('refuses cross-site calls: wrong content type, foreign origin, foreign host', async () => {
-    const plain = await request('POST', '/api/call/snapshot:get', '{}', { 'content-type': 'text/plain' });
+    const plain = await request('POST', '/api/call/snapshot:get', '{}', { 'content-type': 'text/plain', ...auth });
     expect(plain.status).toBe(403);
     const foreign = await request('POST', '/api/call/snapshot:get', '{}', { ...json, origin: 'http://evil.example' });
     expect(foreign.status).toBe(403);
@@ -115,7 +181,7 @@ describe('ui http bridge: events', () => {
     const url = new URL(bridge.url);
     const snapshots: DashboardSnapshot[] = [];
     let buffer = '';
-    const req = http.get({ host: url.hostname, port: url.port, path: '/api/events' }, (res) => {
+    const req = http.get({ host: url.hostname, port: url.port, path: '/api/events', headers: auth }, (res) => {
       expect(res.headers['content-type']).toContain('text/event-stream');
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -138,7 +204,7 @@ describe('ui http bridge: events', () => {
   it('closes open event streams on close()', async () => {
     const url = new URL(bridge.url);
     const ended = new Promise<void>((resolve) => {
-      http.get({ host: url.hostname, port: url.port, path: '/api/events' }, (res) => {
+      http.get({ host: url.hostname, port: url.port, path: '/api/events', headers: auth }, (res) => {
         res.resume();
         res.on('end', resolve);
         res.on('close', resolve);
@@ -147,6 +213,6 @@ describe('ui http bridge: events', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await bridge.close();
     await ended;
-    bridge = { url: bridge.url, close: async () => {} };
+    bridge = { url: bridge.url, launchUrl: bridge.launchUrl, close: async () => {} };
   });
 });

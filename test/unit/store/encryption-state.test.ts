@@ -2,7 +2,7 @@
 // per consumer, scoped for legacy), the timeline with late decryption, and the notification log.
 import { describe, expect, it } from 'vitest';
 import { applyInboxEffects } from '../../../src/engine/inbox-effects';
-import { ROOM_KEY_EVENT_TYPE, type ExportedRoomKey } from '../../../src/shared/room-key-protocol';
+import { LATE_DECRYPTION_GRACE_MS, ROOM_KEY_EVENT_TYPE, type ExportedRoomKey } from '../../../src/shared/room-key-protocol';
 import { consume } from '../../../src/store/consume';
 import { appendToInbox } from '../../../src/store/inbox';
 import { countNotifications, recordNotification } from '../../../src/store/notification-log';
@@ -98,18 +98,37 @@ describe('timeline', () => {
     appendTimelinePage(store, '!r:x', [entry('$e1', true), entry('$e2', false), entry('$e3', true, null)], 't3');
     appendTimelinePage(store, '!r:x', [entry('$e2', false)], 't4');
     expect(timelinePosition(store, '!r:x')).toBe('t4');
-    expect(summarizeTimeline(store)).toEqual({ encrypted: 2, decrypted: 1, late: 0, unableToDecrypt: 1 });
+    // Seen at 10: until the grace period is over it awaits its key; after it, it is unable to decrypt.
+    expect(summarizeTimeline(store, 10 + LATE_DECRYPTION_GRACE_MS)).toEqual({ encrypted: 2, decrypted: 1, late: 0, awaitingKey: 1, unableToDecrypt: 0 });
+    expect(summarizeTimeline(store, 11 + LATE_DECRYPTION_GRACE_MS)).toEqual({ encrypted: 2, decrypted: 1, late: 0, awaitingKey: 0, unableToDecrypt: 1 });
     expect(undecryptedEntries(store).map((e) => e.eventId)).toEqual(['$e2']);
     expect(undecryptedInSessions(store, ['S9'])).toEqual([]);
     expect(undecryptedInSessions(store, ['S1']).map((e) => e.ciphertext)).toEqual(['{"event_id":"$e2"}']);
-    markTimelineDecrypted(store, '$e2', 'now readable', 20);
+    markTimelineDecrypted(store, '$e2', 'now readable', 11 + LATE_DECRYPTION_GRACE_MS);
     markTimelineDecrypted(store, '$e1', 'must not overwrite', 30);
-    expect(summarizeTimeline(store)).toEqual({ encrypted: 2, decrypted: 2, late: 1, unableToDecrypt: 0 });
+    expect(summarizeTimeline(store, 100_000)).toEqual({ encrypted: 2, decrypted: 2, late: 1, awaitingKey: 0, unableToDecrypt: 0 });
     expect(recentTimeline(store, 2).map((e) => [e.eventId, e.body, e.late, e.ciphertext])).toEqual([
       ['$e2', 'now readable', true, null],
       ['$e3', 'body $e3', false, null],
     ]);
     expect(recentTimeline(store, 5)[0]?.body).toBe('body $e1');
+  });
+
+  it('timeline: a key that comes within the grace period after the message was paged is not late', () => {
+    const store = tempStore();
+    appendTimelinePage(store, '!r:x', [entry('$e1', false), entry('$e2', false)], 't1');
+    markTimelineDecrypted(store, '$e1', 'in time', 10 + LATE_DECRYPTION_GRACE_MS);
+    markTimelineDecrypted(store, '$e2', 'too late', 10 + LATE_DECRYPTION_GRACE_MS + 1);
+    expect(recentTimeline(store, 2).map((e) => [e.eventId, e.late])).toEqual([['$e1', false], ['$e2', true]]);
+    expect(summarizeTimeline(store, 100_000)).toMatchObject({ decrypted: 2, late: 1 });
+  });
+
+  it('timeline: a summary can count only the events sent in a window (one run of the app)', () => {
+    const store = tempStore();
+    // originServerTs is the number in the event ID.
+    appendTimelinePage(store, '!r:x', [entry('$e100', false), entry('$e200', true), entry('$e300', true)], 't1');
+    expect(summarizeTimeline(store, 100_000, { beforeMs: 200 })).toMatchObject({ encrypted: 1, unableToDecrypt: 1 });
+    expect(summarizeTimeline(store, 100_000, { fromMs: 200 })).toMatchObject({ encrypted: 2, decrypted: 2, unableToDecrypt: 0 });
   });
 });
 
