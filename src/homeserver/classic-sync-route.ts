@@ -1,19 +1,23 @@
 /**
- * Classic `GET /_matrix/client/v3/sync`, kept to show the old race (DESIGN.md §5, strategy `legacy`).
+ * Classic `GET /_matrix/client/v3/sync`: to-device with implicit acknowledgement (the old race, DESIGN.md §5,
+ * strategy `legacy`) and the room side a standard client needs (classic-sync-rooms.ts).
  *
  * Runtime: node (homeserver only).
  *
  * As in Synapse, the `since` token also carries the to-device position and acknowledges implicitly: advancing
  * the sync token deletes every to-device message up to it. The queue is the same one the sliding sync extension
  * reads, so two processes of one device, one on each API, can delete each other's messages, which is exactly
- * the race MSC3885 fixes. Tokens look like `s<streamId>_<mac>` and are verified like the extension's (a
- * garbage, foreign or future `since` gets 400 `M_INVALID_PARAM`). An initial sync (no `since`) returns at once,
- * as in Synapse. Rooms are answered minimally. Injected faults apply here too.
+ * the race MSC3885 fixes. The to-device part of a token looks like `s<streamId>_<mac>` and is verified like the
+ * extension's (a garbage, foreign or future `since` gets 400 `M_INVALID_PARAM`); the room part, when there is
+ * one, follows a `~`. An initial sync (no `since`) returns at once, as in Synapse. A long poll ends early for a
+ * message to this device or for anything new on the room side (a room event, account data, a receipt, typing in
+ * the user's rooms); it answers at once when something is already there. Injected faults apply here too.
  */
 import type { ClassicSyncResponse } from '../shared/wire';
 import type { HomeserverContext } from './context';
 import type { Route, RouteRequest } from './router';
-import { pullToDevice } from './to-device-pull';
+import { classicNextBatch, classicRooms, readClassicRoomsRequest, splitClassicSince, type ClassicRoomsAnswer } from './classic-sync-rooms';
+import { acknowledgeSince, takeToDevice, waitForToDevice, type PullOptions } from './to-device-pull';
 import { parseTimeoutMs, verifySince } from './to-device-since';
 
 export function classicSyncRoutes(ctx: HomeserverContext): Route[] {
@@ -21,23 +25,44 @@ export function classicSyncRoutes(ctx: HomeserverContext): Route[] {
     const me = ctx.auth.authenticate(request);
     ctx.faults.throwIfErrorFault(me.userId, me.deviceId);
     const timeoutMs = parseTimeoutMs(request.query.get('timeout'));
-    const since = request.query.get('since');
+    const since = splitClassicSince(request.query.get('since'));
     const sinceStreamId =
-      since === null ? undefined : verifySince(ctx.tokens, ctx.queue, 'classic', since, me.userId, me.deviceId);
-    const pulled = await pullToDevice(ctx, me, {
+      since.toDevice === null ? undefined : verifySince(ctx.tokens, ctx.queue, 'classic', since.toDevice, me.userId, me.deviceId);
+    const roomsRequest = readClassicRoomsRequest(ctx, me, request.query, since.rooms);
+    const options: PullOptions = {
       kind: 'classic',
       sinceStreamId,
       limit: ctx.batchCap,
-      longPollMs: since === null ? 0 : timeoutMs,
+      longPollMs: since.toDevice === null ? 0 : timeoutMs,
       signal: request.signal,
-    });
-    if (pulled === undefined) return undefined;
-    const body: ClassicSyncResponse = {
-      next_batch: pulled.nextBatch,
-      to_device: { events: pulled.events },
-      rooms: { join: {}, invite: {}, leave: {} },
     };
+    acknowledgeSince(ctx, me, options);
+    let rooms: ClassicRoomsAnswer | undefined = classicRooms(ctx, me, roomsRequest);
+    if (options.longPollMs > 0 && !hasNews(rooms)) {
+      // Nothing on the room side yet: wait for a to-device message or a room-side change, whichever comes first.
+      rooms = undefined;
+      const watch = ctx.userWaiters.watch(me.userId);
+      try {
+        await waitForToDevice(ctx, me, { ...options, signal: AbortSignal.any([request.signal, watch.signal]) });
+      } finally {
+        watch.stop();
+      }
+    }
+    if (request.signal.aborted) return undefined;
+    const pulled = takeToDevice(ctx, me, options);
+    rooms ??= classicRooms(ctx, me, roomsRequest);
+    const body: ClassicSyncResponse = {
+      next_batch: classicNextBatch(pulled.nextBatch, rooms),
+      to_device: { events: pulled.events },
+      rooms: rooms.rooms,
+    };
+    if (rooms.accountData.length > 0) body.account_data = { events: rooms.accountData };
     return { status: 200, body, fault: ctx.faults.responseFault(me.userId, me.deviceId) };
   };
   return [{ method: 'GET', pattern: '/_matrix/client/v3/sync', handle }];
+}
+
+function hasNews(rooms: ClassicRoomsAnswer): boolean {
+  const { join, invite, leave } = rooms.rooms;
+  return rooms.accountData.length > 0 || Object.keys(join).length > 0 || Object.keys(invite).length > 0 || Object.keys(leave).length > 0;
 }

@@ -18,24 +18,39 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TO_DEVICE_BATCH_CAP } from '../shared/wire';
+import { AccountDataStore } from './account-data-store';
+import { accountDataRoutes } from './account-data-routes';
 import { accountRoutes } from './account-routes';
 import { adminRoutes } from './admin-routes';
 import { Authenticator } from './auth';
+import { capabilitiesRoutes } from './capabilities-routes';
 import { classicSyncRoutes } from './classic-sync-route';
 import type { HomeserverContext } from './context';
 import { openDatabase } from './db';
 import { DeviceWaiters } from './device-waiters';
 import { createDispatcher } from './dispatcher';
 import { FaultRegistry } from './faults';
+import { filterRoutes } from './filter-routes';
+import { FilterStore } from './filter-store';
+import { ProfileStore } from './profile-store';
+import { presenceRoutes } from './presence-routes';
+import { profileRoutes } from './profile-routes';
+import { pushRuleRoutes } from './push-rule-routes';
 import { PushSender } from './push-sender';
 import { pusherRoutes } from './pusher-routes';
+import { ReceiptStore } from './receipt-store';
+import { roomEphemeralRoutes } from './room-ephemeral-routes';
 import { roomRoutes } from './room-routes';
+import { roomStateRoutes } from './room-state-routes';
+import { RoomStore } from './room-store';
 import { Router } from './router';
 import { sendToDeviceRoutes } from './send-to-device-route';
 import { SlidingSyncConnections } from './sliding-sync-connections';
 import { slidingSyncRoutes } from './sliding-sync-route';
 import { SyncTokens } from './sync-tokens';
 import { ToDeviceQueue } from './to-device-queue';
+import { TypingStore } from './typing-store';
+import { UserWaiters } from './user-waiters';
 
 export interface HomeserverOptions {
   /** Interface to listen on. Default `127.0.0.1`. */
@@ -73,7 +88,24 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Runni
   const shutdown = new AbortController();
   const ctx = buildContext({ db, tokenSecret, serverName, batchCap, log, adminToken: options.adminToken });
   const router = new Router();
-  for (const routes of [accountRoutes, sendToDeviceRoutes, slidingSyncRoutes, classicSyncRoutes, roomRoutes, pusherRoutes, adminRoutes]) {
+  const routeGroups = [
+    accountRoutes,
+    capabilitiesRoutes,
+    sendToDeviceRoutes,
+    slidingSyncRoutes,
+    classicSyncRoutes,
+    roomRoutes,
+    roomStateRoutes,
+    roomEphemeralRoutes,
+    pushRuleRoutes,
+    filterRoutes,
+    profileRoutes,
+    accountDataRoutes,
+    presenceRoutes,
+    pusherRoutes,
+    adminRoutes,
+  ];
+  for (const routes of routeGroups) {
     router.add(routes(ctx));
   }
   const server = createServer(createDispatcher({ router, log, serverSignal: shutdown.signal }));
@@ -92,6 +124,7 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Runni
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ctx.pushes.close();
+      ctx.typing.close();
       db.close();
     })();
     return closing;
@@ -109,6 +142,9 @@ function buildContext(parts: {
 }): HomeserverContext {
   const { db, log } = parts;
   const removePusher = db.prepare('DELETE FROM pushers WHERE pushkey = ? AND json_extract(data, \'$.url\') = ?');
+  const userWaiters = new UserWaiters();
+  const profiles = new ProfileStore(db);
+  const rooms = new RoomStore(db, profiles, userWaiters);
   return {
     db,
     serverName: parts.serverName,
@@ -118,6 +154,13 @@ function buildContext(parts: {
     queue: new ToDeviceQueue(db),
     tokens: new SyncTokens(parts.tokenSecret),
     waiters: new DeviceWaiters(),
+    userWaiters,
+    rooms,
+    profiles,
+    filters: new FilterStore(db),
+    accountData: new AccountDataStore(db),
+    receipts: new ReceiptStore(db),
+    typing: new TypingStore((roomId) => rooms.notifyMembers(roomId)),
     faults: new FaultRegistry(),
     connections: new SlidingSyncConnections(db),
     pushes: new PushSender(log, (pushkey, url) => {

@@ -13,6 +13,8 @@
  * - MSC3885 makes `enabled` and `limit` sticky per connection; Synapse sends them on every request. Both work:
  *   a value in the request replaces the sticky one, an absent value keeps it. Which extension key(s) the client
  *   used is sticky too, so the answer comes back under the key the client understands.
+ * - Sticky room subscriptions live on the connection row too, so a request learns whether it has any from the
+ *   row it already read; what else sliding sync keeps for rooms is in sliding-sync-rooms.ts.
  * - `expire-pos` (admin fault) deletes every position issued to a device, so the next use of any of them gets
  *   `M_UNKNOWN_POS` (DESIGN.md F12). All of this is in SQLite and survives a restart.
  */
@@ -22,7 +24,7 @@ import { immediate, type Db } from './db';
 import { MatrixError } from './errors';
 
 /** How many of a connection's most recent `pos` values stay usable. */
-const POSITIONS_KEPT = 5;
+export const POSITIONS_KEPT = 5;
 
 export interface ConnectionState {
   connectionId: number;
@@ -30,6 +32,8 @@ export interface ConnectionState {
   toDeviceLimit: number | undefined;
   /** Extension keys the client used (`to_device`, `org.matrix.msc4538.to_device`). */
   toDeviceKeys: string[];
+  /** Sticky room subscriptions as stored (see sliding-sync-rooms.ts); null when the connection has none. */
+  roomSubscriptions: string | null;
 }
 
 interface ConnectionRow {
@@ -40,6 +44,7 @@ interface ConnectionRow {
   to_device_enabled: number;
   to_device_limit: number | null;
   to_device_keys: string;
+  room_subscriptions: string | null;
 }
 
 export class SlidingSyncConnections {
@@ -64,7 +69,7 @@ export class SlidingSyncConnections {
          WHERE connection_id = ?`,
       ),
       maxSeq: db.prepare('SELECT coalesce(max(issued_seq), 0) AS seq FROM sliding_sync_positions WHERE connection_id = ?'),
-      insertPos: db.prepare('INSERT INTO sliding_sync_positions (pos, connection_id, issued_seq) VALUES (?, ?, ?)'),
+      insertPos: db.prepare('INSERT INTO sliding_sync_positions (pos, connection_id, issued_seq, room_positions) VALUES (?, ?, ?, ?)'),
       prunePos: db.prepare('DELETE FROM sliding_sync_positions WHERE connection_id = ? AND issued_seq <= ?'),
       expireDevice: db.prepare(
         `DELETE FROM sliding_sync_positions WHERE connection_id IN
@@ -91,7 +96,13 @@ export class SlidingSyncConnections {
         this.statements.deleteConnection.run(old.connection_id);
       }
       const info = this.statements.insertConnection.run(userId, deviceId, connId);
-      return { connectionId: Number(info.lastInsertRowid), toDeviceEnabled: false, toDeviceLimit: undefined, toDeviceKeys: [] };
+      return {
+        connectionId: Number(info.lastInsertRowid),
+        toDeviceEnabled: false,
+        toDeviceLimit: undefined,
+        toDeviceKeys: [],
+        roomSubscriptions: null,
+      };
     });
   }
 
@@ -104,14 +115,17 @@ export class SlidingSyncConnections {
     );
   }
 
-  /** Issues the next `pos` of a connection, keeping only the last few valid. */
-  issuePos(connectionId: number): string {
+  /**
+   * Issues the next `pos` of a connection, keeping only the last few valid. `roomPositions` are the room-side
+   * stream positions the response brought the client up to, on a connection that asked for rooms.
+   */
+  issuePos(connectionId: number, roomPositions: string | null = null): { pos: string; seq: number } {
     return immediate(this.db, () => {
       const { seq } = this.statements.maxSeq.get(connectionId) as { seq: number };
       const pos = randomBytes(12).toString('base64url');
-      this.statements.insertPos.run(pos, connectionId, seq + 1);
+      this.statements.insertPos.run(pos, connectionId, seq + 1, roomPositions);
       this.statements.prunePos.run(connectionId, seq + 1 - POSITIONS_KEPT);
-      return pos;
+      return { pos, seq: seq + 1 };
     });
   }
 
@@ -128,5 +142,6 @@ function toState(row: ConnectionRow): ConnectionState {
     toDeviceEnabled: row.to_device_enabled === 1,
     toDeviceLimit: row.to_device_limit ?? undefined,
     toDeviceKeys: Array.isArray(keys) ? keys.filter((key): key is string => typeof key === 'string') : [],
+    roomSubscriptions: row.room_subscriptions,
   };
 }

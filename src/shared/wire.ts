@@ -65,11 +65,15 @@ export interface SlidingSyncResponse {
   };
 }
 
-/** Classic `GET /v3/sync` response, reduced to what todevice uses (to-device with implicit acknowledgement). */
+/**
+ * Classic `GET /v3/sync` response. todevice's own engine reads only `next_batch` and `to_device` (to-device with
+ * implicit acknowledgement); the room sections and account data are there for standard clients.
+ */
 export interface ClassicSyncResponse {
   next_batch: string;
   to_device: { events: ToDeviceEvent[] };
   rooms: { join: Record<string, unknown>; invite: Record<string, unknown>; leave: Record<string, unknown> };
+  account_data?: { events: Array<{ type: string; content: Record<string, unknown> }> };
 }
 
 /** `PUT /v3/sendToDevice/{eventType}/{txnId}` body: user ID → device ID (or `"*"`) → content. */
