@@ -14,9 +14,10 @@
  *   events (default 10), `limited` and `prev_batch` (a `/messages` token), the current state not already in
  *   the timeline, the member counts and heroes; lazy-loaded members are those of the timeline's senders and the
  *   user's own;
- * - joined before: the events since the client's position (at most `limit`, `limited` when more), the state
- *   that changed in a gap a limited timeline skipped, and the room's ephemeral events (`m.typing`, `m.receipt`)
- *   and account data that changed; a room with nothing new is left out;
+ * - joined before: the events since the client's position (the newest `limit` the timeline filter lets through,
+ *   `limited` when more), the state that changed and is not in that timeline (a gap a limited timeline skipped,
+ *   or events the filter hid), and the room's ephemeral events (`m.typing`, `m.receipt`) and account data that
+ *   changed; a room with nothing new is left out;
  * - invited since: `invite_state` (room-summaries.ts);
  * - left since (or, on an initial sync with `include_leave`, ever): the timeline up to the leave.
  * Push-rule notification counts are not computed, so `unread_notifications` is left out (clients count).
@@ -153,37 +154,31 @@ class RoomSectionBuilder {
   joined(roomId: string, full: boolean): JsonObject | undefined {
     const rooms = this.ctx.rooms;
     const after = full ? 0 : this.since.rooms;
-    const timeline = rooms.timeline(roomId, after, this.now.rooms, this.limit);
-    const events = timeline.events.filter((entry) => this.inTimeline(roomId, entry.event));
+    const timeline = rooms.timeline(roomId, after, this.now.rooms, this.limit, (event) => this.inTimeline(roomId, event));
     const firstPosition = timeline.events[0]?.position ?? this.now.rooms + 1;
-    const stateSource = full ? rooms.currentState(roomId) : timeline.limited ? rooms.stateChanges(roomId, after, firstPosition - 1) : [];
-    const state = this.stateSection(roomId, stateSource, timeline.events);
+    const state = this.stateSection(roomId, full ? rooms.currentState(roomId) : rooms.stateChanges(roomId, after, this.now.rooms), timeline.events);
     const ephemeral = this.ephemeral(roomId);
     const accountData = (this.roomAccountData.get(roomId) ?? []).filter((event) => passes(this.request.filter.room?.account_data, event));
-    if (!full && events.length === 0 && state.length === 0 && ephemeral.length === 0 && accountData.length === 0) return undefined;
+    if (!full && timeline.events.length === 0 && state.length === 0 && ephemeral.length === 0 && accountData.length === 0) return undefined;
     const section: JsonObject = {
-      timeline: { events: events.map((entry) => entry.event), limited: timeline.limited, prev_batch: positionToken(firstPosition) },
+      timeline: { events: timeline.events.map((entry) => entry.event), limited: timeline.limited, prev_batch: positionToken(firstPosition) },
       state: { events: state },
       ephemeral: { events: ephemeral },
       account_data: { events: accountData },
     };
-    if (full || state.some(isMember) || events.some((entry) => isMember(entry.event))) section.summary = this.summary(roomId);
+    if (full || state.some(isMember) || timeline.events.some((entry) => isMember(entry.event))) section.summary = this.summary(roomId);
     return section;
   }
 
-  /** A left room: its timeline up to the leave, with the state changed in any gap. */
+  /** A left room: its timeline up to the leave, with the state that changed and is not in it. */
   left(row: MembershipRow): JsonObject {
     const after = this.request.since === undefined ? 0 : this.since.rooms;
-    const timeline = this.ctx.rooms.timeline(row.room_id, after, row.stream_ordering, this.limit);
+    const timeline = this.ctx.rooms.timeline(row.room_id, after, row.stream_ordering, this.limit, (event) => this.inTimeline(row.room_id, event));
     const firstPosition = timeline.events[0]?.position ?? row.stream_ordering;
-    const gap = timeline.limited ? this.ctx.rooms.stateChanges(row.room_id, after, firstPosition - 1) : [];
+    const changed = this.ctx.rooms.stateChanges(row.room_id, after, row.stream_ordering);
     return {
-      timeline: {
-        events: timeline.events.filter((entry) => this.inTimeline(row.room_id, entry.event)).map((entry) => entry.event),
-        limited: timeline.limited,
-        prev_batch: positionToken(firstPosition),
-      },
-      state: { events: this.stateSection(row.room_id, gap, timeline.events) },
+      timeline: { events: timeline.events.map((entry) => entry.event), limited: timeline.limited, prev_batch: positionToken(firstPosition) },
+      state: { events: this.stateSection(row.room_id, changed, timeline.events) },
       account_data: { events: [] },
     };
   }
@@ -192,7 +187,11 @@ class RoomSectionBuilder {
     return roomPasses(this.timelineFilter, roomId) && passes(this.timelineFilter, event);
   }
 
-  /** State events not already in the timeline, filtered, with members lazy-loaded when the filter asks. */
+  /**
+   * The state section: the given state (the whole current state for a full room, what changed since the
+   * client's position otherwise) minus what the timeline already carries, filtered, with members lazy-loaded
+   * when the filter asks. A change the timeline filter hid is therefore still reported here.
+   */
   private stateSection(roomId: string, source: PositionedEvent[], timeline: PositionedEvent[]): StoredEvent[] {
     const stateFilter = this.request.filter.room?.state;
     const inTimeline = new Set(timeline.map((entry) => entry.event.event_id));

@@ -26,6 +26,9 @@ import type { UserWaiters } from './user-waiters';
 
 export type Membership = 'join' | 'invite' | 'leave';
 
+/** Rows read per step when a filtered timeline is filled. */
+const TIMELINE_PAGE = 50;
+
 /** A room event as clients see it; state events carry `state_key`. */
 export type StoredEvent = RoomEvent & { state_key?: string };
 
@@ -77,11 +80,6 @@ export class RoomStore {
       joinedRooms: db.prepare("SELECT room_id FROM room_memberships WHERE user_id = ? AND membership = 'join' ORDER BY room_id"),
       membershipsOf: db.prepare('SELECT room_id, membership, stream_ordering FROM room_memberships WHERE user_id = ?'),
       hasMemberships: db.prepare('SELECT 1 FROM room_memberships WHERE user_id = ? LIMIT 1'),
-      changedSince: db.prepare(
-        `SELECT 1 FROM room_memberships m JOIN room_events e ON e.room_id = m.room_id
-         WHERE m.user_id = ? AND (m.membership IN ('join', 'invite') OR m.stream_ordering > ?) AND e.stream_ordering > ?
-         LIMIT 1`,
-      ),
       insertEvent: db.prepare(
         `INSERT INTO room_events (event_id, room_id, type, state_key, sender, origin_server_ts, content)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -182,14 +180,6 @@ export class RoomStore {
     return this.statements.hasMemberships.get(userId) !== undefined;
   }
 
-  /**
-   * Whether any room the user is in or invited to, or left after `position`, has an event after `position`:
-   * the check a room-aware long poll makes before it waits.
-   */
-  changedSince(userId: string, position: number): boolean {
-    return this.statements.changedSince.get(userId, position, position) !== undefined;
-  }
-
   /** Wakes the long polls of every joined and invited member, and of `also` (a member who just left). */
   notifyMembers(roomId: string, also?: string): void {
     if (this.waiters.isEmpty()) return;
@@ -242,14 +232,32 @@ export class RoomStore {
   }
 
   /**
-   * The newest `limit` events in (`after`, `upTo`], oldest first, and whether older ones in that range were
-   * left out: a sync timeline.
+   * The newest `limit` events in (`after`, `upTo`] that `accept` lets through, oldest first, and whether more
+   * such events were left out: a sync timeline. Reads newest first in pages, so a filter that skips most events
+   * still fills the timeline; the loop ends at the start of the range.
    */
-  timeline(roomId: string, after: number, upTo: number, limit: number): { events: PositionedEvent[]; limited: boolean } {
-    if (limit <= 0) return { events: [], limited: (this.statements.latestBetween.all(roomId, after, upTo, 1) as EventRow[]).length > 0 };
-    const rows = this.statements.latestBetween.all(roomId, after, upTo, limit + 1) as EventRow[];
-    const limited = rows.length > limit;
-    return { events: rows.slice(0, limit).reverse().map(positioned), limited };
+  timeline(
+    roomId: string,
+    after: number,
+    upTo: number,
+    limit: number,
+    accept: (event: StoredEvent) => boolean = () => true,
+  ): { events: PositionedEvent[]; limited: boolean } {
+    const pageSize = Math.max(limit + 1, TIMELINE_PAGE);
+    const picked: PositionedEvent[] = [];
+    let upper = upTo;
+    while (picked.length <= limit && upper > after) {
+      const rows = this.statements.latestBetween.all(roomId, after, upper, pageSize) as EventRow[];
+      for (const row of rows) {
+        const entry = positioned(row);
+        if (accept(entry.event)) picked.push(entry);
+        if (picked.length > limit) break;
+      }
+      const oldest = rows.at(-1);
+      if (oldest === undefined || rows.length < pageSize) break;
+      upper = oldest.stream_ordering - 1;
+    }
+    return { events: picked.slice(0, limit).reverse(), limited: picked.length > limit };
   }
 
   /** The room's current state, oldest change first. */
