@@ -33,4 +33,27 @@ describe('homeserver database', () => {
     expect(() => migrate(db, MIGRATIONS, 'x.db')).toThrow(/newer than this homeserver/);
     db.close();
   });
+
+  it('migration 0002: an existing room gets its current-state index and membership positions', () => {
+    const db = new Database(':memory:');
+    migrate(db, MIGRATIONS.slice(0, 1), ':memory:');
+    const insert = db.prepare(
+      'INSERT INTO room_events (event_id, room_id, type, state_key, sender, origin_server_ts, content) VALUES (?, ?, ?, ?, ?, 0, ?)',
+    );
+    insert.run('$create', '!r:hs', 'm.room.create', '', '@a:hs', '{"creator":"@a:hs"}');
+    insert.run('$join', '!r:hs', 'm.room.member', '@a:hs', '@a:hs', '{"membership":"join"}');
+    insert.run('$name1', '!r:hs', 'm.room.name', '', '@a:hs', '{"name":"one"}');
+    insert.run('$message', '!r:hs', 'm.room.message', null, '@a:hs', '{"body":"hi"}');
+    insert.run('$name2', '!r:hs', 'm.room.name', '', '@a:hs', '{"name":"two"}');
+    db.prepare("INSERT INTO room_memberships (room_id, user_id, membership) VALUES ('!r:hs', '@a:hs', 'join')").run();
+    migrate(db, MIGRATIONS, ':memory:');
+    const state = db.prepare('SELECT type, state_key, event_id FROM room_current_state ORDER BY stream_ordering').all();
+    expect(state).toEqual([
+      { type: 'm.room.create', state_key: '', event_id: '$create' },
+      { type: 'm.room.member', state_key: '@a:hs', event_id: '$join' },
+      { type: 'm.room.name', state_key: '', event_id: '$name2' },
+    ]);
+    expect(db.prepare('SELECT stream_ordering FROM room_memberships').get()).toEqual({ stream_ordering: 2 });
+    db.close();
+  });
 });
