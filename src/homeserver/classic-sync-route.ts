@@ -37,20 +37,22 @@ export function classicSyncRoutes(ctx: HomeserverContext): Route[] {
       signal: request.signal,
     };
     acknowledgeSince(ctx, me, options);
-    let rooms: ClassicRoomsAnswer | undefined = classicRooms(ctx, me, roomsRequest);
-    if (options.longPollMs > 0 && !hasNews(rooms)) {
-      // Nothing on the room side yet: wait for a to-device message or a room-side change, whichever comes first.
-      rooms = undefined;
+    let rooms = classicRooms(ctx, me, roomsRequest);
+    const quiet = !hasNews(rooms) && !ctx.queue.hasEventsAfter(me.userId, me.deviceId, sinceStreamId ?? 0);
+    if (options.longPollMs > 0 && quiet) {
+      // Nothing on either side yet: wait for a to-device message or a room-side change, whichever comes first,
+      // then look again. Checked and started in one synchronous turn, so no change can slip in between.
       const watch = ctx.userWaiters.watch(me.userId);
       try {
         await waitForToDevice(ctx, me, { ...options, signal: AbortSignal.any([request.signal, watch.signal]) });
       } finally {
         watch.stop();
       }
+      rooms = classicRooms(ctx, me, roomsRequest);
     }
+    // A client gone (or a server closing) takes no batch, exactly as before rooms were answered here.
     if (request.signal.aborted) return undefined;
     const pulled = takeToDevice(ctx, me, options);
-    rooms ??= classicRooms(ctx, me, roomsRequest);
     const body: ClassicSyncResponse = {
       next_batch: classicNextBatch(pulled.nextBatch, rooms),
       to_device: { events: pulled.events },

@@ -4,10 +4,11 @@
  * Runtime: node (homeserver only). Imports only src/shared, node built-ins and better-sqlite3: it is the
  * oracle the client is tested against and must not share the client's code or its mistakes.
  *
- * Guarantees: all protocol state (accounts, queues, acknowledgements, counters, idempotency records, rooms,
- * pushers, sliding sync connections) is in SQLite, so closing and starting again on the same file loses nothing
- * a client was told succeeded. Only fault injection and long-poll waiters are in memory. `close()` ends long
- * polls and pending pushes, closes every connection, then the database.
+ * Guarantees: all protocol state (accounts, queues, acknowledgements, counters, idempotency records, rooms and
+ * their state, filters, profiles, account data, receipts, presence, pushers, sliding sync connections) is in
+ * SQLite, so closing and starting again on the same file loses nothing a client was told succeeded. Only fault
+ * injection, long-poll waiters and typing notifications (ephemeral by definition) are in memory. `close()` ends
+ * long polls and pending pushes, clears typing timers, closes every connection, then the database.
  *
  * @example
  *   const server = await startHomeserver({ dbPath: ':memory:' });

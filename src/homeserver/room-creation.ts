@@ -35,7 +35,6 @@ export interface RoomPlan {
   invite: string[];
   isDirect: boolean;
   joinRule: string;
-  aliasName: string | undefined;
 }
 
 /** Reads and checks a createRoom body; `alias` is the full alias when `room_alias_name` was given. */
@@ -77,7 +76,6 @@ export function planRoom(rawBody: unknown, creator: string, alias: string | null
     invite,
     isDirect: optionalBoolean(body, 'is_direct') === true,
     joinRule,
-    aliasName: optionalString(body, 'room_alias_name'),
   };
 }
 
