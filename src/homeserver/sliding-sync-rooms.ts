@@ -240,7 +240,9 @@ export class RoomsRequest {
     }
     const upTo = row.membership === 'leave' ? row.stream_ordering : now.rooms;
     const after = initial ? 0 : record.position;
-    if (!initial && !rooms.timeline(roomId, after, upTo, 0).limited) return undefined;
+    // Nothing after the record (a left room's history ends at the leave): the client has all of it.
+    const newest = row.membership === 'leave' ? upTo : rooms.latestPosition(roomId);
+    if (!initial && newest <= after) return undefined;
     const timeline = rooms.timeline(roomId, after, upTo, config.timelineLimit);
     const state = initial ? rooms.currentState(roomId) : rooms.stateChanges(roomId, after, upTo);
     const entry: JsonObject = {
