@@ -27,8 +27,7 @@
 import type { Requester } from './auth';
 import type { HomeserverContext } from './context';
 import type { Db } from './db';
-import type { JsonObject } from './json-checks';
-import { isJsonObject } from './json-checks';
+import { isJsonObject, type JsonObject } from './json-checks';
 import { heroes, inviteState, memberCounts, roomName } from './room-summaries';
 import { currentPositions, decodePositions, encodePositions, positionToken, type RoomSidePositions } from './room-positions';
 import type { MembershipRow, PositionedEvent, StoredEvent } from './room-store';
