@@ -3,16 +3,23 @@
  *
  * Runtime: node (homeserver only).
  */
+import type { AccountDataStore } from './account-data-store';
 import type { Authenticator } from './auth';
 import type { Db } from './db';
 import type { DeviceListStream } from './device-list-stream';
 import type { DeviceWaiters } from './device-waiters';
 import type { E2eKeyStore } from './e2e-key-store';
 import type { FaultRegistry } from './faults';
+import type { FilterStore } from './filter-store';
+import type { ProfileStore } from './profile-store';
 import type { PushSender } from './push-sender';
+import type { ReceiptStore } from './receipt-store';
+import type { RoomStore } from './room-store';
 import type { SlidingSyncConnections } from './sliding-sync-connections';
 import type { SyncTokens } from './sync-tokens';
 import type { ToDeviceQueue } from './to-device-queue';
+import type { TypingStore } from './typing-store';
+import type { UserWaiters } from './user-waiters';
 
 export interface HomeserverContext {
   db: Db;
@@ -28,6 +35,15 @@ export interface HomeserverContext {
   deviceLists: DeviceListStream;
   tokens: SyncTokens;
   waiters: DeviceWaiters;
+  /** Room-side long-poll wake-ups, by user (room events, account data, receipts, typing). */
+  userWaiters: UserWaiters;
+  rooms: RoomStore;
+  profiles: ProfileStore;
+  filters: FilterStore;
+  accountData: AccountDataStore;
+  receipts: ReceiptStore;
+  /** In memory: typing is ephemeral (see typing-store.ts). */
+  typing: TypingStore;
   faults: FaultRegistry;
   connections: SlidingSyncConnections;
   pushes: PushSender;

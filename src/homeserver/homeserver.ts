@@ -4,11 +4,12 @@
  * Runtime: node (homeserver only). Imports only src/shared, node built-ins and better-sqlite3: it is the
  * oracle the client is tested against and must not share the client's code or its mistakes.
  *
- * Guarantees: all protocol state (accounts, queues, acknowledgements, counters, idempotency records, rooms,
- * pushers, sliding sync connections, end-to-end encryption keys, the device list stream) is in SQLite, so
- * closing and starting again on the same file loses nothing a client was told succeeded. Only fault injection
- * and long-poll waiters are in memory. `close()` ends long polls and pending pushes, closes every connection,
- * then the database.
+ * Guarantees: all protocol state (accounts, queues, acknowledgements, counters, idempotency records, rooms and
+ * their state, filters, profiles, account data, receipts, presence, pushers, sliding sync connections,
+ * end-to-end encryption keys, the device list stream) is in SQLite, so closing and starting again on the same
+ * file loses nothing a client was told succeeded. Only fault injection, long-poll waiters and typing
+ * notifications (ephemeral by definition) are in memory. `close()` ends long polls and pending pushes, clears
+ * typing timers, closes every connection, then the database.
  *
  * @example
  *   const server = await startHomeserver({ dbPath: ':memory:' });
@@ -19,9 +20,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TO_DEVICE_BATCH_CAP } from '../shared/wire';
+import { AccountDataStore } from './account-data-store';
+import { accountDataRoutes } from './account-data-routes';
 import { accountRoutes } from './account-routes';
 import { adminRoutes } from './admin-routes';
 import { Authenticator } from './auth';
+import { capabilitiesRoutes } from './capabilities-routes';
 import { classicSyncRoutes } from './classic-sync-route';
 import type { HomeserverContext } from './context';
 import { openDatabase } from './db';
@@ -31,15 +35,27 @@ import { createDispatcher } from './dispatcher';
 import { E2eKeyStore } from './e2e-key-store';
 import { FaultRegistry } from './faults';
 import { keysRoutes } from './keys-routes';
+import { filterRoutes } from './filter-routes';
+import { FilterStore } from './filter-store';
+import { ProfileStore } from './profile-store';
+import { presenceRoutes } from './presence-routes';
+import { profileRoutes } from './profile-routes';
+import { pushRuleRoutes } from './push-rule-routes';
 import { PushSender } from './push-sender';
 import { pusherRoutes } from './pusher-routes';
+import { ReceiptStore } from './receipt-store';
+import { roomEphemeralRoutes } from './room-ephemeral-routes';
 import { roomRoutes } from './room-routes';
+import { roomStateRoutes } from './room-state-routes';
+import { RoomStore } from './room-store';
 import { Router } from './router';
 import { sendToDeviceRoutes } from './send-to-device-route';
 import { SlidingSyncConnections } from './sliding-sync-connections';
 import { slidingSyncRoutes } from './sliding-sync-route';
 import { SyncTokens } from './sync-tokens';
 import { ToDeviceQueue } from './to-device-queue';
+import { TypingStore } from './typing-store';
+import { UserWaiters } from './user-waiters';
 
 export interface HomeserverOptions {
   /** Interface to listen on. Default `127.0.0.1`. */
@@ -77,7 +93,24 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Runni
   const shutdown = new AbortController();
   const ctx = buildContext({ db, tokenSecret, serverName, batchCap, log, adminToken: options.adminToken });
   const router = new Router();
-  const routeGroups = [accountRoutes, sendToDeviceRoutes, slidingSyncRoutes, classicSyncRoutes, roomRoutes, pusherRoutes, keysRoutes, adminRoutes];
+  const routeGroups = [
+    accountRoutes,
+    capabilitiesRoutes,
+    sendToDeviceRoutes,
+    slidingSyncRoutes,
+    classicSyncRoutes,
+    roomRoutes,
+    roomStateRoutes,
+    roomEphemeralRoutes,
+    pushRuleRoutes,
+    filterRoutes,
+    profileRoutes,
+    accountDataRoutes,
+    presenceRoutes,
+    pusherRoutes,
+    keysRoutes,
+    adminRoutes,
+  ];
   for (const routes of routeGroups) {
     router.add(routes(ctx));
   }
@@ -97,6 +130,7 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Runni
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ctx.pushes.close();
+      ctx.typing.close();
       db.close();
     })();
     return closing;
@@ -115,6 +149,9 @@ function buildContext(parts: {
   const { db, log } = parts;
   const removePusher = db.prepare('DELETE FROM pushers WHERE pushkey = ? AND json_extract(data, \'$.url\') = ?');
   const deviceLists = new DeviceListStream(db);
+  const userWaiters = new UserWaiters();
+  const profiles = new ProfileStore(db);
+  const rooms = new RoomStore(db, profiles, userWaiters);
   return {
     db,
     serverName: parts.serverName,
@@ -126,6 +163,13 @@ function buildContext(parts: {
     deviceLists,
     tokens: new SyncTokens(parts.tokenSecret),
     waiters: new DeviceWaiters(),
+    userWaiters,
+    rooms,
+    profiles,
+    filters: new FilterStore(db),
+    accountData: new AccountDataStore(db),
+    receipts: new ReceiptStore(db),
+    typing: new TypingStore((roomId) => rooms.notifyMembers(roomId)),
     faults: new FaultRegistry(),
     connections: new SlidingSyncConnections(db),
     pushes: new PushSender(log, (pushkey, url) => {

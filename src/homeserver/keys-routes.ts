@@ -53,6 +53,7 @@ import { badJson, invalidParam, missingParam } from './errors';
 import { isJsonObject, objectBody, type JsonObject } from './json-checks';
 import { parseKeysUpload } from './keys-upload-checks';
 import type { Route, RouteRequest } from './router';
+import { splitClassicSince } from './classic-sync-rooms';
 import { verifyClassicSince } from './to-device-since';
 
 const USER_ID_PATTERN = /^@[^:]+:(.+)$/;
@@ -105,7 +106,9 @@ export function keysRoutes(ctx: HomeserverContext): Route[] {
     const from = request.query.get('from');
     if (from === null) throw missingParam('Missing string query parameter "from"');
     const position = ctx.deviceLists.position();
-    const since = verifyClassicSince(ctx.tokens, ctx.queue, position, from, me.userId, me.deviceId);
+    // A classic next_batch may carry room-side positions after its to-device part; only the latter matters here.
+    const toDevicePart = splitClassicSince(from).toDevice ?? from;
+    const since = verifyClassicSince(ctx.tokens, ctx.queue, position, toDevicePart, me.userId, me.deviceId);
     const body: KeysChangesResponse = { changed: ctx.deviceLists.changedUsers(me.userId, since.deviceListStreamId, position), left: [] };
     return { status: 200, body };
   };

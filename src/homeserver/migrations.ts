@@ -11,6 +11,13 @@
  * deleted (acknowledged). A reused id could be at or below a `next_batch` already handed to a client, and that
  * client's next `since` would then acknowledge (delete) a message it never saw. `AUTOINCREMENT` makes the stream
  * strictly monotonic for the life of the database.
+ *
+ * Migration 2 gives rooms what a standard client reads: a current-state index (one row per (room, type,
+ * state_key), pointing at the event that set it, so state reads and sync never replay history), the stream
+ * position of each membership (what classic sync's `rooms.leave` and sliding sync's "newly joined" need), and
+ * the per-user data clients keep on the server: filters, profiles, account data, receipts, presence. Sliding
+ * sync connections get their sticky room subscriptions, each `pos` the room-side stream positions it was issued
+ * at, and a record of which rooms each connection was sent at which position.
  */
 
 export interface Migration {
@@ -195,6 +202,100 @@ export const MIGRATIONS: readonly Migration[] = [
       -- device list stream position it stands for.
       ALTER TABLE sliding_sync_connections ADD COLUMN e2ee_enabled INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE sliding_sync_positions ADD COLUMN device_list_stream_id INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 3,
+    name: '0003-room-state-and-account-data',
+    sql: `
+      -- Paging a room's events (/messages, sync timelines) reads by room in stream order.
+      CREATE INDEX room_events_by_room ON room_events (room_id, stream_ordering);
+
+      -- The current state of every room: for each (type, state_key) the event that set it last.
+      CREATE TABLE room_current_state (
+        room_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        state_key TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        stream_ordering INTEGER NOT NULL,
+        PRIMARY KEY (room_id, type, state_key)
+      );
+      INSERT INTO room_current_state (room_id, type, state_key, event_id, stream_ordering)
+        SELECT e.room_id, e.type, e.state_key, e.event_id, e.stream_ordering FROM room_events e
+        WHERE e.state_key IS NOT NULL AND e.stream_ordering = (
+          SELECT max(l.stream_ordering) FROM room_events l
+          WHERE l.room_id = e.room_id AND l.type = e.type AND l.state_key = e.state_key
+        );
+
+      -- Where in the room stream each membership took effect.
+      ALTER TABLE room_memberships ADD COLUMN stream_ordering INTEGER NOT NULL DEFAULT 0;
+      UPDATE room_memberships SET stream_ordering = coalesce((
+        SELECT s.stream_ordering FROM room_current_state s
+        WHERE s.room_id = room_memberships.room_id AND s.type = 'm.room.member' AND s.state_key = room_memberships.user_id
+      ), 0);
+      CREATE INDEX room_memberships_by_user_stream ON room_memberships (user_id, stream_ordering);
+
+      -- Sync filters, numbered per user from 0 as in Synapse.
+      CREATE TABLE filters (
+        user_id TEXT NOT NULL,
+        filter_id INTEGER NOT NULL,
+        definition TEXT NOT NULL,
+        PRIMARY KEY (user_id, filter_id)
+      );
+
+      CREATE TABLE profiles (
+        user_id TEXT PRIMARY KEY,
+        displayname TEXT,
+        avatar_url TEXT
+      );
+
+      -- Global account data has room_id ''. stream_id orders changes for sync; rows are replaced, never
+      -- deleted, so max(stream_id) only grows.
+      CREATE TABLE account_data (
+        user_id TEXT NOT NULL,
+        room_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        content TEXT NOT NULL,
+        stream_id INTEGER NOT NULL,
+        PRIMARY KEY (user_id, room_id, type)
+      );
+      CREATE INDEX account_data_by_stream ON account_data (user_id, stream_id);
+
+      -- The latest receipt of each (room, type, user, thread); thread_id '' is the unthreaded receipt.
+      CREATE TABLE receipts (
+        room_id TEXT NOT NULL,
+        receipt_type TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        stream_id INTEGER NOT NULL,
+        PRIMARY KEY (room_id, receipt_type, user_id, thread_id)
+      );
+      CREATE INDEX receipts_by_stream ON receipts (room_id, stream_id);
+      CREATE INDEX receipts_by_position ON receipts (stream_id);
+
+      CREATE TABLE presence (
+        user_id TEXT PRIMARY KEY,
+        presence TEXT NOT NULL,
+        status_msg TEXT,
+        last_active_ts INTEGER NOT NULL
+      );
+
+      -- Sliding sync rooms. Subscriptions are sticky per connection (JSON, NULL when there are none); a pos
+      -- issued to a connection that asked for rooms records the room-side stream positions it stands for (NULL
+      -- on a to-device-only connection); each room sent on a connection is recorded with the seq of the pos
+      -- that followed it and the room stream position it was brought up to.
+      ALTER TABLE sliding_sync_connections ADD COLUMN room_subscriptions TEXT;
+      ALTER TABLE sliding_sync_positions ADD COLUMN room_positions TEXT;
+      CREATE TABLE sliding_sync_room_sends (
+        connection_id INTEGER NOT NULL REFERENCES sliding_sync_connections (connection_id) ON DELETE CASCADE,
+        room_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        membership TEXT NOT NULL,
+        PRIMARY KEY (connection_id, room_id, seq)
+      );
     `,
   },
 ];

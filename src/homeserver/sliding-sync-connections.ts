@@ -16,6 +16,8 @@
  * - The `e2ee` extension's `enabled` (MSC3884) is sticky the same way.
  * - Each `pos` remembers the device list stream position its response was computed at, so the next request
  *   with it reports exactly the key changes made after (see device-list-stream.ts).
+ * - Sticky room subscriptions live on the connection row too, so a request learns whether it has any from the
+ *   row it already read; what else sliding sync keeps for rooms is in sliding-sync-rooms.ts.
  * - `expire-pos` (admin fault) deletes every position issued to a device, so the next use of any of them gets
  *   `M_UNKNOWN_POS` (DESIGN.md F12). All of this is in SQLite and survives a restart.
  */
@@ -25,7 +27,7 @@ import { immediate, type Db } from './db';
 import { MatrixError } from './errors';
 
 /** How many of a connection's most recent `pos` values stay usable. */
-const POSITIONS_KEPT = 5;
+export const POSITIONS_KEPT = 5;
 
 export interface ConnectionState {
   connectionId: number;
@@ -34,6 +36,8 @@ export interface ConnectionState {
   /** Extension keys the client used (`to_device`, `org.matrix.msc4538.to_device`). */
   toDeviceKeys: string[];
   e2eeEnabled: boolean;
+  /** Sticky room subscriptions as stored (see sliding-sync-rooms.ts); null when the connection has none. */
+  roomSubscriptions: string | null;
 }
 
 /** A connection continued from a `pos`, with the device list position that `pos` stands for. */
@@ -51,6 +55,7 @@ interface ConnectionRow {
   to_device_limit: number | null;
   to_device_keys: string;
   e2ee_enabled: number;
+  room_subscriptions: string | null;
 }
 
 export class SlidingSyncConnections {
@@ -76,7 +81,7 @@ export class SlidingSyncConnections {
       ),
       maxSeq: db.prepare('SELECT coalesce(max(issued_seq), 0) AS seq FROM sliding_sync_positions WHERE connection_id = ?'),
       insertPos: db.prepare(
-        'INSERT INTO sliding_sync_positions (pos, connection_id, issued_seq, device_list_stream_id) VALUES (?, ?, ?, ?)',
+        'INSERT INTO sliding_sync_positions (pos, connection_id, issued_seq, device_list_stream_id, room_positions) VALUES (?, ?, ?, ?, ?)',
       ),
       prunePos: db.prepare('DELETE FROM sliding_sync_positions WHERE connection_id = ? AND issued_seq <= ?'),
       expireDevice: db.prepare(
@@ -110,6 +115,7 @@ export class SlidingSyncConnections {
         toDeviceLimit: undefined,
         toDeviceKeys: [],
         e2eeEnabled: false,
+        roomSubscriptions: null,
       };
     });
   }
@@ -126,15 +132,16 @@ export class SlidingSyncConnections {
 
   /**
    * Issues the next `pos` of a connection, standing for device list position `deviceListStreamId`, keeping only
-   * the last few valid.
+   * the last few valid. `roomPositions` are the room-side stream positions the response brought the client up
+   * to, on a connection that asked for rooms.
    */
-  issuePos(connectionId: number, deviceListStreamId: number): string {
+  issuePos(connectionId: number, deviceListStreamId: number, roomPositions: string | null = null): { pos: string; seq: number } {
     return immediate(this.db, () => {
       const { seq } = this.statements.maxSeq.get(connectionId) as { seq: number };
       const pos = randomBytes(12).toString('base64url');
-      this.statements.insertPos.run(pos, connectionId, seq + 1, deviceListStreamId);
+      this.statements.insertPos.run(pos, connectionId, seq + 1, deviceListStreamId, roomPositions);
       this.statements.prunePos.run(connectionId, seq + 1 - POSITIONS_KEPT);
-      return pos;
+      return { pos, seq: seq + 1 };
     });
   }
 
@@ -152,5 +159,6 @@ function toState(row: ConnectionRow): ConnectionState {
     toDeviceLimit: row.to_device_limit ?? undefined,
     toDeviceKeys: Array.isArray(keys) ? keys.filter((key): key is string => typeof key === 'string') : [],
     e2eeEnabled: row.e2ee_enabled === 1,
+    roomSubscriptions: row.room_subscriptions,
   };
 }

@@ -24,8 +24,11 @@
  * was computed at. A long poll with the extension enabled returns at once when a device list change is already
  * pending, and is woken by one made while it waits (see device-waiters.ts).
  * `pos` and `timeout` are query parameters, as in Synapse. A request without `pos` starts a new connection and
- * returns at once. `lists` and `room_subscriptions` are answered minimally (each requested list with
- * `count: 0`, no rooms) and never fail.
+ * returns at once. Lists, room subscriptions and the `account_data`, `receipts` and `typing` extensions are
+ * answered by sliding-sync-rooms.ts, inside the same transactions (its sticky subscriptions in step 3, its
+ * answer and records in step 5); a request with none of them does no room work at all, and lists it cannot
+ * read are answered with their count rather than failing. A room-side request's long poll also ends when
+ * something changes on the room side for the user, and does not wait when there is already news.
  */
 import { E2EE_EXTENSION, SLIDING_SYNC_PATH, SLIDING_SYNC_PATH_MSC3575, TO_DEVICE_EXTENSION, TO_DEVICE_EXTENSION_MSC4538 } from '../shared/wire';
 import type { SlidingSyncResponse, ToDeviceExtensionResponse } from '../shared/wire';
@@ -37,6 +40,7 @@ import { badJson, invalidParam } from './errors';
 import { isJsonObject, objectBody, optionalBoolean, optionalObject, optionalString, type JsonObject } from './json-checks';
 import type { Reply, Route, RouteRequest } from './router';
 import type { ConnectionState } from './sliding-sync-connections';
+import { parseSlidingRoomsBody, SlidingSyncRooms, wantsRooms, type SlidingRoomsAnswer } from './sliding-sync-rooms';
 import { acknowledgeSince, takeToDevice, waitForToDevice, type PullOptions } from './to-device-pull';
 import { parseLimit, parseTimeoutMs, verifySince } from './to-device-since';
 import { immediate } from './db';
@@ -58,14 +62,15 @@ interface ExtensionParams {
 }
 
 export function slidingSyncRoutes(ctx: HomeserverContext): Route[] {
-  const handle = (request: RouteRequest) => slidingSync(ctx, request);
+  const rooms = new SlidingSyncRooms(ctx);
+  const handle = (request: RouteRequest) => slidingSync(ctx, rooms, request);
   return [
     { method: 'POST', pattern: SLIDING_SYNC_PATH, hasBody: true, handle },
     { method: 'POST', pattern: SLIDING_SYNC_PATH_MSC3575, hasBody: true, handle },
   ];
 }
 
-async function slidingSync(ctx: HomeserverContext, request: RouteRequest): Promise<Reply | undefined> {
+async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, request: RouteRequest): Promise<Reply | undefined> {
   const me = ctx.auth.authenticate(request);
   ctx.faults.throwIfErrorFault(me.userId, me.deviceId);
   const timeoutMs = parseTimeoutMs(request.query.get('timeout'));
@@ -73,6 +78,7 @@ async function slidingSync(ctx: HomeserverContext, request: RouteRequest): Promi
   const body = objectBody(request.body);
   const connId = optionalString(body, 'conn_id') ?? '';
   const params = parseExtensionParams(optionalObject(body, 'extensions') ?? {});
+  const roomsBody = parseSlidingRoomsBody(body);
   const known = pos === null ? undefined : ctx.connections.lookup(me.userId, me.deviceId, connId, pos);
   const sinceStreamId =
     params.toDevice.since === undefined
@@ -85,6 +91,7 @@ async function slidingSync(ctx: HomeserverContext, request: RouteRequest): Promi
   const opened = immediate(ctx.db, () => {
     const merged = mergeSticky(known?.state ?? ctx.connections.open(me.userId, me.deviceId, connId), params);
     ctx.connections.saveSticky(merged);
+    const roomSide = wantsRooms(roomsBody, merged) ? rooms.begin(me, roomsBody, merged, pos) : undefined;
     const options: PullOptions | undefined = merged.toDeviceEnabled
       ? {
           kind: 'to-device',
@@ -96,27 +103,36 @@ async function slidingSync(ctx: HomeserverContext, request: RouteRequest): Promi
         }
       : undefined;
     if (options !== undefined) acknowledgeSince(ctx, me, options);
-    const wait = mustWait(ctx, me, options, longPollMs) && !(merged.e2eeEnabled && hasDeviceListChanges(ctx, me, fromDeviceLists));
-    const reply = wait ? undefined : answer(ctx, me, body, merged, options, fromDeviceLists);
-    return { state: merged, pull: options, reply };
+    const roomNews = roomSide?.answer();
+    const keyNews = merged.e2eeEnabled && hasDeviceListChanges(ctx, me, fromDeviceLists);
+    const wait = mustWait(ctx, me, options, longPollMs) && roomNews?.hasNews !== true && !keyNews;
+    const reply = wait ? undefined : answer(ctx, me, body, merged, options, fromDeviceLists, roomNews);
+    return { state: merged, pull: options, roomSide, reply };
   });
   if (opened.reply !== undefined) return opened.reply;
-  const { state, pull } = opened;
+  const { state, pull, roomSide } = opened;
+  // A room-side request also wakes for room-side changes; a to-device-only one waits exactly as before.
+  const watch = roomSide === undefined ? undefined : ctx.userWaiters.watch(me.userId);
+  const wakeSignal = watch === undefined ? request.signal : AbortSignal.any([request.signal, watch.signal]);
   let prepared: Reply | undefined;
-  if (pull !== undefined) {
-    const waited = await waitForToDevice(ctx, me, pull, () => answer(ctx, me, body, state, pull, fromDeviceLists));
-    if (waited === undefined) return undefined;
-    prepared = waited.prepared;
-  } else if (longPollMs > 0 && state.e2eeEnabled) {
-    // Without to-device, only a key change it would report ends the poll early.
-    const wakeOn = { toDevice: false, keyChanges: true };
-    await ctx.waiters.waitToTake(me.userId, me.deviceId, longPollMs, request.signal, undefined, wakeOn);
-  } else if (longPollMs > 0) {
-    // Nothing else this server tracks for sliding sync changes, so a poll without either extension just waits.
-    await sleep(longPollMs, request.signal);
+  try {
+    if (pull !== undefined) {
+      const waitOptions = watch === undefined ? pull : { ...pull, signal: wakeSignal };
+      const waited = await waitForToDevice(ctx, me, waitOptions, () => answer(ctx, me, body, state, pull, fromDeviceLists, roomSide?.answer()));
+      prepared = waited?.prepared;
+    } else if (longPollMs > 0 && state.e2eeEnabled) {
+      // Without to-device, a key change it would report (or a room-side change) ends the poll early.
+      const wakeOn = { toDevice: false, keyChanges: true };
+      await ctx.waiters.waitToTake(me.userId, me.deviceId, longPollMs, wakeSignal, undefined, wakeOn);
+    } else if (longPollMs > 0) {
+      // Nothing else this server tracks for sliding sync can change, so such a poll just waits.
+      await sleep(longPollMs, wakeSignal);
+    }
+  } finally {
+    watch?.stop();
   }
   if (request.signal.aborted) return undefined;
-  return prepared ?? answer(ctx, me, body, state, pull, fromDeviceLists);
+  return prepared ?? answer(ctx, me, body, state, pull, fromDeviceLists, roomSide?.answer());
 }
 
 /** Whether step 4 waits: a long poll with nothing queued after `since` (or without to-device at all). */
@@ -133,12 +149,13 @@ function answer(
   state: ConnectionState,
   pull: PullOptions | undefined,
   fromDeviceLists: number | undefined,
+  roomNews: SlidingRoomsAnswer | undefined,
 ): Reply {
   return immediate(ctx.db, () => {
     const pulled = pull === undefined ? undefined : takeToDevice(ctx, me, pull);
     const toDevice: ToDeviceExtensionResponse | undefined =
       pulled === undefined ? undefined : { next_batch: pulled.nextBatch, events: pulled.events };
-    return respond(ctx, me, body, state, toDevice, fromDeviceLists);
+    return respond(ctx, me, body, state, toDevice, fromDeviceLists, roomNews);
   });
 }
 
@@ -149,14 +166,17 @@ function respond(
   state: ConnectionState,
   toDevice: ToDeviceExtensionResponse | undefined,
   fromDeviceLists: number | undefined,
+  roomNews: SlidingRoomsAnswer | undefined,
 ): Reply {
   const deviceListPosition = ctx.deviceLists.position();
+  const issued = ctx.connections.issuePos(state.connectionId, deviceListPosition, roomNews?.positions ?? null);
   const response: SlidingSyncResponse = {
-    pos: ctx.connections.issuePos(state.connectionId, deviceListPosition),
-    lists: minimalLists(body.lists),
-    rooms: {},
-    extensions: {},
+    pos: issued.pos,
+    lists: roomNews?.lists ?? {},
+    rooms: roomNews?.rooms ?? {},
+    extensions: { ...roomNews?.extensions },
   };
+  roomNews?.record(issued.seq);
   if (toDevice !== undefined) {
     for (const key of state.toDeviceKeys) response.extensions[key] = toDevice;
   }
@@ -206,10 +226,6 @@ function mergeSticky(state: ConnectionState, params: ExtensionParams): Connectio
     toDeviceLimit: toDevice.limit ?? state.toDeviceLimit,
     toDeviceKeys: toDevice.keys.length > 0 ? toDevice.keys : state.toDeviceKeys,
     e2eeEnabled: params.e2eeEnabled ?? state.e2eeEnabled,
+    roomSubscriptions: state.roomSubscriptions,
   };
-}
-
-function minimalLists(lists: unknown): Record<string, unknown> {
-  if (!isJsonObject(lists)) return {};
-  return Object.fromEntries(Object.keys(lists).map((name) => [name, { count: 0 }]));
 }

@@ -94,14 +94,16 @@ export interface SlidingSyncResponse {
 }
 
 /**
- * Classic `GET /v3/sync` response, reduced to what todevice uses (to-device with implicit acknowledgement) and the
- * end-to-end encryption fields. As in Synapse, `device_lists` is present only when something changed; the
- * counts and fallback types always are (optional here because other servers may leave them out).
+ * Classic `GET /v3/sync` response. todevice's own engine reads only `next_batch` and `to_device` (to-device with
+ * implicit acknowledgement); the room sections and account data are there for standard clients, and so are the
+ * end-to-end encryption fields. As in Synapse, `device_lists` is present only when something changed; the counts
+ * and fallback types always are (optional here because other servers may leave them out).
  */
 export interface ClassicSyncResponse extends Partial<E2eeSyncFields> {
   next_batch: string;
   to_device: { events: ToDeviceEvent[] };
   rooms: { join: Record<string, unknown>; invite: Record<string, unknown>; leave: Record<string, unknown> };
+  account_data?: { events: Array<{ type: string; content: Record<string, unknown> }> };
 }
 
 /** `PUT /v3/sendToDevice/{eventType}/{txnId}` body: user ID → device ID (or `"*"`) → content. */

@@ -65,7 +65,7 @@ describe('sliding sync connections', () => {
     const body = {
       lists: { all: { ranges: [[0, 10]], timeline_limit: 1 }, dms: {} },
       room_subscriptions: { '!x:localhost': { timeline_limit: 1 } },
-      extensions: { account_data: { enabled: true }, unknown_extension: 42 },
+      extensions: { 'org.example.unknown': { enabled: true }, unknown_extension: 42 },
     };
     const response = await slidingSync(ts.url, me, { body });
     expect(response.status).toBe(200);

@@ -33,7 +33,7 @@ describe('homeserver database', () => {
     db.prepare("INSERT INTO sliding_sync_connections (user_id, device_id, conn_id, to_device_enabled) VALUES ('@a:hs', 'D', 'main', 1)").run();
     db.prepare("INSERT INTO sliding_sync_positions (pos, connection_id, issued_seq) VALUES ('p1', 1, 1)").run();
     migrate(db, MIGRATIONS, ':memory:');
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.at(-1)?.version);
     // Existing connections keep their to-device settings and have e2ee off; existing positions stand for the
     // start of the (then empty) device list stream, which is exact.
     expect(db.prepare('SELECT to_device_enabled, e2ee_enabled FROM sliding_sync_connections').get()).toEqual({ to_device_enabled: 1, e2ee_enabled: 0 });
@@ -48,6 +48,29 @@ describe('homeserver database', () => {
     const db = new Database(':memory:');
     db.pragma('user_version = 99');
     expect(() => migrate(db, MIGRATIONS, 'x.db')).toThrow(/newer than this homeserver/);
+    db.close();
+  });
+
+  it('migration 0003: an existing room gets its current-state index and membership positions', () => {
+    const db = new Database(':memory:');
+    migrate(db, MIGRATIONS.slice(0, 1), ':memory:');
+    const insert = db.prepare(
+      'INSERT INTO room_events (event_id, room_id, type, state_key, sender, origin_server_ts, content) VALUES (?, ?, ?, ?, ?, 0, ?)',
+    );
+    insert.run('$create', '!r:hs', 'm.room.create', '', '@a:hs', '{"creator":"@a:hs"}');
+    insert.run('$join', '!r:hs', 'm.room.member', '@a:hs', '@a:hs', '{"membership":"join"}');
+    insert.run('$name1', '!r:hs', 'm.room.name', '', '@a:hs', '{"name":"one"}');
+    insert.run('$message', '!r:hs', 'm.room.message', null, '@a:hs', '{"body":"hi"}');
+    insert.run('$name2', '!r:hs', 'm.room.name', '', '@a:hs', '{"name":"two"}');
+    db.prepare("INSERT INTO room_memberships (room_id, user_id, membership) VALUES ('!r:hs', '@a:hs', 'join')").run();
+    migrate(db, MIGRATIONS, ':memory:');
+    const state = db.prepare('SELECT type, state_key, event_id FROM room_current_state ORDER BY stream_ordering').all();
+    expect(state).toEqual([
+      { type: 'm.room.create', state_key: '', event_id: '$create' },
+      { type: 'm.room.member', state_key: '@a:hs', event_id: '$join' },
+      { type: 'm.room.name', state_key: '', event_id: '$name2' },
+    ]);
+    expect(db.prepare('SELECT stream_ordering FROM room_memberships').get()).toEqual({ stream_ordering: 2 });
     db.close();
   });
 });
