@@ -203,14 +203,18 @@ describe('ui http bridge: events', () => {
 
   it('closes open event streams on close()', async () => {
     const url = new URL(bridge.url);
+    let streaming: () => void = () => undefined;
+    const open = new Promise<void>((resolve) => (streaming = resolve));
     const ended = new Promise<void>((resolve) => {
       http.get({ host: url.hostname, port: url.port, path: '/api/events', headers: auth }, (res) => {
+        streaming();
         res.resume();
         res.on('end', resolve);
         res.on('close', resolve);
       });
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The stream is open once its headers arrived; only then is there something for close() to end.
+    await open;
     await bridge.close();
     await ended;
     bridge = { url: bridge.url, launchUrl: bridge.launchUrl, close: async () => {} };
