@@ -1,15 +1,19 @@
 /**
- * `todevice inbox`: prints what a data directory's store holds: account, to-device token, lease, cursors and the
- * inbox rows, as text or as JSON (`--json`, shape documented in the README).
+ * `todevice inbox`: prints what a data directory's store holds: account, to-device token, lease, cursors, what
+ * each consumer handled, the newest inbox rows, and the store's size with what compaction and retention removed,
+ * as text or as JSON (`--json`, shape documented in the README).
  *
  * Runtime: node. Read-only: it opens the store, reads one consistent snapshot (one read transaction) and closes.
  * Opening a file that is not a todevice store fails with the store's own clear error and leaves it untouched.
+ * Its cost does not grow with the store's age: rows are the newest `--limit`, everything else is counts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { openStore } from '../store/open-store';
-import { readStoreSnapshot, type StoreSnapshot } from '../store/snapshot';
+import { describeLimit, RETENTION_KEYS } from '../store/retention-policy';
+import { DEFAULT_SNAPSHOT_INBOX_ROWS, readStoreSnapshot, type StoreSnapshot } from '../store/snapshot';
+import type { StorageStats } from '../store/storage-stats';
 import { StoreOpenError } from '../store/store-errors';
 import { parsePositiveInt, runCommand, UsageError } from './cli-errors';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
@@ -26,7 +30,7 @@ export function registerInboxCommand(program: Command): void {
     .description("print a data directory's to-device token, lease, cursors and inbox")
     .requiredOption('--data <dir>', 'data directory of a main process (todevice headless --data, or the app)')
     .option('--json', 'print one JSON object (shape in the README)')
-    .option('--limit <n>', 'print at most this many inbox rows (newest kept)', parsePositiveInt('limit'), 10_000)
+    .option('--limit <n>', 'print at most this many inbox rows (the newest)', parsePositiveInt('limit'), DEFAULT_SNAPSHOT_INBOX_ROWS)
     .action((options: InboxOptions) => runCommand(async () => printInbox(options)));
 }
 
@@ -64,7 +68,9 @@ export function toJson(snapshot: StoreSnapshot): Record<string, unknown> {
       expires_at_ms: lease.expiresAtMs,
     })),
     cursors: snapshot.cursors.map((cursor) => ({ consumer: cursor.consumer, seq: cursor.seq })),
+    handled: snapshot.handled.map((h) => ({ consumer: h.consumer, rows: h.rows, distinct_tags: h.distinctTags, duplicates: h.duplicates })),
     inbox_count: snapshot.inboxCount,
+    inbox_seq: { min: snapshot.inboxStats.minSeq, max: snapshot.inboxStats.maxSeq, last_appended: snapshot.inboxStats.lastSeq },
     inbox: snapshot.inbox.map((row) => ({
       seq: row.seq,
       type: row.type,
@@ -75,7 +81,38 @@ export function toJson(snapshot: StoreSnapshot): Record<string, unknown> {
       batch: { since: row.batchSince, next_batch: row.batchNextBatch },
     })),
     legacy_tokens: snapshot.legacyTokens.map((t) => ({ process: t.process, next_batch: t.nextBatch })),
+    storage: storageJson(snapshot.storage),
   };
+}
+
+function storageJson(storage: StorageStats): Record<string, unknown> {
+  const { rows, removed } = storage;
+  return {
+    file_bytes: storage.fileBytes,
+    wal_bytes: storage.walBytes,
+    page_size_bytes: storage.pageSizeBytes,
+    free_pages: storage.freePages,
+    auto_vacuum: storage.autoVacuum,
+    rows: { inbox: rows.inbox, handled: rows.handled, event_log: rows.eventLog, notifications: rows.notifications, timeline: rows.timeline, room_keys: rows.roomKeys },
+    removed: {
+      inbox_rows: removed.inboxRows,
+      notifier_rows_skipped: removed.notifierRowsSkipped,
+      handled_rows: removed.handledRows,
+      event_log_rows: removed.eventLogRows,
+      notifications: removed.notifications,
+      timeline_rows: removed.timelineRows,
+      vacuum_pages_freed: removed.vacuumPagesFreed,
+    },
+    last_compaction_at_ms: storage.lastCompactionAtMs,
+    last_vacuum_at_ms: storage.lastVacuumAtMs,
+    retention: Object.fromEntries(
+      RETENTION_KEYS.map((key) => [snakeCase(key), { max_rows: storage.retention[key].maxRows, max_age_ms: storage.retention[key].maxAgeMs }]),
+    ),
+  };
+}
+
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }
 
 function toText(snapshot: StoreSnapshot): string {
@@ -87,22 +124,35 @@ function toText(snapshot: StoreSnapshot): string {
     lines.push(`lease     ${lease.key}: holder=${lease.holder} generation=${lease.generation} expires=${new Date(lease.expiresAtMs).toISOString()}`);
   }
   for (const cursor of snapshot.cursors) lines.push(`cursor    ${cursor.consumer} at seq ${cursor.seq}`);
-  lines.push(`inbox     ${snapshot.inboxCount} rows; ${describeTags(snapshot)}`);
+  // The exactly-once check a person runs after killing processes: from `handled`, which outlives compaction.
+  for (const h of snapshot.handled) lines.push(`handled   ${h.consumer}: ${h.rows} rows, ${h.distinctTags} distinct tags, ${h.duplicates} duplicated`);
+  lines.push(...storageText(snapshot.storage));
+  const { minSeq, maxSeq, lastSeq } = snapshot.inboxStats;
+  const range = minSeq === null ? 'empty' : `seq ${minSeq}..${maxSeq ?? minSeq}`;
+  lines.push(`inbox     ${snapshot.inboxCount} rows (${range}, last appended ${lastSeq}); newest ${snapshot.inbox.length} shown`);
   for (const row of snapshot.inbox) {
     lines.push(`  ${String(row.seq).padStart(6)}  ${row.type}  ${row.sender}  ${JSON.stringify(row.content)}  fetched by ${row.fetchedByProcess} (pid ${row.fetchedByPid})`);
   }
   return `${lines.join('\n')}\n`;
 }
 
-/** "N distinct tags, M duplicated": the exactly-once check a person runs after killing processes. */
-function describeTags(snapshot: StoreSnapshot): string {
-  const seen = new Set<string>();
-  let duplicated = 0;
-  for (const row of snapshot.inbox) {
-    const tag = row.content.tag;
-    if (typeof tag !== 'string') continue;
-    if (seen.has(tag)) duplicated += 1;
-    else seen.add(tag);
-  }
-  return `${seen.size} distinct tags, ${duplicated} duplicated`;
+function storageText(storage: StorageStats): string[] {
+  const { rows, removed } = storage;
+  const when = (atMs: number | null): string => (atMs === null ? 'never' : new Date(atMs).toISOString());
+  return [
+    `storage   ${formatBytes(storage.fileBytes + storage.walBytes)} (file ${formatBytes(storage.fileBytes)}, WAL ${formatBytes(storage.walBytes)}); ` +
+      `auto_vacuum ${storage.autoVacuum}, ${storage.freePages} free pages`,
+    `rows      inbox ${rows.inbox}, handled ${rows.handled}, event_log ${rows.eventLog}, notifications ${rows.notifications}, ` +
+      `timeline ${rows.timeline}, room_keys ${rows.roomKeys}`,
+    `removed   inbox ${removed.inboxRows} rows, notifier skipped ${removed.notifierRowsSkipped} rows (window), handled ${removed.handledRows}, ` +
+      `event_log ${removed.eventLogRows}, notifications ${removed.notifications}, timeline ${removed.timelineRows}, ` +
+      `${removed.vacuumPagesFreed} pages vacuumed; last compaction ${when(storage.lastCompactionAtMs)}`,
+    `retention ${RETENTION_KEYS.map((key) => `${key} ${describeLimit(storage.retention[key])}`).join(', ')}`,
+  ];
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }

@@ -17,7 +17,9 @@ import { nodeNotifierLauncher } from '../main/host/notifier-launcher';
 import { startUiHttpBridge } from '../main/host/ui-http-bridge';
 import { isStrategy, STRATEGIES, type Strategy } from '../shared/strategies';
 import { StoreOpenError } from '../store/store-errors';
+import type { RetentionOptions } from '../store/retention-policy';
 import { parsePort, runCommand, UsageError } from './cli-errors';
+import { collectRetain, RETAIN_HELP } from './retention-flags';
 import { defaultDataDir } from './data-paths';
 import { findElectronBinary } from './electron-binary';
 import { ensureElectronBuilt } from './electron-build';
@@ -30,6 +32,7 @@ interface StartOptions {
   strategy?: string;
   port: number;
   web?: boolean;
+  retain?: RetentionOptions;
 }
 
 export function registerStartCommand(program: Command): void {
@@ -41,6 +44,7 @@ export function registerStartCommand(program: Command): void {
     .option('--strategy <name>', `one of ${STRATEGIES.join(', ')} (default: explicit-lease)`)
     .option('--port <n>', 'browser mode: port of the dashboard on 127.0.0.1; 0 picks a free one', parsePort, 0)
     .option('--web', 'serve the dashboard in a browser even where Electron is available')
+    .option('--retain <what=limit>', RETAIN_HELP, collectRetain)
     .addHelpText('after', '\nExamples:\n  npm start\n  todevice start --web --port 8080 --strategy legacy')
     .action((options: StartOptions) => runCommand(() => start(options)));
 }
@@ -67,6 +71,7 @@ async function runElectron(binary: string, options: StartOptions, strategy: Stra
       TODEVICE_DATA_DIR: path.resolve(options.data),
       ...(options.homeserver ? { TODEVICE_HOMESERVER_URL: options.homeserver } : {}),
       ...(strategy ? { TODEVICE_STRATEGY: strategy } : {}),
+      ...(options.retain ? { TODEVICE_RETENTION: JSON.stringify(options.retain) } : {}),
     },
   });
   // Electron quits cleanly on SIGTERM; forwarding the signal lets it stop its host before we exit.
@@ -86,6 +91,7 @@ async function runBrowserMode(options: StartOptions, strategy: Strategy | undefi
     dataDir: path.resolve(options.data),
     ...(options.homeserver ? { homeserverUrl: options.homeserver.replace(/\/+$/, '') } : {}),
     ...(strategy ? { strategy } : {}),
+    ...(options.retain ? { retention: options.retain } : {}),
     launcher: nodeNotifierLauncher,
     log,
     ambientTraffic: true,

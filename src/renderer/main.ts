@@ -17,6 +17,7 @@ import { createLatencyChart } from './views/latency-chart';
 import { createLeaseView } from './views/lease-view';
 import { createNotificationsView } from './views/notifications-view';
 import { createRaceView } from './views/race-view';
+import { createStorageView } from './views/storage-view';
 import { createTimelineView } from './views/timeline-view';
 import type { View } from './views/view';
 
@@ -37,6 +38,7 @@ const views: View[] = [
   createNotificationsView(document),
   createTimelineView(document),
   createRaceView(document, transport.client),
+  createStorageView(document),
 ];
 
 // A snapshot:get answer can arrive after a newer pushed snapshot; drawing it would step the dashboard back.

@@ -2,8 +2,8 @@
  * The inbox: an append-only log of received to-device events, numbered by a local `seq`.
  *
  * Runtime: node. Rows are only appended (by `commitBatch`, or by the legacy/naive strategies) and deleted by
- * `compactInbox` once every registered consumer's cursor has passed them. `seq` comes from AUTOINCREMENT, so it
- * never goes back and is never reused, even after compaction. Per sending device, the server keeps arrival order
+ * compaction once every consumer that must see them has passed them (src/store/inbox-compaction.ts). `seq` comes
+ * from AUTOINCREMENT, so it never goes back and is never reused, even after compaction. Per sending device, the server keeps arrival order
  * (DESIGN.md §3) and we append a batch in response order, so `seq` order is delivery order.
  */
 import type { ToDeviceEvent } from '../shared/wire';
@@ -100,12 +100,23 @@ export function latestInbox(store: ClientStore, limit: number): InboxRow[] {
   return rows.map(toInboxRow);
 }
 
-export function inboxStats(store: ClientStore): { count: number; minSeq: number | null; maxSeq: number | null } {
-  const row = store.statement('SELECT count(*) AS count, min(seq) AS minSeq, max(seq) AS maxSeq FROM inbox').get() as {
-    count: number;
-    minSeq: number | null;
-    maxSeq: number | null;
-  };
+export interface InboxStats {
+  /** Rows in the inbox now. */
+  count: number;
+  minSeq: number | null;
+  maxSeq: number | null;
+  /** The highest `seq` ever appended (0 for none), which compaction does not lower: "has row N arrived?". */
+  lastSeq: number;
+}
+
+export function inboxStats(store: ClientStore): InboxStats {
+  const row = store
+    .statement(
+      `SELECT count(*) AS count, min(seq) AS minSeq, max(seq) AS maxSeq,
+              coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'inbox'), 0) AS lastSeq
+       FROM inbox`,
+    )
+    .get() as InboxStats;
   return row;
 }
 

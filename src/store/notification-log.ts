@@ -7,6 +7,7 @@
  */
 import type { NotificationOutcome } from '../shared/notifier-messages';
 import type { ClientStore } from './open-store';
+import { countersOf } from './store-counters';
 
 export function recordNotification(
   store: ClientStore,
@@ -20,10 +21,12 @@ export function recordNotification(
     .run(entry.eventId, entry.pid, entry.outcome, entry.sessionId, entry.shownAtMs);
 }
 
-/** Notifications shown, by outcome. */
+/** Notifications shown, by outcome: those still logged plus those retention pruned (src/store/log-retention.ts). */
 export function countNotifications(store: ClientStore): Record<NotificationOutcome, number> {
   const counts: Record<NotificationOutcome, number> = { plain: 0, decrypted: 0, 'unable-to-decrypt': 0, 'data-missing': 0, 'fetch-failed': 0 };
+  const pruned = countersOf(store, 'notifications');
+  for (const outcome of Object.keys(counts) as NotificationOutcome[]) counts[outcome] = pruned.get(outcome) ?? 0;
   const rows = store.statement('SELECT outcome, count(*) AS n FROM notifications GROUP BY outcome').all() as Array<{ outcome: NotificationOutcome; n: number }>;
-  for (const row of rows) counts[row.outcome] = row.n;
+  for (const row of rows) counts[row.outcome] += row.n;
   return counts;
 }

@@ -12,6 +12,10 @@
  *   measure the difference.
  * - Statements are prepared once per store and cached by their SQL text (`store.statement(sql)`), and so is the
  *   immediate-transaction wrapper (`store.immediate(work)`).
+ * - A new file gets `auto_vacuum = INCREMENTAL` before its first table, so maintenance can give freed space back
+ *   (src/store/auto-vacuum.ts converts older stores). `journal_size_limit` truncates the WAL file back to
+ *   `WAL_SIZE_LIMIT_BYTES` whenever it restarts: without it the file keeps the size of its largest burst (a long
+ *   reader holding back checkpoints lets it grow to tens of megabytes) for the life of the store.
  */
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
@@ -44,6 +48,8 @@ export interface ClientStore {
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 const MIN_BUSY_TIMEOUT_MS = 5000;
+/** What the WAL file is cut back to when it restarts; twice what SQLite's automatic checkpoint lets it reach. */
+export const WAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
 
 export function openStore(path: string, options: OpenStoreOptions = {}): ClientStore {
   const busyTimeoutMs = Math.max(MIN_BUSY_TIMEOUT_MS, options.busyTimeoutMs ?? MIN_BUSY_TIMEOUT_MS);
@@ -54,9 +60,12 @@ export function openStore(path: string, options: OpenStoreOptions = {}): ClientS
   }
   const db = new Database(path, { timeout: busyTimeoutMs, fileMustExist: !inMemory, ...electronNativeBinding() });
   try {
-    refuseForeignOrNewer(db, path);
+    const fresh = refuseForeignOrNewer(db, path);
+    // Only possible before the first table exists, and before the WAL switch, which creates the database.
+    if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
     // journal_mode is a header write, so it comes only after the file was recognised as ours or fresh.
     db.pragma('journal_mode = WAL');
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     migrate(db);
@@ -125,7 +134,8 @@ function refuseNonSqliteFile(path: string): void {
   }
 }
 
-function refuseForeignOrNewer(db: SqliteDatabase, path: string): void {
+/** Returns whether the database is fresh (no schema yet); throws `StoreOpenError` for one that is not ours. */
+function refuseForeignOrNewer(db: SqliteDatabase, path: string): boolean {
   const applicationId = db.pragma('application_id', { simple: true });
   const userVersion = readUserVersion(db);
   const objectCount = db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number };
@@ -138,7 +148,7 @@ function refuseForeignOrNewer(db: SqliteDatabase, path: string): void {
         supportedVersion: LATEST_SCHEMA_VERSION,
       });
     }
-    return;
+    return false;
   }
   const fresh = applicationId === 0 && userVersion === 0 && objectCount.n === 0;
   if (!fresh) {
@@ -149,4 +159,5 @@ function refuseForeignOrNewer(db: SqliteDatabase, path: string): void {
         `${objectCount.n} schema objects`,
     });
   }
+  return true;
 }

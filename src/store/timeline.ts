@@ -10,6 +10,7 @@
  * hide the harm, so both are reported.
  */
 import type { ClientStore } from './open-store';
+import { countersOf } from './store-counters';
 
 export interface TimelineEntry {
   eventId: string;
@@ -101,6 +102,7 @@ export interface TimelineSummary {
   unableToDecrypt: number;
 }
 
+/** Over every entry ever paged in: those kept plus the totals of those retention pruned (src/store/log-retention.ts). */
 export function summarizeTimeline(store: ClientStore): TimelineSummary {
   const row = store
     .statement(
@@ -108,7 +110,10 @@ export function summarizeTimeline(store: ClientStore): TimelineSummary {
        FROM timeline WHERE session_id IS NOT NULL`,
     )
     .get() as { encrypted: number; decrypted: number; late: number };
-  return { encrypted: row.encrypted, decrypted: row.decrypted, late: row.late, unableToDecrypt: row.encrypted - row.decrypted };
+  const pruned = countersOf(store, 'timeline');
+  const encrypted = row.encrypted + (pruned.get('encrypted') ?? 0);
+  const decrypted = row.decrypted + (pruned.get('decrypted') ?? 0);
+  return { encrypted, decrypted, late: row.late + (pruned.get('late') ?? 0), unableToDecrypt: encrypted - decrypted };
 }
 
 /** The entries for these event IDs (absent ones were not paged in). */

@@ -7,13 +7,26 @@
  * `duplicated` from the `handled` rows the main consumer wrote in the same transaction as its cursor. A message
  * the server no longer holds and the main consumer never handled is lost for good. The encryption counters come
  * from the store too: the notification log the notifiers wrote and the timeline the main process decrypted.
+ *
+ * Its cost does not grow with the store's age or with a backlog: it reads the newest few rows of each list and
+ * computes every count in SQL (the pending tags in the inbox included), never a listing of the inbox.
  */
 import type { Strategy } from '../../engine/engine-types';
 import type { DeviceInspection } from '../../shared/admin-wire';
-import type { DashboardSnapshot, DeliveryCounters, EncryptionCounters, NotificationView, ProcessLane, RaceView, TimelineEntryView } from '../../shared/ui-api';
+import type {
+  DashboardSnapshot,
+  DeliveryCounters,
+  EncryptionCounters,
+  NotificationView,
+  ProcessLane,
+  RaceView,
+  StorageView,
+  TimelineEntryView,
+} from '../../shared/ui-api';
 import { countEventsByPid, latestEventsOf, latestEventsOfKind } from '../../store/event-log';
-import { hasHandledTag, messageTag, recentLatencies, summarizeHandled } from '../../store/handled';
-import { inboxStats, latestInbox, listInbox } from '../../store/inbox';
+import { hasHandledTag, messageTag, recentLatencies, summarizeHandled, unhandledTagCount } from '../../store/handled';
+import { inboxStats, latestInbox } from '../../store/inbox';
+import { readStorageStats } from '../../store/storage-stats';
 import { listCursors } from '../../store/cursors';
 import { countNotifications } from '../../store/notification-log';
 import { roomKeyCount } from '../../store/room-keys';
@@ -86,6 +99,7 @@ export function buildSnapshot(input: SnapshotInput): DashboardSnapshot {
       ),
       latency: recentLatencies(store, MAIN_CONSUMER, 300),
       race: input.race,
+      storage: buildStorage(store),
     };
   })();
 }
@@ -108,12 +122,12 @@ function buildCounters(input: SnapshotInput): DeliveryCounters {
     if (tag !== null && !wasReceived(tag)) waiting.add(tag);
   }
   const cursor = listCursors(input.store).find((c) => c.consumer === MAIN_CONSUMER)?.seq ?? 0;
-  for (const row of listInbox(input.store, { afterSeq: cursor, limit: 100_000 })) {
-    const tag = messageTag(row.content);
-    const visibleToMain = input.strategy !== 'legacy' || row.fetchedByProcess === MAIN_CONSUMER;
-    if (tag !== null && visibleToMain && !wasReceived(tag)) waiting.add(tag);
-  }
-  const pending = waiting.size;
+  const inInbox = unhandledTagCount(input.store, MAIN_CONSUMER, {
+    afterSeq: cursor,
+    ...(input.strategy === 'legacy' ? { fetchedBy: MAIN_CONSUMER } : {}),
+    exclude: [...waiting],
+  });
+  const pending = waiting.size + inInbox;
   const sent = input.inspection.accepted;
   return { sent, received, lost: Math.max(0, sent - received - pending), duplicated: handled.duplicates, pending };
 }
@@ -141,6 +155,11 @@ function summarize(detail: Record<string, unknown>): string {
 
 function stringOr(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
+}
+
+function buildStorage(store: ClientStore): StorageView {
+  const { fileBytes, walBytes, freePages, autoVacuum, rows, removed, lastCompactionAtMs } = readStorageStats(store);
+  return { fileBytes, walBytes, freePages, autoVacuum, rows, removed, lastCompactionAtMs };
 }
 
 function buildEncryptionCounters(store: ClientStore): EncryptionCounters {
