@@ -8,6 +8,7 @@ import type { Db } from './db';
 import type { DeviceWaiters } from './device-waiters';
 import type { FaultRegistry } from './faults';
 import type { PushSender } from './push-sender';
+import type { ServerPruner } from './retention';
 import type { SlidingSyncConnections } from './sliding-sync-connections';
 import type { SyncTokens } from './sync-tokens';
 import type { ToDeviceQueue } from './to-device-queue';
@@ -24,6 +25,7 @@ export interface HomeserverContext {
   waiters: DeviceWaiters;
   faults: FaultRegistry;
   connections: SlidingSyncConnections;
+  pruner: ServerPruner;
   pushes: PushSender;
   log: (line: string) => void;
 }

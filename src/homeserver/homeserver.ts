@@ -6,7 +6,8 @@
  *
  * Guarantees: all protocol state (accounts, queues, acknowledgements, counters, idempotency records, rooms,
  * pushers, sliding sync connections) is in SQLite, so closing and starting again on the same file loses nothing
- * a client was told succeeded. Only fault injection and long-poll waiters are in memory. `close()` ends long
+ * a client was told succeeded. Idempotency records and idle connections are pruned after Synapse's windows by a
+ * pass every minute (retention.ts), so those tables do not grow with the server's age. Only fault injection and long-poll waiters are in memory. `close()` ends long
  * polls and pending pushes, closes every connection, then the database.
  *
  * @example
@@ -28,6 +29,7 @@ import { DeviceWaiters } from './device-waiters';
 import { createDispatcher } from './dispatcher';
 import { FaultRegistry } from './faults';
 import { PushSender } from './push-sender';
+import { DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_SERVER_RETENTION, ServerPruner, type ServerRetention } from './retention';
 import { pusherRoutes } from './pusher-routes';
 import { roomRoutes } from './room-routes';
 import { Router } from './router';
@@ -52,6 +54,10 @@ export interface HomeserverOptions {
   batchCap?: number;
   /** Receives one line per notable event (unexpected errors, push failures, faults). Default: stderr. */
   log?: (line: string) => void;
+  /** How long transaction IDs and idle sliding sync connections are kept (defaults: Synapse's, retention.ts). */
+  retention?: Partial<ServerRetention>;
+  /** How often the retention pass runs. Default 60 s. */
+  pruneIntervalMs?: number;
 }
 
 export interface RunningHomeserver {
@@ -71,7 +77,8 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Runni
   if (!Number.isInteger(batchCap) || batchCap <= 0) throw new Error(`batchCap must be a positive integer, got ${batchCap}`);
   const { db, tokenSecret } = openDatabase(options.dbPath, serverName);
   const shutdown = new AbortController();
-  const ctx = buildContext({ db, tokenSecret, serverName, batchCap, log, adminToken: options.adminToken });
+  const pruner = new ServerPruner(db, { ...DEFAULT_SERVER_RETENTION, ...options.retention });
+  const ctx = buildContext({ db, tokenSecret, serverName, batchCap, log, adminToken: options.adminToken, pruner });
   const router = new Router();
   for (const routes of [accountRoutes, sendToDeviceRoutes, slidingSyncRoutes, classicSyncRoutes, roomRoutes, pusherRoutes, adminRoutes]) {
     router.add(routes(ctx));
@@ -84,10 +91,13 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Runni
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
+  const pruneTimer = setInterval(() => pruneQuietly(ctx), options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      clearInterval(pruneTimer);
       shutdown.abort();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -106,6 +116,7 @@ function buildContext(parts: {
   batchCap: number;
   log: (line: string) => void;
   adminToken: string | undefined;
+  pruner: ServerPruner;
 }): HomeserverContext {
   const { db, log } = parts;
   const removePusher = db.prepare('DELETE FROM pushers WHERE pushkey = ? AND json_extract(data, \'$.url\') = ?');
@@ -120,6 +131,7 @@ function buildContext(parts: {
     waiters: new DeviceWaiters(),
     faults: new FaultRegistry(),
     connections: new SlidingSyncConnections(db),
+    pruner: parts.pruner,
     pushes: new PushSender(log, (pushkey, url) => {
       if (!db.open) return;
       removePusher.run(pushkey, url);
@@ -127,6 +139,16 @@ function buildContext(parts: {
     }),
     log,
   };
+}
+
+/** The timer's pass: a busy database (a bench connection holding the write lock) only delays it to the next. */
+function pruneQuietly(ctx: HomeserverContext): void {
+  if (!ctx.db.open) return;
+  try {
+    ctx.pruner.prune(Date.now());
+  } catch (error) {
+    ctx.log(`retention: pass skipped: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

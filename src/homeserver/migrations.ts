@@ -11,6 +11,10 @@
  * deleted (acknowledged). A reused id could be at or below a `next_batch` already handed to a client, and that
  * client's next `since` would then acknowledge (delete) a message it never saw. `AUTOINCREMENT` makes the stream
  * strictly monotonic for the life of the database.
+ *
+ * Migration 0002 adds the timestamps retention needs (src/homeserver/retention.ts): when each transaction-ID
+ * record was made, and when each sliding sync connection was last used. Rows that exist when it runs get the
+ * migration's time, so an upgrade forgets nothing early: they live one full window from then.
  */
 
 export interface Migration {
@@ -137,6 +141,19 @@ export const MIGRATIONS: readonly Migration[] = [
         issued_seq INTEGER NOT NULL
       );
       CREATE INDEX sliding_sync_positions_by_connection ON sliding_sync_positions (connection_id, issued_seq);
+    `,
+  },
+  {
+    version: 2,
+    name: '0002-retention',
+    sql: `
+      ALTER TABLE transactions ADD COLUMN created_ts INTEGER NOT NULL DEFAULT 0;
+      UPDATE transactions SET created_ts = CAST(unixepoch('subsec') * 1000 AS INTEGER);
+      CREATE INDEX transactions_by_age ON transactions (created_ts);
+
+      ALTER TABLE sliding_sync_connections ADD COLUMN last_used_ts INTEGER NOT NULL DEFAULT 0;
+      UPDATE sliding_sync_connections SET last_used_ts = CAST(unixepoch('subsec') * 1000 AS INTEGER);
+      CREATE INDEX sliding_sync_connections_by_use ON sliding_sync_connections (last_used_ts);
     `,
   },
 ];
