@@ -7,7 +7,7 @@
  * summary adds the totals that pruning kept, so its figures cover everything ever handled. The per-tag lookups
  * (`hasHandledTag`, `handledTags`) see only the rows still kept, which is why the race harness keeps them all.
  */
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { InboxRow } from './inbox';
 import type { ClientStore } from './open-store';
 import { countersOf } from './store-counters';
@@ -21,11 +21,17 @@ function sentAtMs(content: Record<string, unknown>): number | null {
   return typeof content.sent_at_ms === 'number' && Number.isFinite(content.sent_at_ms) ? content.sent_at_ms : null;
 }
 
+const insertStatements = new WeakMap<Database, Statement>();
+
 /** Records that `consumer` handled `row`; call it inside the consume handler's transaction. */
 export function recordHandled(db: Database, consumer: string, row: InboxRow, nowMs: number): void {
-  db.prepare(
-    'INSERT INTO handled (consumer, seq, type, tag, sent_at_ms, handled_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
-  ).run(consumer, row.seq, row.type, messageTag(row.content), sentAtMs(row.content), nowMs);
+  // Prepared once per connection: this runs for every row every consumer handles.
+  let insert = insertStatements.get(db);
+  if (insert === undefined) {
+    insert = db.prepare('INSERT INTO handled (consumer, seq, type, tag, sent_at_ms, handled_at_ms) VALUES (?, ?, ?, ?, ?, ?)');
+    insertStatements.set(db, insert);
+  }
+  insert.run(consumer, row.seq, row.type, messageTag(row.content), sentAtMs(row.content), nowMs);
 }
 
 export interface HandledSummary {
