@@ -105,7 +105,7 @@ export function unhandledTagCount(store: ClientStore, consumer: string, options:
        )
        SELECT count(*) AS n FROM tagged
        WHERE typeof(tag) = 'text' AND tag NOT IN (SELECT value FROM json_each(?))
-         AND NOT EXISTS (SELECT 1 FROM handled WHERE handled.consumer = ? AND handled.tag = tagged.tag)`,
+         AND NOT EXISTS (SELECT 1 FROM handled INDEXED BY handled_by_tag WHERE handled.consumer = ? AND handled.tag = tagged.tag)`,
     )
     .get(options.afterSeq, options.fetchedBy ?? null, options.fetchedBy ?? null, JSON.stringify(options.exclude), consumer) as { n: number };
   return row.n;

@@ -57,9 +57,11 @@ export function passedByEveryConsumer(store: ClientStore): number {
 
 export function compactInbox(store: ClientStore, options: CompactOptions): CompactOutcome {
   const maxRows = options.maxRows ?? COMPACTION_BATCH_ROWS;
-  if (deletableUpTo(store, options) <= 0) return { deleted: 0, caughtUp: true };
+  // Found before the write lock is taken: cursors only move forward and rows are only appended, so the boundary
+  // can only have grown by the time the transaction runs, and deleting up to it stays safe.
+  const upTo = deletableUpTo(store, options);
+  if (upTo <= 0) return { deleted: 0, caughtUp: true };
   return store.immediate((): CompactOutcome => {
-    const upTo = deletableUpTo(store, options);
     const first = store.statement('SELECT min(seq) AS seq FROM inbox').get() as { seq: number | null };
     if (first.seq === null || upTo < first.seq) return { deleted: 0, caughtUp: true };
     const bound = store.statement('SELECT seq FROM inbox WHERE seq <= ? ORDER BY seq LIMIT 1 OFFSET ?').get(upTo, maxRows - 1) as
@@ -134,9 +136,9 @@ function storeSkippedRoomKeys(store: ClientStore, consumer: string, range: { aft
 function inboxTable(store: ClientStore): KeyedTable {
   return {
     keyBeyondNewest: (n) => (store.statement('SELECT seq FROM inbox ORDER BY seq DESC LIMIT 1 OFFSET ?').get(n) as { seq: number } | undefined)?.seq,
-    oldestAfter: (afterKey, limit) =>
-      (store.statement('SELECT seq, received_at_ms FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?').all(afterKey, limit) as Array<{ seq: number; received_at_ms: number }>).map(
-        (row) => ({ key: row.seq, atMs: row.received_at_ms }),
-      ),
+    oldestAfter: function* (afterKey, limit) {
+      const rows = store.statement('SELECT seq, received_at_ms FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?').iterate(afterKey, limit);
+      for (const row of rows as IterableIterator<{ seq: number; received_at_ms: number }>) yield { key: row.seq, atMs: row.received_at_ms };
+    },
   };
 }

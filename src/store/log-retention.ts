@@ -44,11 +44,11 @@ interface PrunableTable {
 
 function prune(store: ClientStore, table: PrunableTable, options: PruneOptions): PruneOutcome {
   const maxRows = options.maxRows ?? PRUNE_BATCH_ROWS;
-  const cutOf = (): number => retentionCut(table.keyed, options.limit, { nowMs: options.nowMs, afterKey: 0, scanRows: AGE_SCAN_ROWS });
-  if (cutOf() <= 0) return { deleted: 0, caughtUp: true };
+  // Found before the write lock is taken, so the transaction holds it only for the delete: a cut stays valid
+  // while rows are appended (they only make more rows old) and time passes, and only this pass deletes.
+  const cut = retentionCut(table.keyed, options.limit, { nowMs: options.nowMs, afterKey: 0, scanRows: AGE_SCAN_ROWS });
+  if (cut <= 0) return { deleted: 0, caughtUp: true };
   return store.immediate((): PruneOutcome => {
-    const cut = cutOf();
-    if (cut <= 0) return { deleted: 0, caughtUp: true };
     const last = Math.min(cut, table.nthOldestKey(maxRows) ?? cut);
     const deleted = table.foldAndDelete(last);
     addToCounter(store, table.name, 'deleted', deleted);
@@ -63,17 +63,20 @@ export function pruneHandled(store: ClientStore, consumer: string, options: Prun
     keyed: {
       keyBeyondNewest: (n) => firstKey(store.statement('SELECT seq AS k FROM handled WHERE consumer = ? ORDER BY seq DESC LIMIT 1 OFFSET ?').get(consumer, n)),
       oldestAfter: (after, limit) =>
-        timedRows(store.statement('SELECT seq AS k, handled_at_ms AS t FROM handled WHERE consumer = ? AND seq > ? ORDER BY seq LIMIT ?').all(consumer, after, limit)),
+        timedRows(store.statement('SELECT seq AS k, handled_at_ms AS t FROM handled WHERE consumer = ? AND seq > ? ORDER BY seq LIMIT ?').iterate(consumer, after, limit)),
     },
     nthOldestKey: (n) => firstKey(store.statement('SELECT seq AS k FROM handled WHERE consumer = ? ORDER BY seq LIMIT 1 OFFSET ?').get(consumer, n - 1)),
     foldAndDelete: (last) => {
       const counts = store
         .statement('SELECT count(*) AS rows, count(tag) AS tagged FROM handled WHERE consumer = ? AND seq <= ?')
         .get(consumer, last) as { rows: number; tagged: number };
+      // INDEXED BY: left to itself (no ANALYZE statistics) the planner walks the primary key for `kept.seq > ?`
+      // once per pruned row, which made pruning 5,000 rows of a 25,000-row table take a minute, not 20 ms.
       const distinct = store
         .statement(
           `SELECT count(DISTINCT tag) AS n FROM handled h WHERE h.consumer = ? AND h.seq <= ? AND h.tag IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM handled kept WHERE kept.consumer = h.consumer AND kept.tag = h.tag AND kept.seq > ?)`,
+           AND NOT EXISTS (SELECT 1 FROM handled kept INDEXED BY handled_by_tag
+                           WHERE kept.consumer = h.consumer AND kept.tag = h.tag AND kept.seq > ?)`,
         )
         .get(consumer, last, last) as { n: number };
       addToCounter(store, scope, 'rows', counts.rows);
@@ -138,7 +141,7 @@ export function pruneTimeline(store: ClientStore, options: PruneOptions): PruneO
 function simpleKeyed(store: ClientStore, table: string, key: string, time: string): KeyedTable {
   return {
     keyBeyondNewest: (n) => firstKey(store.statement(`SELECT ${key} AS k FROM ${table} ORDER BY ${key} DESC LIMIT 1 OFFSET ?`).get(n)),
-    oldestAfter: (after, limit) => timedRows(store.statement(`SELECT ${key} AS k, ${time} AS t FROM ${table} WHERE ${key} > ? ORDER BY ${key} LIMIT ?`).all(after, limit)),
+    oldestAfter: (after, limit) => timedRows(store.statement(`SELECT ${key} AS k, ${time} AS t FROM ${table} WHERE ${key} > ? ORDER BY ${key} LIMIT ?`).iterate(after, limit)),
   };
 }
 
@@ -146,6 +149,7 @@ function firstKey(row: unknown): number | undefined {
   return (row as { k: number } | undefined)?.k;
 }
 
-function timedRows(rows: unknown[]): Array<{ key: number; atMs: number }> {
-  return (rows as Array<{ k: number; t: number }>).map((row) => ({ key: row.k, atMs: row.t }));
+/** Rows read one at a time, so a walk that stops at the first young row reads no further. */
+function* timedRows(rows: IterableIterator<unknown>): Generator<{ key: number; atMs: number }> {
+  for (const row of rows as IterableIterator<{ k: number; t: number }>) yield { key: row.k, atMs: row.t };
 }

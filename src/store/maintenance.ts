@@ -14,12 +14,14 @@
  *   PASSIVE checkpoint so the file shrinks. A task that stopped at its bound brings the next slow step forward,
  *   so a store that fell far behind catches up in a few seconds of steps instead of waiting minutes.
  * Nothing here decides what a consumer sees except the notifier window, and nothing touches a row ahead of a
- * cursor; a crash between two tasks leaves each done or not done, and the next step carries on.
+ * cursor; a crash between two tasks leaves each done or not done, and the next step carries on. The first step
+ * registers the notifier's cursor (at 0) if no notifier has run yet, so the rows a first notifier will need are
+ * held for it within its window; a device that never runs a notifier keeps at most that window of rows.
  */
 import type { Clock } from '../shared/clock';
 import { systemClock } from '../shared/clock';
 import { convertToIncrementalAutoVacuum, incrementalVacuumStep, type ConversionResult } from './auto-vacuum';
-import { NOTIFIER_CONSUMER } from './cursors';
+import { NOTIFIER_CONSUMER, registerConsumer } from './cursors';
 import { compactInbox, MAINTENANCE_SCOPE, skipPastWindow } from './inbox-compaction';
 import { handledConsumers, pruneEventLog, pruneHandled, pruneNotifications, pruneTimeline, type PruneOutcome } from './log-retention';
 import type { ClientStore } from './open-store';
@@ -63,6 +65,7 @@ export class StoreMaintenance {
   private nextCompactAtMs = Number.NEGATIVE_INFINITY;
   private nextSlowAtMs = Number.NEGATIVE_INFINITY;
   private inboxCaughtUp = false;
+  private notifierRegistered = false;
 
   constructor(options: MaintenanceOptions) {
     this.store = options.store;
@@ -101,6 +104,13 @@ export class StoreMaintenance {
   }
 
   private compact(nowMs: number, report: MaintenanceReport): void {
+    if (!this.notifierRegistered) {
+      // The notifier must see the rows it has yet to run for (within its window), including those it fetches
+      // itself and commits just before its first consume pass: its cursor holds them from the start, at 0,
+      // rather than from its first run (until which an unregistered consumer would hold nothing back).
+      registerConsumer(this.store, NOTIFIER_CONSUMER, this.clock);
+      this.notifierRegistered = true;
+    }
     const outcome = compactInbox(this.store, { limit: retentionPolicyOf(this.store).inbox, nowMs });
     report.inboxDeleted += outcome.deleted;
     this.inboxCaughtUp = outcome.caughtUp;

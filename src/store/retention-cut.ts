@@ -13,8 +13,8 @@ import type { RowLimit } from './retention-policy';
 export interface KeyedTable {
   /** The key of the row just beyond the newest `n`, or undefined when there are `n` rows or fewer. */
   keyBeyondNewest(n: number): number | undefined;
-  /** Up to `limit` rows after `afterKey`, oldest first, with their time. */
-  oldestAfter(afterKey: number, limit: number): Array<{ key: number; atMs: number }>;
+  /** Up to `limit` rows after `afterKey`, oldest first, with their time; read lazily (the walk may stop early). */
+  oldestAfter(afterKey: number, limit: number): Iterable<{ key: number; atMs: number }>;
 }
 
 /** The highest key the limit lets go, and never less than `afterKey` (which means: nothing after it may go). */

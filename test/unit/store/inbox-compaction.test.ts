@@ -76,6 +76,17 @@ describe('inbox compaction', () => {
     expect(compactInbox(store, { limit: NO_TAIL, nowMs: 10, maxRows: 4 })).toEqual({ deleted: 2, caughtUp: true });
   });
 
+  it('compaction: rows a notifier has not run for yet are kept for it from the first maintenance step, within its window', () => {
+    const store = tempStore();
+    writeRetentionPolicy(store, { inbox: NO_TAIL, notifierWindow: { maxRows: 30, maxAgeMs: null } });
+    append(store, 50);
+    consume(store, MAIN_CONSUMER, () => undefined, { clock });
+    const maintenance = new StoreMaintenance({ store, clock });
+    expect(maintenance.runAll()).toMatchObject({ inboxDeleted: 0, notifierSkipped: 20 });
+    expect(maintenance.runAll().inboxDeleted).toBe(20);
+    expect(listInbox(store).map((row) => row.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 21));
+  });
+
   it('compaction: main never skips: with only a notifier registered, nothing is deleted before main handled it', () => {
     const store = tempStore();
     append(store, 20);

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { autoVacuumMode, convertToIncrementalAutoVacuum, freePageCount } from '../../../src/store/auto-vacuum';
 import { commitBatch } from '../../../src/store/commit-batch';
-import { MAIN_CONSUMER, advanceCursor, registerConsumer } from '../../../src/store/cursors';
+import { MAIN_CONSUMER, NOTIFIER_CONSUMER, advanceCursor, registerConsumer } from '../../../src/store/cursors';
 import { inboxStats, listInbox } from '../../../src/store/inbox';
 import { StoreMaintenance } from '../../../src/store/maintenance';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../../src/store/migrations/registry';
@@ -100,8 +100,10 @@ describe('auto-vacuum', () => {
     checkpointPassive(store);
     const fullBytes = fileSize(store.path);
     expect(fullBytes).toBeGreaterThan(4 * 1024 * 1024);
-    registerConsumer(store, MAIN_CONSUMER);
-    advanceCursor(store, MAIN_CONSUMER, inboxStats(store).lastSeq, 1);
+    for (const consumer of [MAIN_CONSUMER, NOTIFIER_CONSUMER]) {
+      registerConsumer(store, consumer);
+      advanceCursor(store, consumer, inboxStats(store).lastSeq, 1);
+    }
     const maintenance = new StoreMaintenance({ store, clock: { nowMs: () => 1 }, vacuumPagesPerStep: 256 });
     let steps = 0;
     for (; steps < 100; steps += 1) {
