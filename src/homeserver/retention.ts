@@ -50,12 +50,15 @@ export class ServerPruner {
     private readonly retention: ServerRetention = DEFAULT_SERVER_RETENTION,
   ) {
     this.statements = {
-      // `scope` starts with `sendToDevice/` or `rooms/`: each family has its own window.
-      transactions: db.prepare(
+      // `scope` starts with `sendToDevice/` or `rooms/`: each family has its own window. One statement each, so
+      // each walks the `created_ts` index over old rows only.
+      toDeviceTransactions: db.prepare(
         `DELETE FROM transactions WHERE rowid IN (
-           SELECT rowid FROM transactions
-           WHERE (scope LIKE 'sendToDevice/%' AND created_ts < ?) OR (scope NOT LIKE 'sendToDevice/%' AND created_ts < ?)
-           LIMIT ?)`,
+           SELECT rowid FROM transactions WHERE created_ts < ? AND scope LIKE 'sendToDevice/%' LIMIT ?)`,
+      ),
+      otherTransactions: db.prepare(
+        `DELETE FROM transactions WHERE rowid IN (
+           SELECT rowid FROM transactions WHERE created_ts < ? AND scope NOT LIKE 'sendToDevice/%' LIMIT ?)`,
       ),
       idleConnections: db.prepare('SELECT connection_id FROM sliding_sync_connections WHERE last_used_ts < ? LIMIT ?'),
       deletePositions: db.prepare('DELETE FROM sliding_sync_positions WHERE connection_id = ?'),
@@ -66,7 +69,9 @@ export class ServerPruner {
   /** One bounded pass, as if the clock read `nowMs`. */
   prune(nowMs: number): PruneCounts {
     return immediate(this.db, () => {
-      const transactions = this.statements.transactions.run(nowMs - this.retention.toDeviceTxnMs, nowMs - this.retention.roomSendTxnMs, PRUNE_BATCH_ROWS).changes;
+      const transactions =
+        this.statements.toDeviceTransactions.run(nowMs - this.retention.toDeviceTxnMs, PRUNE_BATCH_ROWS).changes +
+        this.statements.otherTransactions.run(nowMs - this.retention.roomSendTxnMs, PRUNE_BATCH_ROWS).changes;
       const idle = this.statements.idleConnections.all(nowMs - this.retention.idleConnectionMs, PRUNE_BATCH_ROWS) as Array<{ connection_id: number }>;
       let slidingSyncPositions = 0;
       for (const { connection_id: id } of idle) {
