@@ -8,9 +8,10 @@
  * while it waits for the write lock, a to-device batch is not durable and its token not acknowledged), and this
  * process consuming as `main` and `notifier` do, with one of three compaction modes:
  * - `none`: no compaction at all (the store before retention), the baseline;
- * - `background`: a `compactInbox` step (up to 2,000 rows, one transaction) at most once per second, as the
- *   main process's maintenance runs it;
- * - `in-consume`: every consume pass deletes what every consumer passed in the same transaction.
+ * - `background`: a `compactInbox` step (up to `COMPACTION_BATCH_ROWS` rows, one transaction) once per second,
+ *   as the main process's maintenance runs it;
+ * - `in-consume`: every consume chunk (`CHUNK_ROWS` rows, one transaction) also deletes what every consumer has
+ *   passed, in that transaction.
  * The modes run in alternated rounds, each on a fresh store, so machine noise lands on all of them.
  */
 import { fork } from 'node:child_process';
@@ -19,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { realSleep } from '../engine/timing';
 import { commitBatch } from '../store/commit-batch';
-import { consume } from '../store/consume';
+import { CHUNK_ROWS, consume } from '../store/consume';
 import { MAIN_CONSUMER, NOTIFIER_CONSUMER } from '../store/cursors';
 import { recordHandled } from '../store/handled';
 import { compactInbox, passedByEveryConsumer } from '../store/inbox-compaction';
@@ -100,13 +101,19 @@ function consumePass(store: ClientStore, mode: CompactionMode, compactionMs: num
       consume(store, consumer, handler, { maxRows: 500 });
       continue;
     }
-    // The alternative: the same pass, and in its transaction the delete of what every consumer has passed.
-    store.immediate(() => {
-      consume(store, consumer, handler, { maxRows: 500 });
-      const startedMs = nowMs();
-      const upTo = Math.min(passedByEveryConsumer(store), (store.statement('SELECT coalesce(max(seq), 0) - 200 AS s FROM inbox').get() as { s: number }).s);
-      if (store.statement('DELETE FROM inbox WHERE seq <= ?').run(upTo).changes > 0) compactionMs.push(nowMs() - startedMs);
-    });
+    // The alternative: each chunk's transaction (CHUNK_ROWS rows, as consume commits them) also deletes what
+    // every consumer has passed by then.
+    for (let looked = 0; looked < 500; ) {
+      const summary = store.immediate(() => {
+        const chunk = consume(store, consumer, handler, { maxRows: CHUNK_ROWS });
+        const startedMs = nowMs();
+        const upTo = Math.min(passedByEveryConsumer(store), (store.statement('SELECT coalesce(max(seq), 0) - 200 AS s FROM inbox').get() as { s: number }).s);
+        if (store.statement('DELETE FROM inbox WHERE seq <= ?').run(upTo).changes > 0) compactionMs.push(nowMs() - startedMs);
+        return chunk;
+      });
+      looked += summary.handled + summary.skipped;
+      if (summary.handled + summary.skipped < CHUNK_ROWS) break;
+    }
   }
 }
 

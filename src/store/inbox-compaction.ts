@@ -24,8 +24,12 @@ import { retentionCut, type KeyedTable } from './retention-cut';
 import { storeRoomKey } from './room-keys';
 import { addToCounter, setCounter } from './store-counters';
 
-/** Most rows one call deletes or skips: bounds how long it holds the write lock. */
-export const COMPACTION_BATCH_ROWS = 2000;
+/**
+ * Most rows one call deletes or skips: bounds how long it holds the write lock (about 4 ms for 1,000 rows here,
+ * README "What compaction costs the commit path"). Once a second, that is 3.6 million rows an hour, far more
+ * than a device receives, so a backlog is compacted within minutes of being handled.
+ */
+export const COMPACTION_BATCH_ROWS = 1000;
 /** Most rows one call reads to find where an age limit ends. */
 const AGE_SCAN_ROWS = 10_000;
 

@@ -6,9 +6,10 @@
  * passes); other processes only append and consume. Why a background step and not inside the consumers' own
  * transactions: a consume chunk holds the write lock that the other process's batch commit waits for, and
  * deleting in it would lengthen every chunk; here the work is batched (up to `COMPACTION_BATCH_ROWS` rows per
- * transaction, at most once per `compactIntervalMs`) and each task is its own short transaction, so a commit
- * waits for at most one of them (README figures: a few milliseconds, once a second). Two cadences:
- * - every `compactIntervalMs`: inbox compaction (rows every consumer passed);
+ * transaction, at most once per `compactIntervalMs`, also while behind) and each task is its own short
+ * transaction, so a commit waits for at most one of them (README figures: a few milliseconds, once a second).
+ * Two cadences:
+ * - every `compactIntervalMs`: inbox compaction (rows every consumer passed, `COMPACTION_BATCH_ROWS` at most);
  * - every `slowIntervalMs`: the notifier window, pruning `handled`, `event_log`, `notifications`, `timeline`,
  *   the one-time auto-vacuum conversion once compaction has caught up, then an incremental vacuum step and a
  *   PASSIVE checkpoint so the file shrinks. A task that stopped at its bound brings the next slow step forward,
@@ -113,9 +114,9 @@ export class StoreMaintenance {
     }
     const outcome = compactInbox(this.store, { limit: retentionPolicyOf(this.store).inbox, nowMs });
     report.inboxDeleted += outcome.deleted;
+    // Behind after a drain, compaction keeps its cadence rather than running after every commit: catching up
+    // can wait, the commits it would contend with cannot.
     this.inboxCaughtUp = outcome.caughtUp;
-    // Behind: compact again at the next step rather than a second later.
-    if (!outcome.caughtUp) this.nextCompactAtMs = nowMs;
   }
 
   /** Returns whether every task caught up (none stopped at its bound). */
