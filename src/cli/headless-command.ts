@@ -14,7 +14,9 @@ import { parseHomeserverUrl } from '../shared/homeserver-url';
 import { HostStartError, startHeadlessHost } from '../main/host/headless-host';
 import { nodeNotifierLauncher } from '../main/host/notifier-launcher';
 import { StoreOpenError } from '../store/store-errors';
+import type { RetentionOptions } from '../store/retention-policy';
 import { runCommand, UsageError } from './cli-errors';
+import { collectRetain, RETAIN_HELP } from './retention-flags';
 import { waitForStopSignal } from './stop-signal';
 
 interface HeadlessOptions {
@@ -26,6 +28,7 @@ interface HeadlessOptions {
   register?: boolean;
   strategy: string;
   synchronous: string;
+  retain?: RetentionOptions;
   verbose?: boolean;
   homeserverMoved?: boolean;
 }
@@ -43,8 +46,13 @@ export function registerHeadlessCommand(program: Command): void {
     .option('--homeserver-moved', "the data directory's homeserver now answers at --homeserver: accept the new address once it confirms the stored account")
     .option('--strategy <name>', `one of ${STRATEGIES.join(', ')}`, 'explicit-lease')
     .option('--synchronous <mode>', 'SQLite synchronous mode: FULL (durable on power loss) or NORMAL', 'FULL')
+    .option('--retain <what=limit>', RETAIN_HELP, collectRetain)
     .option('--verbose', 'log every engine event to stderr')
-    .addHelpText('after', '\nExample:\n  todevice headless --homeserver http://127.0.0.1:8008 --data ./phone --user alice --password secret --register')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  todevice headless --homeserver http://127.0.0.1:8008 --data ./phone --user alice --password secret --register\n' +
+        '  todevice headless ... --retain timeline=20000/90d --retain notifier=5000/12h',
+    )
     .action((options: HeadlessOptions) => runCommand(() => headless(options)));
 }
 
@@ -67,6 +75,7 @@ async function headless(options: HeadlessOptions): Promise<void> {
       register: options.register === true,
       strategy,
       synchronous: options.synchronous,
+      ...(options.retain === undefined ? {} : { retention: options.retain }),
       launcher: nodeNotifierLauncher,
       onNotifierMessage: (_run, message) => line({ notifier: message }),
       onNotifierExit: (run) => line({ notifier_exit: { pid: run.pid, code: run.exitCode, signal: run.signal } }),

@@ -1,18 +1,21 @@
 /**
- * `todevice inbox`: prints what a data directory's store holds: account, to-device token, lease, cursors and the
- * inbox rows, as text or as JSON (`--json`, shape documented in the README).
+ * `todevice inbox`: prints what a data directory's store holds: account, to-device token, lease, cursors, what
+ * each consumer handled, the newest inbox rows, and the store's size with what compaction and retention removed,
+ * as text or as JSON (`--json`, shape documented in the README).
  *
  * Runtime: node. Read-only: it opens the store read-only (creating, migrating and changing nothing), reads one
  * consistent snapshot in one read transaction, and closes. A missing, empty, foreign, damaged or differently
- * versioned file gets the store's own one-line error and is left untouched. The exactly-once summary covers the
- * whole inbox (counted in SQL); `--limit` only bounds how many rows are printed, and the output says so when
- * rows were left out.
+ * versioned file gets the store's own one-line error and is left untouched. Its cost does not grow with the
+ * store's age: rows are the newest `--limit`, everything else is counts computed in SQL. The exactly-once
+ * summary is each consumer's `handled` totals, which outlive the inbox's compaction and cover every message,
+ * whatever `--limit` prints.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { inboxTagSummary, type InboxTagSummary } from '../store/inbox';
 import { readStoreReadOnly } from '../store/open-store';
-import { readStoreSnapshot, type StoreSnapshot } from '../store/snapshot';
+import { describeLimit, RETENTION_KEYS } from '../store/retention-policy';
+import { DEFAULT_SNAPSHOT_INBOX_ROWS, readStoreSnapshot, type StoreSnapshot } from '../store/snapshot';
+import type { StorageStats } from '../store/storage-stats';
 import { StoreOpenError } from '../store/store-errors';
 import { parsePositiveInt, runCommand, UsageError } from './cli-errors';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
@@ -23,46 +26,30 @@ interface InboxOptions {
   limit?: number;
 }
 
-const DEFAULT_ROW_LIMIT = 10_000;
-
-interface InboxReport {
-  snapshot: StoreSnapshot;
-  tags: InboxTagSummary;
-  rowLimit: number;
-}
-
 export function registerInboxCommand(program: Command): void {
   program
     .command('inbox')
     .description("print a data directory's to-device token, lease, cursors and inbox")
     .requiredOption('--data <dir>', 'data directory of a main process (todevice headless --data, or the app)')
     .option('--json', 'print one JSON object (shape in the README)')
-    .option('--limit <n>', 'print at most this many inbox rows, the newest (default: 10000; the summary always covers all)', parsePositiveInt('limit'))
+    .option('--limit <n>', 'print at most this many inbox rows (the newest)', parsePositiveInt('limit'), DEFAULT_SNAPSHOT_INBOX_ROWS)
     .action((options: InboxOptions) => runCommand(async () => printInbox(options)));
 }
 
 function printInbox(options: InboxOptions): void {
   const dbPath = path.join(options.data, CLIENT_DB_FILE);
-  const rowLimit = options.limit ?? DEFAULT_ROW_LIMIT;
-  let report: InboxReport;
+  let snapshot: StoreSnapshot;
   try {
-    report = readStoreReadOnly(dbPath, (store) =>
-      store.db.transaction(() => ({
-        snapshot: readStoreSnapshot(store, { inboxLimit: rowLimit, inboxNewest: true }),
-        tags: inboxTagSummary(store),
-        rowLimit,
-      }))(),
-    );
+    snapshot = readStoreReadOnly(dbPath, (store) => readStoreSnapshot(store, { inboxLimit: options.limit ?? DEFAULT_SNAPSHOT_INBOX_ROWS }));
   } catch (error) {
     if (error instanceof StoreOpenError) throw new UsageError(error.message);
     throw error;
   }
-  process.stdout.write(options.json ? `${JSON.stringify(toJson(report), null, 2)}\n` : toText(report));
+  process.stdout.write(options.json ? `${JSON.stringify(toJson(snapshot), null, 2)}\n` : toText(snapshot));
 }
 
 /** The documented JSON shape: snake_case, like the Matrix wire, and stable across versions. */
-export function toJson(report: InboxReport): Record<string, unknown> {
-  const { snapshot, tags } = report;
+export function toJson(snapshot: StoreSnapshot): Record<string, unknown> {
   return {
     account: snapshot.account && {
       homeserver_url: snapshot.account.homeserverUrl,
@@ -77,10 +64,9 @@ export function toJson(report: InboxReport): Record<string, unknown> {
       expires_at_ms: lease.expiresAtMs,
     })),
     cursors: snapshot.cursors.map((cursor) => ({ consumer: cursor.consumer, seq: cursor.seq })),
+    handled: snapshot.handled.map((h) => ({ consumer: h.consumer, rows: h.rows, distinct_tags: h.distinctTags, duplicates: h.duplicates })),
     inbox_count: snapshot.inboxCount,
-    inbox_tags: { tagged: tags.tagged, distinct: tags.distinctTags, duplicated: tags.duplicated },
-    // `inbox` lists the newest `limit` rows; `truncated` says older ones were left out of the list (not of the counts).
-    inbox_listed: { rows: snapshot.inbox.length, limit: report.rowLimit, truncated: snapshot.inbox.length < snapshot.inboxCount },
+    inbox_seq: { min: snapshot.inboxStats.minSeq, max: snapshot.inboxStats.maxSeq, last_appended: snapshot.inboxStats.lastSeq },
     inbox: snapshot.inbox.map((row) => ({
       seq: row.seq,
       type: row.type,
@@ -91,11 +77,41 @@ export function toJson(report: InboxReport): Record<string, unknown> {
       batch: { since: row.batchSince, next_batch: row.batchNextBatch },
     })),
     legacy_tokens: snapshot.legacyTokens.map((t) => ({ process: t.process, next_batch: t.nextBatch })),
+    storage: storageJson(snapshot.storage),
   };
 }
 
-function toText(report: InboxReport): string {
-  const { snapshot, tags } = report;
+function storageJson(storage: StorageStats): Record<string, unknown> {
+  const { rows, removed } = storage;
+  return {
+    file_bytes: storage.fileBytes,
+    wal_bytes: storage.walBytes,
+    page_size_bytes: storage.pageSizeBytes,
+    free_pages: storage.freePages,
+    auto_vacuum: storage.autoVacuum,
+    rows: { inbox: rows.inbox, handled: rows.handled, event_log: rows.eventLog, notifications: rows.notifications, timeline: rows.timeline, room_keys: rows.roomKeys },
+    removed: {
+      inbox_rows: removed.inboxRows,
+      notifier_rows_skipped: removed.notifierRowsSkipped,
+      handled_rows: removed.handledRows,
+      event_log_rows: removed.eventLogRows,
+      notifications: removed.notifications,
+      timeline_rows: removed.timelineRows,
+      vacuum_pages_freed: removed.vacuumPagesFreed,
+    },
+    last_compaction_at_ms: storage.lastCompactionAtMs,
+    last_vacuum_at_ms: storage.lastVacuumAtMs,
+    retention: Object.fromEntries(
+      RETENTION_KEYS.map((key) => [snakeCase(key), { max_rows: storage.retention[key].maxRows, max_age_ms: storage.retention[key].maxAgeMs }]),
+    ),
+  };
+}
+
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+function toText(snapshot: StoreSnapshot): string {
   const lines: string[] = [];
   const account = snapshot.account;
   lines.push(account ? `account   ${account.userId} device ${account.deviceId} on ${account.homeserverUrl}` : 'account   (none yet)');
@@ -104,12 +120,36 @@ function toText(report: InboxReport): string {
     lines.push(`lease     ${lease.key}: holder=${lease.holder} generation=${lease.generation} expires=${new Date(lease.expiresAtMs).toISOString()}`);
   }
   for (const cursor of snapshot.cursors) lines.push(`cursor    ${cursor.consumer} at seq ${cursor.seq}`);
-  lines.push(`inbox     ${snapshot.inboxCount} rows; ${tags.distinctTags} distinct tags, ${tags.duplicated} duplicated`);
-  if (snapshot.inbox.length < snapshot.inboxCount) {
-    lines.push(`          showing the newest ${snapshot.inbox.length} of ${snapshot.inboxCount} rows (--limit ${report.rowLimit})`);
-  }
+  // The exactly-once check a person runs after killing processes: from `handled`, which outlives compaction.
+  for (const h of snapshot.handled) lines.push(`handled   ${h.consumer}: ${h.rows} rows, ${h.distinctTags} distinct tags, ${h.duplicates} duplicated`);
+  lines.push(...storageText(snapshot.storage));
+  const { minSeq, maxSeq, lastSeq } = snapshot.inboxStats;
+  const range = minSeq === null ? 'empty' : `seq ${minSeq}..${maxSeq ?? minSeq}`;
+  const shown = snapshot.inbox.length < snapshot.inboxCount ? `showing the newest ${snapshot.inbox.length} (--limit)` : 'all shown';
+  lines.push(`inbox     ${snapshot.inboxCount} rows (${range}, last appended ${lastSeq}); ${shown}`);
   for (const row of snapshot.inbox) {
     lines.push(`  ${String(row.seq).padStart(6)}  ${row.type}  ${row.sender}  ${JSON.stringify(row.content)}  fetched by ${row.fetchedByProcess} (pid ${row.fetchedByPid})`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function storageText(storage: StorageStats): string[] {
+  const { rows, removed } = storage;
+  const when = (atMs: number | null): string => (atMs === null ? 'never' : new Date(atMs).toISOString());
+  return [
+    `storage   ${formatBytes(storage.fileBytes + storage.walBytes)} (file ${formatBytes(storage.fileBytes)}, WAL ${formatBytes(storage.walBytes)}); ` +
+      `auto_vacuum ${storage.autoVacuum}, ${storage.freePages} free pages`,
+    `rows      inbox ${rows.inbox}, handled ${rows.handled}, event_log ${rows.eventLog}, notifications ${rows.notifications}, ` +
+      `timeline ${rows.timeline}, room_keys ${rows.roomKeys}`,
+    `removed   inbox ${removed.inboxRows} rows, notifier skipped ${removed.notifierRowsSkipped} rows (window), handled ${removed.handledRows}, ` +
+      `event_log ${removed.eventLogRows}, notifications ${removed.notifications}, timeline ${removed.timelineRows}, ` +
+      `${removed.vacuumPagesFreed} pages vacuumed; last compaction ${when(storage.lastCompactionAtMs)}`,
+    `retention ${RETENTION_KEYS.map((key) => `${key} ${describeLimit(storage.retention[key])}`).join(', ')}`,
+  ];
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }

@@ -25,8 +25,10 @@ import { SQLITE_ELECTRON_BINDING_ENV } from '../shared/electron-sqlite';
 import { parseHomeserverUrl } from '../shared/homeserver-url';
 import { isStrategy, STRATEGIES, type Strategy } from '../shared/strategies';
 import { StoreOpenError } from '../store/store-errors';
+import type { RetentionOptions } from '../store/retention-policy';
 import { parsePort, runCommand, UsageError } from './cli-errors';
 import { defaultAppDataDir } from './data-paths';
+import { collectRetain, RETAIN_HELP } from './retention-flags';
 import { findElectronBinary } from './electron-binary';
 import { ensureElectronBuilt } from './electron-build';
 import { ensureSqliteForElectron } from './electron-sqlite';
@@ -42,6 +44,7 @@ interface StartOptions {
   strategy?: string;
   port: number;
   web?: boolean;
+  retain?: RetentionOptions;
 }
 
 export function registerStartCommand(program: Command): void {
@@ -54,6 +57,7 @@ export function registerStartCommand(program: Command): void {
     .option('--strategy <name>', `one of ${STRATEGIES.join(', ')} (default: explicit-lease)`)
     .option('--port <n>', 'browser mode: port of the dashboard on 127.0.0.1; 0 picks a free one', parsePort, 0)
     .option('--web', 'serve the dashboard in a browser even where Electron is available')
+    .option('--retain <what=limit>', RETAIN_HELP, collectRetain)
     .addHelpText(
       'after',
       '\nThe data directory outlives a run: the dashboard shows this run\'s figures and, apart, what earlier runs\n' +
@@ -99,6 +103,7 @@ async function runElectron(binary: string, options: StartOptions, strategy: Stra
       TODEVICE_DATA_DIR: path.resolve(options.data),
       ...(options.homeserver ? { TODEVICE_HOMESERVER_URL: options.homeserver } : {}),
       ...(strategy ? { TODEVICE_STRATEGY: strategy } : {}),
+      ...(options.retain ? { TODEVICE_RETENTION: JSON.stringify(options.retain) } : {}),
     },
   });
   // Electron quits cleanly on SIGTERM; forwarding the signal lets it stop its host before we exit.
@@ -121,6 +126,7 @@ async function runBrowserMode(options: StartOptions, strategy: Strategy | undefi
     dataDir: path.resolve(options.data),
     ...(homeserverUrl === undefined ? {} : { homeserverUrl }),
     ...(strategy ? { strategy } : {}),
+    ...(options.retain ? { retention: options.retain } : {}),
     launcher: nodeNotifierLauncher,
     log,
     ambientTraffic: true,

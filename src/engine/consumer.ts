@@ -10,6 +10,7 @@
 import type { Clock } from '../shared/clock';
 import { consume, type ConsumeHandler, type ConsumeSummary } from '../store/consume';
 import type { ClientStore } from '../store/open-store';
+import type { RowLimit } from '../store/retention-policy';
 import type { Strategy } from './engine-types';
 import { noKillPoints, type KillPoints } from './kill-points';
 
@@ -24,6 +25,8 @@ export interface ConsumeInboxInput {
   killPoints?: KillPoints;
   maxRows?: number;
   clock?: Clock;
+  /** The consumer needs recent rows only (the notifier): see `ConsumeOptions.window`. */
+  window?: RowLimit;
 }
 
 export function consumeInbox(input: ConsumeInboxInput): ConsumeSummary {
@@ -31,6 +34,7 @@ export function consumeInbox(input: ConsumeInboxInput): ConsumeSummary {
   return consume(input.store, input.consumer, input.handler, {
     ...(input.maxRows === undefined ? {} : { maxRows: input.maxRows }),
     ...(input.clock === undefined ? {} : { clock: input.clock }),
+    ...(input.window === undefined ? {} : { window: input.window }),
     ...(input.strategy === 'legacy' ? { fetchedBy: input.processName } : {}),
     afterEffect: () => killPoints.hit('consumer-after-effect-before-cursor'),
   });

@@ -20,6 +20,7 @@ import type { Account } from '../store/account';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
 import type { Strategy } from '../shared/strategies';
 import { openStore, type ClientStore } from '../store/open-store';
+import { HARNESS_RETENTION, writeRetentionPolicy } from '../store/retention-policy';
 import type { FaultyNotifierLauncher } from './notifier-faults';
 import type { SendingDevice } from './traffic';
 
@@ -54,6 +55,8 @@ export async function startWorld(strategy: Strategy, senderCount: number, launch
     else process.stderr.write(`kept ${dataDir}\n`);
   };
   try {
+    // The oracles read the whole of `handled`, `notifications` and `timeline` after the run: keep all of it.
+    writeRetentionPolicy(store, HARNESS_RETENTION);
     const account = await ensureStoredAccount(store, { homeserverUrl: server.url, user: 'phone', password: 'pw', deviceId: RECEIVER_DEVICE, register: true });
     if (!account.ok) throw new Error(`receiver registration failed: ${account.error.message}`);
     const senders = await registerSenders(server.url, senderCount);

@@ -156,8 +156,9 @@ async function converged(world: RaceWorld, launcher: FaultyNotifierLauncher, mai
   if (launcher.running > 0 || !main.running) return false;
   const inspection = await world.admin.inspectDevice(world.account.userId, world.account.deviceId);
   if (inspection.queued.length > 0) return false;
-  const maxSeq = inboxStats(world.store).maxSeq ?? 0;
-  return (readCursor(world.store, 'main') ?? 0) >= maxSeq;
+  // The last seq ever appended, not the highest left in the inbox: main's maintenance compacts what it passed.
+  const lastSeq = inboxStats(world.store).lastSeq;
+  return (readCursor(world.store, 'main') ?? 0) >= lastSeq;
 }
 
 function progressOf(parts: RunParts, strategy: Strategy, phase: RaceProgress['phase'], schedule: Schedule | undefined, options: RaceOptions): RaceProgress {

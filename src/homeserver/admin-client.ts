@@ -8,7 +8,7 @@
  *   await admin.addFault('@alice:localhost', 'PHONE', { kind: 'drop-response', count: 1 });
  *   const inspection = await admin.inspectDevice('@alice:localhost', 'PHONE');
  */
-import { ADMIN_PREFIX, type AddFaultRequest, type DeviceInspection, type Fault } from '../shared/admin-wire';
+import { ADMIN_PREFIX, type AddFaultRequest, type DeviceInspection, type Fault, type RunRetentionRequest, type RunRetentionResponse } from '../shared/admin-wire';
 import { isMatrixErrorBody } from '../shared/matrix-errors';
 
 export class AdminRequestError extends Error {
@@ -47,6 +47,12 @@ export class AdminClient {
   async inspectDevice(userId: string, deviceId: string): Promise<DeviceInspection> {
     const path = `${ADMIN_PREFIX}/devices/${encodeURIComponent(userId)}/${encodeURIComponent(deviceId)}`;
     return (await this.request('GET', path)) as DeviceInspection;
+  }
+
+  /** Runs the homeserver's retention pass, as if its clock read `nowMs` (default: now). */
+  async runRetention(nowMs?: number): Promise<RunRetentionResponse> {
+    const body: RunRetentionRequest = nowMs === undefined ? {} : { now_ms: nowMs };
+    return (await this.request('POST', `${ADMIN_PREFIX}/retention`, body)) as RunRetentionResponse;
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -9,10 +9,11 @@
  *   counted fault may name an `endpoint` (`sync`, the default, `keys/upload`, `keys/query`, `keys/claim`);
  * - `GET    /_todevice/admin/faults`   → `{faults: [{user_id, device_id, fault}]}` still pending;
  * - `DELETE /_todevice/admin/faults`   → `{}`; clears every pending fault;
- * - `GET    /_todevice/admin/devices/{userId}/{deviceId}` (URL-encoded) → `DeviceInspection`, 404 if unknown.
+ * - `GET    /_todevice/admin/devices/{userId}/{deviceId}` (URL-encoded) → `DeviceInspection`, 404 if unknown;
+ * - `POST   /_todevice/admin/retention` body `RunRetentionRequest` → `RunRetentionResponse`: one retention pass.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { ADMIN_PREFIX, FAULT_ENDPOINTS, type Fault, type FaultEndpoint } from '../shared/admin-wire';
+import { ADMIN_PREFIX, FAULT_ENDPOINTS, type Fault, type FaultEndpoint, type RunRetentionResponse } from '../shared/admin-wire';
 import { ErrCode } from '../shared/matrix-errors';
 import { bearerToken } from './auth';
 import type { HomeserverContext } from './context';
@@ -51,8 +52,22 @@ export function adminRoutes(ctx: HomeserverContext): Route[] {
     return { status: 200, body: inspection };
   };
 
+  const runRetention = (request: RouteRequest) => {
+    requireAdmin(request);
+    const body = objectBody(request.body);
+    const nowMs = body.now_ms === undefined ? Date.now() : boundedInt(body.now_ms, 'now_ms', 0, Number.MAX_SAFE_INTEGER);
+    const counts = ctx.pruner.prune(nowMs);
+    const response: RunRetentionResponse = {
+      transactions: counts.transactions,
+      sliding_sync_connections: counts.slidingSyncConnections,
+      sliding_sync_positions: counts.slidingSyncPositions,
+    };
+    return { status: 200, body: response };
+  };
+
   return [
     { method: 'POST', pattern: `${ADMIN_PREFIX}/faults`, hasBody: true, handle: addFault },
+    { method: 'POST', pattern: `${ADMIN_PREFIX}/retention`, hasBody: true, handle: runRetention },
     {
       method: 'GET',
       pattern: `${ADMIN_PREFIX}/faults`,

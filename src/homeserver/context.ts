@@ -15,6 +15,7 @@ import type { ProfileStore } from './profile-store';
 import type { PushSender } from './push-sender';
 import type { ReceiptStore } from './receipt-store';
 import type { RoomStore } from './room-store';
+import type { ServerPruner } from './retention';
 import type { SlidingSyncConnections } from './sliding-sync-connections';
 import type { SyncTokens } from './sync-tokens';
 import type { ToDeviceQueue } from './to-device-queue';
@@ -46,6 +47,7 @@ export interface HomeserverContext {
   typing: TypingStore;
   faults: FaultRegistry;
   connections: SlidingSyncConnections;
+  pruner: ServerPruner;
   pushes: PushSender;
   log: (line: string) => void;
 }

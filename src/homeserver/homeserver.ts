@@ -7,9 +7,10 @@
  * Guarantees: all protocol state (accounts, queues, acknowledgements, counters, idempotency records, rooms and
  * their state, filters, profiles, account data, receipts, presence, pushers, sliding sync connections,
  * end-to-end encryption keys, the device list stream) is in SQLite, so closing and starting again on the same
- * file loses nothing a client was told succeeded. Only fault injection, long-poll waiters and typing
- * notifications (ephemeral by definition) are in memory. `close()` ends long polls and pending pushes, clears
- * typing timers, closes every connection, then the database.
+ * file loses nothing a client was told succeeded. Idempotency records and idle connections are pruned after
+ * Synapse's windows by a pass every minute (retention.ts), so those tables do not grow with the server's age.
+ * Only fault injection, long-poll waiters and typing notifications (ephemeral by definition) are in memory.
+ * `close()` ends long polls and pending pushes, clears typing timers, closes every connection, then the database.
  *
  * @example
  *   const server = await startHomeserver({ dbPath: ':memory:' });
@@ -42,6 +43,7 @@ import { presenceRoutes } from './presence-routes';
 import { profileRoutes } from './profile-routes';
 import { pushRuleRoutes } from './push-rule-routes';
 import { PushSender } from './push-sender';
+import { DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_SERVER_RETENTION, ServerPruner, type ServerRetention } from './retention';
 import { pusherRoutes } from './pusher-routes';
 import { ReceiptStore } from './receipt-store';
 import { roomEphemeralRoutes } from './room-ephemeral-routes';
@@ -72,6 +74,10 @@ export interface HomeserverOptions {
   batchCap?: number;
   /** Receives one line per notable event (unexpected errors, push failures, faults). Default: stderr. */
   log?: (line: string) => void;
+  /** How long transaction IDs and idle sliding sync connections are kept (defaults: Synapse's, retention.ts). */
+  retention?: Partial<ServerRetention>;
+  /** How often the retention pass runs. Default 60 s. */
+  pruneIntervalMs?: number;
 }
 
 export interface RunningHomeserver {
@@ -91,7 +97,8 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Runni
   if (!Number.isInteger(batchCap) || batchCap <= 0) throw new Error(`batchCap must be a positive integer, got ${batchCap}`);
   const { db, tokenSecret } = openDatabase(options.dbPath, serverName);
   const shutdown = new AbortController();
-  const ctx = buildContext({ db, tokenSecret, serverName, batchCap, log, adminToken: options.adminToken });
+  const pruner = new ServerPruner(db, { ...DEFAULT_SERVER_RETENTION, ...options.retention });
+  const ctx = buildContext({ db, tokenSecret, serverName, batchCap, log, adminToken: options.adminToken, pruner });
   const router = new Router();
   const routeGroups = [
     accountRoutes,
@@ -122,10 +129,13 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Runni
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
+  const pruneTimer = setInterval(() => pruneQuietly(ctx), options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      clearInterval(pruneTimer);
       shutdown.abort();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -145,6 +155,7 @@ function buildContext(parts: {
   batchCap: number;
   log: (line: string) => void;
   adminToken: string | undefined;
+  pruner: ServerPruner;
 }): HomeserverContext {
   const { db, log } = parts;
   const removePusher = db.prepare('DELETE FROM pushers WHERE pushkey = ? AND json_extract(data, \'$.url\') = ?');
@@ -172,6 +183,7 @@ function buildContext(parts: {
     typing: new TypingStore((roomId) => rooms.notifyMembers(roomId)),
     faults: new FaultRegistry(),
     connections: new SlidingSyncConnections(db),
+    pruner: parts.pruner,
     pushes: new PushSender(log, (pushkey, url) => {
       if (!db.open) return;
       removePusher.run(pushkey, url);
@@ -179,6 +191,16 @@ function buildContext(parts: {
     }),
     log,
   };
+}
+
+/** The timer's pass: a busy database (a bench connection holding the write lock) only delays it to the next. */
+function pruneQuietly(ctx: HomeserverContext): void {
+  if (!ctx.db.open) return;
+  try {
+    ctx.pruner.prune(Date.now());
+  } catch (error) {
+    ctx.log(`retention: pass skipped: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

@@ -12,12 +12,16 @@
  * client's next `since` would then acknowledge (delete) a message it never saw. `AUTOINCREMENT` makes the stream
  * strictly monotonic for the life of the database.
  *
- * Migration 2 gives rooms what a standard client reads: a current-state index (one row per (room, type,
+ * Migration 0002 stores end-to-end encryption keys and the device list stream (see e2e-key-store.ts).
+ * Migration 0003 gives rooms what a standard client reads: a current-state index (one row per (room, type,
  * state_key), pointing at the event that set it, so state reads and sync never replay history), the stream
  * position of each membership (what classic sync's `rooms.leave` and sliding sync's "newly joined" need), and
  * the per-user data clients keep on the server: filters, profiles, account data, receipts, presence. Sliding
  * sync connections get their sticky room subscriptions, each `pos` the room-side stream positions it was issued
  * at, and a record of which rooms each connection was sent at which position.
+ * Migration 0004 adds the timestamps retention needs (src/homeserver/retention.ts): when each transaction-ID
+ * record was made, and when each sliding sync connection was last used. Rows that exist when it runs get the
+ * migration's time, so an upgrade forgets nothing early: they live one full window from then.
  */
 
 export interface Migration {
@@ -296,6 +300,19 @@ export const MIGRATIONS: readonly Migration[] = [
         membership TEXT NOT NULL,
         PRIMARY KEY (connection_id, room_id, seq)
       );
+    `,
+  },
+  {
+    version: 4,
+    name: '0004-retention',
+    sql: `
+      ALTER TABLE transactions ADD COLUMN created_ts INTEGER NOT NULL DEFAULT 0;
+      UPDATE transactions SET created_ts = CAST(unixepoch('subsec') * 1000 AS INTEGER);
+      CREATE INDEX transactions_by_age ON transactions (created_ts);
+
+      ALTER TABLE sliding_sync_connections ADD COLUMN last_used_ts INTEGER NOT NULL DEFAULT 0;
+      UPDATE sliding_sync_connections SET last_used_ts = CAST(unixepoch('subsec') * 1000 AS INTEGER);
+      CREATE INDEX sliding_sync_connections_by_use ON sliding_sync_connections (last_used_ts);
     `,
   },
 ];

@@ -118,7 +118,7 @@ export class RoomStore {
          WHERE room_id = ? AND stream_ordering <= ? AND type IN (SELECT value FROM json_each(?))`,
       ),
       findTxn: db.prepare('SELECT result FROM transactions WHERE user_id = ? AND device_id = ? AND scope = ? AND txn_id = ?'),
-      insertTxn: db.prepare('INSERT INTO transactions (user_id, device_id, scope, txn_id, result) VALUES (?, ?, ?, ?, ?)'),
+      insertTxn: db.prepare('INSERT INTO transactions (user_id, device_id, scope, txn_id, result, created_ts) VALUES (?, ?, ?, ?, ?, ?)'),
       unread: db.prepare(
         `SELECT count(*) AS n FROM room_events WHERE room_id = ? AND sender != ? AND state_key IS NULL
          AND stream_ordering > coalesce((SELECT max(stream_ordering) FROM room_events WHERE room_id = ? AND sender = ?), 0)`,
@@ -192,7 +192,10 @@ export class RoomStore {
     return (this.statements.unread.get(roomId, userId, roomId, userId) as { n: number }).n;
   }
 
-  /** Sends a message event once per transaction ID; a repeat returns the first event and `isNew: false`. */
+  /**
+   * Sends a message event once per transaction ID; a repeat returns the first event and `isNew: false`. The
+   * record is kept for a window (24 hours, as Synapse's `event_txn_id_device_id`; src/homeserver/retention.ts).
+   */
   sendOnce(
     me: Requester,
     scope: string,
@@ -203,7 +206,7 @@ export class RoomStore {
     const previousEvent = previous === undefined ? undefined : this.event(previous.result);
     if (previousEvent !== undefined) return { event: previousEvent, isNew: false };
     const { event } = this.insertEvent(message.roomId, me.userId, message.type, message.stateKey ?? null, message.content);
-    this.statements.insertTxn.run(me.userId, me.deviceId, scope, txnId, event.event_id);
+    this.statements.insertTxn.run(me.userId, me.deviceId, scope, txnId, event.event_id, event.origin_server_ts);
     return { event, isNew: true };
   }
 

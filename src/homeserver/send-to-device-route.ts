@@ -6,7 +6,8 @@
  * Guarantees (Synapse behaviour, DESIGN.md §3):
  * - Idempotent per (sending user, sending device, event type, txnId): the transaction record and the queued
  *   messages commit together, so a retry after a lost response returns 200 `{}` and queues nothing, and a crash
- *   cannot leave one without the other.
+ *   cannot leave one without the other. The record is kept for a window (30 minutes, as Synapse's transaction
+ *   cache; src/homeserver/retention.ts), after which the same txnId is a new request.
  * - `"*"` as a device key means every device of that user. Unknown users and devices are dropped silently with
  *   200, as Synapse does (the sender cannot know which devices exist right now).
  * - Messages are queued in the order of the request body, after everything queued before, so per-sender order
@@ -35,7 +36,7 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
     'SELECT 1 FROM transactions WHERE user_id = ? AND device_id = ? AND scope = ? AND txn_id = ?',
   );
   const insertTxn = ctx.db.prepare(
-    'INSERT INTO transactions (user_id, device_id, scope, txn_id, result) VALUES (?, ?, ?, ?, ?)',
+    'INSERT INTO transactions (user_id, device_id, scope, txn_id, result, created_ts) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const devicesOf = (userId: string): string[] =>
     (listDevices.all(userId) as Array<{ device_id: string }>).map((row) => row.device_id);
@@ -54,7 +55,7 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
     try {
       immediate(ctx.db, () => {
         if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return;
-        insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}');
+        insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}', Date.now());
         const expanded = expand(messages, devicesOf, eventType, me.userId);
         ctx.queue.enqueue(expanded);
         devices.push(...distinctDevices(expanded));

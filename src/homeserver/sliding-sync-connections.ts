@@ -20,6 +20,10 @@
  *   row it already read; what else sliding sync keeps for rooms is in sliding-sync-rooms.ts.
  * - `expire-pos` (admin fault) deletes every position issued to a device, so the next use of any of them gets
  *   `M_UNKNOWN_POS` (DESIGN.md F12). All of this is in SQLite and survives a restart.
+ * - Bounded: a connection keeps `POSITIONS_KEPT` positions, and a connection unused for a week is deleted with
+ *   them (src/homeserver/retention.ts), as Synapse does; its client's next request gets `M_UNKNOWN_POS` and
+ *   opens a new connection. `last_used_ts` is refreshed at most every `LAST_USED_REFRESH_MS` (Synapse's
+ *   `UPDATE_INTERVAL_LAST_USED_TS`, 5 minutes), so a busy connection costs no extra write per request.
  */
 import { randomBytes } from 'node:crypto';
 import { ErrCode } from '../shared/matrix-errors';
@@ -28,6 +32,7 @@ import { MatrixError } from './errors';
 
 /** How many of a connection's most recent `pos` values stay usable. */
 export const POSITIONS_KEPT = 5;
+const LAST_USED_REFRESH_MS = 5 * 60 * 1000;
 
 export interface ConnectionState {
   connectionId: number;
@@ -73,8 +78,9 @@ export class SlidingSyncConnections {
       deleteConnection: db.prepare('DELETE FROM sliding_sync_connections WHERE connection_id = ?'),
       deletePositions: db.prepare('DELETE FROM sliding_sync_positions WHERE connection_id = ?'),
       insertConnection: db.prepare(
-        'INSERT INTO sliding_sync_connections (user_id, device_id, conn_id) VALUES (?, ?, ?)',
+        'INSERT INTO sliding_sync_connections (user_id, device_id, conn_id, last_used_ts) VALUES (?, ?, ?, ?)',
       ),
+      touch: db.prepare('UPDATE sliding_sync_connections SET last_used_ts = ? WHERE connection_id = ? AND last_used_ts < ?'),
       updateSticky: db.prepare(
         `UPDATE sliding_sync_connections SET to_device_enabled = ?, to_device_limit = ?, to_device_keys = ?, e2ee_enabled = ?
          WHERE connection_id = ?`,
@@ -108,7 +114,7 @@ export class SlidingSyncConnections {
         this.statements.deletePositions.run(old.connection_id);
         this.statements.deleteConnection.run(old.connection_id);
       }
-      const info = this.statements.insertConnection.run(userId, deviceId, connId);
+      const info = this.statements.insertConnection.run(userId, deviceId, connId, Date.now());
       return {
         connectionId: Number(info.lastInsertRowid),
         toDeviceEnabled: false,
@@ -141,6 +147,8 @@ export class SlidingSyncConnections {
       const pos = randomBytes(12).toString('base64url');
       this.statements.insertPos.run(pos, connectionId, seq + 1, deviceListStreamId, roomPositions);
       this.statements.prunePos.run(connectionId, seq + 1 - POSITIONS_KEPT);
+      const nowMs = Date.now();
+      this.statements.touch.run(nowMs, connectionId, nowMs - LAST_USED_REFRESH_MS);
       return { pos, seq: seq + 1 };
     });
   }

@@ -36,6 +36,7 @@ async function run(): Promise<void> {
     dataDir: options.dataDir,
     ...(options.homeserverUrl ? { homeserverUrl: options.homeserverUrl } : {}),
     ...(options.strategy ? { strategy: options.strategy } : {}),
+    ...(options.retention ? { retention: options.retention } : {}),
     launcher: utilityNotifierLauncher(paths.notifierEntryFile),
     syncLauncher: utilitySyncProcessLauncher(paths.syncProcessEntryFile),
     onNotification: showOsNotification,

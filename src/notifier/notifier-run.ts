@@ -6,7 +6,8 @@
  *  2. sync to-device until caught up, under the lease, which it gets within `leaseWaitMs` because a main
  *     process in a long poll yields it when asked through the database (DESIGN.md §4.4);
  *  3. advance the `notifier` cursor over the inbox (effect and cursor in one transaction); this is where the
- *     room keys it (or any process) committed are stored for it;
+ *     room keys it (or any process) committed are stored for it. Rows older than its retention window
+ *     (src/store/retention-policy.ts) are passed over first, counted as skipped, their room keys kept;
  *  4. fetch the pushed event; if it is encrypted, decrypt it with the room keys it may see; build the
  *     notification (the plaintext, or a plain "unable to decrypt");
  *  5. record what it showed, report, exit.
@@ -24,20 +25,22 @@ import type { KillPoints } from '../engine/kill-points';
 import type { MatrixClient } from '../engine/matrix-client';
 import { systemClock } from '../shared/clock';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
-import { PAYLOAD_TAG_FIELD } from '../shared/demo-protocol';
+import { PAYLOAD_EVENT_TYPE, PAYLOAD_TAG_FIELD } from '../shared/demo-protocol';
 import type { NotifierMessage } from '../shared/notifier-messages';
 import { ENCRYPTED_EVENT_TYPE, megolmSessionId } from '../shared/room-key-protocol';
 import type { RoomEvent } from '../shared/wire';
 import { readAccount, type Account } from '../store/account';
 import { findInboxRowsByTag } from '../store/inbox';
 import { recordNotification } from '../store/notification-log';
+import { NOTIFIER_CONSUMER } from '../store/cursors';
 import { openStore, type ClientStore } from '../store/open-store';
+import { retentionPolicyOf } from '../store/retention-policy';
 import { roomKeyForSession, roomKeyInInbox } from '../store/room-keys';
 import { classifySqliteError } from '../store/sqlite-errors';
-import { buildNotification, fetchFailedNotification, type BuiltNotification } from './notification-text';
+import { buildNotification, fetchFailedNotification, type BuiltNotification, type PayloadRow } from './notification-text';
 import type { NotifierOptions } from './notifier-options';
 
-export const NOTIFIER_PROCESS = 'notifier';
+export const NOTIFIER_PROCESS = NOTIFIER_CONSUMER;
 
 /** Runs the notifier and returns its exit code (0 also when the data was missing: that is a shown result). */
 export async function runNotifier(options: NotifierOptions, report: (message: NotifierMessage) => void): Promise<number> {
@@ -53,9 +56,9 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
     report({ kind: 'started', pid, eventId: options.eventId, roomId: options.roomId });
     const { engine, client, killPoints } = createProcessEngine({ store, account, processName: NOTIFIER_PROCESS, strategy: options.strategy });
     const summary = await engine.syncUntilCaughtUp({ leaseWaitMs: options.leaseWaitMs });
-    advanceNotifierCursor(store, options, killPoints);
+    const handledPayloads = advanceNotifierCursor(store, options, killPoints);
     killPoints.hit('notifier-before-display');
-    const notification = await notificationFor(store, client, account, options);
+    const notification = await notificationFor(store, client, account, options, handledPayloads);
     whenWriteLockFree(() =>
       recordNotification(store, { eventId: options.eventId, pid, outcome: notification.outcome, sessionId: notification.sessionId, shownAtMs: systemClock.nowMs() }),
     );
@@ -80,8 +83,14 @@ function whenWriteLockFree(write: () => void): void {
   }
 }
 
-/** Moves the `notifier` cursor over the inbox, storing the room keys among the rows. */
-function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, killPoints: KillPoints): void {
+/**
+ * Moves the `notifier` cursor over the inbox, storing the room keys among the rows; rows older than the
+ * notifier's retention window are passed over first (a notifier shows recent messages only). Returns the
+ * payload rows it handled: once both consumers have passed a row, the main process may compact it before this
+ * run looks its payload up, so the run keeps what it handled itself.
+ */
+function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, killPoints: KillPoints): PayloadRow[] {
+  const payloads: PayloadRow[] = [];
   whenWriteLockFree(() =>
     consumeInbox({
       store,
@@ -90,15 +99,24 @@ function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, kil
       processName: NOTIFIER_PROCESS,
       killPoints,
       maxRows: 10_000,
+      window: retentionPolicyOf(store).notifierWindow,
       handler: (row, db) => {
         const effect = applyInboxEffects(db, NOTIFIER_PROCESS, row, systemClock.nowMs());
         if (effect.kind === 'bad-room-key') process.stderr.write(`notifier: ignored a malformed room key: ${effect.reason}\n`);
+        if (row.type === PAYLOAD_EVENT_TYPE) payloads.push({ type: row.type, content: row.content });
       },
     }),
   );
+  return payloads;
 }
 
-async function notificationFor(store: ClientStore, client: MatrixClient, account: Account, options: NotifierOptions): Promise<BuiltNotification> {
+async function notificationFor(
+  store: ClientStore,
+  client: MatrixClient,
+  account: Account,
+  options: NotifierOptions,
+  handledPayloads: readonly PayloadRow[],
+): Promise<BuiltNotification> {
   const fetched = await client.getEvent(options.roomId, options.eventId);
   if (!fetched.ok) return fetchFailedNotification(options.eventId, fetched.error.kind);
   const event: RoomEvent = fetched.value;
@@ -108,7 +126,7 @@ async function notificationFor(store: ClientStore, client: MatrixClient, account
     return buildNotification(event, { payloads: [], decryption: await decrypt(store, account, event, legacy) });
   }
   const tag = event.content[PAYLOAD_TAG_FIELD];
-  const payloads = typeof tag === 'string' ? findInboxRowsByTag(store, tag, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {}) : [];
+  const payloads = typeof tag === 'string' ? [...handledPayloads, ...findInboxRowsByTag(store, tag, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {})] : [];
   return buildNotification(event, { payloads });
 }
 

@@ -18,6 +18,7 @@ import { createLeaseView } from './views/lease-view';
 import { createNotificationsView } from './views/notifications-view';
 import { createRaceView } from './views/race-view';
 import { createRunView } from './views/run-view';
+import { createStorageView } from './views/storage-view';
 import { createTimelineView } from './views/timeline-view';
 import type { View } from './views/view';
 
@@ -39,6 +40,7 @@ const views: View[] = [
   createNotificationsView(document),
   createTimelineView(document),
   createRaceView(document, transport.client),
+  createStorageView(document),
 ];
 
 // A snapshot:get answer can arrive after a newer pushed snapshot; drawing it would step the dashboard back.

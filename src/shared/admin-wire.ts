@@ -52,3 +52,18 @@ export interface DeviceInspection {
   /** Messages ever deleted by an acknowledgement. */
   deleted: number;
 }
+
+/**
+ * `POST /_todevice/admin/retention`: runs the homeserver's retention pass now (transaction IDs past their window,
+ * sliding sync connections unused for a week), as if its clock read `now_ms` (default: the real time). Tests
+ * pass a later time to see what a window from now prunes, without waiting for it.
+ */
+export interface RunRetentionRequest {
+  now_ms?: number;
+}
+
+export interface RunRetentionResponse {
+  transactions: number;
+  sliding_sync_connections: number;
+  sliding_sync_positions: number;
+}

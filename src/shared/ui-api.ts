@@ -141,6 +141,31 @@ export interface DashboardSnapshot {
   latency: Array<{ atMs: number; latencyMs: number }>;
   /** The latest race run started from the dashboard; null when none was, or this host cannot run one. */
   race: RaceView | null;
+  /** How big the shared store is and what compaction and retention removed from it. */
+  storage: StorageView;
+}
+
+/** The store's size and its compaction figures (the same as `todevice inbox` prints). */
+export interface StorageView {
+  /** The database file and its write-ahead log. */
+  fileBytes: number;
+  walBytes: number;
+  /** Pages inside the file that hold nothing (incremental vacuum gives them back). */
+  freePages: number;
+  autoVacuum: 'none' | 'full' | 'incremental';
+  rows: { inbox: number; handled: number; eventLog: number; notifications: number; timeline: number; roomKeys: number };
+  /** Cumulative over the store's life. */
+  removed: {
+    inboxRows: number;
+    /** Rows passed over for the notifier because they were older than its window (never for main). */
+    notifierRowsSkipped: number;
+    handledRows: number;
+    eventLogRows: number;
+    notifications: number;
+    timelineRows: number;
+    vacuumPagesFreed: number;
+  };
+  lastCompactionAtMs: number | null;
 }
 
 export interface RaceView {

@@ -27,9 +27,11 @@ import type { Database } from 'better-sqlite3';
 import type { Clock } from '../shared/clock';
 import { systemClock } from '../shared/clock';
 import { advanceCursor, readCursor, registerConsumer } from './cursors';
+import { skipPastWindow } from './inbox-compaction';
 import type { InboxDbRow, InboxRow } from './inbox';
 import { INBOX_COLUMNS, toInboxRow } from './inbox';
 import type { ClientStore } from './open-store';
+import type { RowLimit } from './retention-policy';
 
 export type ConsumeHandler = (row: InboxRow, db: Database) => void;
 
@@ -48,11 +50,18 @@ export interface ConsumeOptions {
   clock?: Clock;
   /** Called inside the row's savepoint after the handler and before the cursor moves (kill point hook). */
   afterEffect?: (row: InboxRow) => void;
+  /**
+   * The consumer needs recent rows only (the notifier): rows this limit leaves behind are passed over first,
+   * counted as skipped, with their room keys still stored (see `skipPastWindow`). Never given for `main`.
+   */
+  window?: RowLimit;
 }
 
 export interface ConsumeSummary {
   handled: number;
   skipped: number;
+  /** Rows passed over because they were older than the consumer's window. */
+  skippedByWindow: number;
   /** The consumer's cursor after this call. */
   cursor: number;
 }
@@ -76,7 +85,11 @@ export function consume(
   const clock = options.clock ?? systemClock;
   const maxRows = options.maxRows ?? 100;
   registerConsumer(store, consumer, clock);
-  const summary: ConsumeSummary = { handled: 0, skipped: 0, cursor: readCursor(store, consumer) ?? 0 };
+  const skippedByWindow =
+    options.window === undefined
+      ? 0
+      : skipPastWindow(store, consumer, options.window, { nowMs: clock.nowMs(), ...(options.fetchedBy === undefined ? {} : { fetchedBy: options.fetchedBy }) });
+  const summary: ConsumeSummary = { handled: 0, skipped: 0, skippedByWindow, cursor: readCursor(store, consumer) ?? 0 };
   // Bounded: every pass looks at least one row or ends the loop.
   for (let looked = 0; looked < maxRows; ) {
     const limit = Math.min(CHUNK_ROWS, maxRows - looked);
@@ -154,19 +167,4 @@ function isThenable(value: unknown): boolean {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-/**
- * Deletes inbox rows that every registered consumer has handled (at or below the smallest cursor). With no
- * registered consumer nothing is deleted: rows nobody has claimed are kept rather than guessed away.
- * Returns the number of rows deleted.
- */
-export function compactInbox(store: ClientStore): number {
-  const info = store
-    .statement(
-      `DELETE FROM inbox
-       WHERE EXISTS (SELECT 1 FROM cursors) AND seq <= (SELECT min(seq) FROM cursors)`,
-    )
-    .run();
-  return info.changes;
 }

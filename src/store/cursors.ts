@@ -4,11 +4,21 @@
  * Runtime: node. A cursor is the `seq` of the last inbox row its consumer has fully handled; 0 means none.
  * Cursors only move forward: a trigger in the schema aborts any update that would move one back, so a bug or a
  * stale process can never make a consumer handle a row twice by rewinding. A registered consumer holds back
- * compaction of every row after its cursor.
+ * compaction of every row after its cursor (src/store/inbox-compaction.ts), and so does `main` before it has
+ * registered.
  */
 import type { Clock } from '../shared/clock';
 import { systemClock } from '../shared/clock';
 import type { ClientStore } from './open-store';
+
+/**
+ * The app's own consumer. Every row must reach it: it is never skipped, and it holds back compaction even before
+ * it has registered (a store whose notifier ran first must keep every row for it).
+ */
+export const MAIN_CONSUMER = 'main';
+
+/** The notification process's consumer: it needs recent rows only, so a retention window bounds how far behind it may hold rows. */
+export const NOTIFIER_CONSUMER = 'notifier';
 
 export interface CursorRow {
   consumer: string;

@@ -1,12 +1,18 @@
 /**
  * A bounded log of what each client process did, for the dashboard's process lanes.
  *
- * Runtime: node. Each append trims the log to the newest `maxRows` rows in the same transaction, so the table
- * stays bounded however long the processes run. The log is diagnostic only: nothing reads it to decide anything.
+ * Runtime: node. Each append trims the log to the newest `maxRows` rows in the same transaction (by default the
+ * `eventLog` row limit of the store's retention policy), so the table stays bounded however long the processes
+ * run, even a store whose main process never runs maintenance; maintenance applies the age limit
+ * (src/store/log-retention.ts). The log is diagnostic only: nothing reads it to decide anything.
  */
 import type { ClientStore } from './open-store';
+import { retentionPolicyOf } from './retention-policy';
 
-export const DEFAULT_EVENT_LOG_MAX_ROWS = 5000;
+/** The row bound the retention policy sets, or none (`Infinity`) when it keeps every row. */
+function policyMaxRows(store: ClientStore): number {
+  return retentionPolicyOf(store).eventLog.maxRows ?? Number.POSITIVE_INFINITY;
+}
 
 export interface ProcessEvent {
   id: number;
@@ -20,14 +26,14 @@ export interface ProcessEvent {
 export function appendProcessEvent(
   store: ClientStore,
   event: Omit<ProcessEvent, 'id'>,
-  maxRows: number = DEFAULT_EVENT_LOG_MAX_ROWS,
+  maxRows: number = policyMaxRows(store),
 ): number {
   return store.immediate(() => {
     const info = store
       .statement('INSERT INTO event_log (at_ms, process, pid, kind, detail) VALUES (?, ?, ?, ?, ?)')
       .run(event.atMs, event.process, event.pid, event.kind, JSON.stringify(event.detail));
     const id = Number(info.lastInsertRowid);
-    store.statement('DELETE FROM event_log WHERE id <= ?').run(id - maxRows);
+    if (Number.isFinite(maxRows)) store.statement('DELETE FROM event_log WHERE id <= ?').run(id - maxRows);
     return id;
   });
 }
@@ -39,7 +45,7 @@ export function appendProcessEvent(
 export function appendProcessEvents(
   store: ClientStore,
   events: ReadonlyArray<Omit<ProcessEvent, 'id'>>,
-  maxRows: number = DEFAULT_EVENT_LOG_MAX_ROWS,
+  maxRows: number = policyMaxRows(store),
 ): void {
   if (events.length === 0) return;
   store.immediate(() => {
@@ -48,7 +54,7 @@ export function appendProcessEvents(
     for (const event of events) {
       id = Number(insert.run(event.atMs, event.process, event.pid, event.kind, JSON.stringify(event.detail)).lastInsertRowid);
     }
-    store.statement('DELETE FROM event_log WHERE id <= ?').run(id - maxRows);
+    if (Number.isFinite(maxRows)) store.statement('DELETE FROM event_log WHERE id <= ?').run(id - maxRows);
   });
 }
 

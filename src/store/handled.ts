@@ -3,12 +3,15 @@
  *
  * Runtime: node. `recordHandled` is meant to be called from a `consume` handler, so the row and the cursor move
  * are durable together (DESIGN.md §4.5). The summaries below are read-only and back the dashboard's counters and
- * the harness's oracle.
+ * the harness's oracle. The table is bounded by the `handled` retention limit (src/store/log-retention.ts); the
+ * summary adds the totals that pruning kept, so its figures cover everything ever handled. The per-tag lookups
+ * (`hasHandledTag`, `handledTags`) see only the rows still kept, which is why the race harness keeps them all.
  */
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { InboxRow } from './inbox';
 import type { ClientStore } from './open-store';
-import { sqlBounds, type TimeWindow } from './time-window';
+import { includesPrunedHistory, sqlBounds, type TimeWindow } from './time-window';
+import { countersOf } from './store-counters';
 
 /** The content fields the demo and the harness put in every to-device message they send. */
 export function messageTag(content: Record<string, unknown>): string | null {
@@ -20,11 +23,17 @@ export function messageSentAtMs(content: Record<string, unknown>): number | null
   return typeof content.sent_at_ms === 'number' && Number.isFinite(content.sent_at_ms) ? content.sent_at_ms : null;
 }
 
+const insertStatements = new WeakMap<Database, Statement>();
+
 /** Records that `consumer` handled `row`; call it inside the consume handler's transaction. */
 export function recordHandled(db: Database, consumer: string, row: InboxRow, nowMs: number): void {
-  db.prepare(
-    'INSERT INTO handled (consumer, seq, type, tag, sent_at_ms, handled_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
-  ).run(consumer, row.seq, row.type, messageTag(row.content), messageSentAtMs(row.content), nowMs);
+  // Prepared once per connection: this runs for every row every consumer handles.
+  let insert = insertStatements.get(db);
+  if (insert === undefined) {
+    insert = db.prepare('INSERT INTO handled (consumer, seq, type, tag, sent_at_ms, handled_at_ms) VALUES (?, ?, ?, ?, ?, ?)');
+    insertStatements.set(db, insert);
+  }
+  insert.run(consumer, row.seq, row.type, messageTag(row.content), messageSentAtMs(row.content), nowMs);
 }
 
 export interface HandledSummary {
@@ -48,7 +57,21 @@ export function summarizeHandled(store: ClientStore, consumer: string, window: T
          AND coalesce(sent_at_ms, handled_at_ms) >= @fromMs AND coalesce(sent_at_ms, handled_at_ms) < @beforeMs`,
     )
     .get({ consumer, ...sqlBounds(window) }) as { rows: number; distinct_tags: number; tagged: number };
-  return { rows: row.rows, distinctTags: row.distinct_tags, duplicates: row.tagged - row.distinct_tags };
+  const pruned = includesPrunedHistory(window) ? countersOf(store, `handled:${consumer}`) : new Map<string, number>();
+  const distinctTags = row.distinct_tags + (pruned.get('distinct_tags') ?? 0);
+  const tagged = row.tagged + (pruned.get('tagged') ?? 0);
+  return { rows: row.rows + (pruned.get('rows') ?? 0), distinctTags, duplicates: tagged - distinctTags };
+}
+
+/** Consumers that ever handled a row (kept or pruned), for `todevice inbox`. */
+export function consumersWithHandled(store: ClientStore): string[] {
+  const rows = store
+    .statement(
+      `SELECT DISTINCT consumer FROM handled
+       UNION SELECT substr(scope, 9) FROM store_counters WHERE scope LIKE 'handled:%' ORDER BY 1`,
+    )
+    .all() as Array<{ consumer: string }>;
+  return rows.map((row) => row.consumer);
 }
 
 /** Whether the consumer handled a row with this tag (one indexed lookup). */
@@ -79,4 +102,37 @@ export function recentLatencies(
     )
     .all({ consumer, limit, ...sqlBounds(window) }) as Array<{ handled_at_ms: number; sent_at_ms: number }>;
   return rows.reverse().map((r) => ({ atMs: r.handled_at_ms, latencyMs: Math.max(0, r.handled_at_ms - r.sent_at_ms) }));
+}
+
+/**
+ * How many distinct tags the inbox holds after `afterSeq` that `consumer` has not handled, leaving out `exclude`
+ * (tags the caller already counted): the dashboard's "pending" part that is committed but not yet consumed.
+ * One SQL statement, so a backlog costs a scan of the rows after the cursor, never a listing of them.
+ */
+export function unhandledTagCount(
+  store: ClientStore,
+  consumer: string,
+  options: { afterSeq: number; fetchedBy?: string; exclude: readonly string[]; sentWithin?: TimeWindow },
+): number {
+  const bounds = sqlBounds(options.sentWithin);
+  const row = store
+    .statement(
+      `WITH tagged AS (
+         SELECT DISTINCT json_extract(content, '$.tag') AS tag FROM inbox
+         WHERE seq > @afterSeq AND (@fetchedBy IS NULL OR fetched_by_process = @fetchedBy)
+           AND coalesce(json_extract(content, '$.sent_at_ms'), received_at_ms) >= @fromMs
+           AND coalesce(json_extract(content, '$.sent_at_ms'), received_at_ms) < @beforeMs
+       )
+       SELECT count(*) AS n FROM tagged
+       WHERE typeof(tag) = 'text' AND tag NOT IN (SELECT value FROM json_each(@exclude))
+         AND NOT EXISTS (SELECT 1 FROM handled INDEXED BY handled_by_tag WHERE handled.consumer = @consumer AND handled.tag = tagged.tag)`,
+    )
+    .get({
+      afterSeq: options.afterSeq,
+      fetchedBy: options.fetchedBy ?? null,
+      exclude: JSON.stringify(options.exclude),
+      consumer,
+      ...bounds,
+    }) as { n: number };
+  return row.n;
 }

@@ -2,8 +2,8 @@
  * The inbox: an append-only log of received to-device events, numbered by a local `seq`.
  *
  * Runtime: node. Rows are only appended (by `commitBatch`, or by the legacy/naive strategies) and deleted by
- * `compactInbox` once every registered consumer's cursor has passed them. `seq` comes from AUTOINCREMENT, so it
- * never goes back and is never reused, even after compaction. Per sending device, the server keeps arrival order
+ * compaction once every consumer that must see them has passed them (src/store/inbox-compaction.ts). `seq` comes
+ * from AUTOINCREMENT, so it never goes back and is never reused, even after compaction. Per sending device, the server keeps arrival order
  * (DESIGN.md §3) and we append a batch in response order, so `seq` order is delivery order.
  *
  * An Olm-encrypted event is decrypted inside the commit that appends it (DESIGN.md §8): its row holds the
@@ -123,36 +123,24 @@ export function latestInbox(store: ClientStore, limit: number): InboxRow[] {
   return rows.map(toInboxRow);
 }
 
-export function inboxStats(store: ClientStore): { count: number; minSeq: number | null; maxSeq: number | null } {
-  const row = store.statement('SELECT count(*) AS count, min(seq) AS minSeq, max(seq) AS maxSeq FROM inbox').get() as {
-    count: number;
-    minSeq: number | null;
-    maxSeq: number | null;
-  };
-  return row;
+export interface InboxStats {
+  /** Rows in the inbox now. */
+  count: number;
+  minSeq: number | null;
+  maxSeq: number | null;
+  /** The highest `seq` ever appended (0 for none), which compaction does not lower: "has row N arrived?". */
+  lastSeq: number;
 }
 
-/** How many inbox rows carry a tag, how many distinct tags, and how many rows repeat a tag already seen. */
-export interface InboxTagSummary {
-  rows: number;
-  tagged: number;
-  distinctTags: number;
-  duplicated: number;
-}
-
-/**
- * The exactly-once check a person runs after killing processes, over the whole inbox in one SQL pass (never over
- * a page of it): a tag is the content's `tag` when it is a string, as the demo, `todevice send` and the harness
- * write it.
- */
-export function inboxTagSummary(store: ClientStore): InboxTagSummary {
+export function inboxStats(store: ClientStore): InboxStats {
   const row = store
     .statement(
-      `SELECT count(*) AS rows, count(tag) AS tagged, count(DISTINCT tag) AS distinct_tags
-       FROM (SELECT CASE WHEN json_type(content, '$.tag') = 'text' THEN json_extract(content, '$.tag') END AS tag FROM inbox)`,
+      `SELECT count(*) AS count, min(seq) AS minSeq, max(seq) AS maxSeq,
+              coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'inbox'), 0) AS lastSeq
+       FROM inbox`,
     )
-    .get() as { rows: number; tagged: number; distinct_tags: number };
-  return { rows: row.rows, tagged: row.tagged, distinctTags: row.distinct_tags, duplicated: row.tagged - row.distinct_tags };
+    .get() as InboxStats;
+  return row;
 }
 
 export function toInboxRow(row: InboxDbRow): InboxRow {

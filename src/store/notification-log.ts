@@ -7,7 +7,8 @@
  */
 import type { NotificationOutcome } from '../shared/notifier-messages';
 import type { ClientStore } from './open-store';
-import { sqlBounds, type TimeWindow } from './time-window';
+import { includesPrunedHistory, sqlBounds, type TimeWindow } from './time-window';
+import { countersOf } from './store-counters';
 
 export function recordNotification(
   store: ClientStore,
@@ -21,13 +22,20 @@ export function recordNotification(
     .run(entry.eventId, entry.pid, entry.outcome, entry.sessionId, entry.shownAtMs);
 }
 
-/** Notifications shown (inside `window`, by `shown_at_ms`), by outcome. */
+/**
+ * Notifications shown (inside `window`, by `shown_at_ms`), by outcome: those still logged, plus those retention
+ * pruned when the window reaches back to the beginning (src/store/log-retention.ts, time-window.ts).
+ */
 export function countNotifications(store: ClientStore, window: TimeWindow = {}): Record<NotificationOutcome, number> {
   const counts: Record<NotificationOutcome, number> = { plain: 0, decrypted: 0, 'unable-to-decrypt': 0, 'data-missing': 0, 'fetch-failed': 0 };
+  if (includesPrunedHistory(window)) {
+    const pruned = countersOf(store, 'notifications');
+    for (const outcome of Object.keys(counts) as NotificationOutcome[]) counts[outcome] = pruned.get(outcome) ?? 0;
+  }
   const rows = store
     .statement('SELECT outcome, count(*) AS n FROM notifications WHERE shown_at_ms >= @fromMs AND shown_at_ms < @beforeMs GROUP BY outcome')
     .all(sqlBounds(window)) as Array<{ outcome: NotificationOutcome; n: number }>;
-  for (const row of rows) counts[row.outcome] = row.n;
+  for (const row of rows) counts[row.outcome] += row.n;
   return counts;
 }
 

@@ -18,6 +18,10 @@
  *   measure the difference.
  * - Statements are prepared once per store and cached by their SQL text (`store.statement(sql)`), and so is the
  *   immediate-transaction wrapper (`store.immediate(work)`).
+ * - A new file gets `auto_vacuum = INCREMENTAL` before its first table, so maintenance can give freed space back
+ *   (src/store/auto-vacuum.ts converts older stores). `journal_size_limit` truncates the WAL file back to
+ *   `WAL_SIZE_LIMIT_BYTES` whenever it restarts: without it the file keeps the size of its largest burst (a long
+ *   reader holding back checkpoints lets it grow to tens of megabytes) for the life of the store.
  */
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
@@ -56,6 +60,8 @@ export interface ClientStore {
 }
 
 const MIN_BUSY_TIMEOUT_MS = 5000;
+/** What the WAL file is cut back to when it restarts; twice what SQLite's automatic checkpoint lets it reach. */
+export const WAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
 
 export function openStore(path: string, options: OpenStoreOptions = {}): ClientStore {
   const busyTimeoutMs = Math.max(MIN_BUSY_TIMEOUT_MS, options.busyTimeoutMs ?? MIN_BUSY_TIMEOUT_MS);
@@ -63,9 +69,12 @@ export function openStore(path: string, options: OpenStoreOptions = {}): ClientS
   if (!inMemory) admitFile(path, { create: options.create ?? true, readOnly: false });
   const db = new Database(path, { timeout: busyTimeoutMs, fileMustExist: !inMemory, ...electronNativeBinding() });
   try {
-    refuseForeignOrNewer(db, path, { allowFresh: inMemory, refuseOlder: false });
+    const fresh = refuseForeignOrNewer(db, path, { allowFresh: inMemory, refuseOlder: false });
+    // Only possible before the first table exists; a new file gets it where it is built (admitFile).
+    if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
     // journal_mode is a header write, so it comes only after the file was recognised as ours.
     db.pragma('journal_mode = WAL');
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     migrate(db);
@@ -151,7 +160,15 @@ function admitFile(path: string, mode: { create: boolean; readOnly: boolean }): 
       return;
     case 'missing':
       if (!mode.create) throw new StoreOpenError({ kind: 'missing', path });
-      createSqliteFileAtomically(path, (db) => void migrate(db), { databaseOptions: electronNativeBinding() });
+      createSqliteFileAtomically(
+        path,
+        (db) => {
+          // Settable only before the first table exists.
+          db.pragma('auto_vacuum = INCREMENTAL');
+          migrate(db);
+        },
+        { databaseOptions: electronNativeBinding() },
+      );
       return;
     case 'empty':
       throw new StoreOpenError({ kind: 'empty', path });
@@ -166,8 +183,11 @@ function admitFile(path: string, mode: { create: boolean; readOnly: boolean }): 
   }
 }
 
-/** SQLite's verdict, which sees the WAL: whose database this is and which schema it has. */
-function refuseForeignOrNewer(db: SqliteDatabase, path: string, rules: { allowFresh: boolean; refuseOlder: boolean }): void {
+/**
+ * SQLite's verdict, which sees the WAL: whose database this is and which schema it has. Returns whether the
+ * database is fresh (no schema yet), which only an in-memory one may be.
+ */
+function refuseForeignOrNewer(db: SqliteDatabase, path: string, rules: { allowFresh: boolean; refuseOlder: boolean }): boolean {
   const applicationId = db.pragma('application_id', { simple: true });
   const userVersion = readUserVersion(db);
   if (applicationId === TODEVICE_APPLICATION_ID) {
@@ -177,10 +197,10 @@ function refuseForeignOrNewer(db: SqliteDatabase, path: string, rules: { allowFr
     if (rules.refuseOlder && userVersion < LATEST_SCHEMA_VERSION) {
       throw new StoreOpenError({ kind: 'older-schema', path, foundVersion: userVersion, supportedVersion: LATEST_SCHEMA_VERSION });
     }
-    return;
+    return false;
   }
   const objectCount = db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number };
-  if (rules.allowFresh && applicationId === 0 && userVersion === 0 && objectCount.n === 0) return;
+  if (rules.allowFresh && applicationId === 0 && userVersion === 0 && objectCount.n === 0) return true;
   throw new StoreOpenError({
     kind: 'not-todevice',
     path,

@@ -13,7 +13,8 @@
  */
 import { LATE_DECRYPTION_GRACE_MS } from '../shared/room-key-protocol';
 import type { ClientStore } from './open-store';
-import { sqlBounds, type TimeWindow } from './time-window';
+import { includesPrunedHistory, sqlBounds, type TimeWindow } from './time-window';
+import { countersOf } from './store-counters';
 
 export interface TimelineEntry {
   eventId: string;
@@ -114,7 +115,10 @@ export interface TimelineSummary {
   unableToDecrypt: number;
 }
 
-/** `window` limits the summary to events sent (`origin_server_ts`) inside it. */
+/**
+ * `window` limits the summary to events sent (`origin_server_ts`) inside it; the totals of entries retention
+ * pruned are added when the window reaches back to the beginning (src/store/log-retention.ts, time-window.ts).
+ */
 export function summarizeTimeline(store: ClientStore, nowMs: number, window: TimeWindow = {}): TimelineSummary {
   const row = store
     .statement(
@@ -129,12 +133,15 @@ export function summarizeTimeline(store: ClientStore, nowMs: number, window: Tim
     late: number;
     awaiting: number;
   };
+  const pruned = includesPrunedHistory(window) ? countersOf(store, 'timeline') : new Map<string, number>();
+  const encrypted = row.encrypted + (pruned.get('encrypted') ?? 0);
+  const decrypted = row.decrypted + (pruned.get('decrypted') ?? 0);
   return {
-    encrypted: row.encrypted,
-    decrypted: row.decrypted,
-    late: row.late,
+    encrypted,
+    decrypted,
+    late: row.late + (pruned.get('late') ?? 0),
     awaitingKey: row.awaiting,
-    unableToDecrypt: row.encrypted - row.decrypted - row.awaiting,
+    unableToDecrypt: encrypted - decrypted - row.awaiting,
   };
 }
 

@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
+import { consume } from '../../src/store/consume';
+import { recordHandled } from '../../src/store/handled';
 import { appendToInbox } from '../../src/store/inbox';
 import { openStore } from '../../src/store/open-store';
 import { RECEIVER, startCommand, startHeadless, startTestServer, tempDir, waitFor, type RunningProcess, type TestServer } from './support';
@@ -158,19 +160,16 @@ describe('files that are not a healthy store', () => {
 });
 
 describe('answers that can be trusted', () => {
-  it('inbox: the exactly-once summary covers every row whatever --limit prints, and says when rows were left out', async () => {
+  it('inbox: the exactly-once summary covers every message whatever --limit prints, and says when rows were left out', async () => {
     const dataDir = tempDir('summary');
-    fillStore(path.join(dataDir, CLIENT_DB_FILE), 1000, { duplicateEvery: 100 });
+    fillStore(path.join(dataDir, CLIENT_DB_FILE), 1000, { duplicateEvery: 100, handledBy: 'main' });
     const text = await todevice('inbox', '--data', dataDir, '--limit', '3');
-    expect(text.stdout).toContain('inbox     1010 rows; 1000 distinct tags, 10 duplicated');
-    expect(text.stdout).toContain('showing the newest 3 of 1010 rows (--limit 3)');
+    expect(text.stdout).toContain('handled   main: 1010 rows, 1000 distinct tags, 10 duplicated');
+    expect(text.stdout).toMatch(/inbox {5}1010 rows .*showing the newest 3 \(--limit\)/);
     expect(text.stdout.split('\n').filter((line) => /^\s+\d+\s+org\.example/.test(line))).toHaveLength(3);
-    const json = JSON.parse((await todevice('inbox', '--data', dataDir, '--limit', '3', '--json')).stdout) as Record<string, unknown>;
-    expect(json).toMatchObject({
-      inbox_count: 1010,
-      inbox_tags: { tagged: 1010, distinct: 1000, duplicated: 10 },
-      inbox_listed: { rows: 3, limit: 3, truncated: true },
-    });
+    const json = JSON.parse((await todevice('inbox', '--data', dataDir, '--limit', '3', '--json')).stdout) as { inbox: unknown[] } & Record<string, unknown>;
+    expect(json).toMatchObject({ inbox_count: 1010, handled: [{ consumer: 'main', rows: 1010, distinct_tags: 1000, duplicates: 10 }] });
+    expect(json.inbox).toHaveLength(3);
   });
 
   it('errors: after the homeserver was reset, headless says the server no longer knows the store instead of printing JSON', async () => {
@@ -220,8 +219,11 @@ describe('answers that can be trusted', () => {
   });
 });
 
-/** A store with `count` tagged rows (every `duplicateEvery`-th also twice), written the way a commit writes them. */
-function fillStore(file: string, count: number, options: { duplicateEvery?: number } = {}): void {
+/**
+ * A store with `count` tagged rows (every `duplicateEvery`-th also twice), written the way a commit writes them,
+ * and handled by `handledBy` when given.
+ */
+function fillStore(file: string, count: number, options: { duplicateEvery?: number; handledBy?: string } = {}): void {
   const store = openStore(file);
   try {
     const events: Array<{ type: string; sender: string; content: Record<string, unknown> }> = [];
@@ -231,6 +233,8 @@ function fillStore(file: string, count: number, options: { duplicateEvery?: numb
       if (options.duplicateEvery !== undefined && n % options.duplicateEvery === 0) events.push(event);
     }
     store.immediate(() => appendToInbox(store, events, { receivedAtMs: 1, process: 'main', pid: 1, batchSince: null, batchNextBatch: 't1' }));
+    const consumer = options.handledBy;
+    if (consumer !== undefined) consume(store, consumer, (row, db) => recordHandled(db, consumer, row, 2), { maxRows: events.length });
     store.db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     store.close();

@@ -1,10 +1,10 @@
 // The commands a person outside the project would use: `todevice serve`, `headless`, `send`, `inbox`. Kill the
-// main process while messages arrive, restart it, and `inbox` shows every tag exactly once.
+// main process while messages arrive, restart it, and `inbox` shows every tag handled exactly once.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inboxRowCount, RECEIVER, startHeadless, startTestServer, tempDir, waitFor, type TestServer } from './support';
+import { committedRowCount, RECEIVER, startHeadless, startTestServer, tempDir, waitFor, type TestServer } from './support';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
@@ -28,9 +28,9 @@ describe('the CLI, end to end', () => {
     // messages, so every kill interrupts a live stream.
     const runs: Array<{ run: string; count: number }> = [];
     for (let kill = 0; kill < 2; kill += 1) {
-      const before = inboxRowCount(dataDir);
+      const before = committedRowCount(dataDir);
       const sending = send();
-      await waitFor(() => inboxRowCount(dataDir) >= before + 20, 30_000, () => `inbox stayed at ${inboxRowCount(dataDir)} rows`);
+      await waitFor(() => committedRowCount(dataDir) >= before + 20, 30_000, () => `inbox stayed at ${committedRowCount(dataDir)} rows`);
       main.child.kill('SIGKILL');
       await main.exited;
       runs.push(await sending);
@@ -39,21 +39,32 @@ describe('the CLI, end to end', () => {
     runs.push(await send());
     expect(runs.map((run) => run.count)).toEqual([100, 100, 100]);
     try {
-      let inbox: { inbox: Array<{ content: { tag?: string } }> } = { inbox: [] };
+      type InboxJson = {
+        handled: Array<{ consumer: string; rows: number; distinct_tags: number; duplicates: number }>;
+        inbox: Array<{ content: { tag?: string } }>;
+        inbox_seq: { last_appended: number };
+      };
+      let inbox: InboxJson | undefined;
+      const mainHandled = () => inbox?.handled.find((h) => h.consumer === 'main');
       await waitFor(
         async () => {
-          inbox = JSON.parse((await todevice('inbox', '--data', dataDir, '--json')).stdout) as typeof inbox;
-          return inbox.inbox.length >= 300;
+          inbox = JSON.parse((await todevice('inbox', '--data', dataDir, '--json')).stdout) as InboxJson;
+          return (mainHandled()?.rows ?? 0) >= 300;
         },
         20_000,
-        () => `inbox has ${inbox.inbox.length} rows`,
+        () => `main handled ${JSON.stringify(mainHandled())}`,
       );
-      const tags = inbox.inbox.map((row) => row.content.tag);
-      expect(new Set(tags).size).toBe(300);
-      expect(tags.length).toBe(300);
+      // Exactly once, from the main consumer's own record (the inbox itself is compacted as main goes).
+      expect(mainHandled()).toEqual({ consumer: 'main', rows: 300, distinct_tags: 300, duplicates: 0 });
+      expect(inbox?.inbox_seq.last_appended).toBe(300);
+      const tags = inbox?.inbox.map((row) => row.content.tag) ?? [];
+      expect(tags.length).toBeGreaterThan(0);
+      expect(tags.length).toBeLessThanOrEqual(200);
+      expect(new Set(tags).size).toBe(tags.length);
       expect(tags.every((tag) => runs.some((run) => tag?.startsWith(`${run.run}-`)))).toBe(true);
       const text = (await todevice('inbox', '--data', dataDir)).stdout;
-      expect(text).toContain('300 distinct tags, 0 duplicated');
+      expect(text).toContain('main: 300 rows, 300 distinct tags, 0 duplicated');
+      expect(text).toMatch(/^storage {3}.*auto_vacuum incremental/m);
     } finally {
       main.child.kill('SIGTERM');
       await main.exited;
@@ -84,6 +95,22 @@ describe('the CLI, end to end', () => {
       expect(failure?.code, args.join(' ')).toBe(2);
       expect(failure?.stderr).toMatch(message);
       expect(failure?.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('cli: a malformed --retain gets one clear line and exit code 2', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['inbox=lots', /invalid --retain "inbox=lots": LIMIT must be/],
+      ['cache=10', /invalid --retain "cache=10": expected WHAT=LIMIT with WHAT one of inbox, notifier/],
+    ];
+    for (const [retain, message] of cases) {
+      const args = ['headless', '--homeserver', server.url, '--data', tempDir('bad'), '--user', 'x', '--password', 'y', '--retain', retain];
+      const failure = await todevice(...args).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(failure?.code, retain).toBe(2);
+      expect(failure?.stderr).toMatch(message);
     }
   });
 });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ENGINE_KILL_POINTS } from '../../src/engine/kill-points';
 import {
   deliveryReport,
-  inboxRowCount,
+  committedRowCount,
   mainCursorAtEnd,
   makeSender,
   rowsFetchedBy,
@@ -87,7 +87,7 @@ describe('main process killed at a named point', () => {
     const sender = await makeSender(server.url);
     const sending = sender.traffic.sendToDevice(200);
     // Killed once it has committed part of the stream, however slowly the machine runs.
-    await waitFor(() => inboxRowCount(dataDir) >= 20, 30_000, () => `inbox at ${inboxRowCount(dataDir)} rows`);
+    await waitFor(() => committedRowCount(dataDir) >= 20, 30_000, () => `inbox at ${committedRowCount(dataDir)} rows`);
     first.child.kill('SIGKILL');
     await first.exited;
     expect((await sending).ok).toBe(true);

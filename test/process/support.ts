@@ -185,10 +185,13 @@ export function mainCursorAtEnd(dataDir: string): boolean {
   });
 }
 
-/** Inbox rows committed so far (0 before the main process created the store). */
-export function inboxRowCount(dataDir: string): number {
+/**
+ * Inbox rows ever committed (0 before the main process created the store): the highest seq appended, which the
+ * inbox's compaction does not lower.
+ */
+export function committedRowCount(dataDir: string): number {
   if (!fs.existsSync(path.join(dataDir, CLIENT_DB_FILE))) return 0;
-  return withStore(dataDir, (store) => inboxStats(store).count);
+  return withStore(dataDir, (store) => inboxStats(store).lastSeq);
 }
 
 export interface DeliveryReport {

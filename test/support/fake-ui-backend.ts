@@ -21,6 +21,7 @@ import type {
   InboxRowView,
   NotificationView,
   ProcessLane,
+  StorageView,
   Strategy,
   TimelineEntryView,
   UiBackend,
@@ -329,6 +330,21 @@ class FakeState {
       })),
       earlierRuns: this.scenario.earlierRuns,
       latency: [...this.latency],
+      storage: this.storage(),
+    };
+  }
+
+  /** A store that compacts as the real one does: the newest 200 rows stay, the rest were removed. */
+  private storage(): StorageView {
+    const kept = Math.min(this.seq, 200);
+    return {
+      fileBytes: 98_304 + kept * 1024,
+      walBytes: 32_992,
+      freePages: 3,
+      autoVacuum: 'incremental',
+      rows: { inbox: kept, handled: this.seq, eventLog: Math.min(this.seq * 3, 5000), notifications: this.notifications.length, timeline: this.timeline.length, roomKeys: this.roomKeys.size },
+      removed: { inboxRows: this.seq - kept, notifierRowsSkipped: 0, handledRows: 0, eventLogRows: Math.max(0, this.seq * 3 - 5000), notifications: 0, timelineRows: 0, vacuumPagesFreed: 0 },
+      lastCompactionAtMs: this.seq > 0 ? Date.now() - 400 : null,
     };
   }
 

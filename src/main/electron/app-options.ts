@@ -3,16 +3,19 @@
  * command-line switches share argv with Chromium's, so the environment is the cleaner channel).
  *
  * Runtime: electron-main. `TODEVICE_DATA_DIR` (default: `<userData>/app`), `TODEVICE_HOMESERVER_URL` (default:
- * the embedded homeserver), `TODEVICE_STRATEGY` (default: the host's, `explicit-lease`). An unknown strategy is
- * a usage error reported in one line.
+ * the embedded homeserver), `TODEVICE_STRATEGY` (default: the host's, `explicit-lease`), `TODEVICE_RETENTION`
+ * (the `--retain` limits as JSON; default: the store's defaults). An unknown strategy or a malformed retention
+ * is a usage error reported in one line.
  */
 import path from 'node:path';
 import { isStrategy, STRATEGIES, type Strategy } from '../../shared/strategies';
+import { resolveRetention, type RetentionOptions } from '../../store/retention-policy';
 
 export interface ElectronAppOptions {
   dataDir: string;
   homeserverUrl: string | undefined;
   strategy: Strategy | undefined;
+  retention: RetentionOptions | undefined;
 }
 
 export function readAppOptions(env: NodeJS.ProcessEnv, userDataDir: string): ElectronAppOptions {
@@ -24,5 +27,17 @@ export function readAppOptions(env: NodeJS.ProcessEnv, userDataDir: string): Ele
     dataDir: env.TODEVICE_DATA_DIR || path.join(userDataDir, 'app'),
     homeserverUrl: env.TODEVICE_HOMESERVER_URL || undefined,
     strategy,
+    retention: readRetention(env.TODEVICE_RETENTION),
   };
+}
+
+function readRetention(text: string | undefined): RetentionOptions | undefined {
+  if (!text) return undefined;
+  try {
+    const options = JSON.parse(text) as RetentionOptions;
+    resolveRetention(options);
+    return options;
+  } catch (error) {
+    throw new Error(`TODEVICE_RETENTION is not a valid retention policy: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }

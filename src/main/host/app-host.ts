@@ -24,6 +24,7 @@ import { startHomeserver, type RunningHomeserver } from '../../homeserver/homese
 import { CLIENT_DB_FILE, HOMESERVER_DB_FILE } from '../../shared/data-layout';
 import { UI_CHANNELS, type DashboardSnapshot, type NotificationView, type UiBackend, type UiChannel, type UiResult } from '../../shared/ui-api';
 import { openStore } from '../../store/open-store';
+import { writeRetentionPolicy, type RetentionOptions } from '../../store/retention-policy';
 import { DEFAULT_AMBIENT_TRAFFIC } from './ambient-traffic';
 import { createAppBackend } from './app-backend';
 import { markDataDirInUse, resetDataDir } from './data-dir-reset';
@@ -38,6 +39,8 @@ export interface AppHostOptions {
   /** A homeserver to use instead of starting the embedded one (no fault injection or server-side counters then). */
   homeserverUrl?: string;
   strategy?: Strategy;
+  /** How much history the store keeps (defaults: src/store/retention-policy.ts); stored for every process. */
+  retention?: RetentionOptions;
   launcher: NotifierLauncher;
   syncLauncher?: SyncProcessLauncher;
   onNotification?: (notification: NotificationView) => void;
@@ -140,6 +143,8 @@ async function startSession(
   const homeserverUrl = options.homeserverUrl ?? homeserver?.url ?? '';
   const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE));
   try {
+    // Before the main sync process and any notifier start, so every process applies the same policy.
+    writeRetentionPolicy(store, options.retention ?? {});
     const world = await setUpDemoWorld(store, homeserverUrl, homeserver === undefined ? 'url' : 'embedded');
     const strategy = options.strategy ?? DEFAULT_STRATEGY;
     // Push dispatch and backend need each other: reports go to the backend, which is built on the dispatch.

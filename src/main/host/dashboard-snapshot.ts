@@ -16,6 +16,9 @@
  * messages, so the host reads it once when the run starts (`acceptedBeforeRun`) and this run's `sent` is the
  * difference. The notifications listed are the same rows of the notification log the counters count, so the
  * list and its counters cannot disagree.
+ *
+ * Its cost does not grow with the store's age or with a backlog: it reads the newest few rows of each list and
+ * computes every count in SQL (the pending tags in the inbox included), never a listing of the inbox.
  */
 import type { Strategy } from '../../engine/engine-types';
 import type { DeviceInspection } from '../../shared/admin-wire';
@@ -26,12 +29,14 @@ import type {
   NotificationView,
   ProcessLane,
   RaceView,
+  StorageView,
   TimelineEntryView,
 } from '../../shared/ui-api';
 import { LATE_DECRYPTION_GRACE_MS } from '../../shared/room-key-protocol';
 import { countEventsByPid, latestEventsOf, latestEventsOfKind } from '../../store/event-log';
-import { hasHandledTag, messageSentAtMs, messageTag, recentLatencies, summarizeHandled } from '../../store/handled';
-import { inboxStats, latestInbox, listInbox } from '../../store/inbox';
+import { hasHandledTag, messageSentAtMs, messageTag, recentLatencies, summarizeHandled, unhandledTagCount } from '../../store/handled';
+import { inboxStats, latestInbox } from '../../store/inbox';
+import { readStorageStats } from '../../store/storage-stats';
 import { listCursors } from '../../store/cursors';
 import { countNotifications, recentNotifications } from '../../store/notification-log';
 import { roomKeyCount } from '../../store/room-keys';
@@ -139,6 +144,7 @@ export function buildSnapshot(input: SnapshotInput): DashboardSnapshot {
       earlierRuns: isEmpty(earlier.counters, earlier.encryption) ? null : earlier,
       latency: recentLatencies(store, MAIN_CONSUMER, 300, thisRun),
       race: input.race,
+      storage: buildStorage(store),
     };
   })();
 }
@@ -157,28 +163,28 @@ function buildCounters(input: SnapshotInput, part: 'this-run' | 'earlier'): Deli
   // Pending locally: committed to the inbox, not yet reached by the main consumer (a window of a few hundred
   // milliseconds while main runs). Under `legacy` the main consumer never handles what the notifier fetched, so
   // those rows are not pending: they are the loss this strategy exists to show.
-  const local = new Set<string>();
   const cursor = listCursors(input.store).find((c) => c.consumer === MAIN_CONSUMER)?.seq ?? 0;
-  for (const row of listInbox(input.store, { afterSeq: cursor, limit: 100_000 })) {
-    const tag = messageTag(row.content);
-    const visibleToMain = input.strategy !== 'legacy' || row.fetchedByProcess === MAIN_CONSUMER;
-    if (tag !== null && visibleToMain && inPart(messageSentAtMs(row.content)) && !wasReceived(tag)) local.add(tag);
-  }
+  const visibility = input.strategy === 'legacy' ? { fetchedBy: MAIN_CONSUMER } : {};
+  const localCount = (exclude: readonly string[]): number =>
+    unhandledTagCount(input.store, MAIN_CONSUMER, { afterSeq: cursor, ...visibility, exclude, sentWithin: window });
+  const pendingLocally = localCount([]);
   if (input.inspection === null) {
     // Without the server's record we cannot tell a lost message from one still queued on the server.
-    const sent = part === 'this-run' ? input.sentByHost : received + local.size;
-    return { sent, received, lost: 0, duplicated: handled.duplicates, pendingOnServer: Math.max(0, sent - received - local.size), pendingLocally: local.size };
+    const sent = part === 'this-run' ? input.sentByHost : received + pendingLocally;
+    return { sent, received, lost: 0, duplicated: handled.duplicates, pendingOnServer: Math.max(0, sent - received - pendingLocally), pendingLocally };
   }
   // Pending on the server: still queued there, and not already safe in the local inbox (an unacknowledged
   // batch is both until the next request acknowledges it; it counts once, as local).
-  const server = new Set<string>();
+  const queued = new Set<string>();
   for (const message of input.inspection.queued) {
     const tag = messageTag(message.content);
-    if (tag !== null && inPart(messageSentAtMs(message.content)) && !local.has(tag) && !wasReceived(tag)) server.add(tag);
+    if (tag !== null && inPart(messageSentAtMs(message.content)) && !wasReceived(tag)) queued.add(tag);
   }
+  const alsoLocal = queued.size === 0 ? 0 : pendingLocally - localCount([...queued]);
+  const pendingOnServer = queued.size - alsoLocal;
   const sent = part === 'this-run' ? input.inspection.accepted - input.acceptedBeforeRun : input.acceptedBeforeRun;
-  const pending = server.size + local.size;
-  return { sent, received, lost: Math.max(0, sent - received - pending), duplicated: handled.duplicates, pendingOnServer: server.size, pendingLocally: local.size };
+  const pending = pendingOnServer + pendingLocally;
+  return { sent, received, lost: Math.max(0, sent - received - pending), duplicated: handled.duplicates, pendingOnServer, pendingLocally };
 }
 
 function buildLanes(store: ClientStore, records: readonly LaneRecord[]): ProcessLane[] {
@@ -227,6 +233,11 @@ function summarize(detail: Record<string, unknown>): string {
 
 function stringOr(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
+}
+
+function buildStorage(store: ClientStore): StorageView {
+  const { fileBytes, walBytes, freePages, autoVacuum, rows, removed, lastCompactionAtMs } = readStorageStats(store);
+  return { fileBytes, walBytes, freePages, autoVacuum, rows, removed, lastCompactionAtMs };
 }
 
 function buildEncryptionCounters(store: ClientStore, nowMs: number, window: TimeWindow): EncryptionCounters {

@@ -13,6 +13,7 @@ import { CLIENT_DB_FILE } from '../../shared/data-layout';
 import type { NotifierMessage } from '../../shared/notifier-messages';
 import { saveAccount, type Account } from '../../store/account';
 import { openStore, type ClientStore } from '../../store/open-store';
+import { writeRetentionPolicy, type RetentionOptions } from '../../store/retention-policy';
 import { ensureAccount, readStoredOwner, type AccountRequest } from './account-setup';
 import { startMainSync, type MainSync } from './main-sync';
 import type { NotifierLauncher } from './notifier-launcher';
@@ -23,6 +24,8 @@ export interface HeadlessHostOptions extends AccountRequest {
   strategy: Strategy;
   launcher: NotifierLauncher;
   synchronous?: 'FULL' | 'NORMAL';
+  /** How much history the store keeps (defaults: src/store/retention-policy.ts); stored for every process. */
+  retention?: RetentionOptions;
   notifierEnv?: Record<string, string>;
   onEngineEvent?: (event: EngineEvent) => void;
   onNotifierMessage?: (run: NotifierRun, message: NotifierMessage) => void;
@@ -59,6 +62,8 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       store = openStore(dbPath, storeOptions);
     }
     saveAccount(store, account.value);
+    // Before any notifier or the sync loop runs, so every process applies the same policy.
+    writeRetentionPolicy(store, options.retention ?? {});
     const opened = store;
     const push = await startPushDispatch({
       account: account.value,

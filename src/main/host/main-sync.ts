@@ -11,6 +11,11 @@
  * include storing room keys (src/engine/inbox-effects.ts); right after each consume pass the timeline pass
  * (timeline-sync.ts) pages the rooms and decrypts with the keys now stored, so a key that arrived through a
  * notifier is used as soon as `main` handles it.
+ *
+ * The store's maintenance (src/store/maintenance.ts: inbox compaction, the notifier's window, retention, vacuum)
+ * runs here too, after the consume pass, because this process owns the `main` cursor that bounds compaction and
+ * is the one that runs for months. It is bounded and rate-limited inside; a busy write lock skips it to the next
+ * pass, like the consume pass itself.
  */
 import { createProcessEngine } from '../../engine/create-engine';
 import { describeClientError } from '../../engine/describe-failure';
@@ -21,11 +26,13 @@ import type { SyncEngine } from '../../engine/sync-engine';
 import { systemClock } from '../../shared/clock';
 import type { Account } from '../../store/account';
 import { applyInboxEffects } from '../../engine/inbox-effects';
+import { MAIN_CONSUMER } from '../../store/cursors';
+import { StoreMaintenance } from '../../store/maintenance';
 import type { ClientStore } from '../../store/open-store';
 import { classifySqliteError } from '../../store/sqlite-errors';
 import { TimelineSync } from './timeline-sync';
 
-export const MAIN_CONSUMER = 'main';
+export { MAIN_CONSUMER };
 const consumePollIntervalMs = 250;
 const consumeRowsPerPass = 500;
 
@@ -55,8 +62,10 @@ export function startMainSync(options: MainSyncOptions): MainSync {
   const controller = new AbortController();
   let consumeQueued = false;
   let timeline: TimelineSync | undefined;
+  const maintenance = new StoreMaintenance({ store, legacy: strategy === 'legacy' });
   const afterConsume = (): void => {
     consumeWhenFree(store, strategy, killPoints, log);
+    whenFree(() => maintenance.step());
     void timeline?.pass().then(
       (pass) => {
         if (pass.error !== undefined) log(`main: timeline paging stopped for now: ${describeClientError(pass.error, { homeserverUrl: options.account.homeserverUrl })}`);
@@ -107,8 +116,12 @@ export function startMainSync(options: MainSyncOptions): MainSync {
  * stay in the inbox and the next pass takes them. Any other error is a bug and propagates.
  */
 function consumeWhenFree(store: ClientStore, strategy: Strategy, killPoints: KillPoints, log: (line: string) => void): void {
+  whenFree(() => consumeMain(store, strategy, killPoints, log));
+}
+
+function whenFree(work: () => unknown): void {
   try {
-    consumeMain(store, strategy, killPoints, log);
+    work();
   } catch (error) {
     if (classifySqliteError(error)?.kind !== 'db-busy') throw error;
   }

@@ -8,6 +8,7 @@ import { migration0001 } from './0001-initial';
 import { migration0002 } from './0002-handled';
 import { migration0003 } from './0003-encryption';
 import { migration0004 } from './0004-olm';
+import { migration0005 } from './0005-retention';
 
 export interface Migration {
   /** Equals its position in `MIGRATIONS` plus one; `user_version` after it ran. */
@@ -16,7 +17,7 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005];
 
 /** The schema version this code writes; a database with a higher `user_version` is refused. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -56,7 +56,7 @@ describe('crashes at named kill points', () => {
     const input = { store, consumer: 'main', handler, strategy: 'explicit-lease' as const, processName: 'main' };
     expect(() => consumeInbox({ ...input, killPoints: crashAt('consumer-after-effect-before-cursor') })).toThrow(SimulatedCrash);
     expect(readCursor(store, 'main')).toBe(0);
-    expect(consumeInbox(input)).toEqual({ handled: 1, skipped: 0, cursor: 1 });
+    expect(consumeInbox(input)).toEqual({ handled: 1, skipped: 0, skippedByWindow: 0, cursor: 1 });
     expect(store.db.prepare('SELECT n FROM shown').all()).toEqual([{ n: 1 }]);
   });
 });

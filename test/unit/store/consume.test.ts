@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CHUNK_ROWS, compactInbox, consume } from '../../../src/store/consume';
+import { CHUNK_ROWS, consume } from '../../../src/store/consume';
+import { compactInbox } from '../../../src/store/inbox-compaction';
 import { commitBatch } from '../../../src/store/commit-batch';
 import { advanceCursor, listCursors, readCursor, registerConsumer } from '../../../src/store/cursors';
 import { inboxStats } from '../../../src/store/inbox';
@@ -25,7 +26,7 @@ describe('consume', () => {
     const seen: number[] = [];
     const summary = consume(store, 'main', (row) => seen.push(row.content.n as number), { clock });
     expect(seen).toEqual([0, 1, 2, 3, 4]);
-    expect(summary).toEqual({ handled: 5, skipped: 0, cursor: 5 });
+    expect(summary).toEqual({ handled: 5, skipped: 0, skippedByWindow: 0, cursor: 5 });
     expect(consume(store, 'main', () => seen.push(-1), { clock }).handled).toBe(0);
     expect(seen).toHaveLength(5);
   });
@@ -33,7 +34,7 @@ describe('consume', () => {
   it('consume: maxRows bounds one call', () => {
     const store = tempStore();
     fill(store, 5);
-    expect(consume(store, 'main', () => undefined, { maxRows: 2, clock })).toEqual({ handled: 2, skipped: 0, cursor: 2 });
+    expect(consume(store, 'main', () => undefined, { maxRows: 2, clock })).toEqual({ handled: 2, skipped: 0, skippedByWindow: 0, cursor: 2 });
   });
 
   it('consume: the handler’s writes and the cursor commit together', () => {
@@ -77,7 +78,7 @@ describe('consume', () => {
     expect(store.db.prepare('SELECT n FROM effects ORDER BY n').all()).toEqual([0, 1, 2, 3, 4, 5].map((n) => ({ n })));
     // The next call starts again at the failing row and finishes the rest once.
     const summary = consume(store, 'main', (row, db) => db.prepare('INSERT INTO effects (n) VALUES (?)').run(row.content.n), { clock });
-    expect(summary).toEqual({ handled: 4, skipped: 0, cursor: 10 });
+    expect(summary).toEqual({ handled: 4, skipped: 0, skippedByWindow: 0, cursor: 10 });
     expect(store.db.prepare('SELECT n FROM effects ORDER BY n').all()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => ({ n })));
   });
 
@@ -98,9 +99,9 @@ describe('consume', () => {
     fill(store, CHUNK_ROWS + 10);
     const seen: number[] = [];
     const first = consume(store, 'main', (row) => seen.push(row.content.n as number), { clock, maxRows: CHUNK_ROWS + 3 });
-    expect(first).toEqual({ handled: CHUNK_ROWS + 3, skipped: 0, cursor: CHUNK_ROWS + 3 });
+    expect(first).toEqual({ handled: CHUNK_ROWS + 3, skipped: 0, skippedByWindow: 0, cursor: CHUNK_ROWS + 3 });
     const rest = consume(store, 'main', (row) => seen.push(row.content.n as number), { clock, maxRows: 1000 });
-    expect(rest).toEqual({ handled: 7, skipped: 0, cursor: CHUNK_ROWS + 10 });
+    expect(rest).toEqual({ handled: 7, skipped: 0, skippedByWindow: 0, cursor: CHUNK_ROWS + 10 });
     expect(seen).toEqual(Array.from({ length: CHUNK_ROWS + 10 }, (_, n) => n));
   });
 
@@ -135,7 +136,7 @@ describe('consume', () => {
     const seen: string[] = [];
     const summary = consume(store, 'main', (row) => seen.push(row.fetchedByProcess), { fetchedBy: 'main', clock });
     expect(seen).toEqual(['main', 'main']);
-    expect(summary).toEqual({ handled: 2, skipped: 1, cursor: 3 });
+    expect(summary).toEqual({ handled: 2, skipped: 1, skippedByWindow: 0, cursor: 3 });
   });
 
   it('cursors: a cursor never moves backward', () => {
@@ -149,16 +150,18 @@ describe('consume', () => {
 
   it('compaction: deletes only rows below every registered cursor, and seq is never reused', () => {
     const store = tempStore();
+    const compact = (): number => compactInbox(store, { limit: { maxRows: 0, maxAgeMs: null }, nowMs: 1 }).deleted;
     fill(store, 4);
-    expect(compactInbox(store)).toBe(0);
+    expect(compact()).toBe(0);
     registerConsumer(store, 'notifier', clock);
     consume(store, 'main', () => undefined, { clock });
-    expect(compactInbox(store)).toBe(0);
+    expect(compact()).toBe(0);
     consume(store, 'notifier', () => undefined, { maxRows: 3, clock });
-    expect(compactInbox(store)).toBe(3);
-    expect(inboxStats(store)).toEqual({ count: 1, minSeq: 4, maxSeq: 4 });
+    expect(compact()).toBe(3);
+    expect(inboxStats(store)).toEqual({ count: 1, minSeq: 4, maxSeq: 4, lastSeq: 4 });
     consume(store, 'notifier', () => undefined, { clock });
-    compactInbox(store);
+    compact();
+    expect(inboxStats(store)).toEqual({ count: 0, minSeq: null, maxSeq: null, lastSeq: 4 });
     fill(store, 1);
     expect(inboxStats(store).minSeq).toBe(5);
     expect(listCursors(store).map((c) => c.consumer)).toEqual(['main', 'notifier']);

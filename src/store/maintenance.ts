@@ -1,0 +1,166 @@
+/**
+ * The store's housekeeping, in bounded steps: inbox compaction, the notifier's window, retention of the history
+ * tables, the switch to incremental auto-vacuum, and giving free pages back to the file system.
+ *
+ * Runtime: node. The main process owns it (src/main/host/main-sync.ts calls `step()` after each of its consume
+ * passes); other processes only append and consume. Why a background step and not inside the consumers' own
+ * transactions: a consume chunk holds the write lock that the other process's batch commit waits for, and
+ * deleting in it would lengthen every chunk; here the work is batched (up to `COMPACTION_BATCH_ROWS` rows per
+ * transaction, at most once per `compactIntervalMs`, also while behind) and each task is its own short
+ * transaction, so a commit waits for at most one of them (README figures: a few milliseconds, once a second).
+ * Two cadences:
+ * - every `compactIntervalMs`: inbox compaction (rows every consumer passed, `COMPACTION_BATCH_ROWS` at most);
+ * - every `slowIntervalMs`: the notifier window, pruning `handled`, `event_log`, `notifications`, `timeline`,
+ *   the one-time auto-vacuum conversion once compaction has caught up, then an incremental vacuum step and a
+ *   PASSIVE checkpoint so the file shrinks. A task that stopped at its bound brings the next slow step forward,
+ *   so a store that fell far behind catches up in a few seconds of steps instead of waiting minutes.
+ * Nothing here decides what a consumer sees except the notifier window, and nothing touches a row ahead of a
+ * cursor; a crash between two tasks leaves each done or not done, and the next step carries on. The first step
+ * registers the notifier's cursor (at 0) if no notifier has run yet, so the rows a first notifier will need are
+ * held for it within its window; a device that never runs a notifier keeps at most that window of rows.
+ */
+import type { Clock } from '../shared/clock';
+import { systemClock } from '../shared/clock';
+import { convertToIncrementalAutoVacuum, incrementalVacuumStep, type ConversionResult } from './auto-vacuum';
+import { NOTIFIER_CONSUMER, registerConsumer } from './cursors';
+import { compactInbox, MAINTENANCE_SCOPE, skipPastWindow } from './inbox-compaction';
+import { handledConsumers, pruneEventLog, pruneHandled, pruneNotifications, pruneTimeline, type PruneOutcome } from './log-retention';
+import type { ClientStore } from './open-store';
+import { retentionPolicyOf } from './retention-policy';
+import { addToCounter, setCounter } from './store-counters';
+import { checkpointPassive } from './wal-checkpoint';
+
+export interface MaintenanceOptions {
+  store: ClientStore;
+  clock?: Clock;
+  /** The device runs `legacy`: the notifier only ever saw rows it fetched, so its window keeps only their keys. */
+  legacy?: boolean;
+  compactIntervalMs?: number;
+  slowIntervalMs?: number;
+  /** Pages one vacuum step returns at most (4 KiB each). */
+  vacuumPagesPerStep?: number;
+}
+
+export interface MaintenanceReport {
+  inboxDeleted: number;
+  notifierSkipped: number;
+  pruned: { handled: number; eventLog: number; notifications: number; timeline: number };
+  vacuumPagesFreed: number;
+  /** Present when the conversion to incremental auto-vacuum was attempted in this step. */
+  autoVacuum?: ConversionResult;
+}
+
+export const DEFAULT_COMPACT_INTERVAL_MS = 1000;
+export const DEFAULT_SLOW_INTERVAL_MS = 30_000;
+const DEFAULT_VACUUM_PAGES_PER_STEP = 2048;
+/** Free pages left alone: the next inserts reuse them, and returning them would only make the file grow again. */
+const MIN_FREE_PAGES = 256;
+
+export class StoreMaintenance {
+  private readonly store: ClientStore;
+  private readonly clock: Clock;
+  private readonly legacy: boolean;
+  private readonly compactIntervalMs: number;
+  private readonly slowIntervalMs: number;
+  private readonly vacuumPagesPerStep: number;
+  private nextCompactAtMs = Number.NEGATIVE_INFINITY;
+  private nextSlowAtMs = Number.NEGATIVE_INFINITY;
+  private inboxCaughtUp = false;
+  private notifierRegistered = false;
+
+  constructor(options: MaintenanceOptions) {
+    this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    this.legacy = options.legacy ?? false;
+    this.compactIntervalMs = options.compactIntervalMs ?? DEFAULT_COMPACT_INTERVAL_MS;
+    this.slowIntervalMs = options.slowIntervalMs ?? DEFAULT_SLOW_INTERVAL_MS;
+    this.vacuumPagesPerStep = options.vacuumPagesPerStep ?? DEFAULT_VACUUM_PAGES_PER_STEP;
+  }
+
+  /** Runs what is due; returns undefined when nothing was. A db-busy error propagates, and the task is retried next time. */
+  step(): MaintenanceReport | undefined {
+    const nowMs = this.clock.nowMs();
+    const compactDue = nowMs >= this.nextCompactAtMs;
+    const slowDue = nowMs >= this.nextSlowAtMs;
+    if (!compactDue && !slowDue) return undefined;
+    const report = emptyReport();
+    if (compactDue) {
+      this.nextCompactAtMs = nowMs + this.compactIntervalMs;
+      this.compact(nowMs, report);
+    }
+    if (slowDue) {
+      this.nextSlowAtMs = nowMs + this.slowIntervalMs;
+      if (!this.slowTasks(nowMs, report)) this.nextSlowAtMs = nowMs + this.compactIntervalMs;
+    }
+    return report;
+  }
+
+  /** Every task now, whatever the schedule (tests, and a store that must be trimmed at once). */
+  runAll(): MaintenanceReport {
+    const nowMs = this.clock.nowMs();
+    const report = emptyReport();
+    this.compact(nowMs, report);
+    this.slowTasks(nowMs, report);
+    return report;
+  }
+
+  private compact(nowMs: number, report: MaintenanceReport): void {
+    if (!this.notifierRegistered) {
+      // The notifier must see the rows it has yet to run for (within its window), including those it fetches
+      // itself and commits just before its first consume pass: its cursor holds them from the start, at 0,
+      // rather than from its first run (until which an unregistered consumer would hold nothing back).
+      registerConsumer(this.store, NOTIFIER_CONSUMER, this.clock);
+      this.notifierRegistered = true;
+    }
+    const outcome = compactInbox(this.store, { limit: retentionPolicyOf(this.store).inbox, nowMs });
+    report.inboxDeleted += outcome.deleted;
+    // Behind after a drain, compaction keeps its cadence rather than running after every commit: catching up
+    // can wait, the commits it would contend with cannot.
+    this.inboxCaughtUp = outcome.caughtUp;
+  }
+
+  /** Returns whether every task caught up (none stopped at its bound). */
+  private slowTasks(nowMs: number, report: MaintenanceReport): boolean {
+    const policy = retentionPolicyOf(this.store);
+    const store = this.store;
+    report.notifierSkipped = skipPastWindow(store, NOTIFIER_CONSUMER, policy.notifierWindow, {
+      nowMs,
+      ...(this.legacy ? { fetchedBy: NOTIFIER_CONSUMER } : {}),
+    });
+    const outcomes: PruneOutcome[] = [];
+    for (const consumer of handledConsumers(store)) {
+      const outcome = pruneHandled(store, consumer, { limit: policy.handled, nowMs });
+      report.pruned.handled += outcome.deleted;
+      outcomes.push(outcome);
+    }
+    const eventLog = pruneEventLog(store, { limit: policy.eventLog, nowMs });
+    const notifications = pruneNotifications(store, { limit: policy.notifications, nowMs });
+    const timeline = pruneTimeline(store, { limit: policy.timeline, nowMs });
+    report.pruned.eventLog = eventLog.deleted;
+    report.pruned.notifications = notifications.deleted;
+    report.pruned.timeline = timeline.deleted;
+    outcomes.push(eventLog, notifications, timeline);
+    if (this.inboxCaughtUp) {
+      const conversion = convertToIncrementalAutoVacuum(store);
+      if (conversion.kind !== 'already-incremental') report.autoVacuum = conversion;
+    }
+    this.vacuum(nowMs, report);
+    return report.notifierSkipped === 0 && outcomes.every((outcome) => outcome.caughtUp) && this.inboxCaughtUp;
+  }
+
+  private vacuum(nowMs: number, report: MaintenanceReport): void {
+    const freed = incrementalVacuumStep(this.store, { maxPages: this.vacuumPagesPerStep, minFreePages: MIN_FREE_PAGES });
+    report.vacuumPagesFreed = freed;
+    if (freed === 0) return;
+    this.store.immediate(() => {
+      addToCounter(this.store, 'vacuum', 'pages_freed', freed);
+      setCounter(this.store, MAINTENANCE_SCOPE, 'last_vacuum_at_ms', nowMs);
+    });
+    // The freed pages leave the file when the WAL is copied back; PASSIVE never waits for anyone.
+    checkpointPassive(this.store);
+  }
+}
+
+function emptyReport(): MaintenanceReport {
+  return { inboxDeleted: 0, notifierSkipped: 0, pruned: { handled: 0, eventLog: 0, notifications: 0, timeline: 0 }, vacuumPagesFreed: 0 };
+}
