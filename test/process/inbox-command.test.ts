@@ -55,7 +55,7 @@ describe('todevice inbox', () => {
     expect(text).toMatch(/^rows {6}inbox 5, handled 10, event_log 0/m);
     expect(text).toContain('removed   inbox 5 rows, notifier skipped 5 rows (window)');
     expect(text).toContain('last compaction 2026-01-02T00:00:00.000Z');
-    expect(text).toContain('inbox     5 rows (seq 6..10, last appended 10); newest 2 shown');
+    expect(text).toContain('inbox     5 rows (seq 6..10, last appended 10); showing the newest 2 (--limit)');
     expect(text).not.toContain('secret-token');
   });
 });
