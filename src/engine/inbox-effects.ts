@@ -10,18 +10,24 @@
  * compaction.
  */
 import type { Database } from 'better-sqlite3';
-import { roomKeyFromOlmEvent } from '../shared/olm-room-key';
+import { ROOM_KEY_WITHHELD_EVENT_TYPE, roomKeyFromOlmEvent, withheldFromEvent } from '../shared/olm-room-key';
 import { OLM_ROOM_KEY_EVENT_TYPE } from '../shared/olm-wire';
 import { parseRoomKeyContent, ROOM_KEY_EVENT_TYPE } from '../shared/room-key-protocol';
 import { recordHandled } from '../store/handled';
 import type { InboxRow } from '../store/inbox';
+import { storeWithheld } from '../store/room-key-withheld';
 import { storeRoomKey } from '../store/room-keys';
 
-export type InboxEffect = { kind: 'handled' } | { kind: 'room-key'; sessionId: string; isNew: boolean } | { kind: 'bad-room-key'; reason: string };
+export type InboxEffect =
+  | { kind: 'handled' }
+  | { kind: 'room-key'; sessionId: string; isNew: boolean }
+  | { kind: 'withheld'; sessionId: string; code: string }
+  | { kind: 'bad-room-key'; reason: string };
 
 export function applyInboxEffects(db: Database, consumer: string, row: InboxRow, nowMs: number): InboxEffect {
   recordHandled(db, consumer, row, nowMs);
   if (row.type === OLM_ROOM_KEY_EVENT_TYPE) return storeOlmRoomKey(db, consumer, row, nowMs);
+  if (row.type === ROOM_KEY_WITHHELD_EVENT_TYPE) return recordWithheld(db, consumer, row, nowMs);
   if (row.type !== ROOM_KEY_EVENT_TYPE) return { kind: 'handled' };
   const key = parseRoomKeyContent(row.content);
   if (!key.ok) return { kind: 'bad-room-key', reason: `inbox row ${row.seq} from ${row.sender}: ${key.error}` };
@@ -38,4 +44,12 @@ function storeOlmRoomKey(db: Database, consumer: string, row: InboxRow, nowMs: n
   const key = roomKeyFromOlmEvent(row.content, row.encryption);
   if (!key.ok) return { kind: 'bad-room-key', reason: `inbox row ${row.seq} from ${row.sender}: ${key.error}` };
   return { kind: 'room-key', sessionId: key.value.session_id, isNew: storeRoomKey(db, consumer, row, key.value, nowMs) };
+}
+
+/** A sender's `m.room_key.withheld` (sent in clear or Olm-encrypted): the session's messages say "withheld". */
+function recordWithheld(db: Database, consumer: string, row: InboxRow, nowMs: number): InboxEffect {
+  const withheld = withheldFromEvent(row.content);
+  if (!withheld.ok) return { kind: 'bad-room-key', reason: `inbox row ${row.seq} from ${row.sender}: withheld notice: ${withheld.error}` };
+  storeWithheld(db, consumer, row, withheld.value, nowMs);
+  return { kind: 'withheld', sessionId: withheld.value.sessionId, code: withheld.value.code };
 }

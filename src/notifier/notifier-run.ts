@@ -39,6 +39,7 @@ import { recordNotification } from '../store/notification-log';
 import { NOTIFIER_CONSUMER } from '../store/cursors';
 import { openStore, type ClientStore } from '../store/open-store';
 import { retentionPolicyOf } from '../store/retention-policy';
+import { withheldForSession } from '../store/room-key-withheld';
 import { roomKeyForSession, roomKeyInInbox } from '../store/room-keys';
 import { classifySqliteError } from '../store/sqlite-errors';
 import { buildNotification, fetchFailedNotification, type BuiltNotification, type PayloadRow } from './notification-text';
@@ -147,7 +148,10 @@ async function notificationFor(
   // A legacy notification process kept its own store: it can only use what it fetched and handled itself.
   const legacy = options.strategy === 'legacy';
   if (event.type === ENCRYPTED_EVENT_TYPE) {
-    return buildNotification(event, { payloads: [], decryption: await decrypt(store, account, event, legacy, pickleKey) });
+    const decryption = await decrypt(store, account, event, legacy, pickleKey);
+    const sessionId = megolmSessionId(event.content);
+    const withheld = sessionId === undefined ? undefined : withheldForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {});
+    return buildNotification(event, { payloads: [], decryption, ...(withheld === undefined ? {} : { withheld }) });
   }
   const tag = event.content[PAYLOAD_TAG_FIELD];
   const payloads = typeof tag === 'string' ? [...handledPayloads, ...findInboxRowsByTag(store, tag, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {})] : [];
