@@ -47,12 +47,13 @@ import { appendRetriedDecryption, undecryptedInbox } from '../store/inbox';
 import { readLease } from '../store/lease';
 import { addOlmOutcome } from '../store/olm-bookkeeping';
 import { openOlmState, readOlmSnapshot, writeOlmSnapshot } from '../store/olm-state';
+import { OLM_COUNTER_DECRYPTED_AFTER_QUERY, OLM_COUNTER_ONE_TIME_KEYS_UPLOADED } from '../store/olm-stats';
 import type { ClientStore } from '../store/open-store';
 
 /** The counter of one-time keys the server acknowledged (olm_outcomes), shown by the inbox and the dashboard. */
-export const ONE_TIME_KEYS_UPLOADED = 'one-time-keys-uploaded';
+export const ONE_TIME_KEYS_UPLOADED = OLM_COUNTER_ONE_TIME_KEYS_UPLOADED;
 /** The counter of rows decrypted after a `/keys/query` taught us their sender device. */
-export const RECOVERED_AFTER_QUERY = 'decrypted-after-query';
+export const RECOVERED_AFTER_QUERY = OLM_COUNTER_DECRYPTED_AFTER_QUERY;
 const LEASE_KEY = 'to-device';
 
 export interface OlmDeviceOptions {
