@@ -83,8 +83,8 @@ export async function startCommand(args: string[], env: Record<string, string> =
 }
 
 /** Runs one notifier by hand, as a push would (its reports come as JSON lines on stdout). */
-export function startNotifier(dataDir: string, eventId: string, roomId: string, env: Record<string, string> = {}): RunningProcess {
-  const args = ['--import', import.meta.resolve('tsx'), notifierEntry, '--data', dataDir, '--event-id', eventId, '--room-id', roomId];
+export function startNotifier(dataDir: string, eventId: string, roomId: string, env: Record<string, string> = {}, extraArgs: string[] = []): RunningProcess {
+  const args = ['--import', import.meta.resolve('tsx'), notifierEntry, '--data', dataDir, '--event-id', eventId, '--room-id', roomId, ...extraArgs];
   return track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
 }
 
