@@ -9,8 +9,9 @@
  *   fails with one line (a bad pickle key, an account of another device) that never holds a secret.
  * - `explicit-cas` / `explicit-lease` decrypt inside the commit's transaction on the shared store
  *   (`sealRoomKeys`: a room key at rest is sealed with the pickle key). `legacy` / `explicit-naive` decrypt with
- *   a copy loaded when the process started and write it back after each commit, last writer wins, as the apps
- *   those strategies model did (src/crypto/olm-memory-state.ts); that is the harm the harness measures.
+ *   a copy loaded when the process started and write it back after each commit that changed it, last writer
+ *   wins, as the apps those strategies model did (src/crypto/olm-memory-state.ts); that is the harm the harness
+ *   measures. A copy the process did not change is not written again, so no harm is made up.
  * - Keys: under `explicit-lease` only the lease holder publishes; under `explicit-cas` any process tries and the
  *   account's compare-and-set picks one (src/crypto/olm-keys.ts); under the legacy strategies each process
  *   publishes from its own copy. Publishing is attempted at start and whenever a sync reports a count below the
@@ -108,6 +109,8 @@ export class OlmDevice {
   /** The state decryption and keys work on: the shared store, or this process's copy under legacy strategies. */
   readonly state: OlmStateStore;
   private readonly memory: OlmMemoryState | undefined;
+  /** The copy as last loaded or written back, to write back only what this process changed. */
+  private memoryWritten: string | undefined;
   private readonly log: (line: string) => void;
   private readonly pid: number;
   private keysDue = true;
@@ -129,6 +132,7 @@ export class OlmDevice {
       strategy === 'legacy' || strategy === 'explicit-naive'
         ? OlmMemoryState.load({ read: () => readOlmSnapshot(store), write: (snapshot, nowMs) => writeOlmSnapshot(store, snapshot, nowMs) }, shared)
         : undefined;
+    this.memoryWritten = this.memory === undefined ? undefined : JSON.stringify(this.memory.snapshot());
     this.state = this.memory ?? shared;
     this.log = options.log ?? ((line) => void process.stderr.write(`${line}\n`));
     this.pid = options.pid ?? process.pid;
@@ -143,7 +147,7 @@ export class OlmDevice {
         if (rows.some((row) => row.decryptionError === 'unknown-device')) this.devicesDue = true;
         return rows;
       },
-      afterCommit: (nowMs) => this.memory?.flush(nowMs),
+      afterCommit: (nowMs) => this.writeBack(nowMs),
       e2ee: true,
       onE2ee: (report, nowMs) => {
         if (report.oneTimeKeyCounts[SIGNED_CURVE25519] === undefined && Object.keys(report.oneTimeKeyCounts).length === 0) return;
@@ -154,6 +158,18 @@ export class OlmDevice {
         if (report.changedUsers.length > 0) this.devicesDue = true;
       },
     };
+  }
+
+  /**
+   * Legacy strategies: writes this process's whole copy back over the store, as those apps saved their state
+   * after changing it; a copy this process did not change since it last wrote it is not written again.
+   */
+  private writeBack(nowMs: number): void {
+    if (this.memory === undefined) return;
+    const current = JSON.stringify(this.memory.snapshot());
+    if (current === this.memoryWritten) return;
+    this.memory.flush(nowMs);
+    this.memoryWritten = current;
   }
 
   /** Whether `maintain` has work waiting (keys to publish, devices to query, sessions to recover). */
@@ -212,7 +228,7 @@ export class OlmDevice {
     const nowMs = this.clock.nowMs();
     if (outcome.kind === 'published') addOlmOutcome(this.options.store, ONE_TIME_KEYS_UPLOADED, outcome.uploaded.oneTimeKeys, nowMs);
     if (outcome.kind === 'upload-failed') this.log(`${this.options.processName}: the key upload failed, retried later: ${describeError(outcome.error)}`);
-    this.memory?.flush(nowMs);
+    this.writeBack(nowMs);
     return outcome;
   }
 
@@ -247,7 +263,7 @@ export class OlmDevice {
       addOlmOutcome(this.options.store, RECOVERED_AFTER_QUERY, count, nowMs);
       return count;
     });
-    this.memory?.flush(this.clock.nowMs());
+    this.writeBack(this.clock.nowMs());
     return { queried: saved.length, decrypted };
   }
 
@@ -268,7 +284,7 @@ export class OlmDevice {
         claim.value,
       );
       if (!dummy.ok) continue;
-      this.memory?.flush(this.clock.nowMs());
+      this.writeBack(this.clock.nowMs());
       const txnId = `unwedge-${dummy.value.sessionId}`;
       const delivered = await client.sendToDevice(ENCRYPTED_TO_DEVICE_TYPE, txnId, { [dummy.value.userId]: { [dummy.value.deviceId]: dummy.value.content } });
       if (delivered.ok) sent += 1;

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { createMegolmDecryptor } from '../../../src/crypto/megolm-decryptor';
 import { PICKLE_KEY_FILE } from '../../../src/crypto/pickle-key';
 import { isSealed } from '../../../src/crypto/secret-box';
-import { ONE_TIME_KEYS_UPLOADED, openOlmDevice, RECOVERED_AFTER_QUERY, type OlmDevice } from '../../../src/device/olm-device';
+import { loadOlm } from '../../../src/crypto/olm-library';
+import { ONE_TIME_KEYS_UPLOADED, openOlmDevice, RECOVERED_AFTER_QUERY, type OlmDevice, type OlmDeviceClient } from '../../../src/device/olm-device';
 import { consumeInbox } from '../../../src/engine/consumer';
 import { createProcessEngine } from '../../../src/engine/create-engine';
 import type { Strategy } from '../../../src/engine/engine-types';
@@ -15,9 +16,11 @@ import { applyInboxEffects } from '../../../src/engine/inbox-effects';
 import { listInbox } from '../../../src/store/inbox';
 import { readOlmKeyCounts } from '../../../src/store/olm-account';
 import { olmOutcomeCounts } from '../../../src/store/olm-bookkeeping';
+import { olmSessionsFor } from '../../../src/store/olm-sessions';
 import type { ClientStore } from '../../../src/store/open-store';
 import { roomKeysAfter } from '../../../src/store/room-keys';
 import { startFixture, type Fixture } from '../engine/homeserver-fixture';
+import { FakeKeysServer, LibolmPeer, OUR_DEVICE, OUR_USER } from '../crypto/olm-fixture';
 import { tempStore } from '../store/temp-store';
 import { HttpOlmSender } from './http-olm-sender';
 
@@ -120,5 +123,47 @@ describe('the device Olm state in a process', () => {
     expect(opened.error).toMatch(/does not open with this pickle key/);
     expect(opened.error).not.toContain(otherKey);
     expect(opened.error.split('\n')).toHaveLength(1);
+  });
+});
+
+describe('legacy: each process its own copy', () => {
+  it('legacy: a process writes its copy back only after changing it, and then over what another process wrote (last writer wins)', async () => {
+    await loadOlm();
+    const store = tempStore();
+    const account = { userId: OUR_USER, deviceId: OUR_DEVICE };
+    const openAs = async (processName: string): Promise<OlmDevice> => {
+      const opened = await openOlmDevice({ store, account, strategy: 'legacy', processName, log: () => undefined });
+      if (!opened.ok) throw new Error(opened.error);
+      return opened.value;
+    };
+    const server = new FakeKeysServer();
+    const publisher = await openAs('main');
+    expect((await publisher.publish(server as unknown as OlmDeviceClient)).kind).toBe('published');
+    // Both processes load their copies now, with the published keys.
+    const main = await openAs('main');
+    const notifier = await openAs('notifier');
+    const alice = new LibolmPeer();
+    const bob = new LibolmPeer('@bob2:localhost', 'BOB2');
+    alice.makeKnownTo(store);
+    bob.makeKnownTo(store);
+    alice.startSession(main.identity, server.claim());
+    bob.startSession(main.identity, server.claim());
+    const sessionsOf = (senderKey: string): number => olmSessionsFor(store, senderKey).length;
+
+    const [fromAlice] = main.engineHooks().transformEvents([alice.encrypt(main.identity, 'm.dummy', {})], 2000);
+    expect(fromAlice?.type).toBe('m.dummy');
+    main.engineHooks().afterCommit(2000);
+    expect(sessionsOf(alice.curve25519)).toBe(1);
+    // The notifier changed nothing: it writes nothing, and main's session stays.
+    notifier.engineHooks().afterCommit(2001);
+    expect(sessionsOf(alice.curve25519)).toBe(1);
+    // Once it decrypts something itself, its whole (older) copy goes back over main's.
+    const [fromBob] = notifier.engineHooks().transformEvents([bob.encrypt(notifier.identity, 'm.dummy', {})], 2002);
+    expect(fromBob?.type).toBe('m.dummy');
+    notifier.engineHooks().afterCommit(2002);
+    expect(sessionsOf(bob.curve25519)).toBe(1);
+    expect(sessionsOf(alice.curve25519)).toBe(0);
+    alice.free();
+    bob.free();
   });
 });
