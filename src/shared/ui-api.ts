@@ -143,6 +143,26 @@ export interface DashboardSnapshot {
   race: RaceView | null;
   /** How big the shared store is and what compaction and retention removed from it. */
   storage: StorageView;
+  /** The device's Olm figures over the store's life (the same as `todevice inbox` prints). */
+  olm: OlmView;
+}
+
+/** What the device's Olm state did: keys published, to-device events decrypted or not (by reason), recoveries. */
+export interface OlmView {
+  oneTimeKeysUploaded: number;
+  /** The server's last reported count of our one-time keys; null before the first report. */
+  serverOneTimeKeys: number | null;
+  decrypted: number;
+  /** Undecryptable Olm to-device events by reason (`bad-mac`, `one-time-key-gone`, `unknown-device`, …). */
+  failures: Record<string, number>;
+  /** Rows kept for an unknown sender device and decrypted once `/keys/query` taught us the device. */
+  decryptedAfterQuery: number;
+  /** Sender devices whose messages failed with a session error. */
+  wedgedDevices: number;
+  /** Wedged sessions replaced (new session + `m.dummy`). */
+  recoveries: number;
+  /** Megolm sessions whose key the sender withheld (`m.room_key.withheld`). */
+  withheldSessions: number;
 }
 
 /** The store's size and its compaction figures (the same as `todevice inbox` prints). */
