@@ -13,6 +13,7 @@ import type { MatrixClientError } from './http';
 import type { KillPoints } from './kill-points';
 import type { SyncTransport } from './matrix-client';
 import type { SinceNotIssuedError } from './since-echo-check';
+import type { E2eeReport } from './sync-responses';
 import type { Sleep } from './timing';
 
 import type { Strategy } from '../shared/strategies';
@@ -57,6 +58,18 @@ export interface SyncEngineOptions {
   transformEvents?: (events: readonly ToDeviceEvent[], nowMs: number) => readonly InboxEventInput[];
   /** How often an echoed `since` may be probed (since-echo-check.ts). Default 10 minutes. */
   sinceEchoCheckIntervalMs?: number;
+  /**
+   * Called after each batch this engine committed, outside the commit's transaction: the legacy strategies write
+   * their in-memory Olm copy back here (last writer wins). Default: nothing.
+   */
+  afterCommit?: (nowMs: number) => void;
+  /** Ask for the sync's end-to-end encryption fields (sliding sync `e2ee` extension; classic `/sync` sends them anyway). */
+  e2ee?: boolean;
+  /**
+   * Called with the e2ee fields of a response once its batch was committed (or carried nothing new): one-time key
+   * counts for the key upload, changed device lists. Not called for a stale or fenced batch.
+   */
+  onE2ee?: (report: E2eeReport, nowMs: number) => void;
   /** Write events to the store's process event log (default true). */
   logEvents?: boolean;
   onEvent?: (event: EngineEvent) => void;

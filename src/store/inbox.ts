@@ -181,6 +181,33 @@ export function markUndecryptedResolved(store: ClientStore, seq: number, resolve
     .run(resolvedBySeq, seq);
 }
 
+/**
+ * Appends the result of decrypting the undecrypted row `seq` again (`row`, decrypted or with a new reason) and
+ * marks the old row settled by it, in the caller's transaction. The new row keeps the old one's batch origin and
+ * says which process retried it. Returns the new row's `seq`, or undefined when `seq` is gone or already settled.
+ */
+export function appendRetriedDecryption(
+  store: ClientStore,
+  seq: number,
+  row: InboxEventInput,
+  retriedBy: { process: string; pid: number; nowMs: number },
+): number | undefined {
+  const original = store
+    .statement('SELECT batch_since, batch_next_batch FROM inbox WHERE seq = ? AND decryption_error IS NOT NULL AND decryption_resolved_by_seq IS NULL')
+    .get(seq) as { batch_since: string | null; batch_next_batch: string } | undefined;
+  if (original === undefined) return undefined;
+  const appended = appendToInbox(store, [row], {
+    receivedAtMs: retriedBy.nowMs,
+    process: retriedBy.process,
+    pid: retriedBy.pid,
+    batchSince: original.batch_since,
+    batchNextBatch: original.batch_next_batch,
+  });
+  if (appended === null) return undefined;
+  markUndecryptedResolved(store, seq, appended.lastSeq);
+  return appended.lastSeq;
+}
+
 export type { InboxDbRow };
 
 function parseContent(text: string): Record<string, unknown> {

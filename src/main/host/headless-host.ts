@@ -15,7 +15,8 @@ import { saveAccount, type Account } from '../../store/account';
 import { openStore, type ClientStore } from '../../store/open-store';
 import { writeRetentionPolicy, type RetentionOptions } from '../../store/retention-policy';
 import { ensureAccount, readStoredOwner, type AccountRequest } from './account-setup';
-import { startMainSync, type MainSync } from './main-sync';
+import { openOlmDevice } from '../../device/olm-device';
+import { MAIN_CONSUMER, startMainSync, type MainSync } from './main-sync';
 import type { NotifierLauncher } from './notifier-launcher';
 import { startPushDispatch, type NotifierRun, type PushDispatch } from './push-dispatch';
 
@@ -75,10 +76,13 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       ...(options.onNotifierExit && { onNotifierExit: options.onNotifierExit }),
       ...(options.log && { log: options.log }),
     });
+    const device = await openOlmDevice({ store: opened, account: account.value, strategy: options.strategy, processName: MAIN_CONSUMER });
+    if (!device.ok) throw new Error(device.error);
     const sync = startMainSync({
       store: opened,
       account: account.value,
       strategy: options.strategy,
+      olm: device.value,
       ...(options.onEngineEvent && { onEvent: options.onEngineEvent }),
       ...(options.log && { log: options.log }),
     });
