@@ -73,6 +73,7 @@ describe('the device Olm state in a process', () => {
     expect(rows.map((row) => row.type)).toEqual(['m.test', 'm.room.encrypted', 'm.room_key']);
     expect(rows[2]?.encryption).toMatchObject({ algorithm: 'm.olm.v1.curve25519-aes-sha2', sender_key: sender.peer.curve25519, sender_device_id: 'SENDER' });
     expect(isSealed(String(rows[2]?.content.session_key))).toBe(true);
+    expect(rows[1]?.decryptionResolvedBySeq).toBe(rows[2]?.seq);
 
     // A second key from the now known device decrypts inside the commit.
     const later = await sender.shareRoomKey(ROOM);
