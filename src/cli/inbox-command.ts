@@ -90,6 +90,7 @@ function inboxRowJson(row: InboxRow): Record<string, unknown> {
     content: redactSecrets(row.type, row.content),
     ...(row.encryption === undefined ? {} : { encryption: { algorithm: row.encryption.algorithm, sender_key: row.encryption.sender_key } }),
     ...(row.decryptionError === undefined ? {} : { decryption_error: row.decryptionError }),
+    ...(row.decryptionResolvedBySeq === undefined ? {} : { decrypted_later_as_seq: row.decryptionResolvedBySeq }),
     received_at_ms: row.receivedAtMs,
     fetched_by: { process: row.fetchedByProcess, pid: row.fetchedByPid },
     batch: { since: row.batchSince, next_batch: row.batchNextBatch },
@@ -159,7 +160,8 @@ function toText(snapshot: StoreSnapshot): string {
   const shown = snapshot.inbox.length < snapshot.inboxCount ? `showing the newest ${snapshot.inbox.length} (--limit)` : 'all shown';
   lines.push(`inbox     ${snapshot.inboxCount} rows (${range}, last appended ${lastSeq}); ${shown}`);
   for (const row of snapshot.inbox) {
-    const how = row.decryptionError !== undefined ? `  undecryptable: ${row.decryptionError}` : row.encryption !== undefined ? '  (Olm-decrypted)' : '';
+    const later = row.decryptionResolvedBySeq === undefined ? '' : `, decrypted later as seq ${row.decryptionResolvedBySeq}`;
+    const how = row.decryptionError !== undefined ? `  undecryptable: ${row.decryptionError}${later}` : row.encryption !== undefined ? '  (Olm-decrypted)' : '';
     const content = JSON.stringify(redactSecrets(row.type, row.content));
     lines.push(`  ${String(row.seq).padStart(6)}  ${row.type}  ${row.sender}  ${content}${how}  fetched by ${row.fetchedByProcess} (pid ${row.fetchedByPid})`);
   }

@@ -12,8 +12,8 @@ import type { BackoffPolicy } from './backoff';
 import type { MatrixClientError } from './http';
 import type { KillPoints } from './kill-points';
 import type { SyncTransport } from './matrix-client';
-import type { SinceNotIssuedError } from './since-echo-check';
 import type { E2eeReport } from './sync-responses';
+import type { SinceNotIssuedError } from './since-echo-check';
 import type { Sleep } from './timing';
 
 import type { Strategy } from '../shared/strategies';
@@ -56,8 +56,6 @@ export interface SyncEngineOptions {
    * before their writes, with no coordination, as old apps decrypted. Default: rows are the events.
    */
   transformEvents?: (events: readonly ToDeviceEvent[], nowMs: number) => readonly InboxEventInput[];
-  /** How often an echoed `since` may be probed (since-echo-check.ts). Default 10 minutes. */
-  sinceEchoCheckIntervalMs?: number;
   /**
    * Called after each batch this engine committed, outside the commit's transaction: the legacy strategies write
    * their in-memory Olm copy back here (last writer wins). Default: nothing.
@@ -70,6 +68,8 @@ export interface SyncEngineOptions {
    * counts for the key upload, changed device lists. Not called for a stale or fenced batch.
    */
   onE2ee?: (report: E2eeReport, nowMs: number) => void;
+  /** How often an echoed `since` may be probed (since-echo-check.ts). Default 10 minutes. */
+  sinceEchoCheckIntervalMs?: number;
   /** Write events to the store's process event log (default true). */
   logEvents?: boolean;
   onEvent?: (event: EngineEvent) => void;

@@ -29,6 +29,8 @@ export interface InboxRow {
   decryptionError?: OlmDecryptionFailure;
   /** Present when the event arrived Olm-encrypted and was decrypted. */
   encryption?: ToDeviceEncryptionInfo;
+  /** Present on an undecryptable row decrypted again later: the `seq` of the row that holds the result. */
+  decryptionResolvedBySeq?: number;
 }
 
 export interface BatchOrigin {
@@ -51,11 +53,12 @@ interface InboxDbRow {
   batch_next_batch: string;
   decryption_error: string | null;
   encryption: string | null;
+  decryption_resolved_by_seq: number | null;
 }
 
 export const INBOX_COLUMNS =
   'seq, type, sender, content, received_at_ms, fetched_by_process, fetched_by_pid, batch_since, batch_next_batch, ' +
-  'decryption_error, encryption';
+  'decryption_error, encryption, decryption_resolved_by_seq';
 
 /**
  * Appends `events` in order. Returns the first and last `seq`, or `null` for an empty batch. Call inside the
@@ -157,6 +160,7 @@ export function toInboxRow(row: InboxDbRow): InboxRow {
   };
   if (row.decryption_error !== null) inboxRow.decryptionError = row.decryption_error as OlmDecryptionFailure;
   if (row.encryption !== null) inboxRow.encryption = JSON.parse(row.encryption) as ToDeviceEncryptionInfo;
+  if (row.decryption_resolved_by_seq !== null) inboxRow.decryptionResolvedBySeq = row.decryption_resolved_by_seq;
   return inboxRow;
 }
 

@@ -2,7 +2,10 @@
 // keys from a libolm sender through `todevice serve`. SIGKILL at each Olm kill point, then restart: every room
 // key is decrypted exactly once and no session is wedged. Two processes of one device starting together, and a
 // /keys/upload response held back by the server, leave exactly one set of one-time keys on the server.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PICKLE_KEY_FILE } from '../../src/crypto/pickle-key';
 import { OLM_KILL_POINTS } from '../../src/engine/kill-points';
 import { MatrixClient } from '../../src/engine/matrix-client';
 import { readOlmAccount } from '../../src/store/olm-account';
@@ -145,6 +148,20 @@ describe('Olm in real processes', () => {
       sender.free();
       await stop(restarted);
     }
+  });
+
+  it('headless: a pickle key that does not open the stored Olm account stops the start with one line that holds no key', async () => {
+    const dataDir = tempDir('olm-bad-key');
+    const first = await startHeadless(server.url, dataDir);
+    await waitFor(() => keysPublished(dataDir), 30_000, () => `keys never published: ${first.stderr.join('\n')}`);
+    await stop(first);
+    const otherKey = Buffer.alloc(32, 9).toString('base64');
+    fs.writeFileSync(path.join(dataDir, PICKLE_KEY_FILE), `${otherKey}\n`, { mode: 0o600 });
+    const refused = spawnHeadless(server.url, dataDir);
+    expect((await refused.exited).code).toBe(2);
+    expect(refused.stderr).toHaveLength(1);
+    expect(refused.stderr[0]).toMatch(/does not open with this pickle key/);
+    expect(refused.stderr.join('\n')).not.toContain(otherKey);
   });
 
   it('explicit-cas: main and a notifier starting together, with main\'s /keys/upload response held, leave one set of one-time keys', async () => {

@@ -66,6 +66,9 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
     // Before any notifier or the sync loop runs, so every process applies the same policy.
     writeRetentionPolicy(store, options.retention ?? {});
     const opened = store;
+    // The device's Olm state before anything runs: a pickle key that does not open it stops the start here.
+    const device = await openOlmDevice({ store: opened, account: account.value, strategy: options.strategy, processName: MAIN_CONSUMER });
+    if (!device.ok) throw new HostStartError(device.error);
     const push = await startPushDispatch({
       account: account.value,
       dataDir: options.dataDir,
@@ -76,8 +79,6 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       ...(options.onNotifierExit && { onNotifierExit: options.onNotifierExit }),
       ...(options.log && { log: options.log }),
     });
-    const device = await openOlmDevice({ store: opened, account: account.value, strategy: options.strategy, processName: MAIN_CONSUMER });
-    if (!device.ok) throw new Error(device.error);
     const sync = startMainSync({
       store: opened,
       account: account.value,

@@ -34,6 +34,13 @@ export class HttpOlmSender {
     return new HttpOlmSender(client, peer);
   }
 
+  /** Uploads `count` signed one-time keys of the sender, so the receiver can claim one (to send it an m.dummy). */
+  async uploadOneTimeKeys(count: number): Promise<void> {
+    const signed = this.peer.claimAnswer(count).one_time_keys[this.peer.userId]?.[this.peer.deviceId] ?? {};
+    const uploaded = await this.client.uploadKeys({ one_time_keys: signed as never });
+    if (!uploaded.ok) throw new Error(`sender one-time keys upload failed: ${JSON.stringify(uploaded.error)}`);
+  }
+
   /** Queries the receiver's device and claims one of its one-time keys: the Olm session every message then uses. */
   async startSession(userId: string, deviceId: string): Promise<OlmIdentity> {
     const query = await this.client.queryKeys({ device_keys: { [userId]: [deviceId] } });

@@ -17,6 +17,7 @@ import { listInbox } from '../../../src/store/inbox';
 import { readOlmKeyCounts } from '../../../src/store/olm-account';
 import { olmOutcomeCounts } from '../../../src/store/olm-bookkeeping';
 import { olmSessionsFor } from '../../../src/store/olm-sessions';
+import { readOlmStats } from '../../../src/store/olm-stats';
 import type { ClientStore } from '../../../src/store/open-store';
 import { roomKeysAfter } from '../../../src/store/room-keys';
 import { startFixture, type Fixture } from '../engine/homeserver-fixture';
@@ -72,6 +73,7 @@ describe('the device Olm state in a process', () => {
     expect(rows.map((row) => row.type)).toEqual(['m.test', 'm.room.encrypted', 'm.room_key']);
     expect(rows[2]?.encryption).toMatchObject({ algorithm: 'm.olm.v1.curve25519-aes-sha2', sender_key: sender.peer.curve25519, sender_device_id: 'SENDER' });
     expect(isSealed(String(rows[2]?.content.session_key))).toBe(true);
+    expect(rows[1]?.decryptionResolvedBySeq).toBe(rows[2]?.seq);
 
     // A second key from the now known device decrypts inside the commit.
     const later = await sender.shareRoomKey(ROOM);
@@ -165,5 +167,54 @@ describe('legacy: each process its own copy', () => {
     expect(sessionsOf(alice.curve25519)).toBe(0);
     alice.free();
     bob.free();
+  });
+});
+
+describe('wedged sessions', () => {
+  it('a sender whose pre-key message finds its one-time key gone gets a new session and an m.dummy through the server, once; its next message decrypts', async () => {
+    const fixture = await startFixture();
+    const store = tempStore();
+    let nowMs = Date.now();
+    const clock = { nowMs: () => nowMs };
+    const opened = await openOlmDevice({ store, account: fixture.receiver, strategy: 'explicit-cas', processName: 'main', clock, log: () => undefined });
+    if (!opened.ok) throw new Error(opened.error);
+    const device = opened.value;
+    const account = { homeserverUrl: fixture.url, userId: fixture.receiver.userId, deviceId: fixture.receiver.deviceId, accessToken: fixture.receiver.client.accessToken ?? '' };
+    const { engine } = createProcessEngine({ store, account, processName: 'main', strategy: 'explicit-cas', env: {}, olm: device.engineHooks(), tuning: { logEvents: false } });
+    await engine.syncUntilCaughtUp({ leaseWaitMs: 1000 });
+    expect((await device.maintain(fixture.receiver.client)).published).toBe('published');
+
+    const sender = await HttpOlmSender.create(fixture.sender.client, fixture.sender.userId, 'SENDER');
+    await sender.uploadOneTimeKeys(5);
+    await sender.startSession(fixture.receiver.userId, fixture.receiver.deviceId);
+    await sender.shareRoomKey(ROOM);
+    await engine.syncUntilCaughtUp({ leaseWaitMs: 1000 });
+    expect((await device.maintain(fixture.receiver.client)).decryptedAfterQuery).toBe(1);
+
+    // The session is lost (as a legacy write-back loses it); the sender, which never heard from us, sends another
+    // pre-key message for the one-time key that session already used.
+    store.db.prepare('DELETE FROM olm_sessions').run();
+    await sender.shareRoomKey(ROOM);
+    await engine.syncUntilCaughtUp({ leaseWaitMs: 1000 });
+    expect(listInbox(store).at(-1)).toMatchObject({ type: 'm.room.encrypted', decryptionError: 'one-time-key-gone' });
+    expect(readOlmStats(store).wedgedDevices).toBe(1);
+
+    nowMs += 60_000;
+    expect((await device.maintain(fixture.receiver.client)).dummiesSent).toBe(1);
+    // Rate-limited: no second dummy for the same failure.
+    expect((await device.maintain(fixture.receiver.client)).dummiesSent).toBe(0);
+    const queued = (await fixture.admin.inspectDevice(fixture.sender.userId, 'SENDER')).queued;
+    expect(queued).toHaveLength(1);
+    const dummy = queued[0];
+    if (dummy === undefined) throw new Error('no dummy queued');
+    expect(dummy.type).toBe('m.room.encrypted');
+    expect(sender.peer.receive(device.identity, dummy.content)).toMatchObject({ type: 'm.dummy', sender: fixture.receiver.userId });
+
+    // The sender now uses the dummy's session; its next key decrypts at commit.
+    const after = await sender.shareRoomKey(ROOM);
+    await engine.syncUntilCaughtUp({ leaseWaitMs: 1000 });
+    expect(listInbox(store).at(-1)).toMatchObject({ type: 'm.room_key', content: { session_id: after.sessionId } });
+    expect(readOlmStats(store)).toMatchObject({ recoveries: 1, wedgedDevices: 1 });
+    sender.free();
   });
 });
