@@ -7,7 +7,8 @@ import { MatrixClient } from '../../src/engine/matrix-client';
 import { timelineEntryFor } from '../support/dashboard';
 import { expect, test } from '../support/fixtures';
 
-test('join: a room joined from the controls appears in the timeline', async ({ page }) => {
+test('join: a room joined from the controls appears in the timeline', async ({ page, app }) => {
+  app.log('join: a room made by another user');
   const homeserverUrl = (await page.getByTestId('meta-homeserver').innerText()).trim();
   const anonymous = new MatrixClient({ baseUrl: homeserverUrl });
   const inviter = await anonymous.register({ username: `inviter${Date.now()}`, password: 'pw' });
