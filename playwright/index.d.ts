@@ -121,9 +121,9 @@ export interface KitFaults {
   pending(): Promise<Array<{ userId: string; deviceId: string; fault: Fault }>>;
 }
 
-/** The homeserver's admin client, for what the kit does not wrap. */
-export interface AdminClient {
-  inspectDevice(userId: string, deviceId: string): Promise<unknown>;
+/** The admin surface's calls the kit does not wrap otherwise. */
+export interface KitAdmin {
+  /** Runs the server's retention pass as if its clock read `nowMs` (default now). */
   runRetention(nowMs?: number): Promise<{ transactions: number; sliding_sync_connections: number; sliding_sync_positions: number }>;
 }
 
@@ -138,7 +138,7 @@ export interface KitHomeserver {
   /** The SQLite file, or `:memory:`. */
   readonly dbPath: string;
   readonly faults: KitFaults;
-  readonly admin: AdminClient;
+  readonly admin: KitAdmin;
   inspect(device: DeviceRef): Promise<KitInspection>;
   /** The last lines the server wrote to stderr. */
   logTail(): string[];

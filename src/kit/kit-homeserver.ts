@@ -20,7 +20,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { AdminClient } from '../homeserver/admin-client';
-import type { DeviceInspection, Fault, FaultEndpoint } from '../shared/admin-wire';
+import type { DeviceInspection, Fault, FaultEndpoint, RunRetentionResponse } from '../shared/admin-wire';
 import { FAULT_ENDPOINTS } from '../shared/admin-wire';
 import type { KitRun } from './kit-run';
 
@@ -88,6 +88,11 @@ export interface KitFaults {
   pending(): Promise<Array<{ userId: string; deviceId: string; fault: Fault }>>;
 }
 
+export interface KitAdmin {
+  /** Runs the server's retention pass as if its clock read `nowMs` (default now). */
+  runRetention(nowMs?: number): Promise<RunRetentionResponse>;
+}
+
 export interface KitHomeserver {
   /** Base URL of the client-server API, e.g. `http://127.0.0.1:40123`. */
   readonly url: string;
@@ -98,8 +103,8 @@ export interface KitHomeserver {
   /** The SQLite file, or `:memory:`. */
   readonly dbPath: string;
   readonly faults: KitFaults;
-  /** The admin client itself, for what the kit does not wrap (e.g. `runRetention`). */
-  readonly admin: AdminClient;
+  /** The admin surface's calls the kit does not wrap otherwise. */
+  readonly admin: KitAdmin;
   inspect(device: DeviceRef): Promise<KitInspection>;
   /** The last lines the server wrote to stderr. */
   logTail(): string[];
@@ -146,7 +151,7 @@ export async function startKitHomeserver(run: KitRun, options: HomeserverOptions
     pid: child.pid ?? -1,
     dataDir,
     dbPath,
-    admin,
+    admin: { runRetention: (nowMs) => admin.runRetention(nowMs) },
     faults: kitFaults(admin, run),
     inspect: async (device) => toInspection(await admin.inspectDevice(device.userId, device.deviceId)),
     logTail: () => [...tail],

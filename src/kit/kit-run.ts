@@ -23,16 +23,16 @@ export class KitRun {
   readonly timeline: KitEvent[] = [];
   /** Events left out of `timeline` once it was full. */
   omittedEvents = 0;
-  private readonly rng: Rng;
+  /**
+   * A float in [0, 1) from the run's seeded stream. A property, not a private generator, so the class has no
+   * private members and matches its declaration in playwright/index.d.ts structurally.
+   */
+  readonly random: () => number;
 
   constructor(readonly seed: number) {
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`todevice kit: seed must be an integer in [0, 2^32), got ${seed}`);
-    this.rng = new Rng(seed);
-  }
-
-  /** A float in [0, 1) from the run's seeded stream. */
-  random(): number {
-    return this.rng.float();
+    const rng = new Rng(seed);
+    this.random = () => rng.float();
   }
 
   record(kind: string, detail: string): void {
