@@ -8,14 +8,17 @@
 import { Command, CommanderError } from 'commander';
 import { registerBenchCommand } from './bench-command';
 import { installUsageErrorOutput } from './cli-errors';
+import { registerConformanceCommand } from './conformance-command';
 import { registerHeadlessCommand } from './headless-command';
 import { registerInboxCommand } from './inbox-command';
+import { registerJoinCommand } from './join-command';
 import { endQuietlyOnClosedPipe } from './output';
 import { registerRaceCommand } from './race-command';
 import { registerResetCommand } from './reset-command';
 import { registerSendCommand } from './send-command';
 import { registerServeCommand } from './serve-command';
 import { registerStartCommand } from './start-command';
+import { registerTimelineCommand } from './timeline-command';
 import { packageVersion } from './version';
 
 endQuietlyOnClosedPipe();
@@ -36,9 +39,12 @@ registerResetCommand(program);
 registerServeCommand(program);
 registerHeadlessCommand(program);
 registerInboxCommand(program);
+registerTimelineCommand(program);
+registerJoinCommand(program);
 registerSendCommand(program);
 registerRaceCommand(program);
 registerBenchCommand(program);
+registerConformanceCommand(program);
 installUsageErrorOutput(program);
 
 try {

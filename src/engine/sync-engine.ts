@@ -51,6 +51,7 @@ import type { SyncTransport } from './matrix-client';
 import { persistBatch, type ReceivedBatch } from './persist-batch';
 import type { ToDeviceBatch } from './sync-responses';
 import { runLeaseWatch } from './lease-watch';
+import { SinceEchoCheck, type SinceNotIssuedError } from './since-echo-check';
 import type { Sleep } from './timing';
 
 export class SyncEngine {
@@ -60,6 +61,8 @@ export class SyncEngine {
   readonly limit: number;
   private readonly store: ClientStore;
   private readonly client: SyncTransport;
+  /** Sliding sync only: notices a server that echoes a `since` it never issued (since-echo-check.ts). */
+  private readonly sinceEchoCheck: SinceEchoCheck | undefined;
   private readonly clock: Clock;
   private readonly sleep: Sleep;
   private readonly random: () => number;
@@ -89,6 +92,10 @@ export class SyncEngine {
     }
     this.store = options.store;
     this.client = options.client;
+    this.sinceEchoCheck =
+      options.strategy === 'legacy'
+        ? undefined
+        : new SinceEchoCheck(options.client, options.processName, this.limit, options.clock, options.sinceEchoCheckIntervalMs);
     this.clock = options.clock;
     this.sleep = options.sleep;
     this.random = options.random;
@@ -267,7 +274,7 @@ export class SyncEngine {
     this.killPoints.hit('after-response-before-commit');
     if (batch.events.length === 0 && batch.nextBatch === batch.since) {
       this.emit('unchanged', { since: batch.since });
-      return { kind: 'unchanged' };
+      return { kind: 'unchanged', since: batch.since };
     }
     const holder = this.lease?.holder;
     const fence =
@@ -321,7 +328,9 @@ export class SyncEngine {
       while (!signal.aborted && summary === undefined) {
         if (this.lease !== undefined && !(await this.waitForLeaseTurn(signal))) break;
         const outcome = await this.cycle(this.longPollTimeoutMs, signal, true);
+        const notIssued = outcome.kind === 'unchanged' ? await this.checkEchoedSince(outcome.since, signal) : undefined;
         if (outcome.kind === 'failed') summary = { kind: 'failed', error: outcome.error };
+        else if (notIssued !== undefined) summary = { kind: 'failed', error: notIssued };
         else await this.afterCycle(outcome, signal);
       }
       summary ??= { kind: 'stopped' };
@@ -332,6 +341,15 @@ export class SyncEngine {
       this.emit('stopped', { reason });
       this.flushEventLog();
     }
+  }
+
+  /** After an empty answer that echoed `since`: whether the server cannot have issued it (since-echo-check.ts). */
+  private async checkEchoedSince(since: string | null, signal: AbortSignal): Promise<SinceNotIssuedError | undefined> {
+    const check = this.sinceEchoCheck;
+    if (check === undefined || !check.due(since) || signal.aborted) return undefined;
+    const verdict = await check.probe(since, signal);
+    if (verdict !== undefined) this.emit('anomaly', { sinceNotIssued: verdict.message });
+    return verdict;
   }
 
   /** A request followed at once by its commit when it returned a batch. */
