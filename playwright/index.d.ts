@@ -67,10 +67,10 @@ export interface HomeserverOptions {
   /** Log every request (default true); false starts the server with `--quiet`. */
   requestLog?: boolean;
   /**
-   * Not supported: `todevice serve` has no compatibility modes yet, so any value makes the start fail with a
-   * one-line error instead of silently giving a different server.
+   * `todevice` (default), or `synapse`: `todevice serve --compat synapse`, which answers the to-device extension
+   * as Synapse does, its differences included, so one test can run against both behaviours.
    */
-  compat?: 'synapse';
+  compat?: 'todevice' | 'synapse';
 }
 
 /** What the server holds for one device. */
@@ -132,6 +132,8 @@ export interface KitHomeserver {
   /** Base URL of the client-server API, e.g. `http://127.0.0.1:40123`. */
   readonly url: string;
   readonly serverName: string;
+  /** Whose to-device extension behaviour the server answers with. */
+  readonly compat: 'todevice' | 'synapse';
   /** PID of the `todevice serve` process, for `processes.suspend({ pid })` and friends. */
   readonly pid: number;
   readonly dataDir: string;
@@ -285,7 +287,10 @@ export interface KitProcesses {
 export interface TodeviceOptions {
   /** Seed of `kitRun.random()` and of every verdict. Default `TODEVICE_SEED`, else a fresh one per test. */
   seed: number | undefined;
-  /** How each test's `todevice serve` starts. Default `{}` (server name `localhost`, SQLite file). */
+  /**
+   * How each test's `todevice serve` starts. Default `{}` (server name `localhost`, SQLite file, todevice's own
+   * behaviour). `test.use({ homeserverOptions: { compat: 'synapse' } })` runs a file against Synapse's.
+   */
   homeserverOptions: Omit<HomeserverOptions, 'dataDir' | 'logFile'>;
 }
 

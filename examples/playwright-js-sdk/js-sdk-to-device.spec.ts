@@ -82,63 +82,71 @@ function recordVerdict(verdict: Verdict): void {
   console.log(verdict.message);
 }
 
-test('matrix-js-sdk, sliding sync: two dropped sync responses lose and duplicate nothing', async ({ page, accounts, sender, homeserver, oracle }) => {
-  const { alice, bob } = await accounts.register({ alice: 'WEB', bob: 'SENDER' });
-  const web = alice.device;
-  const handled: string[] = [];
-  await openApp(page, web, handled);
-  await sender.toDevice(bob.device, web, { count: 10 });
-  await expect.poll(() => handled.length).toBe(10);
+// Each test runs against todevice's own to-device extension and against Synapse's (`todevice serve --compat
+// synapse`, which answers as Synapse does, its differences included).
+for (const compat of ['todevice', 'synapse'] as const) {
+  test.describe(`${compat} server`, () => {
+    test.use({ homeserverOptions: { compat } });
 
-  // The server processes the next two requests (each acknowledges its `since` and builds a response with the
-  // messages queued then), then resets the connection instead of answering.
-  await homeserver.faults.dropResponses(web, { count: 2 });
-  await sender.toDevice(bob.device, web, { count: 20 });
-  const verdict = await finalVerdict(oracle, () => sender.toDevice(bob.device, web), handled);
-  recordVerdict(verdict);
-  expect(verdict.ok, verdict.message).toBe(true);
-  expect((await homeserver.inspect(web)).queued).toEqual([]);
-});
+    test('matrix-js-sdk, sliding sync: two dropped sync responses lose and duplicate nothing', async ({ page, accounts, sender, homeserver, oracle }) => {
+      const { alice, bob } = await accounts.register({ alice: 'WEB', bob: 'SENDER' });
+      const web = alice.device;
+      const handled: string[] = [];
+      await openApp(page, web, handled);
+      await sender.toDevice(bob.device, web, { count: 10 });
+      await expect.poll(() => handled.length).toBe(10);
 
-test('matrix-js-sdk, sliding sync: a page reload in the middle of a stream loses nothing', async ({ page, accounts, sender, oracle }) => {
-  const { alice, bob } = await accounts.register({ alice: 'WEB', bob: 'SENDER' });
-  const web = alice.device;
-  const handled: string[] = [];
-  await openApp(page, web, handled);
-  const stream = sender.toDevice(bob.device, web, { count: 60 });
-  await expect.poll(() => handled.length).toBeGreaterThanOrEqual(20);
-  oracle.note(`page reload after ${handled.length} handled`);
-  await page.reload();
-  await expectSyncing(page);
-  await stream;
-  const verdict = await finalVerdict(oracle, () => sender.toDevice(bob.device, web), handled);
-  recordVerdict(verdict);
-  // Whether a message handled just before the reload comes again depends on whether the SDK had sent its next
-  // request (which acknowledges it) before the page went away: a reload has no `since` to resume from.
-  expect(verdict.lost, verdict.message).toEqual([]);
-  expect(verdict.pending, verdict.message).toEqual([]);
-  expect(verdict.reordered, verdict.message).toEqual([]);
-});
+      // The server processes the next two requests (each acknowledges its `since` and builds a response with the
+      // messages queued then), then resets the connection instead of answering.
+      await homeserver.faults.dropResponses(web, { count: 2 });
+      await sender.toDevice(bob.device, web, { count: 20 });
+      const verdict = await finalVerdict(oracle, () => sender.toDevice(bob.device, web), handled);
+      recordVerdict(verdict);
+      expect(verdict.ok, verdict.message).toBe(true);
+      expect((await homeserver.inspect(web)).queued).toEqual([]);
+    });
 
-test('matrix-js-sdk, sliding sync: messages handled but not yet acknowledged come again after a reload', async ({ page, accounts, sender, homeserver, oracle }) => {
-  const { alice, bob } = await accounts.register({ alice: 'WEB', bob: 'SENDER' });
-  const web = alice.device;
-  const handled: string[] = [];
-  await openApp(page, web, handled);
-  // The long poll in flight was accepted before this fault; every request after it is answered 500 before the
-  // server looks at it, so the request that would acknowledge the next messages never lands.
-  await homeserver.faults.failRequests(web, 500, { count: 1000 });
-  await sender.toDevice(bob.device, web, { count: 5 });
-  await expect.poll(() => handled.length).toBeGreaterThan(0);
-  const beforeReload = [...handled];
-  oracle.note(`page reload after ${beforeReload.length} handled, none acknowledged`);
-  await page.reload();
-  await homeserver.faults.clear();
-  await expectSyncing(page);
-  const verdict = await finalVerdict(oracle, () => sender.toDevice(bob.device, web), handled);
-  recordVerdict(verdict);
-  expect(verdict.lost, verdict.message).toEqual([]);
-  expect(verdict.reordered, verdict.message).toEqual([]);
-  // The reloaded page has no `since`, so the server sends again everything it still holds.
-  expect(verdict.duplicated.map((row) => row.tag), verdict.message).toEqual(beforeReload);
-});
+    test('matrix-js-sdk, sliding sync: a page reload in the middle of a stream loses nothing', async ({ page, accounts, sender, oracle }) => {
+      const { alice, bob } = await accounts.register({ alice: 'WEB', bob: 'SENDER' });
+      const web = alice.device;
+      const handled: string[] = [];
+      await openApp(page, web, handled);
+      const stream = sender.toDevice(bob.device, web, { count: 60 });
+      await expect.poll(() => handled.length).toBeGreaterThanOrEqual(20);
+      oracle.note(`page reload after ${handled.length} handled`);
+      await page.reload();
+      await expectSyncing(page);
+      await stream;
+      const verdict = await finalVerdict(oracle, () => sender.toDevice(bob.device, web), handled);
+      recordVerdict(verdict);
+      // Whether a message handled just before the reload comes again depends on whether the SDK had sent its next
+      // request (which acknowledges it) before the page went away: a reload has no `since` to resume from.
+      expect(verdict.lost, verdict.message).toEqual([]);
+      expect(verdict.pending, verdict.message).toEqual([]);
+      expect(verdict.reordered, verdict.message).toEqual([]);
+    });
+
+    test('matrix-js-sdk, sliding sync: messages handled but not yet acknowledged come again after a reload', async ({ page, accounts, sender, homeserver, oracle }) => {
+      const { alice, bob } = await accounts.register({ alice: 'WEB', bob: 'SENDER' });
+      const web = alice.device;
+      const handled: string[] = [];
+      await openApp(page, web, handled);
+      // The long poll in flight was accepted before this fault; every request after it is answered 500 before the
+      // server looks at it, so the request that would acknowledge the next messages never lands.
+      await homeserver.faults.failRequests(web, 500, { count: 1000 });
+      await sender.toDevice(bob.device, web, { count: 5 });
+      await expect.poll(() => handled.length).toBeGreaterThan(0);
+      const beforeReload = [...handled];
+      oracle.note(`page reload after ${beforeReload.length} handled, none acknowledged`);
+      await page.reload();
+      await homeserver.faults.clear();
+      await expectSyncing(page);
+      const verdict = await finalVerdict(oracle, () => sender.toDevice(bob.device, web), handled);
+      recordVerdict(verdict);
+      expect(verdict.lost, verdict.message).toEqual([]);
+      expect(verdict.reordered, verdict.message).toEqual([]);
+      // The reloaded page has no `since`, so the server sends again everything it still holds.
+      expect(verdict.duplicated.map((row) => row.tag), verdict.message).toEqual(beforeReload);
+    });
+  });
+}

@@ -10,8 +10,9 @@
  * - `close()` resumes a suspended server first (a stopped process cannot handle SIGTERM), stops it with
  *   SIGTERM, SIGKILLs it after `stopTimeoutMs`, and never throws for a server the test killed itself;
  * - the admin token and the devices' access tokens are secrets: nothing here prints or logs them.
- * There is no `--compat synapse` mode in `todevice serve` yet, so asking for one is a one-line error, not a
- * silently different server.
+ * `compat: 'synapse'` starts `todevice serve --compat synapse`, which answers the to-device extension as Synapse
+ * does, its differences included (src/homeserver/synapse-to-device.ts), so a client can be tested against
+ * both behaviours with the same test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -46,8 +47,8 @@ export interface HomeserverOptions {
   logFile?: string;
   /** Log every request (default true); false passes `--quiet`. */
   requestLog?: boolean;
-  /** Not supported yet: `todevice serve` has no compatibility modes, so any value is refused. */
-  compat?: 'synapse';
+  /** `todevice` (default) or `synapse`: answer the to-device extension as Synapse does (`--compat synapse`). */
+  compat?: 'todevice' | 'synapse';
 }
 
 /** What the server holds for one device (`GET /_todevice/admin/devices/...`). */
@@ -97,6 +98,8 @@ export interface KitHomeserver {
   /** Base URL of the client-server API, e.g. `http://127.0.0.1:40123`. */
   readonly url: string;
   readonly serverName: string;
+  /** Whose to-device extension behaviour the server answers with. */
+  readonly compat: 'todevice' | 'synapse';
   /** PID of the `todevice serve` process (to suspend or kill it with the process helpers). */
   readonly pid: number;
   readonly dataDir: string;
@@ -113,9 +116,8 @@ export interface KitHomeserver {
 }
 
 export async function startKitHomeserver(run: KitRun, options: HomeserverOptions = {}): Promise<KitHomeserver> {
-  if (options.compat !== undefined) {
-    throw new Error(`todevice kit: homeserver compat "${String(options.compat)}" is not supported: todevice serve has no compatibility modes yet`);
-  }
+  const compat = options.compat ?? 'todevice';
+  if (compat !== 'todevice' && compat !== 'synapse') throw new Error(`todevice kit: homeserver compat must be "todevice" or "synapse", got "${String(compat)}"`);
   if (options.db !== undefined && options.db !== 'file' && options.db !== 'memory') {
     throw new Error(`todevice kit: homeserver db must be "file" or "memory", got "${String(options.db)}"`);
   }
@@ -123,7 +125,7 @@ export async function startKitHomeserver(run: KitRun, options: HomeserverOptions
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-kit-'));
   fs.mkdirSync(dataDir, { recursive: true });
   const dbPath = options.db === 'memory' ? ':memory:' : path.join(dataDir, 'homeserver.db');
-  const args = [cliEntry, 'serve', '--port', '0', '--db', dbPath, '--server-name', options.serverName ?? 'localhost'];
+  const args = [cliEntry, 'serve', '--port', '0', '--db', dbPath, '--server-name', options.serverName ?? 'localhost', '--compat', compat];
   if (options.requestLog === false) args.push('--quiet');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
@@ -144,10 +146,11 @@ export async function startKitHomeserver(run: KitRun, options: HomeserverOptions
     throw error;
   }
   const admin = new AdminClient(info.url, info.admin_token);
-  run.record('homeserver', `todevice serve started at ${info.url} (pid ${child.pid ?? '?'})`);
+  run.record('homeserver', `todevice serve${compat === 'todevice' ? '' : ` --compat ${compat}`} started at ${info.url} (pid ${child.pid ?? '?'})`);
   return {
     url: info.url,
     serverName: info.server_name,
+    compat,
     pid: child.pid ?? -1,
     dataDir,
     dbPath,
