@@ -141,6 +141,8 @@ export interface KitHomeserver {
   readonly dbPath: string;
   readonly faults: KitFaults;
   readonly admin: KitAdmin;
+  /** Token of the admin surface (`/_todevice/admin`), for a tool of your own that talks to it. A secret: never print it. */
+  readonly adminToken: string;
   inspect(device: DeviceRef): Promise<KitInspection>;
   /** The last lines the server wrote to stderr. */
   logTail(): string[];

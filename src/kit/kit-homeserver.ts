@@ -108,6 +108,8 @@ export interface KitHomeserver {
   readonly faults: KitFaults;
   /** The admin surface's calls the kit does not wrap otherwise. */
   readonly admin: KitAdmin;
+  /** Token of the admin surface, for a tool of your own that talks to it (a secret: never print it). */
+  readonly adminToken: string;
   inspect(device: DeviceRef): Promise<KitInspection>;
   /** The last lines the server wrote to stderr. */
   logTail(): string[];
@@ -155,6 +157,7 @@ export async function startKitHomeserver(run: KitRun, options: HomeserverOptions
     dataDir,
     dbPath,
     admin: { runRetention: (nowMs) => admin.runRetention(nowMs) },
+    adminToken: info.admin_token,
     faults: kitFaults(admin, run),
     inspect: async (device) => toInspection(await admin.inspectDevice(device.userId, device.deviceId)),
     logTail: () => [...tail],
