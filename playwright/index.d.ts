@@ -271,7 +271,17 @@ export interface ProcessTree {
   readonly description: string;
 }
 
-/** Linux only (/proc). Each signal goes to the whole tree, recomputed at the time, parents first. */
+/**
+ * Linux only (/proc). Each signal goes to the whole tree, recomputed at the time, parents first.
+ * @example
+ *   // An Electron app launched with Playwright's `_electron`, or any app started on its own data directory:
+ *   const tree = processes.find({ pid: electronApp.process().pid! }); // or processes.find({ dataDir })
+ *   processes.suspend(tree); // the OS backgrounding it
+ *   await sender.toDevice(bob.device, app, { count: 10 });
+ *   processes.resume(tree);
+ *   processes.kill(tree);
+ *   await processes.waitForExit(tree);
+ */
 export interface KitProcesses {
   find(target: ProcessTarget): ProcessTree;
   /** SIGSTOP; the fixture resumes whatever is still stopped when the test ends. */
