@@ -49,7 +49,7 @@ import { noKillPoints, type KillPoints } from './kill-points';
 import { LeaseKeeper } from './lease-keeper';
 import type { SyncTransport } from './matrix-client';
 import { persistBatch, type ReceivedBatch } from './persist-batch';
-import type { ToDeviceBatch } from './sync-responses';
+import type { E2eeReport, ToDeviceBatch } from './sync-responses';
 import { runLeaseWatch } from './lease-watch';
 import { SinceEchoCheck, type SinceNotIssuedError } from './since-echo-check';
 import type { Sleep } from './timing';
@@ -73,6 +73,8 @@ export class SyncEngine {
   private readonly lease: LeaseKeeper | undefined;
   private readonly options: SyncEngineOptions;
   private pending: ReceivedBatch | undefined;
+  /** The e2ee fields of the pending batch's response, handed to `onE2ee` once it is committed. */
+  private pendingE2ee: E2eeReport | undefined;
   private pos: string | undefined;
   private failures = 0;
   private wakeWatch: (() => void) | undefined;
@@ -198,6 +200,7 @@ export class SyncEngine {
       ...(this.pos === undefined ? {} : { pos: this.pos }),
       timeoutMs,
       toDevice: { enabled: true, limit: this.limit, ...sinceField },
+      ...(this.options.e2ee === true ? { e2ee: true } : {}),
       signal,
       onRequestSent,
       onRequestWritten,
@@ -230,6 +233,7 @@ export class SyncEngine {
       if (this.strategy !== 'legacy') this.pos = batch.pos;
       this.failures = 0;
       this.pending = { since, nextBatch: batch.nextBatch, events: batch.events, generation };
+      this.pendingE2ee = batch.e2ee;
       this.emit('response', { since, nextBatch: batch.nextBatch, eventCount: batch.events.length });
       if (batch.malformedEvents > 0 || batch.events.length > this.limit) {
         this.emit('anomaly', { malformedEvents: batch.malformedEvents, eventCount: batch.events.length, limit: this.limit });
@@ -271,9 +275,12 @@ export class SyncEngine {
     const batch = this.pending;
     if (batch === undefined) throw new Error('commitPending without a pending batch');
     this.pending = undefined;
+    const e2ee = this.pendingE2ee;
+    this.pendingE2ee = undefined;
     this.killPoints.hit('after-response-before-commit');
     if (batch.events.length === 0 && batch.nextBatch === batch.since) {
       this.emit('unchanged', { since: batch.since });
+      this.reportE2ee(e2ee);
       return { kind: 'unchanged', since: batch.since };
     }
     const holder = this.lease?.holder;
@@ -311,9 +318,18 @@ export class SyncEngine {
       lastSeq: result.lastSeq,
     };
     this.commitsSinceCheckpoint += 1;
+    const afterCommit = this.options.afterCommit;
+    if (afterCommit !== undefined) this.guardDb(() => afterCommit(this.clock.nowMs()));
+    this.reportE2ee(e2ee);
     this.emit('commit', { since: batch.since, ...committed, generation: batch.generation ?? null, holder: holder ?? null });
     this.killPoints.hit('after-commit-before-ack');
     return committed;
+  }
+
+  /** Hands a committed response's e2ee fields on; a busy store skips them (the next response reports again). */
+  private reportE2ee(report: E2eeReport | undefined): void {
+    const onE2ee = this.options.onE2ee;
+    if (report !== undefined && onE2ee !== undefined) this.guardDb(() => onE2ee(report, this.clock.nowMs()));
   }
 
   /**

@@ -82,7 +82,7 @@ describe('failure modes between real processes', () => {
     expectSafe(await run('explicit-lease', plan));
   }, 90_000);
 
-  it('scenario F11: notifiers need the lease, the later ones while main long-polls (30 s): with explicit-lease every pushed notification finds its room key and no message waits out main\'s 30 s long poll; legacy notifiers acknowledge messages main never gets (lost)', async () => {
+  it('scenario F11: notifiers need the lease, the later ones while main long-polls (30 s): with explicit-lease every pushed notification finds its room key and no message waits out the 30 s long poll of main; legacy notifiers acknowledge messages main never gets (lost)', async () => {
     const plan: ScenarioPlan = {
       durationS: 6,
       timed: [{ atMs: 200, kind: 'kill-main', how: { kind: 'random' }, restartDelayMs: 2000 }],
