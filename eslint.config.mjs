@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const layers = ['shared', 'sqlite', 'store', 'engine', 'crypto', 'device', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness', 'conformance'];
+const layers = ['shared', 'sqlite', 'store', 'engine', 'crypto', 'device', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness', 'conformance', 'kit'];
 const cryptoLibrary = '@matrix-org/matrix-sdk-crypto-wasm';
 // libolm is reached only through src/crypto/olm-library.ts, so that vodozemac can replace it in one place.
 const olmLibrary = '@matrix-org/olm';
@@ -60,7 +60,14 @@ export default tseslint.config(
   { files: ['src/renderer/**/*.ts'], rules: forbid('renderer', except('shared', 'renderer'), ['electron', 'better-sqlite3', cryptoLibrary, ...nodeBuiltins]) },
   { files: ['src/conformance/**/*.ts'], rules: forbid('conformance', except('shared', 'conformance'), ['electron', 'better-sqlite3']) },
   { files: ['src/cli/**/*.ts', 'src/harness/**/*.ts', 'src/bench/**/*.ts'], rules: forbid('cli', ['preload', 'renderer'], ['electron']) },
+  {
+    // The Playwright kit drives `todevice serve` as a child process and talks HTTP: no client internals.
+    files: ['src/kit/**/*.ts'],
+    rules: forbid('kit', ['sqlite', 'store', 'engine', 'main', 'notifier', 'preload', 'renderer', 'cli', 'bench', 'conformance', 'device'], ['electron', 'better-sqlite3']),
+  },
   { files: ['test/**/*.ts', 'e2e/**/*.ts', 'scripts/**/*.mjs'], rules: forbid('tests', []) },
+  // Examples are outside projects: they reach todevice only through its package entry points.
+  { files: ['examples/**/*.ts'], rules: forbid('examples', layers) },
   {
     // no-restricted-imports does not see import() or require(), so those are caught by their syntax.
     ignores: [olmLibraryModule],

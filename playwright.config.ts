@@ -1,7 +1,8 @@
 /**
  * Playwright: the `web` project drives Chromium (Playwright's own build where installed, else Debian's
  * /usr/bin/chromium, or CHROMIUM_PATH); the `electron` project launches the Electron app and skips, printing
- * why, where no Electron binary exists. Traces, screenshots and logs of a failed test, and the screenshots the
+ * why, where no Electron binary exists; the `examples` project runs the Playwright kit's worked example
+ * (examples/playwright-js-sdk) in the same Chromium. Traces, screenshots and logs of a failed test, and the screenshots the
  * layout tests take, are kept in test-results/ (ignored by git), so a test run changes no tracked file.
  *
  * The `readme-screenshot` project, which rewrites docs/dashboard.png, exists only when
@@ -36,8 +37,10 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   projects: [
-    { name: 'web', testIgnore: /(electron|screenshot)\/.*/, use: chromium },
-    { name: 'electron', testMatch: /electron\/.*\.spec\.ts/ },
-    ...(readmeScreenshot ? [{ name: 'readme-screenshot', testMatch: /screenshot\/.*\.spec\.ts/, use: chromium }] : []),
+    { name: 'web', testDir: './e2e', testIgnore: /(electron|screenshot)\/.*/, use: chromium },
+    { name: 'electron', testDir: './e2e', testMatch: /electron\/.*\.spec\.ts/ },
+    // The worked example of the Playwright kit (`todevice/playwright`), run as an outside project would run it.
+    { name: 'examples', testDir: './examples', use: chromium },
+    ...(readmeScreenshot ? [{ name: 'readme-screenshot', testDir: './e2e', testMatch: /screenshot\/.*\.spec\.ts/, use: chromium }] : []),
   ],
 });

@@ -9,7 +9,7 @@
  * (fixtures.ts) drives the real host for that.
  */
 import fs from 'node:fs';
-import { test as base, expect } from '@playwright/test';
+import { test as base, expect } from 'todevice/playwright';
 import { ensureRendererBuilt } from '../../src/cli/renderer-build';
 import { startUiHttpBridge, type UiHttpBridge } from '../../src/main/host/ui-http-bridge';
 import { createFakeUiBackend, type FakeUiBackend } from '../../test/support/fake-ui-backend';

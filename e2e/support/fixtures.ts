@@ -1,7 +1,11 @@
 /**
- * The e2e fixture: each test gets its own app host (embedded homeserver on port 0, demo users, main sync process,
- * push gateway, notifiers as real child processes) on a fresh temporary data directory, the HTTP bridge on
- * port 0, and a page opened on the dashboard once it shows live data.
+ * The e2e fixtures: todevice's Playwright kit (`todevice/playwright`: `homeserver`, `accounts`, `sender`,
+ * `oracle`, `processes`, imported as an outside project imports it) extended with the app under test. Each test
+ * gets its own app host (main sync process, push gateway, notifiers as real child processes) on a fresh
+ * temporary data directory, the HTTP bridge on port 0, and a page opened on the dashboard once it shows live
+ * data. `app` runs the app's embedded homeserver, as `npm start` does; `appOnKit` runs the same app against the
+ * kit's `homeserver` fixture (a separate `todevice serve`), so the kit's faults, process helpers and oracle work
+ * on the app.
  *
  * Runtime: Playwright (node). Everything the host logs and everything the page prints goes to `host.log` in the
  * test's output folder; a failed test gets it attached (Playwright adds the screenshot and trace), and keeps its
@@ -14,7 +18,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test as base, expect, type Page } from '@playwright/test';
+import type { Page, TestInfo } from '@playwright/test';
+import { expect, test as kit, type KitHomeserver } from 'todevice/playwright';
 import { ensureRendererBuilt } from '../../src/cli/renderer-build';
 import { createDashboardRaceRunner } from '../../src/harness/dashboard-race-runner';
 import { startAppHost } from '../../src/main/host/app-host';
@@ -39,10 +44,13 @@ export interface AppOptions {
 }
 
 interface TestFixtures extends AppOptions {
+  /** The app on its embedded homeserver. */
   app: AppUnderTest;
+  /** The app on the kit's `homeserver` (with its admin token, so the dashboard's faults and counters work). */
+  appOnKit: AppUnderTest;
 }
 
-export const test = base.extend<TestFixtures, WorkerFixtures>({
+export const test = kit.extend<TestFixtures, WorkerFixtures>({
   notifierEnv: [undefined, { option: true }],
 
   rendererDir: [
@@ -55,32 +63,55 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   ],
 
   app: async ({ page, rendererDir, notifierEnv }, use, testInfo) => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-e2e-'));
-    const logFile = testInfo.outputPath('host.log');
-    fs.mkdirSync(path.dirname(logFile), { recursive: true });
-    const log = (line: string): void => fs.appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
-    const pageProblems = watchPage(page, log);
-    log(`data dir ${dataDir}${notifierEnv === undefined ? '' : `, notifier env ${JSON.stringify(notifierEnv)}`}`);
-    // A short race (the full one takes a minute or more) so the race panel can be tested end to end.
-    const raceRunner = createDashboardRaceRunner({ messages: 40, durationS: 5, kills: 12 });
-    const host = await startAppHost({ dataDir, launcher: nodeNotifierLauncher, raceRunner, log, ...(notifierEnv === undefined ? {} : { notifierEnv }) });
-    const bridge = await startUiHttpBridge({ backend: host.backend, staticDir: rendererDir, host: '127.0.0.1', port: 0, log });
-    // bridge.url carries no secret, so it may be logged; the page opens launchUrl, the URL `todevice start` prints.
-    log(`homeserver ${host.homeserverUrl}, dashboard ${bridge.url}`);
-    try {
-      await page.goto(bridge.launchUrl);
-      await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live');
-      await use({ url: bridge.url, backend: host.backend, dataDir, log });
-      expect(pageProblems, 'page errors or CSP violations').toEqual([]);
-    } finally {
-      await bridge.close();
-      await host.close();
-      const failed = testInfo.status !== testInfo.expectedStatus;
-      if (failed) await testInfo.attach('host.log', { path: logFile, contentType: 'text/plain' });
-      else fs.rmSync(dataDir, { recursive: true, force: true });
-    }
+    await runApp({ page, rendererDir, notifierEnv, homeserver: undefined }, use, testInfo);
+  },
+
+  appOnKit: async ({ page, rendererDir, notifierEnv, homeserver }, use, testInfo) => {
+    await runApp({ page, rendererDir, notifierEnv, homeserver }, use, testInfo);
   },
 });
+
+interface AppSetUp extends AppOptions {
+  page: Page;
+  rendererDir: string;
+  /** The server the app uses; undefined for its embedded one. */
+  homeserver: KitHomeserver | undefined;
+}
+
+async function runApp(setUp: AppSetUp, use: (app: AppUnderTest) => Promise<void>, testInfo: TestInfo): Promise<void> {
+  const { page, rendererDir, notifierEnv, homeserver } = setUp;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-e2e-'));
+  const logFile = testInfo.outputPath('host.log');
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = (line: string): void => fs.appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+  const pageProblems = watchPage(page, log);
+  log(`data dir ${dataDir}${notifierEnv === undefined ? '' : `, notifier env ${JSON.stringify(notifierEnv)}`}`);
+  // A short race (the full one takes a minute or more) so the race panel can be tested end to end.
+  const raceRunner = createDashboardRaceRunner({ messages: 40, durationS: 5, kills: 12 });
+  const host = await startAppHost({
+    dataDir,
+    launcher: nodeNotifierLauncher,
+    raceRunner,
+    log,
+    ...(notifierEnv === undefined ? {} : { notifierEnv }),
+    ...(homeserver === undefined ? {} : { homeserverUrl: homeserver.url, homeserverAdminToken: homeserver.adminToken }),
+  });
+  const bridge = await startUiHttpBridge({ backend: host.backend, staticDir: rendererDir, host: '127.0.0.1', port: 0, log });
+  // bridge.url carries no secret, so it may be logged; the page opens launchUrl, the URL `todevice start` prints.
+  log(`homeserver ${host.homeserverUrl}${homeserver === undefined ? ' (embedded)' : ' (the kit\'s)'}, dashboard ${bridge.url}`);
+  try {
+    await page.goto(bridge.launchUrl);
+    await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live');
+    await use({ url: bridge.url, backend: host.backend, dataDir, log });
+    expect(pageProblems, 'page errors or CSP violations').toEqual([]);
+  } finally {
+    await bridge.close();
+    await host.close();
+    const failed = testInfo.status !== testInfo.expectedStatus;
+    if (failed) await testInfo.attach('host.log', { path: logFile, contentType: 'text/plain' });
+    else fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
 
 /** Logs the page's console and collects what must fail the test. */
 export function watchPage(page: Page, log: (line: string) => void): string[] {

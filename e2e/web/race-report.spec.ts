@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { expect, test } from '@playwright/test';
+import { expect, test } from 'todevice/playwright';
 import { renderReportHtml } from '../../src/harness/report-html';
 import { sampleRaceReport } from '../../test/support/sample-race-report';
 

@@ -38,6 +38,11 @@ export interface AppHostOptions {
   dataDir: string;
   /** A homeserver to use instead of starting the embedded one (no fault injection or server-side counters then). */
   homeserverUrl?: string;
+  /**
+   * The admin token of the `homeserverUrl` server when it is a `todevice serve` (the Playwright kit's): the
+   * dashboard then has its fault injection and server-side counters as with the embedded one.
+   */
+  homeserverAdminToken?: string;
   strategy?: Strategy;
   /** How much history the store keeps (defaults: src/store/retention-policy.ts); stored for every process. */
   retention?: RetentionOptions;
@@ -165,7 +170,7 @@ async function startSession(
       strategy,
       dataDir: options.dataDir,
       homeserverUrl,
-      admin: homeserver ? new AdminClient(homeserver.url, homeserver.adminToken) : null,
+      admin: adminFor(homeserver, options),
       syncLauncher: options.syncLauncher ?? nodeSyncProcessLauncher,
       ...(options.onNotification === undefined ? {} : { onNotification: options.onNotification }),
       ...(options.ambientTraffic ? { ambientTraffic: DEFAULT_AMBIENT_TRAFFIC } : {}),
@@ -191,4 +196,10 @@ async function startSession(
     await homeserver?.close();
     throw error;
   }
+}
+
+function adminFor(embedded: RunningHomeserver | undefined, options: AppHostOptions): AdminClient | null {
+  if (embedded !== undefined) return new AdminClient(embedded.url, embedded.adminToken);
+  if (options.homeserverUrl !== undefined && options.homeserverAdminToken !== undefined) return new AdminClient(options.homeserverUrl, options.homeserverAdminToken);
+  return null;
 }
