@@ -29,6 +29,9 @@ import { parseClassicSync, parseSlidingSyncToDevice, type SlidingToDeviceBatch, 
 
 export type { MatrixClientError } from './http';
 
+/** The `/keys/*` endpoints a crypto library's outgoing requests go to. */
+export type KeysEndpoint = 'upload' | 'query' | 'claim' | 'signatures/upload';
+
 export interface SlidingToDeviceRequest {
   connId: string;
   pos?: string;
@@ -252,6 +255,14 @@ export class MatrixClient implements SyncTransport {
     if (!result.ok) return result;
     const parsed = parseKeysClaimResponse(result.value);
     return parsed.ok ? parsed : malformed(`keys/claim: ${parsed.error}`);
+  }
+
+  /**
+   * `POST /keys/{endpoint}` with a body built elsewhere (an `OlmMachine`'s outgoing request), answered with the
+   * raw JSON: the machine reads the answer itself through `markRequestAsSent`, so nothing here may drop a field.
+   */
+  async keysRequest(endpoint: KeysEndpoint, body: unknown): Promise<Result<unknown, MatrixClientError>> {
+    return this.call({ method: 'POST', path: `${V3}/keys/${endpoint}`, body });
   }
 
   /** `POST /pushers/set` with the body as the spec defines it (kind, app_id, pushkey, data.url, …). */

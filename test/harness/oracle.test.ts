@@ -39,6 +39,14 @@ describe('oracle', () => {
     expect(result.totals).toEqual({ sent: 1, delivered: 1, lost: 0, duplicated: 0, reordered: 0 });
   });
 
+  it('oracle: room-key tags count like counted tags, ordered by their place in the sender\'s accepted list', () => {
+    const keyed = { bySender: [['s0-1', 'room-key:AAA', 's0-2', 'room-key:BBB']] };
+    expect(judge(keyed, rows(['s0-1', 'room-key:AAA', 's0-2', 'room-key:BBB'])).totals).toEqual({ sent: 4, delivered: 4, lost: 0, duplicated: 0, reordered: 0 });
+    const overtaken = judge(keyed, rows(['s0-1', 's0-2', 'room-key:AAA', 'room-key:AAA']));
+    expect(overtaken.totals).toEqual({ sent: 4, delivered: 3, lost: 1, duplicated: 1, reordered: 1 });
+    expect(overtaken.lostTags).toEqual(['room-key:BBB']);
+  });
+
   it('oracle: latency percentiles are nearest-rank over first handlings', () => {
     expect(percentile([10, 20, 30, 40], 0.5)).toBe(20);
     expect(percentile([10, 20, 30, 40], 0.99)).toBe(40);
