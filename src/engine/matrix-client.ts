@@ -203,6 +203,14 @@ export class MatrixClient implements SyncTransport {
     return ok(event as RoomEvent);
   }
 
+  /** `GET /profile/{userId}`: 404 `M_NOT_FOUND` is how a server says it knows no such user. */
+  async profile(userId: string): Promise<Result<{ displayName: string | undefined }, MatrixClientError>> {
+    const result = await this.call({ method: 'GET', path: `${V3}/profile/${encodeURIComponent(userId)}` });
+    if (!result.ok) return result;
+    const name = (result.value as { displayname?: unknown }).displayname;
+    return ok({ displayName: typeof name === 'string' ? name : undefined });
+  }
+
   /** `GET /joined_rooms`. */
   async joinedRooms(): Promise<Result<string[], MatrixClientError>> {
     const result = await this.call({ method: 'GET', path: `${V3}/joined_rooms` });

@@ -6,7 +6,6 @@
  * a `UiResult` error; a failed homeserver call does too. The snapshot feed recomputes at most every
  * `SNAPSHOT_MIN_INTERVAL_MS` while someone listens and publishes only when something changed.
  */
-import { describeClientError } from '../../engine/describe-failure';
 import type { Strategy } from '../../engine/engine-types';
 import { isStrategy } from '../../engine/engine-types';
 import type { AdminClient } from '../../homeserver/admin-client';
@@ -17,7 +16,7 @@ import { startAmbientTraffic } from './ambient-traffic';
 import { buildSnapshot, type LaneRecord } from './dashboard-snapshot';
 import { createRaceControl, type RaceRunner } from './race-control';
 import type { DemoWorld } from './demo-setup';
-import { DemoTraffic } from './demo-traffic';
+import { DemoTraffic, describeTrafficError } from './demo-traffic';
 import type { NotifierRun, PushDispatch } from './push-dispatch';
 import type { LaunchedProcess, SyncProcessLauncher } from './sync-process-launcher';
 
@@ -147,7 +146,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       await acceptedBeforeRun;
       const result = await traffic.sendToDevice(count);
       sentByHost += result.ok ? result.value.sent : result.error.sent;
-      return result.ok ? ok(result.value) : fail(result.error.kind, `sent ${result.error.sent} of ${count}: ${describeClientError(result.error, { homeserverUrl: ctx.homeserverUrl })}`);
+      return result.ok ? ok(result.value) : fail(result.error.kind, `sent ${result.error.sent} of ${count}: ${describeTrafficError(result.error, { homeserverUrl: ctx.homeserverUrl })}`);
     },
     'traffic:send-room-message': async ({ text, withholdKey }) => {
       if (typeof text !== 'string' || text.length === 0 || text.length > 1000) return fail('bad-argument', 'text must be 1 to 1000 characters');
@@ -155,7 +154,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       await acceptedBeforeRun;
       const result = await traffic.sendRoomMessage(ctx.world.roomId, text, { withholdKey: withholdKey === true });
       if (result.ok && result.value.keyTag !== null) sentByHost += 1;
-      return result.ok ? ok(result.value) : fail(result.error.kind, describeClientError(result.error, { homeserverUrl: ctx.homeserverUrl }));
+      return result.ok ? ok(result.value) : fail(result.error.kind, describeTrafficError(result.error, { homeserverUrl: ctx.homeserverUrl }));
     },
     'process:kill-notifier': async () => ok({ killedPid: ctx.push.killNewestNotifier() }),
     'process:restart-main': async () => {
