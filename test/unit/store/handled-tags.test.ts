@@ -2,7 +2,7 @@
 // session, so the oracle sees every Olm-shared key once, as it sees tagged messages.
 import { describe, expect, it } from 'vitest';
 import { handledTags, hasHandledTag, recordHandled, summarizeHandled } from '../../../src/store/handled';
-import type { InboxRow } from '../../../src/store/inbox';
+import { appendToInbox, inboxHasDeliveryTag, type InboxRow } from '../../../src/store/inbox';
 import { tempStore } from './temp-store';
 
 function row(seq: number, type: string, content: Record<string, unknown>): InboxRow {
@@ -21,5 +21,21 @@ describe('handled tags', () => {
     expect(handledTags(store, 'main')).toEqual(new Set(['run-1', 'room-key:S1']));
     expect(hasHandledTag(store, 'main', 'room-key:S1')).toBe(true);
     expect(summarizeHandled(store, 'main')).toEqual({ rows: 4, distinctTags: 2, duplicates: 1 });
+  });
+
+  it('inbox: a committed row is found by its delivery tag, a decrypted m.room_key by room-key:<session_id>', () => {
+    const store = tempStore();
+    const origin = { receivedAtMs: 1, process: 'main', pid: 1, batchSince: null, batchNextBatch: 't1' };
+    store.immediate(() =>
+      appendToInbox(store, [
+        { type: 'org.todevice.demo', sender: '@a:x', content: { tag: 'run-1' } },
+        { type: 'm.room_key', sender: '@a:x', content: { algorithm: 'm.megolm.v1.aes-sha2', room_id: '!r:x', session_id: 'S1', session_key: 'x' } },
+        { type: 'org.todevice.demo', sender: '@a:x', content: { session_id: 'S2' } },
+      ], origin),
+    );
+    expect(inboxHasDeliveryTag(store, 'run-1')).toBe(true);
+    expect(inboxHasDeliveryTag(store, 'room-key:S1')).toBe(true);
+    expect(inboxHasDeliveryTag(store, 'room-key:S2')).toBe(false);
+    expect(inboxHasDeliveryTag(store, 'run-2')).toBe(false);
   });
 });
