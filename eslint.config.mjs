@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const layers = ['shared', 'sqlite', 'store', 'engine', 'crypto', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness'];
+const layers = ['shared', 'sqlite', 'store', 'engine', 'crypto', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness', 'conformance'];
 const cryptoLibrary = '@matrix-org/matrix-sdk-crypto-wasm';
 // libolm is reached only through src/crypto/olm-library.ts, so that vodozemac can replace it in one place.
 const olmLibrary = '@matrix-org/olm';
@@ -57,6 +57,7 @@ export default tseslint.config(
   { files: ['src/main/index.ts', 'src/main/electron/**/*.ts'], rules: forbid('main', ['preload', 'renderer', 'cli', 'notifier']) },
   { files: ['src/preload/**/*.ts'], rules: forbid('preload', except('shared', 'preload'), nodeBuiltins) },
   { files: ['src/renderer/**/*.ts'], rules: forbid('renderer', except('shared', 'renderer'), ['electron', 'better-sqlite3', cryptoLibrary, ...nodeBuiltins]) },
+  { files: ['src/conformance/**/*.ts'], rules: forbid('conformance', except('shared', 'conformance'), ['electron', 'better-sqlite3']) },
   { files: ['src/cli/**/*.ts', 'src/harness/**/*.ts', 'src/bench/**/*.ts'], rules: forbid('cli', ['preload', 'renderer'], ['electron']) },
   { files: ['test/**/*.ts', 'e2e/**/*.ts', 'scripts/**/*.mjs'], rules: forbid('tests', []) },
   {

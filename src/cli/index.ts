@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBenchCommand } from './bench-command';
 import { installUsageErrorOutput } from './cli-errors';
+import { registerConformanceCommand } from './conformance-command';
 import { registerHeadlessCommand } from './headless-command';
 import { registerInboxCommand } from './inbox-command';
 import { endQuietlyOnClosedPipe } from './output';
@@ -39,6 +40,7 @@ registerInboxCommand(program);
 registerSendCommand(program);
 registerRaceCommand(program);
 registerBenchCommand(program);
+registerConformanceCommand(program);
 installUsageErrorOutput(program);
 
 try {

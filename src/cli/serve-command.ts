@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { CompatMode } from '../homeserver/context';
 import { startHomeserver, type RunningHomeserver } from '../homeserver/homeserver';
 import { parsePort, runCommand, UsageError } from './cli-errors';
 import { defaultDataDir } from './data-paths';
@@ -19,6 +20,7 @@ interface ServeOptions {
   serverName: string;
   adminToken?: string;
   quiet?: boolean;
+  compat: CompatMode;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -31,10 +33,16 @@ export function registerServeCommand(program: Command): void {
     .option('--server-name <name>', 'server name used in user IDs (@user:NAME)', 'localhost')
     .option('--admin-token <token>', 'token for /_todevice/admin (fault injection, inspection); random if omitted')
     .option('--quiet', 'do not log requests to stderr')
+    .option(
+      '--compat <server>',
+      'answer the to-device extension as another server does, differences included: "synapse" (see the README)',
+      parseCompat,
+      'todevice' as CompatMode,
+    )
     .addHelpText(
       'after',
-      '\nThe first stdout line is JSON: {"url", "admin_token", "server_name", "db"}.\n' +
-        'Example:\n  todevice serve --port 0 --db :memory:',
+      '\nThe first stdout line is JSON: {"url", "admin_token", "server_name", "db", "compat"}.\n' +
+        'Examples:\n  todevice serve --port 0 --db :memory:\n  todevice serve --port 0 --db :memory: --compat synapse',
     )
     .action((options: ServeOptions) => runCommand(() => serve(options)));
 }
@@ -52,6 +60,7 @@ async function serve(options: ServeOptions): Promise<void> {
       port: options.port,
       dbPath,
       serverName: options.serverName,
+      compat: options.compat,
       ...(options.adminToken ? { adminToken: options.adminToken } : {}),
       log: options.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
     });
@@ -64,7 +73,7 @@ async function serve(options: ServeOptions): Promise<void> {
   // SIGTERM must get a clean shutdown, not the default action.
   const stopped = waitForStopSignal();
   process.stdout.write(
-    `${JSON.stringify({ url: server.url, admin_token: server.adminToken, server_name: server.serverName, db: dbPath })}\n`,
+    `${JSON.stringify({ url: server.url, admin_token: server.adminToken, server_name: server.serverName, db: dbPath, compat: server.compat })}\n`,
   );
   await stopped;
   await server.close();
@@ -72,4 +81,9 @@ async function serve(options: ServeOptions): Promise<void> {
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function parseCompat(value: string): CompatMode {
+  if (value === 'synapse' || value === 'todevice') return value;
+  throw new InvalidArgumentError(`expected "synapse" (or "todevice", the default), got "${value}"`);
 }

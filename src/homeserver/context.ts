@@ -22,8 +22,12 @@ import type { ToDeviceQueue } from './to-device-queue';
 import type { TypingStore } from './typing-store';
 import type { UserWaiters } from './user-waiters';
 
+/** `todevice`: MSC4538 as DESIGN.md §3 reads it; `synapse`: Synapse's to-device extension, on purpose (synapse-to-device.ts). */
+export type CompatMode = 'todevice' | 'synapse';
+
 export interface HomeserverContext {
   db: Db;
+  compat: CompatMode;
   serverName: string;
   adminToken: string;
   /** Most to-device events one response carries, whatever `limit` asks (Synapse: 100). */

@@ -28,7 +28,7 @@ import { adminRoutes } from './admin-routes';
 import { Authenticator } from './auth';
 import { capabilitiesRoutes } from './capabilities-routes';
 import { classicSyncRoutes } from './classic-sync-route';
-import type { HomeserverContext } from './context';
+import type { CompatMode, HomeserverContext } from './context';
 import { openDatabase } from './db';
 import { DeviceListStream } from './device-list-stream';
 import { DeviceWaiters } from './device-waiters';
@@ -72,6 +72,11 @@ export interface HomeserverOptions {
   adminToken?: string;
   /** Most to-device events per response. Default 100 (Synapse). */
   batchCap?: number;
+  /**
+   * `synapse` answers the sliding sync to-device extension as Synapse does, differences included
+   * (synapse-to-device.ts). Default `todevice`.
+   */
+  compat?: CompatMode;
   /** Receives one line per notable event (unexpected errors, push failures, faults). Default: stderr. */
   log?: (line: string) => void;
   /** How long transaction IDs and idle sliding sync connections are kept (defaults: Synapse's, retention.ts). */
@@ -86,6 +91,7 @@ export interface RunningHomeserver {
   port: number;
   serverName: string;
   adminToken: string;
+  compat: CompatMode;
   close(): Promise<void>;
 }
 
@@ -98,7 +104,8 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Runni
   const { db, tokenSecret } = openDatabase(options.dbPath, serverName);
   const shutdown = new AbortController();
   const pruner = new ServerPruner(db, { ...DEFAULT_SERVER_RETENTION, ...options.retention });
-  const ctx = buildContext({ db, tokenSecret, serverName, batchCap, log, adminToken: options.adminToken, pruner });
+  const compat = options.compat ?? 'todevice';
+  const ctx = buildContext({ db, tokenSecret, serverName, batchCap, compat, log, adminToken: options.adminToken, pruner });
   const router = new Router();
   const routeGroups = [
     accountRoutes,
@@ -145,7 +152,7 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Runni
     })();
     return closing;
   };
-  return { url: `http://${urlHost}:${port}`, port, serverName, adminToken: ctx.adminToken, close };
+  return { url: `http://${urlHost}:${port}`, port, serverName, adminToken: ctx.adminToken, compat, close };
 }
 
 function buildContext(parts: {
@@ -153,6 +160,7 @@ function buildContext(parts: {
   tokenSecret: string;
   serverName: string;
   batchCap: number;
+  compat: CompatMode;
   log: (line: string) => void;
   adminToken: string | undefined;
   pruner: ServerPruner;
@@ -168,6 +176,7 @@ function buildContext(parts: {
     serverName: parts.serverName,
     adminToken: parts.adminToken ?? randomBytes(24).toString('base64url'),
     batchCap: parts.batchCap,
+    compat: parts.compat,
     auth: new Authenticator(db),
     queue: new ToDeviceQueue(db),
     keys: new E2eKeyStore(db, deviceLists),

@@ -43,6 +43,7 @@ import type { ConnectionState } from './sliding-sync-connections';
 import { parseSlidingRoomsBody, SlidingSyncRooms, wantsRooms, type SlidingRoomsAnswer } from './sliding-sync-rooms';
 import { acknowledgeSince, takeToDevice, waitForToDevice, type PullOptions } from './to-device-pull';
 import { parseLimit, parseTimeoutMs, verifySince } from './to-device-since';
+import { acknowledgeSynapseSince, parseSynapseToDevice, takeSynapseToDevice, type SynapseToDeviceRequest } from './synapse-to-device';
 import { immediate } from './db';
 
 const EXTENSION_KEYS = [TO_DEVICE_EXTENSION, TO_DEVICE_EXTENSION_MSC4538] as const;
@@ -59,6 +60,8 @@ interface ToDeviceParams {
 interface ExtensionParams {
   toDevice: ToDeviceParams;
   e2eeEnabled: boolean | undefined;
+  /** Under `--compat synapse`: the extension as Synapse reads it (synapse-to-device.ts), nothing sticky. */
+  synapse: SynapseToDeviceRequest | undefined;
 }
 
 export function slidingSyncRoutes(ctx: HomeserverContext): Route[] {
@@ -77,13 +80,16 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
   const pos = request.query.get('pos');
   const body = objectBody(request.body);
   const connId = optionalString(body, 'conn_id') ?? '';
-  const params = parseExtensionParams(optionalObject(body, 'extensions') ?? {});
+  const params = parseExtensionParams(optionalObject(body, 'extensions') ?? {}, ctx.compat === 'synapse');
   const roomsBody = parseSlidingRoomsBody(body);
   const known = pos === null ? undefined : ctx.connections.lookup(me.userId, me.deviceId, connId, pos);
+  const synapse = params.synapse;
   const sinceStreamId =
-    params.toDevice.since === undefined
-      ? undefined
-      : verifySince(ctx.tokens, ctx.queue, 'to-device', params.toDevice.since, me.userId, me.deviceId);
+    synapse !== undefined
+      ? synapse.since === undefined ? undefined : Math.max(synapse.since.streamId, 0)
+      : params.toDevice.since === undefined
+        ? undefined
+        : verifySince(ctx.tokens, ctx.queue, 'to-device', params.toDevice.since, me.userId, me.deviceId);
   // The device list position the client already knows; a new connection knows none.
   const fromDeviceLists = known?.deviceListStreamId;
 
@@ -102,11 +108,12 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
           wakeOnKeyChanges: merged.e2eeEnabled,
         }
       : undefined;
-    if (options !== undefined) acknowledgeSince(ctx, me, options);
+    if (options !== undefined && synapse !== undefined) acknowledgeSynapseSince(ctx, me, synapse);
+    else if (options !== undefined) acknowledgeSince(ctx, me, options);
     const roomNews = roomSide?.answer();
     const keyNews = merged.e2eeEnabled && hasDeviceListChanges(ctx, me, fromDeviceLists);
     const wait = mustWait(ctx, me, options, longPollMs) && roomNews?.hasNews !== true && !keyNews;
-    const reply = wait ? undefined : answer(ctx, me, body, merged, options, fromDeviceLists, roomNews);
+    const reply = wait ? undefined : answer(ctx, me, body, merged, options, synapse, fromDeviceLists, roomNews);
     return { state: merged, pull: options, roomSide, reply };
   });
   if (opened.reply !== undefined) return opened.reply;
@@ -118,7 +125,9 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
   try {
     if (pull !== undefined) {
       const waitOptions = watch === undefined ? pull : { ...pull, signal: wakeSignal };
-      const waited = await waitForToDevice(ctx, me, waitOptions, () => answer(ctx, me, body, state, pull, fromDeviceLists, roomSide?.answer()));
+      const waited = await waitForToDevice(ctx, me, waitOptions, () =>
+        answer(ctx, me, body, state, pull, synapse, fromDeviceLists, roomSide?.answer()),
+      );
       prepared = waited?.prepared;
     } else if (longPollMs > 0 && state.e2eeEnabled) {
       // Without to-device, a key change it would report (or a room-side change) ends the poll early.
@@ -132,7 +141,7 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
     watch?.stop();
   }
   if (request.signal.aborted) return undefined;
-  return prepared ?? answer(ctx, me, body, state, pull, fromDeviceLists, roomSide?.answer());
+  return prepared ?? answer(ctx, me, body, state, pull, synapse, fromDeviceLists, roomSide?.answer());
 }
 
 /** Whether step 4 waits: a long poll with nothing queued after `since` (or without to-device at all). */
@@ -148,13 +157,18 @@ function answer(
   body: JsonObject,
   state: ConnectionState,
   pull: PullOptions | undefined,
+  synapse: SynapseToDeviceRequest | undefined,
   fromDeviceLists: number | undefined,
   roomNews: SlidingRoomsAnswer | undefined,
 ): Reply {
   return immediate(ctx.db, () => {
-    const pulled = pull === undefined ? undefined : takeToDevice(ctx, me, pull);
-    const toDevice: ToDeviceExtensionResponse | undefined =
-      pulled === undefined ? undefined : { next_batch: pulled.nextBatch, events: pulled.events };
+    let toDevice: ToDeviceExtensionResponse | undefined;
+    if (pull !== undefined && synapse !== undefined) {
+      toDevice = takeSynapseToDevice(ctx, me, synapse);
+    } else if (pull !== undefined) {
+      const pulled = takeToDevice(ctx, me, pull);
+      toDevice = { next_batch: pulled.nextBatch, events: pulled.events };
+    }
     return respond(ctx, me, body, state, toDevice, fromDeviceLists, roomNews);
   });
 }
@@ -184,9 +198,17 @@ function respond(
   return { status: 200, body: response, fault: ctx.faults.responseFault(me.userId, me.deviceId) };
 }
 
-function parseExtensionParams(extensions: JsonObject): ExtensionParams {
+function parseExtensionParams(extensions: JsonObject, synapseCompat: boolean): ExtensionParams {
   const e2ee = optionalObject(extensions, E2EE_EXTENSION);
-  return { toDevice: parseToDeviceParams(extensions), e2eeEnabled: e2ee === undefined ? undefined : optionalBoolean(e2ee, 'enabled') };
+  const e2eeEnabled = e2ee === undefined ? undefined : optionalBoolean(e2ee, 'enabled');
+  if (!synapseCompat) return { toDevice: parseToDeviceParams(extensions), e2eeEnabled, synapse: undefined };
+  const synapse = parseSynapseToDevice(extensions);
+  return {
+    toDevice: { keys: [TO_DEVICE_EXTENSION], enabled: synapse.enabled, limit: synapse.limit, since: undefined },
+    // Synapse keeps no extension settings between requests: absent means off.
+    e2eeEnabled: e2eeEnabled ?? false,
+    synapse,
+  };
 }
 
 /**
@@ -217,7 +239,10 @@ function agree<T>(current: T | undefined, next: T | undefined, field: string): T
   return next ?? current;
 }
 
-/** MSC3885 stickiness: values in this request replace the connection's, absent ones keep them. */
+/**
+ * MSC3885 stickiness: values in this request replace the connection's, absent ones keep them. Under
+ * `--compat synapse` every value is given (parseExtensionParams), so nothing carries over.
+ */
 function mergeSticky(state: ConnectionState, params: ExtensionParams): ConnectionState {
   const toDevice = params.toDevice;
   return {

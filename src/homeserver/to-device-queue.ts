@@ -73,6 +73,7 @@ export class ToDeviceQueue {
         `UPDATE devices SET max_issued_stream_id = max(max_issued_stream_id, ?), delivered_count = delivered_count + ?
          WHERE user_id = ? AND device_id = ?`,
       ),
+      currentStreamId: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'to_device_queue'"),
       counters: db.prepare(
         `SELECT acked_stream_id, accepted_count, delivered_count, deleted_count FROM devices
          WHERE user_id = ? AND device_id = ?`,
@@ -102,6 +103,12 @@ export class ToDeviceQueue {
       this.statements.recordAck.run(sinceStreamId, deleted, userId, deviceId);
       return deleted;
     });
+  }
+
+  /** The stream's current position: the highest stream id ever given to a message (0 before the first). */
+  currentStreamId(): number {
+    const row = this.statements.currentStreamId.get() as { seq: number } | undefined;
+    return row?.seq ?? 0;
   }
 
   hasEventsAfter(userId: string, deviceId: string, afterStreamId: number): boolean {

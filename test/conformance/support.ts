@@ -26,6 +26,8 @@ export interface TestServerOptions {
   serverName?: string;
   /** A fixed port (to restart a server where clients expect it); default 0, any free port. */
   port?: number;
+  /** `--compat synapse`: the server answers the to-device extension as Synapse does. */
+  compat?: 'synapse';
 }
 
 const cliEntry = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
@@ -37,6 +39,7 @@ const cliEntry = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const args = [cliEntry, 'serve', '--port', String(options.port ?? 0), '--db', options.dbPath ?? ':memory:'];
   if (options.serverName !== undefined) args.push('--server-name', options.serverName);
+  if (options.compat !== undefined) args.push('--compat', options.compat);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   readline.createInterface({ input: child.stderr }).on('line', (line) => logs.push(line));
