@@ -6,12 +6,16 @@
  * - Matrix to-device messages carry no IDs, so every harness message carries a tag `s<sender>-<n>` (n counts
  *   that sender's messages from 1, in send order); a room key shared through Olm is tagged
  *   `room-key:<session_id>` (src/shared/delivery-tag.ts). A tag is the message's identity, and its place in the
- *   sender's `SentLog` list (the order the homeserver accepted them) is its order.
+ *   sender's `SentLog` list (the order the homeserver accepted them) is its order. Room keys are counted as
+ *   delivered, lost or duplicated like every message, but their order is not judged: an Olm key from a device the
+ *   receiver has not queried yet stays encrypted in the inbox, and its decrypted row is appended after the query,
+ *   behind the sender's later messages.
  * - "Delivered" means handled by the `main` consumer, the app's own effect; rows a legacy notifier kept to
  *   itself never reach it, which is the F1 loss.
  * - "Reordered" compares first handlings only, in handling order (inbox `seq`): a message handled after a later
  *   message of the same sender. A duplicate is counted once, as a duplicate, not again as reordered.
  */
+import { ROOM_KEY_TAG_PREFIX } from '../shared/delivery-tag';
 import type { DeliveryCounts, LatencySummary } from './report-types';
 
 export interface SentLog {
@@ -70,6 +74,9 @@ function judgeSender(sender: number, tags: readonly string[], ordered: readonly 
       continue;
     }
     seen.add(row.tag);
+    // A room key's order is not compared: its row may be decrypted, and so appended to the inbox, after later
+    // messages of its sender, once a /keys/query taught the receiver the sender's device (it cannot be read before).
+    if (row.tag.startsWith(ROOM_KEY_TAG_PREFIX)) continue;
     if (at < highest) reordered += 1;
     highest = Math.max(highest, at);
   }

@@ -70,6 +70,20 @@ export class Traffic {
     for (const sharing of this.sharing) void sharing?.then((s) => s?.close());
   }
 
+  /**
+   * Makes each sender's device ready before the run, as real devices exist long before anyone sends: an Olm
+   * sender publishes its keys here, so the receiver can learn its device (device list changes) before the first
+   * key arrives. A sender that fails here tries again at its first room message.
+   */
+  async prepare(): Promise<void> {
+    await Promise.all(
+      this.senders.map(async (device, sender) => {
+        this.sharing[sender] ??= this.keySharing(device);
+        if ((await this.sharing[sender]) === undefined) this.sharing[sender] = undefined;
+      }),
+    );
+  }
+
   /** Plays the plan from `startMs` (a Date.now() value); each sender runs its own entries in order. */
   async play(plan: readonly SendPlan[], startMs: number, signal: AbortSignal): Promise<void> {
     await Promise.all(
