@@ -76,6 +76,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
   const mainLanes: LaneRecord[] = [];
   const notifications: NotificationView[] = [];
   const traffic = new DemoTraffic(ctx.world.sender, { userId: ctx.world.desktop.userId, deviceId: ctx.world.desktop.deviceId });
+  void traffic.prepare().then((prepared) => prepared.ok || ctx.log(`demo sender: ${describeTrafficError(prepared.error, { homeserverUrl: ctx.homeserverUrl })}`));
   let current: { process: LaunchedProcess; lane: LaneRecord; stopping: boolean; suspended: boolean } | undefined;
 
   const launchMainSync = (): void => {

@@ -91,6 +91,15 @@ export class DemoTraffic {
     return sent.ok ? ok({ eventId: sent.value.eventId, sessionId: message.value.sessionId, keyTag: message.value.keyTag }) : sent;
   }
 
+  /**
+   * Makes the sender's device ready now instead of at its first room message: an Olm sender publishes its keys,
+   * so the recipient can learn the device before the first key arrives. A failure is retried at the first use.
+   */
+  async prepare(): Promise<Result<void, DemoTrafficError>> {
+    const sharing = await this.keySharing();
+    return sharing.ok ? ok(undefined) : sharing;
+  }
+
   close(): void {
     void this.sharing?.then((sharing) => sharing.ok && sharing.value.close());
     void this.olmSender?.then((sender) => sender.ok && sender.value.close());
