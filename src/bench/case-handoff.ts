@@ -30,6 +30,7 @@ import type { BenchWorld } from './bench-world';
 import type { BenchSizes, Figure, Progress } from './bench-types';
 import type { BenchProcesses } from './bench-processes';
 import { percentile } from './stats';
+import { publishDeviceKeysAtFirstStart } from '../harness/device-first-start';
 
 const MAIN_SETTLE_MS = 300;
 
@@ -62,6 +63,8 @@ async function handoffSamples(
   const account = await world.device(deviceId);
   const dir = path.join(world.dir, deviceId);
   const store = processes.prepareDataDir(dir, account);
+  // The device's first start: with no main process, nothing else would publish its keys before the first share.
+  if (keyTransport === 'olm') await publishDeviceKeysAtFirstStart(store, account);
   const recipient = new MatrixClient({ baseUrl: account.homeserverUrl, accessToken: account.accessToken });
   const sender = await world.sender(`bench-${deviceId.toLowerCase()}-sender`);
   const room = await recipient.createRoom({ name: 'bench handoff', invite: [sender.userId] });

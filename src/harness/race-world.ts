@@ -21,6 +21,8 @@ import { CLIENT_DB_FILE } from '../shared/data-layout';
 import type { Strategy } from '../shared/strategies';
 import { openStore, type ClientStore } from '../store/open-store';
 import { HARNESS_RETENTION, writeRetentionPolicy } from '../store/retention-policy';
+import { ROOM_KEY_TRANSPORT, type RoomKeyTransport } from '../crypto/room-key-sharing';
+import { publishDeviceKeysAtFirstStart } from './device-first-start';
 import type { FaultyNotifierLauncher } from './notifier-faults';
 import type { SendingDevice } from './traffic';
 
@@ -41,7 +43,12 @@ export interface RaceWorld {
   close(): Promise<void>;
 }
 
-export async function startWorld(strategy: Strategy, senderCount: number, launcher: FaultyNotifierLauncher): Promise<RaceWorld> {
+export async function startWorld(
+  strategy: Strategy,
+  senderCount: number,
+  launcher: FaultyNotifierLauncher,
+  keyTransport: RoomKeyTransport = ROOM_KEY_TRANSPORT,
+): Promise<RaceWorld> {
   const serverLog: string[] = [];
   const server = await startHomeserver({ dbPath: ':memory:', port: 0, log: (line) => serverLog.length < 200 && serverLog.push(line) });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `todevice-race-${strategy}-`));
@@ -59,6 +66,8 @@ export async function startWorld(strategy: Strategy, senderCount: number, launch
     writeRetentionPolicy(store, HARNESS_RETENTION);
     const account = await ensureStoredAccount(store, { homeserverUrl: server.url, user: 'phone', password: 'pw', deviceId: RECEIVER_DEVICE, register: true });
     if (!account.ok) throw new Error(`receiver registration failed: ${account.error.message}`);
+    // Senders that share keys over Olm need the device's keys before the first share, whatever the schedule does.
+    if (keyTransport === 'olm') await publishDeviceKeysAtFirstStart(store, account.value);
     const senders = await registerSenders(server.url, senderCount);
     const roomId = await sharedRoom(senders, account.value);
     const push = await startPushDispatch({ account: account.value, dataDir, strategy, launcher });
