@@ -38,7 +38,11 @@ export interface DemoTrafficOptions {
   keyTransport?: RoomKeyTransport;
   /** Olm-encrypt the tagged to-device messages. Default false. */
   encryptToDevice?: boolean;
+  /** How long a room message waits for the recipient device to publish its keys. Default 10 s. */
+  keysWaitMs?: number;
 }
+
+const keysPollMs = 250;
 
 /** A failed request, or an encryption that could not be done (`reason`: recipient-has-no-keys, no-olm-session, …). */
 export type DemoTrafficError = MatrixClientError | { kind: 'encryption'; reason: string; message: string };
@@ -56,6 +60,7 @@ export class DemoTraffic {
   private olmSender: Lazy<OlmMachineSender<MatrixClientError>>;
   private readonly keyTransport: RoomKeyTransport;
   private readonly encrypted: boolean;
+  private readonly keysWaitMs: number;
   readonly runId = randomUUID().slice(0, 8);
 
   constructor(
@@ -65,6 +70,7 @@ export class DemoTraffic {
   ) {
     this.keyTransport = options.keyTransport ?? ROOM_KEY_TRANSPORT;
     this.encrypted = options.encryptToDevice === true;
+    this.keysWaitMs = options.keysWaitMs ?? 10_000;
   }
 
   /** Sends `count` tagged messages in order; stops at the first failure and says how many went out. */
@@ -84,7 +90,14 @@ export class DemoTraffic {
     const sharing = await this.keySharing();
     if (!sharing.ok) return sharing;
     const content = { msgtype: 'm.text', body: text };
-    const message = await sharing.value.encryptRoomMessage(roomId, this.recipient, 'm.room.message', content, options);
+    let message = await sharing.value.encryptRoomMessage(roomId, this.recipient, 'm.room.message', content, options);
+    // The app's device publishes its keys when its main process first starts; a message sent in that moment waits
+    // for them (bounded), as a client waits for a device list it has not got yet.
+    const waitUntilMs = Date.now() + this.keysWaitMs;
+    while (!message.ok && message.error.kind === 'recipient-has-no-keys' && Date.now() < waitUntilMs) {
+      await new Promise((resolve) => setTimeout(resolve, keysPollMs));
+      message = await sharing.value.encryptRoomMessage(roomId, this.recipient, 'm.room.message', content, options);
+    }
     if (!message.ok) return err(trafficError(message.error));
     this.roomSequence += 1;
     const sent = await this.sender.sendRoomEvent(roomId, message.value.type, `demo-${this.runId}-room-${this.roomSequence}`, message.value.content);
