@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const layers = ['shared', 'sqlite', 'store', 'engine', 'crypto', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness', 'conformance'];
+const layers = ['shared', 'sqlite', 'store', 'engine', 'crypto', 'device', 'homeserver', 'main', 'notifier', 'preload', 'renderer', 'cli', 'harness', 'conformance'];
 const cryptoLibrary = '@matrix-org/matrix-sdk-crypto-wasm';
 // libolm is reached only through src/crypto/olm-library.ts, so that vodozemac can replace it in one place.
 const olmLibrary = '@matrix-org/olm';
@@ -48,7 +48,8 @@ export default tseslint.config(
   { files: ['src/homeserver/**/*.ts'], rules: forbid('homeserver', except('shared', 'sqlite', 'homeserver'), ['electron']) },
   { files: ['src/store/**/*.ts'], rules: forbid('store', except('shared', 'sqlite', 'store'), ['electron']) },
   { files: ['src/engine/**/*.ts'], rules: forbid('engine', except('shared', 'store', 'engine'), ['electron']) },
-  { files: ['src/notifier/**/*.ts'], rules: forbid('notifier', except('shared', 'store', 'engine', 'crypto', 'notifier'), ['electron']) },
+  { files: ['src/device/**/*.ts'], rules: forbid('device', except('shared', 'store', 'engine', 'crypto', 'device'), ['electron']) },
+  { files: ['src/notifier/**/*.ts'], rules: forbid('notifier', except('shared', 'store', 'engine', 'crypto', 'device', 'notifier'), ['electron']) },
   {
     files: ['src/main/**/*.ts'],
     ignores: ['src/main/index.ts', 'src/main/electron/**/*.ts'],

@@ -18,7 +18,12 @@ export type CounterName =
   | 'notifications-unable-to-decrypt'
   | 'timeline-encrypted'
   | 'timeline-unable-to-decrypt'
-  | 'timeline-late';
+  | 'timeline-late'
+  | 'olm-one-time-keys'
+  | 'olm-decrypted'
+  | 'olm-failures'
+  | 'olm-wedged'
+  | 'olm-recoveries';
 
 export function counter(page: Page, name: CounterName): Locator {
   return page.getByTestId(`counter-${name}`);

@@ -28,6 +28,10 @@ test('encryption: a push for an encrypted message shows its plaintext, the timel
   await expect(counter(page, 'notifications-decrypted')).toHaveAttribute('data-value', '1');
   await expect(counter(page, 'timeline-encrypted')).toHaveAttribute('data-value', '1');
   await expect(counter(page, 'timeline-unable-to-decrypt')).toHaveAttribute('data-value', '0');
+  // The device published its Olm keys at start (one set of 50), and no Olm decryption failed.
+  await expect(counter(page, 'olm-one-time-keys')).toHaveAttribute('data-value', '50');
+  await expect(counter(page, 'olm-failures')).toHaveAttribute('data-value', '0');
+  await expect(counter(page, 'olm-wedged')).toHaveAttribute('data-value', '0');
 
   // What the homeserver stores and serves is Megolm ciphertext of the session whose key went by to-device.
   const onTheWire = await fetchEventAsDevice(app.dataDir, sent.eventId);

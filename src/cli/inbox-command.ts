@@ -8,10 +8,14 @@
  * versioned file gets the store's own one-line error and is left untouched. Its cost does not grow with the
  * store's age: rows are the newest `--limit`, everything else is counts computed in SQL. The exactly-once
  * summary is each consumer's `handled` totals, which outlive the inbox's compaction and cover every message,
- * whatever `--limit` prints.
+ * whatever `--limit` prints. Secrets never reach the output: row contents go through `redactSecrets` (a room
+ * key's `session_key` is `"<redacted>"`, sealed or not), and the Olm figures are public keys and counters.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { redactSecrets } from '../shared/redact-secrets';
+import type { InboxRow } from '../store/inbox';
+import type { OlmStats } from '../store/olm-stats';
 import { readStoreReadOnly } from '../store/open-store';
 import { describeLimit, RETENTION_KEYS } from '../store/retention-policy';
 import { DEFAULT_SNAPSHOT_INBOX_ROWS, readStoreSnapshot, type StoreSnapshot } from '../store/snapshot';
@@ -67,17 +71,44 @@ export function toJson(snapshot: StoreSnapshot): Record<string, unknown> {
     handled: snapshot.handled.map((h) => ({ consumer: h.consumer, rows: h.rows, distinct_tags: h.distinctTags, duplicates: h.duplicates })),
     inbox_count: snapshot.inboxCount,
     inbox_seq: { min: snapshot.inboxStats.minSeq, max: snapshot.inboxStats.maxSeq, last_appended: snapshot.inboxStats.lastSeq },
-    inbox: snapshot.inbox.map((row) => ({
-      seq: row.seq,
-      type: row.type,
-      sender: row.sender,
-      content: row.content,
-      received_at_ms: row.receivedAtMs,
-      fetched_by: { process: row.fetchedByProcess, pid: row.fetchedByPid },
-      batch: { since: row.batchSince, next_batch: row.batchNextBatch },
-    })),
+    inbox: snapshot.inbox.map(inboxRowJson),
     legacy_tokens: snapshot.legacyTokens.map((t) => ({ process: t.process, next_batch: t.nextBatch })),
     storage: storageJson(snapshot.storage),
+    olm: olmJson(snapshot.olm),
+  };
+}
+
+/**
+ * One inbox row. Secrets in the content (`session_key` and the like) are `"<redacted>"`; a decrypted row says
+ * how it arrived (`encryption`), an undecryptable one keeps `m.room.encrypted` and says why (`decryption_error`).
+ */
+function inboxRowJson(row: InboxRow): Record<string, unknown> {
+  return {
+    seq: row.seq,
+    type: row.type,
+    sender: row.sender,
+    content: redactSecrets(row.type, row.content),
+    ...(row.encryption === undefined ? {} : { encryption: { algorithm: row.encryption.algorithm, sender_key: row.encryption.sender_key } }),
+    ...(row.decryptionError === undefined ? {} : { decryption_error: row.decryptionError }),
+    ...(row.decryptionResolvedBySeq === undefined ? {} : { decrypted_later_as_seq: row.decryptionResolvedBySeq }),
+    received_at_ms: row.receivedAtMs,
+    fetched_by: { process: row.fetchedByProcess, pid: row.fetchedByPid },
+    batch: { since: row.batchSince, next_batch: row.batchNextBatch },
+  };
+}
+
+function olmJson(olm: OlmStats): Record<string, unknown> {
+  return {
+    identity: olm.identity && { curve25519: olm.identity.curve25519, ed25519: olm.identity.ed25519, device_keys_published: olm.identity.deviceKeysPublished },
+    server_one_time_keys: olm.serverOneTimeKeys,
+    one_time_keys_uploaded: olm.oneTimeKeysUploaded,
+    sessions: olm.sessions,
+    decrypted: olm.decrypted,
+    decryption_failures: Object.fromEntries(Object.entries(olm.failures).map(([reason, count]) => [reason.replace(/-/g, '_'), count])),
+    decrypted_after_query: olm.decryptedAfterQuery,
+    wedged_devices: olm.wedgedDevices,
+    recoveries: olm.recoveries,
+    withheld_sessions: olm.withheldSessions,
   };
 }
 
@@ -123,12 +154,16 @@ function toText(snapshot: StoreSnapshot): string {
   // The exactly-once check a person runs after killing processes: from `handled`, which outlives compaction.
   for (const h of snapshot.handled) lines.push(`handled   ${h.consumer}: ${h.rows} rows, ${h.distinctTags} distinct tags, ${h.duplicates} duplicated`);
   lines.push(...storageText(snapshot.storage));
+  lines.push(...olmText(snapshot.olm));
   const { minSeq, maxSeq, lastSeq } = snapshot.inboxStats;
   const range = minSeq === null ? 'empty' : `seq ${minSeq}..${maxSeq ?? minSeq}`;
   const shown = snapshot.inbox.length < snapshot.inboxCount ? `showing the newest ${snapshot.inbox.length} (--limit)` : 'all shown';
   lines.push(`inbox     ${snapshot.inboxCount} rows (${range}, last appended ${lastSeq}); ${shown}`);
   for (const row of snapshot.inbox) {
-    lines.push(`  ${String(row.seq).padStart(6)}  ${row.type}  ${row.sender}  ${JSON.stringify(row.content)}  fetched by ${row.fetchedByProcess} (pid ${row.fetchedByPid})`);
+    const later = row.decryptionResolvedBySeq === undefined ? '' : `, decrypted later as seq ${row.decryptionResolvedBySeq}`;
+    const how = row.decryptionError !== undefined ? `  undecryptable: ${row.decryptionError}${later}` : row.encryption !== undefined ? '  (Olm-decrypted)' : '';
+    const content = JSON.stringify(redactSecrets(row.type, row.content));
+    lines.push(`  ${String(row.seq).padStart(6)}  ${row.type}  ${row.sender}  ${content}${how}  fetched by ${row.fetchedByProcess} (pid ${row.fetchedByPid})`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -145,6 +180,18 @@ function storageText(storage: StorageStats): string[] {
       `event_log ${removed.eventLogRows}, notifications ${removed.notifications}, timeline ${removed.timelineRows}, ` +
       `${removed.vacuumPagesFreed} pages vacuumed; last compaction ${when(storage.lastCompactionAtMs)}`,
     `retention ${RETENTION_KEYS.map((key) => `${key} ${describeLimit(storage.retention[key])}`).join(', ')}`,
+  ];
+}
+
+function olmText(olm: OlmStats): string[] {
+  if (olm.identity === null) return ['olm       no Olm account yet'];
+  const failures = Object.entries(olm.failures).filter(([, count]) => count > 0);
+  const failureText = failures.length === 0 ? 'none' : failures.map(([reason, count]) => `${reason} ${count}`).join(', ');
+  return [
+    `olm       device curve25519 ${olm.identity.curve25519}, ed25519 ${olm.identity.ed25519}; device keys ${olm.identity.deviceKeysPublished ? 'published' : 'not published yet'}`,
+    `olm keys  ${olm.oneTimeKeysUploaded} one-time keys uploaded, server holds ${olm.serverOneTimeKeys ?? 'unknown'}; ${olm.sessions} sessions`,
+    `olm       ${olm.decrypted} decrypted (${olm.decryptedAfterQuery} after /keys/query); failures: ${failureText}`,
+    `olm       ${olm.wedgedDevices} wedged sender devices, ${olm.recoveries} recoveries (new session + m.dummy); ${olm.withheldSessions} room keys withheld by their sender`,
   ];
 }
 

@@ -34,6 +34,7 @@ interface RaceCliOptions {
   json?: boolean;
   campaign?: number;
   long?: boolean;
+  compat?: string;
 }
 
 const nonNegativeInt = (name: string) => (value: string): number => {
@@ -57,6 +58,7 @@ export function registerRaceCommand(program: Command): void {
     .option('--out <dir>', 'where report.json and report.html go (default ./reports/race-<seed>)')
     .option('--json', 'print the report JSON on stdout')
     .option('--campaign <n>', 'run n seeds from --seed on', parsePositiveInt('campaign'))
+    .option('--compat <server>', 'the embedded homeserver answers to-device as "synapse" does (todevice serve --compat synapse)')
     .option('--long', `the longer campaign: ${LONG_CAMPAIGN.seeds} seeds, ${LONG_CAMPAIGN.kills} kills and ${LONG_CAMPAIGN.durationS} s each`)
     .addHelpText('after', '\nExamples:\n  todevice race --strategy all --seed 1\n  todevice race --strategy explicit-lease --campaign 10 --kills 100')
     .action((options: RaceCliOptions) => runCommand(() => race(options)));
@@ -82,6 +84,7 @@ function toRaceOptions(cli: RaceCliOptions): RaceOptions {
     durationS: cli.long && cli.duration === DEFAULT_RACE_OPTIONS.durationS ? LONG_CAMPAIGN.durationS : cli.duration,
     pushes: cli.pushes ?? 0,
     faults,
+    ...(cli.compat === undefined ? {} : { compat: parseRaceCompat(cli.compat) }),
   };
   try {
     validateRaceOptions(options);
@@ -134,4 +137,9 @@ function printProgress(progress: RaceProgress): void {
   if (progress.phase !== 'starting' && progress.phase !== 'done' && now - lastProgressMs < 950) return;
   lastProgressMs = now;
   process.stderr.write(`${describeProgress(progress)}\n`);
+}
+
+function parseRaceCompat(value: string): 'synapse' {
+  if (value === 'synapse') return value;
+  throw new UsageError(`--compat ${value}: expected "synapse"`);
 }

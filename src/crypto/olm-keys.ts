@@ -264,6 +264,8 @@ export interface PublishKeysInput<E> {
   /** This process's name; a restarted process with the same name may take over its own lapsed-or-not claim. */
   holder: string;
   nowMs: () => number;
+  /** Called after the server answered the upload and before the keys are marked published (a kill point). */
+  afterUpload?: () => void;
 }
 
 /** Plan, claim, upload, mark: the whole step. Call it at start and whenever the server's counts were recorded. */
@@ -280,6 +282,7 @@ export async function publishKeys<E>(input: PublishKeysInput<E>): Promise<Publis
     releaseClaim(state, holder, nowMs());
     return { kind: 'upload-failed', error: response.error };
   }
+  input.afterUpload?.();
   const completed = completeKeysUpload(state, pickleKey, claim, response.value, nowMs());
   if (completed.kind === 'changed') return completed;
   return {

@@ -28,6 +28,8 @@ export interface ProcessEngineInput {
   killPoint?: KillPointConfig;
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: EngineEvent) => void;
+  /** The device's Olm members (decryption at commit, the legacy write-back, e2ee counts), from src/device. */
+  olm?: Pick<SyncEngineOptions, 'transformEvents' | 'afterCommit' | 'e2ee' | 'onE2ee'>;
   /** Any other engine option (limit, leaseDurationMs, longPollTimeoutMs, backoff, …). */
   tuning?: Partial<Pick<SyncEngineOptions, 'limit' | 'leaseDurationMs' | 'longPollTimeoutMs' | 'backoff' | 'leasePollIntervalMs' | 'logEvents'>>;
 }
@@ -68,6 +70,7 @@ export function createProcessEngine(input: ProcessEngineInput): { engine: SyncEn
     ...(input.strategy === undefined ? {} : { strategy: input.strategy }),
     ...(input.onEvent === undefined ? {} : { onEvent: input.onEvent }),
     ...(leaseDurationMs === undefined ? {} : { leaseDurationMs }),
+    ...input.olm,
     ...input.tuning,
   });
   return { engine, client, killPoints };

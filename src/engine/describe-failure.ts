@@ -10,6 +10,7 @@
 import { ErrCode } from '../shared/matrix-errors';
 import type { DbError } from '../store/sqlite-errors';
 import type { MatrixClientError } from './http';
+import type { SinceNotIssuedError } from './since-echo-check';
 
 export interface FailureContext {
   /** The homeserver the request went to, named in network errors. */
@@ -45,7 +46,8 @@ export function describeClientError(error: MatrixClientError | DbError, context:
  * answer so for a token it could not have issued, which for a token this store got from that server means the
  * server lost its state.
  */
-export function describeSyncFailure(error: MatrixClientError | DbError, context: FailureContext = {}): string {
+export function describeSyncFailure(error: MatrixClientError | DbError | SinceNotIssuedError, context: FailureContext = {}): string {
+  if (error.kind === 'since-not-issued') return error.message;
   if (error.kind === 'http' && error.status === 400 && error.errcode === ErrCode.invalidParam) {
     return (
       `the homeserver refused this store's to-device token (${error.errcode}: ${error.message}). It says it never ` +

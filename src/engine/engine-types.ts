@@ -12,6 +12,8 @@ import type { BackoffPolicy } from './backoff';
 import type { MatrixClientError } from './http';
 import type { KillPoints } from './kill-points';
 import type { SyncTransport } from './matrix-client';
+import type { E2eeReport } from './sync-responses';
+import type { SinceNotIssuedError } from './since-echo-check';
 import type { Sleep } from './timing';
 
 import type { Strategy } from '../shared/strategies';
@@ -54,19 +56,33 @@ export interface SyncEngineOptions {
    * before their writes, with no coordination, as old apps decrypted. Default: rows are the events.
    */
   transformEvents?: (events: readonly ToDeviceEvent[], nowMs: number) => readonly InboxEventInput[];
+  /**
+   * Called after each batch this engine committed, outside the commit's transaction: the legacy strategies write
+   * their in-memory Olm copy back here (last writer wins). Default: nothing.
+   */
+  afterCommit?: (nowMs: number) => void;
+  /** Ask for the sync's end-to-end encryption fields (sliding sync `e2ee` extension; classic `/sync` sends them anyway). */
+  e2ee?: boolean;
+  /**
+   * Called with the e2ee fields of a response once its batch was committed (or carried nothing new): one-time key
+   * counts for the key upload, changed device lists. Not called for a stale or fenced batch.
+   */
+  onE2ee?: (report: E2eeReport, nowMs: number) => void;
+  /** How often an echoed `since` may be probed (since-echo-check.ts). Default 10 minutes. */
+  sinceEchoCheckIntervalMs?: number;
   /** Write events to the store's process event log (default true). */
   logEvents?: boolean;
   onEvent?: (event: EngineEvent) => void;
 }
 
-export type EngineError = MatrixClientError | DbError;
+export type EngineError = MatrixClientError | DbError | SinceNotIssuedError;
 
 /** What one `step()` did. A request step is followed by a commit step when it returned `received`. */
 export type StepOutcome =
   | { kind: 'received'; since: string | null; nextBatch: string; eventCount: number }
   | { kind: 'committed'; nextBatch: string; eventCount: number; firstSeq: number | null; lastSeq: number | null }
   /** The response carried no events and the same token: nothing to write. */
-  | { kind: 'unchanged' }
+  | { kind: 'unchanged'; since: string | null }
   /** Another process moved the token first: the batch was discarded; the server will deliver it again. */
   | { kind: 'stale' }
   /** This process lost the lease: the batch was discarded and processing must stop. */

@@ -29,8 +29,23 @@ export const ENGINE_KILL_POINTS = [
   'after-lease-acquired',
 ] as const;
 
+/**
+ * Where a process that holds the device's Olm state can die (main and notifier alike: name the process with
+ * TODEVICE_KILL_PROCESS). Hit only by Olm work, so plaintext traffic never reaches them.
+ */
+export const OLM_KILL_POINTS = [
+  /**
+   * A batch holding an Olm-encrypted event was decrypted (sessions advanced, one-time keys used) and is not
+   * committed yet. Explicit strategies: inside the commit, so the Olm writes roll back with the batch.
+   */
+  'after-decrypt-before-commit',
+  /** `/keys/upload` answered; the keys are not marked published yet (the next attempt uploads them again). */
+  'after-keys-upload-before-mark-published',
+] as const;
+
 export const KILL_POINT_NAMES = [
   ...ENGINE_KILL_POINTS,
+  ...OLM_KILL_POINTS,
   /**
    * The notifier synced, committed and consumed (room keys included) but has shown nothing yet: whatever it
    * fetched must still reach the main process.

@@ -38,6 +38,8 @@ export interface SlidingToDeviceRequest {
   /** Long-poll timeout the server may wait for new data (0 answers at once). */
   timeoutMs: number;
   toDevice: { enabled: true; limit: number; since?: string };
+  /** Also ask for the MSC3884 `e2ee` extension (one-time key counts, device list changes). */
+  e2ee?: boolean;
   signal?: AbortSignal;
   /** Called when the server's answer started arriving (the `after-request-sent` kill point). */
   onRequestSent?: () => void;
@@ -132,7 +134,7 @@ export class MatrixClient implements SyncTransport {
       method: 'POST',
       path: SLIDING_SYNC_PATH,
       query: { pos: request.pos, timeout: request.timeoutMs },
-      body: { conn_id: request.connId, extensions: { to_device: request.toDevice } },
+      body: { conn_id: request.connId, extensions: { to_device: request.toDevice, ...(request.e2ee === true ? { e2ee: { enabled: true } } : {}) } },
       timeoutMs: request.timeoutMs + this.requestTimeoutMs,
       ...(request.signal === undefined ? {} : { signal: request.signal }),
       ...(request.onRequestSent === undefined ? {} : { onResponseHeaders: request.onRequestSent }),

@@ -17,6 +17,7 @@ import { commitLegacyBatch } from '../store/legacy-token';
 import { naiveAppendEvents, naiveWriteToken } from '../store/naive-commit';
 import type { ClientStore } from '../store/open-store';
 import type { InboxEventInput } from '../shared/olm-state';
+import { ENCRYPTED_TO_DEVICE_TYPE } from '../shared/olm-wire';
 import type { ToDeviceEvent } from '../shared/wire';
 import type { Strategy } from './engine-types';
 import type { KillPoints } from './kill-points';
@@ -40,10 +41,24 @@ export interface PersistContext {
   transformEvents?: ((events: readonly ToDeviceEvent[], nowMs: number) => readonly InboxEventInput[]) | undefined;
 }
 
+/**
+ * The transform with the `after-decrypt-before-commit` kill point after it, hit for batches that carried an
+ * Olm-encrypted event: for the explicit strategies that is inside the commit (the Olm writes roll back with it),
+ * for the others between decrypting and writing.
+ */
+function withDecryptKillPoint(transform: PersistContext['transformEvents'], killPoints: KillPoints): PersistContext['transformEvents'] {
+  if (transform === undefined) return undefined;
+  return (events, nowMs) => {
+    const rows = transform(events, nowMs);
+    if (events.some((event) => event.type === ENCRYPTED_TO_DEVICE_TYPE)) killPoints.hit('after-decrypt-before-commit');
+    return rows;
+  };
+}
+
 export function persistBatch(context: PersistContext, batch: ReceivedBatch): CommitBatchResult {
   const { store, processName: process, pid, nowMs, killPoints } = context;
   const { since, nextBatch } = batch;
-  const transform = context.transformEvents;
+  const transform = withDecryptKillPoint(context.transformEvents, killPoints);
   switch (context.strategy) {
     case 'explicit-cas':
     case 'explicit-lease':

@@ -49,8 +49,9 @@ import { noKillPoints, type KillPoints } from './kill-points';
 import { LeaseKeeper } from './lease-keeper';
 import type { SyncTransport } from './matrix-client';
 import { persistBatch, type ReceivedBatch } from './persist-batch';
-import type { ToDeviceBatch } from './sync-responses';
+import type { E2eeReport, ToDeviceBatch } from './sync-responses';
 import { runLeaseWatch } from './lease-watch';
+import { SinceEchoCheck, type SinceNotIssuedError } from './since-echo-check';
 import type { Sleep } from './timing';
 
 export class SyncEngine {
@@ -60,6 +61,8 @@ export class SyncEngine {
   readonly limit: number;
   private readonly store: ClientStore;
   private readonly client: SyncTransport;
+  /** Sliding sync only: notices a server that echoes a `since` it never issued (since-echo-check.ts). */
+  private readonly sinceEchoCheck: SinceEchoCheck | undefined;
   private readonly clock: Clock;
   private readonly sleep: Sleep;
   private readonly random: () => number;
@@ -70,6 +73,8 @@ export class SyncEngine {
   private readonly lease: LeaseKeeper | undefined;
   private readonly options: SyncEngineOptions;
   private pending: ReceivedBatch | undefined;
+  /** The e2ee fields of the pending batch's response, handed to `onE2ee` once it is committed. */
+  private pendingE2ee: E2eeReport | undefined;
   private pos: string | undefined;
   private failures = 0;
   private wakeWatch: (() => void) | undefined;
@@ -89,6 +94,10 @@ export class SyncEngine {
     }
     this.store = options.store;
     this.client = options.client;
+    this.sinceEchoCheck =
+      options.strategy === 'legacy'
+        ? undefined
+        : new SinceEchoCheck(options.client, options.processName, this.limit, options.clock, options.sinceEchoCheckIntervalMs);
     this.clock = options.clock;
     this.sleep = options.sleep;
     this.random = options.random;
@@ -191,6 +200,7 @@ export class SyncEngine {
       ...(this.pos === undefined ? {} : { pos: this.pos }),
       timeoutMs,
       toDevice: { enabled: true, limit: this.limit, ...sinceField },
+      ...(this.options.e2ee === true ? { e2ee: true } : {}),
       signal,
       onRequestSent,
       onRequestWritten,
@@ -223,6 +233,7 @@ export class SyncEngine {
       if (this.strategy !== 'legacy') this.pos = batch.pos;
       this.failures = 0;
       this.pending = { since, nextBatch: batch.nextBatch, events: batch.events, generation };
+      this.pendingE2ee = batch.e2ee;
       this.emit('response', { since, nextBatch: batch.nextBatch, eventCount: batch.events.length });
       if (batch.malformedEvents > 0 || batch.events.length > this.limit) {
         this.emit('anomaly', { malformedEvents: batch.malformedEvents, eventCount: batch.events.length, limit: this.limit });
@@ -264,10 +275,13 @@ export class SyncEngine {
     const batch = this.pending;
     if (batch === undefined) throw new Error('commitPending without a pending batch');
     this.pending = undefined;
+    const e2ee = this.pendingE2ee;
+    this.pendingE2ee = undefined;
     this.killPoints.hit('after-response-before-commit');
     if (batch.events.length === 0 && batch.nextBatch === batch.since) {
       this.emit('unchanged', { since: batch.since });
-      return { kind: 'unchanged' };
+      this.reportE2ee(e2ee);
+      return { kind: 'unchanged', since: batch.since };
     }
     const holder = this.lease?.holder;
     const fence =
@@ -304,9 +318,18 @@ export class SyncEngine {
       lastSeq: result.lastSeq,
     };
     this.commitsSinceCheckpoint += 1;
+    const afterCommit = this.options.afterCommit;
+    if (afterCommit !== undefined) this.guardDb(() => afterCommit(this.clock.nowMs()));
+    this.reportE2ee(e2ee);
     this.emit('commit', { since: batch.since, ...committed, generation: batch.generation ?? null, holder: holder ?? null });
     this.killPoints.hit('after-commit-before-ack');
     return committed;
+  }
+
+  /** Hands a committed response's e2ee fields on; a busy store skips them (the next response reports again). */
+  private reportE2ee(report: E2eeReport | undefined): void {
+    const onE2ee = this.options.onE2ee;
+    if (report !== undefined && onE2ee !== undefined) this.guardDb(() => onE2ee(report, this.clock.nowMs()));
   }
 
   /**
@@ -321,7 +344,9 @@ export class SyncEngine {
       while (!signal.aborted && summary === undefined) {
         if (this.lease !== undefined && !(await this.waitForLeaseTurn(signal))) break;
         const outcome = await this.cycle(this.longPollTimeoutMs, signal, true);
+        const notIssued = outcome.kind === 'unchanged' ? await this.checkEchoedSince(outcome.since, signal) : undefined;
         if (outcome.kind === 'failed') summary = { kind: 'failed', error: outcome.error };
+        else if (notIssued !== undefined) summary = { kind: 'failed', error: notIssued };
         else await this.afterCycle(outcome, signal);
       }
       summary ??= { kind: 'stopped' };
@@ -332,6 +357,15 @@ export class SyncEngine {
       this.emit('stopped', { reason });
       this.flushEventLog();
     }
+  }
+
+  /** After an empty answer that echoed `since`: whether the server cannot have issued it (since-echo-check.ts). */
+  private async checkEchoedSince(since: string | null, signal: AbortSignal): Promise<SinceNotIssuedError | undefined> {
+    const check = this.sinceEchoCheck;
+    if (check === undefined || !check.due(since) || signal.aborted) return undefined;
+    const verdict = await check.probe(since, signal);
+    if (verdict !== undefined) this.emit('anomaly', { sinceNotIssued: verdict.message });
+    return verdict;
   }
 
   /** A request followed at once by its commit when it returned a batch. */

@@ -6,6 +6,7 @@
  * Runtime: node. The fault schedule is a pure function of `seed` and these options (fault-schedule.ts), so the
  * command line rebuilt by `reproduceCommand` replays the same schedule.
  */
+import type { CompatMode } from '../homeserver/context';
 import { STRATEGIES, type Strategy } from '../shared/strategies';
 
 /** Per-slot probabilities of the timed faults, and how kills are split. Every one is printed at start. */
@@ -42,6 +43,11 @@ export interface RaceOptions {
   /** Bound on the liveness phase (faults off), which must converge. */
   livenessTimeoutS: number;
   faults: FaultProbabilities;
+  /**
+   * How the embedded homeserver answers the to-device extension: `todevice` (MSC4538) or `synapse`
+   * (`todevice serve --compat synapse`). Not part of the schedule: a seed's faults are the same under both.
+   */
+  compat?: CompatMode;
 }
 
 export const DEFAULT_FAULTS: FaultProbabilities = {
@@ -102,13 +108,15 @@ export function describeOptions(options: RaceOptions): string {
     .join(' ');
   return (
     `SEED=${options.seed} strategy=${options.strategy} messages=${options.messages} senders=${options.senders} ` +
-    `kills=${options.kills} duration_s=${options.durationS} pushes=${options.pushes} liveness_timeout_s=${options.livenessTimeoutS} ${faults}`
+    `kills=${options.kills} duration_s=${options.durationS} pushes=${options.pushes} liveness_timeout_s=${options.livenessTimeoutS} ${faults}` +
+    (options.compat === 'synapse' ? ' server=synapse-compat' : '')
   );
 }
 
 /** The exact command that replays a run with the same schedule. */
 export function reproduceCommand(options: RaceOptions, strategy: Strategy | 'all' = options.strategy): string {
   const parts = ['npx todevice race', `--strategy ${strategy}`, `--seed ${options.seed}`, `--messages ${options.messages}`];
+  if (options.compat === 'synapse') parts.push('--compat synapse');
   parts.push(`--senders ${options.senders}`, `--kills ${options.kills}`, `--duration ${options.durationS}`);
   if (options.pushes > 0) parts.push(`--pushes ${options.pushes}`);
   const changed = Object.entries(options.faults).filter(([name, value]) => DEFAULT_FAULTS[name as keyof FaultProbabilities] !== value);

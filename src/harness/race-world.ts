@@ -8,6 +8,7 @@
  * counters. The push dispatch is the app's own module (src/main/host/push-dispatch.ts) hosted in the harness
  * process: it must outlive main's crashes, like the OS push service it stands for.
  */
+import type { CompatMode } from '../homeserver/context';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,10 +48,11 @@ export async function startWorld(
   strategy: Strategy,
   senderCount: number,
   launcher: FaultyNotifierLauncher,
+  compat: CompatMode = 'todevice',
   keyTransport: RoomKeyTransport = ROOM_KEY_TRANSPORT,
 ): Promise<RaceWorld> {
   const serverLog: string[] = [];
-  const server = await startHomeserver({ dbPath: ':memory:', port: 0, log: (line) => serverLog.length < 200 && serverLog.push(line) });
+  const server = await startHomeserver({ dbPath: ':memory:', port: 0, compat, log: (line) => serverLog.length < 200 && serverLog.push(line) });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `todevice-race-${strategy}-`));
   const dbPath = path.join(dataDir, CLIENT_DB_FILE);
   const store = openStore(dbPath);

@@ -61,7 +61,7 @@ export async function runStrategy(
   let startMs = Date.now();
   const faults = new FaultLog(() => startMs);
   const launcher = new FaultyNotifierLauncher(entries, schedule.notifierFaults, faults);
-  const world = await startWorld(strategy, options.senders, launcher);
+  const world = await startWorld(strategy, options.senders, launcher, options.compat);
   const main = new MainSupervisor(entries, world.dataDir, strategy, faults);
   const writeLocks = new WriteLockHolders();
   const injector = new FaultInjector({ admin: world.admin, userId: world.account.userId, deviceId: world.account.deviceId, dbPath: world.dbPath, main, writeLocks, faults });

@@ -4,7 +4,8 @@
  * Runtime: common logic (pure). Three kinds of event:
  * - `m.room.encrypted` (Megolm): the caller has already tried to decrypt it with the room keys this process may
  *   see. Decrypted, the notification shows the plaintext; otherwise it says plainly that the message could not
- *   be decrypted because its room key has not arrived. That is exactly the harm a lost to-device message does
+ *   be decrypted because its room key has not arrived, or, when the sender said it withheld that key
+ *   (`m.room_key.withheld`), that it was withheld: a choice of the sender, not a lost key. That is exactly the harm a lost to-device message does
  *   to a user, so it is shown and counted, never papered over with an empty notification.
  * - A demo event naming an unencrypted `org.todevice.payload` by tag (kept for the bench's handoff case, which
  *   measures transport, not crypto): the payload's text, or a "has not arrived" line.
@@ -35,6 +36,8 @@ export interface EventNeeds {
   payloads: readonly PayloadRow[];
   /** The decryption attempt, for an `m.room.encrypted` event. */
   decryption?: DecryptOutcome;
+  /** The sender's notice that it withheld the event's room key, when one was received. */
+  withheld?: { code: string; reason: string | null };
 }
 
 function bodyOf(content: Record<string, unknown>, type: string): string {
@@ -49,6 +52,10 @@ export function buildNotification(event: RoomEvent, needs: EventNeeds): BuiltNot
       return { title, body: bodyOf(decryption.content, decryption.type), dataMissing: false, outcome: 'decrypted', sessionId: decryption.sessionId };
     }
     const sessionId = decryption?.kind === 'unable' ? (decryption.sessionId ?? null) : null;
+    if (needs.withheld !== undefined && decryption?.kind === 'unable' && decryption.reason === 'missing-key') {
+      const why = needs.withheld.reason === null ? needs.withheld.code : `${needs.withheld.code}: ${needs.withheld.reason}`;
+      return { title, body: `The sender withheld the key to this message (${why}).`, dataMissing: false, outcome: 'withheld', sessionId };
+    }
     const why = decryption?.kind === 'unable' && decryption.reason === 'failed' ? `decryption failed: ${decryption.detail}` : 'its room key has not arrived';
     return { title, body: `Unable to decrypt this message: ${why}.`, dataMissing: true, outcome: 'unable-to-decrypt', sessionId };
   }

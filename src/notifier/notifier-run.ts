@@ -2,7 +2,8 @@
  * One notifier run, start to exit: what a phone's notification extension does for one push.
  *
  * Runtime: node / electron-utility (no Electron import). Steps, each bounded:
- *  1. open the shared store and read the account the main process saved;
+ *  1. open the shared store and read the account the main process saved; open the device's Olm state (libolm,
+ *     the pickle key, the account), which it shares with the main process through the store;
  *  2. sync to-device until caught up, under the lease, which it gets within `leaseWaitMs` because a main
  *     process in a long poll yields it when asked through the database (DESIGN.md §4.4);
  *  3. advance the `notifier` cursor over the inbox (effect and cursor in one transaction); this is where the
@@ -16,7 +17,10 @@
  * `notifier-before-display` kill point sits between steps 3 and 4 to prove it).
  */
 import path from 'node:path';
-import { RoomDecryptor, type DecryptOutcome } from '../crypto/room-decryptor';
+import { createMegolmDecryptor } from '../crypto/megolm-decryptor';
+import type { PickleKey } from '../crypto/pickle-key';
+import type { DecryptOutcome } from '../crypto/room-decryptor';
+import { openOlmDevice, type OlmDevice } from '../device/olm-device';
 import { consumeInbox } from '../engine/consumer';
 import { createProcessEngine } from '../engine/create-engine';
 import type { CatchUpSummary } from '../engine/engine-types';
@@ -35,6 +39,7 @@ import { recordNotification } from '../store/notification-log';
 import { NOTIFIER_CONSUMER } from '../store/cursors';
 import { openStore, type ClientStore } from '../store/open-store';
 import { retentionPolicyOf } from '../store/retention-policy';
+import { withheldForSession } from '../store/room-key-withheld';
 import { roomKeyForSession, roomKeyInInbox } from '../store/room-keys';
 import { classifySqliteError } from '../store/sqlite-errors';
 import { buildNotification, fetchFailedNotification, type BuiltNotification, type PayloadRow } from './notification-text';
@@ -54,11 +59,21 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
       return 1;
     }
     report({ kind: 'started', pid, eventId: options.eventId, roomId: options.roomId });
-    const { engine, client, killPoints } = createProcessEngine({ store, account, processName: NOTIFIER_PROCESS, strategy: options.strategy });
+    const device = await openOlmDevice({ store, account, strategy: options.strategy, processName: NOTIFIER_PROCESS, pid });
+    if (!device.ok) {
+      report({ kind: 'failed', pid, error: `notifier: ${device.error}` });
+      return 1;
+    }
+    const olm = device.value;
+    const { engine, client, killPoints } = createProcessEngine({ store, account, processName: NOTIFIER_PROCESS, strategy: options.strategy, olm: olm.engineHooks() });
+    olm.leaseHolder = () => engine.leaseHolder;
+    olm.killPoints = killPoints;
     const summary = await engine.syncUntilCaughtUp({ leaseWaitMs: options.leaseWaitMs });
+    // Keys from a sender device first seen in this batch decrypt here, before the cursor passes their rows.
+    await maintainOlm(olm, client);
     const handledPayloads = advanceNotifierCursor(store, options, killPoints);
     killPoints.hit('notifier-before-display');
-    const notification = await notificationFor(store, client, account, options, handledPayloads);
+    const notification = await notificationFor(store, client, account, options, handledPayloads, olm.pickleKey);
     whenWriteLockFree(() =>
       recordNotification(store, { eventId: options.eventId, pid, outcome: notification.outcome, sessionId: notification.sessionId, shownAtMs: systemClock.nowMs() }),
     );
@@ -110,12 +125,22 @@ function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, kil
   return payloads;
 }
 
+/** The Olm upkeep a short-lived run does: a store busy past its timeout leaves it to the next process. */
+async function maintainOlm(olm: OlmDevice, client: MatrixClient): Promise<void> {
+  try {
+    if (olm.due) await olm.maintain(client);
+  } catch (error) {
+    if (classifySqliteError(error)?.kind !== 'db-busy') throw error;
+  }
+}
+
 async function notificationFor(
   store: ClientStore,
   client: MatrixClient,
   account: Account,
   options: NotifierOptions,
   handledPayloads: readonly PayloadRow[],
+  pickleKey: PickleKey,
 ): Promise<BuiltNotification> {
   const fetched = await client.getEvent(options.roomId, options.eventId);
   if (!fetched.ok) return fetchFailedNotification(options.eventId, fetched.error.kind);
@@ -123,7 +148,10 @@ async function notificationFor(
   // A legacy notification process kept its own store: it can only use what it fetched and handled itself.
   const legacy = options.strategy === 'legacy';
   if (event.type === ENCRYPTED_EVENT_TYPE) {
-    return buildNotification(event, { payloads: [], decryption: await decrypt(store, account, event, legacy) });
+    const decryption = await decrypt(store, account, event, legacy, pickleKey);
+    const sessionId = megolmSessionId(event.content);
+    const withheld = sessionId === undefined ? undefined : withheldForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {});
+    return buildNotification(event, { payloads: [], decryption, ...(withheld === undefined ? {} : { withheld }) });
   }
   const tag = event.content[PAYLOAD_TAG_FIELD];
   const payloads = typeof tag === 'string' ? [...handledPayloads, ...findInboxRowsByTag(store, tag, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {})] : [];
@@ -135,14 +163,14 @@ async function notificationFor(
  * key some consumer stored, or else a key-sharing row committed to the inbox that no pass has handled yet (ours
  * may have met a busy write lock).
  */
-async function decrypt(store: ClientStore, account: Account, event: RoomEvent, legacy: boolean): Promise<DecryptOutcome> {
+async function decrypt(store: ClientStore, account: Account, event: RoomEvent, legacy: boolean, pickleKey: PickleKey): Promise<DecryptOutcome> {
   const sessionId = megolmSessionId(event.content);
   const key =
     sessionId === undefined
       ? undefined
       : (roomKeyForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {}) ??
         roomKeyInInbox(store, sessionId, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {}));
-  const decryptor = await RoomDecryptor.create(account.userId, account.deviceId);
+  const decryptor = await createMegolmDecryptor('rust-sdk', account.userId, account.deviceId, { pickleKey });
   try {
     if (key !== undefined) await decryptor.importKeys([key]);
     return await decryptor.decrypt(event);

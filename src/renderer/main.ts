@@ -10,6 +10,7 @@ import { createControlsView } from './views/controls-view';
 import { createCountersView } from './views/counters-view';
 import { createCountsChart } from './views/counts-chart';
 import { createEncryptionCountersView } from './views/encryption-counters-view';
+import { createOlmCountersView } from './views/olm-counters-view';
 import { createHeaderView } from './views/header-view';
 import { createInboxView } from './views/inbox-view';
 import { createLanesView } from './views/lanes-view';
@@ -31,6 +32,7 @@ const views: View[] = [
   createRunView(document),
   createCountersView(document),
   createEncryptionCountersView(document),
+  createOlmCountersView(document),
   createControlsView(document, transport.client),
   createLatencyChart(document),
   createCountsChart(document),

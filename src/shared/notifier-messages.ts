@@ -9,7 +9,7 @@
  * What a notification could show: a plaintext event, a decrypted one, one whose room key had not arrived, a demo
  * event whose unencrypted to-device payload had not arrived, or an event that could not even be fetched.
  */
-export type NotificationOutcome = 'plain' | 'decrypted' | 'unable-to-decrypt' | 'data-missing' | 'fetch-failed';
+export type NotificationOutcome = 'plain' | 'decrypted' | 'unable-to-decrypt' | 'withheld' | 'data-missing' | 'fetch-failed';
 
 export type NotifierMessage =
   | { kind: 'started'; pid: number; eventId: string; roomId: string }

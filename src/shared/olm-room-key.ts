@@ -44,3 +44,27 @@ export function roomKeyFromOlmEvent(content: Record<string, unknown>, encryption
 export function sessionKeyFormat(key: ExportedRoomKey): SessionKeyFormat {
   return key[SESSION_KEY_FORMAT_FIELD] === 'sharing' ? 'sharing' : 'export';
 }
+
+export const ROOM_KEY_WITHHELD_EVENT_TYPE = 'm.room_key.withheld';
+
+/** A sender's notice that it will not share the key of one Megolm session (`m.room_key.withheld`). */
+export interface WithheldRoomKey {
+  roomId: string;
+  sessionId: string;
+  /** `m.unverified`, `m.blacklisted`, `m.unauthorised`, `m.unavailable`, `m.no_olm`, or another code. */
+  code: string;
+  reason: string | null;
+}
+
+/**
+ * The withheld notice in an `m.room_key.withheld` content, or why it is unusable. A notice without a session
+ * (`m.no_olm` names none) says nothing about any message and is refused here.
+ */
+export function withheldFromEvent(content: Record<string, unknown>): Result<WithheldRoomKey, string> {
+  for (const name of ['room_id', 'session_id', 'code'] as const) {
+    const value = content[name];
+    if (typeof value !== 'string' || value.length === 0 || value.length > MAX_FIELD_LENGTH) return err(`"${name}" must be a non-empty string`);
+  }
+  const reason = typeof content.reason === 'string' ? content.reason.slice(0, MAX_FIELD_LENGTH) : null;
+  return ok({ roomId: content.room_id as string, sessionId: content.session_id as string, code: content.code as string, reason });
+}

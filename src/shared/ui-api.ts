@@ -57,6 +57,11 @@ export interface UiChannels {
    * again. The dashboard asks the user first; `confirm: true` says it did. Refused while a race runs.
    */
   'data:reset': { args: { confirm: true }; result: { dataDir: string; removed: string[] } };
+  /**
+   * Joins a room (accepts an invite) as the desktop account; the main process's timeline follows every room the
+   * account joined, from its next pass. Joining is never automatic: this is the user's explicit act.
+   */
+  'room:join': { args: { room: string }; result: { roomId: string } };
 }
 
 export type UiChannel = keyof UiChannels;
@@ -71,6 +76,7 @@ export const UI_CHANNELS: readonly UiChannel[] = [
   'race:start',
   'strategy:set',
   'data:reset',
+  'room:join',
 ];
 
 /** Event channel pushed from the host to the dashboard. */
@@ -143,6 +149,26 @@ export interface DashboardSnapshot {
   race: RaceView | null;
   /** How big the shared store is and what compaction and retention removed from it. */
   storage: StorageView;
+  /** The device's Olm figures over the store's life (the same as `todevice inbox` prints). */
+  olm: OlmView;
+}
+
+/** What the device's Olm state did: keys published, to-device events decrypted or not (by reason), recoveries. */
+export interface OlmView {
+  oneTimeKeysUploaded: number;
+  /** The server's last reported count of our one-time keys; null before the first report. */
+  serverOneTimeKeys: number | null;
+  decrypted: number;
+  /** Undecryptable Olm to-device events by reason (`bad-mac`, `one-time-key-gone`, `unknown-device`, …). */
+  failures: Record<string, number>;
+  /** Rows kept for an unknown sender device and decrypted once `/keys/query` taught us the device. */
+  decryptedAfterQuery: number;
+  /** Sender devices whose messages failed with a session error. */
+  wedgedDevices: number;
+  /** Wedged sessions replaced (new session + `m.dummy`). */
+  recoveries: number;
+  /** Megolm sessions whose key the sender withheld (`m.room_key.withheld`). */
+  withheldSessions: number;
 }
 
 /** The store's size and its compaction figures (the same as `todevice inbox` prints). */

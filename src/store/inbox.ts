@@ -31,6 +31,8 @@ export interface InboxRow {
   decryptionError?: OlmDecryptionFailure;
   /** Present when the event arrived Olm-encrypted and was decrypted. */
   encryption?: ToDeviceEncryptionInfo;
+  /** Present on an undecryptable row decrypted again later: the `seq` of the row that holds the result. */
+  decryptionResolvedBySeq?: number;
 }
 
 export interface BatchOrigin {
@@ -53,11 +55,12 @@ interface InboxDbRow {
   batch_next_batch: string;
   decryption_error: string | null;
   encryption: string | null;
+  decryption_resolved_by_seq: number | null;
 }
 
 export const INBOX_COLUMNS =
   'seq, type, sender, content, received_at_ms, fetched_by_process, fetched_by_pid, batch_since, batch_next_batch, ' +
-  'decryption_error, encryption';
+  'decryption_error, encryption, decryption_resolved_by_seq';
 
 /**
  * Appends `events` in order. Returns the first and last `seq`, or `null` for an empty batch. Call inside the
@@ -170,6 +173,7 @@ export function toInboxRow(row: InboxDbRow): InboxRow {
   };
   if (row.decryption_error !== null) inboxRow.decryptionError = row.decryption_error as OlmDecryptionFailure;
   if (row.encryption !== null) inboxRow.encryption = JSON.parse(row.encryption) as ToDeviceEncryptionInfo;
+  if (row.decryption_resolved_by_seq !== null) inboxRow.decryptionResolvedBySeq = row.decryption_resolved_by_seq;
   return inboxRow;
 }
 
@@ -192,6 +196,33 @@ export function markUndecryptedResolved(store: ClientStore, seq: number, resolve
   store
     .statement('UPDATE inbox SET decryption_resolved_by_seq = ? WHERE seq = ? AND decryption_error IS NOT NULL')
     .run(resolvedBySeq, seq);
+}
+
+/**
+ * Appends the result of decrypting the undecrypted row `seq` again (`row`, decrypted or with a new reason) and
+ * marks the old row settled by it, in the caller's transaction. The new row keeps the old one's batch origin and
+ * says which process retried it. Returns the new row's `seq`, or undefined when `seq` is gone or already settled.
+ */
+export function appendRetriedDecryption(
+  store: ClientStore,
+  seq: number,
+  row: InboxEventInput,
+  retriedBy: { process: string; pid: number; nowMs: number },
+): number | undefined {
+  const original = store
+    .statement('SELECT batch_since, batch_next_batch FROM inbox WHERE seq = ? AND decryption_error IS NOT NULL AND decryption_resolved_by_seq IS NULL')
+    .get(seq) as { batch_since: string | null; batch_next_batch: string } | undefined;
+  if (original === undefined) return undefined;
+  const appended = appendToInbox(store, [row], {
+    receivedAtMs: retriedBy.nowMs,
+    process: retriedBy.process,
+    pid: retriedBy.pid,
+    batchSince: original.batch_since,
+    batchNextBatch: original.batch_next_batch,
+  });
+  if (appended === null) return undefined;
+  markUndecryptedResolved(store, seq, appended.lastSeq);
+  return appended.lastSeq;
 }
 
 export type { InboxDbRow };

@@ -27,7 +27,7 @@ export function recordNotification(
  * pruned when the window reaches back to the beginning (src/store/log-retention.ts, time-window.ts).
  */
 export function countNotifications(store: ClientStore, window: TimeWindow = {}): Record<NotificationOutcome, number> {
-  const counts: Record<NotificationOutcome, number> = { plain: 0, decrypted: 0, 'unable-to-decrypt': 0, 'data-missing': 0, 'fetch-failed': 0 };
+  const counts: Record<NotificationOutcome, number> = { plain: 0, decrypted: 0, 'unable-to-decrypt': 0, withheld: 0, 'data-missing': 0, 'fetch-failed': 0 };
   if (includesPrunedHistory(window)) {
     const pruned = countersOf(store, 'notifications');
     for (const outcome of Object.keys(counts) as NotificationOutcome[]) counts[outcome] = pruned.get(outcome) ?? 0;

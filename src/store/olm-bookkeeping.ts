@@ -33,6 +33,17 @@ export function countOlmOutcome(store: ClientStore, outcome: string, nowMs: numb
     .run(outcome, nowMs);
 }
 
+/** Adds `count` to the counter of `outcome` (for tallies such as one-time keys uploaded). */
+export function addOlmOutcome(store: ClientStore, outcome: string, count: number, nowMs: number): void {
+  if (count <= 0) return;
+  store
+    .statement(
+      `INSERT INTO olm_outcomes (outcome, count, last_at_ms) VALUES (?, ?, ?)
+       ON CONFLICT (outcome) DO UPDATE SET count = count + excluded.count, last_at_ms = excluded.last_at_ms`,
+    )
+    .run(outcome, count, nowMs);
+}
+
 /** Every counter, by outcome (`decrypted`, each failure reason, `dummy-sent`, …). */
 export function olmOutcomeCounts(store: ClientStore): Record<string, number> {
   const rows = store.statement('SELECT outcome, count FROM olm_outcomes ORDER BY outcome').all() as Array<{ outcome: string; count: number }>;

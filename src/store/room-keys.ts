@@ -9,6 +9,9 @@
  * notification process kept its own crypto store).
  */
 import type { Database } from 'better-sqlite3';
+import { roomKeyFromOlmEvent } from '../shared/olm-room-key';
+import type { ToDeviceEncryptionInfo } from '../shared/olm-state';
+import { OLM_ROOM_KEY_EVENT_TYPE } from '../shared/olm-wire';
 import { parseRoomKeyContent, ROOM_KEY_EVENT_TYPE, type ExportedRoomKey } from '../shared/room-key-protocol';
 import type { InboxRow } from './inbox';
 import type { ClientStore } from './open-store';
@@ -59,6 +62,23 @@ export function roomKeyForSession(store: ClientStore, sessionId: string, scope: 
  * process fetched, for `legacy`.
  */
 export function roomKeyInInbox(store: ClientStore, sessionId: string, options: { fetchedBy?: string } = {}): ExportedRoomKey | undefined {
+  return plaintextRoomKeyInInbox(store, sessionId, options) ?? olmRoomKeyInInbox(store, sessionId, options);
+}
+
+/** A decrypted `m.room_key` row for the session (only rows decrypted at commit carry `encryption`). */
+function olmRoomKeyInInbox(store: ClientStore, sessionId: string, options: { fetchedBy?: string }): ExportedRoomKey | undefined {
+  const row = store
+    .statement(
+      `SELECT content, encryption FROM inbox WHERE type = ? AND encryption IS NOT NULL AND json_extract(content, '$.session_id') = ?
+       AND (? IS NULL OR fetched_by_process = ?) ORDER BY seq LIMIT 1`,
+    )
+    .get(OLM_ROOM_KEY_EVENT_TYPE, sessionId, options.fetchedBy ?? null, options.fetchedBy ?? null) as { content: string; encryption: string } | undefined;
+  if (row === undefined) return undefined;
+  const key = roomKeyFromOlmEvent(JSON.parse(row.content) as Record<string, unknown>, JSON.parse(row.encryption) as ToDeviceEncryptionInfo);
+  return key.ok ? key.value : undefined;
+}
+
+function plaintextRoomKeyInInbox(store: ClientStore, sessionId: string, options: { fetchedBy?: string }): ExportedRoomKey | undefined {
   const rows = store
     .statement(
       `SELECT content FROM inbox WHERE type = ? AND json_extract(content, '$.room_key.session_id') = ?

@@ -14,6 +14,7 @@ import { listLegacyTokens } from './legacy-token';
 import type { ClientStore } from './open-store';
 import { readToken, type TokenState } from './token';
 import { readAccount } from './account';
+import { readOlmStats, type OlmStats } from './olm-stats';
 import { readStorageStats, type StorageStats } from './storage-stats';
 
 export const DEFAULT_SNAPSHOT_INBOX_ROWS = 200;
@@ -32,6 +33,8 @@ export interface StoreSnapshot {
   handled: Array<HandledSummary & { consumer: string }>;
   legacyTokens: Array<{ process: string; nextBatch: string | null; updatedAtMs: number }>;
   storage: StorageStats;
+  /** The device's Olm figures (public keys and counters only). */
+  olm: OlmStats;
 }
 
 export function readStoreSnapshot(store: ClientStore, options: { inboxLimit?: number } = {}): StoreSnapshot {
@@ -55,6 +58,7 @@ export function readStoreSnapshot(store: ClientStore, options: { inboxLimit?: nu
       handled: consumersWithHandled(store).map((consumer) => ({ consumer, ...summarizeHandled(store, consumer) })),
       legacyTokens: listLegacyTokens(store),
       storage: readStorageStats(store),
+      olm: readOlmStats(store),
     };
   })();
 }

@@ -164,6 +164,23 @@ export function recentTimeline(store: ClientStore, limit: number, window: TimeWi
   return rows.reverse().map(toEntry);
 }
 
+/** The newest `limit` entries of one room, or of every room when `roomId` is undefined, oldest first. */
+export function timelineOfRoom(store: ClientStore, roomId: string | undefined, limit: number): TimelineEntry[] {
+  const rows = store
+    .statement(
+      `SELECT ${COLUMNS} FROM timeline WHERE @roomId IS NULL OR room_id = @roomId
+       ORDER BY origin_server_ts DESC, event_id DESC LIMIT @limit`,
+    )
+    .all({ roomId: roomId ?? null, limit }) as TimelineDbRow[];
+  return rows.reverse().map(toEntry);
+}
+
+/** The rooms the timeline holds events of, with how many each. */
+export function timelineRooms(store: ClientStore): Array<{ roomId: string; events: number }> {
+  const rows = store.statement('SELECT room_id, count(*) AS n FROM timeline GROUP BY room_id ORDER BY room_id').all() as Array<{ room_id: string; n: number }>;
+  return rows.map((row) => ({ roomId: row.room_id, events: row.n }));
+}
+
 /** Room messages (encrypted or not) sent inside `window`. */
 export function countTimeline(store: ClientStore, window: TimeWindow = {}): number {
   return (store.statement('SELECT count(*) AS n FROM timeline WHERE origin_server_ts >= @fromMs AND origin_server_ts < @beforeMs').get(sqlBounds(window)) as { n: number }).n;

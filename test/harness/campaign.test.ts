@@ -22,12 +22,34 @@ const campaignOptions: Partial<RaceOptions> = {
   faults: { ...DEFAULT_FAULTS, killAtPoint: 0.3 },
 };
 
+interface CampaignShape {
+  firstSeed?: number;
+  maxSeeds?: number;
+  killsWanted?: number;
+  compat?: 'synapse';
+}
+
+/** Every safe run kept every invariant and converged. */
+function expectSafe(reports: readonly RaceReport[]): number {
+  const runs = reports.flatMap((report) => report.strategies.map((run) => ({ run, reproduce: report.reproduce })));
+  for (const { run, reproduce } of runs) {
+    expect(run.violations, `${run.strategy} violated an invariant; reproduce with: ${reproduce}`).toEqual([]);
+    expect(run.totals, reproduce).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
+    expect(run.totals.sent, reproduce).toBeGreaterThan(0);
+    expect(run.liveness.converged, reproduce).toBe(true);
+  }
+  return runs.reduce((sum, { run }) => sum + run.kills, 0);
+}
+
 /** Seeds 1000, 1001, … for one strategy until `killsPerStrategy` kills landed (bounded by the seed count). */
-async function campaignFor(strategy: Strategy): Promise<RaceReport[]> {
+async function campaignFor(
+  strategy: Strategy,
+  { firstSeed = 1000, maxSeeds = maxSeedsPerStrategy, killsWanted = killsPerStrategy, compat }: CampaignShape = {},
+): Promise<RaceReport[]> {
   const reports: RaceReport[] = [];
   let kills = 0;
-  for (let i = 0; i < maxSeedsPerStrategy && kills < killsPerStrategy; i += 1) {
-    const report = await runRace({ ...campaignOptions, strategy, seed: 1000 + i });
+  for (let i = 0; i < maxSeeds && kills < killsWanted; i += 1) {
+    const report = await runRace({ ...campaignOptions, strategy, seed: firstSeed + i, ...(compat === undefined ? {} : { compat }) });
     reports.push(report);
     kills += report.strategies.reduce((sum, run) => sum + run.kills, 0);
   }
@@ -42,12 +64,16 @@ describe('race campaign', () => {
     const kills = runs.reduce((sum, { run }) => sum + run.kills, 0);
     const summary = runs.map(({ run }) => `${run.strategy}: ${run.kills} kills, ${run.totals.sent} sent`).join('; ');
     process.stderr.write(`campaign: ${reports.length} runs, ${kills} kills in ${((Date.now() - began) / 1000).toFixed(0)} s (${summary})\n`);
-    for (const { run, reproduce } of runs) {
-      expect(run.violations, `${run.strategy} violated an invariant; reproduce with: ${reproduce}`).toEqual([]);
-      expect(run.totals, reproduce).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
-      expect(run.totals.sent, reproduce).toBeGreaterThan(0);
-      expect(run.liveness.converged, reproduce).toBe(true);
-    }
+    expectSafe(reports);
     expect(kills).toBeGreaterThanOrEqual(1000);
   }, 420_000);
+
+  it("campaign against Synapse's to-device behaviour (--compat synapse): explicit-cas and explicit-lease lose, duplicate and reorder nothing", async () => {
+    const began = Date.now();
+    const shape: CampaignShape = { firstSeed: 2000, maxSeeds: 2, killsWanted: 150, compat: 'synapse' };
+    const reports = (await Promise.all([campaignFor('explicit-cas', shape), campaignFor('explicit-lease', shape)])).flat();
+    const kills = expectSafe(reports);
+    process.stderr.write(`campaign --compat synapse: ${reports.length} runs, ${kills} kills in ${((Date.now() - began) / 1000).toFixed(0)} s\n`);
+    expect(kills).toBeGreaterThanOrEqual(150);
+  }, 300_000);
 });

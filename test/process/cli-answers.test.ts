@@ -150,7 +150,7 @@ describe('files that are not a healthy store', () => {
       expect(sha256(file), name).toBe(before);
       expect(fs.readdirSync(dataDir).filter((entry) => entry !== CLIENT_DB_FILE), name).toEqual([]);
     }
-  });
+  }, 180_000); // ten command runs, each a fresh Node process: minutes on a loaded machine
 
   it('inspection: inbox on a missing store creates nothing', async () => {
     const dataDir = tempDir('missing');

@@ -69,14 +69,13 @@ describe('the CLI, end to end', () => {
       main.child.kill('SIGTERM');
       await main.exited;
     }
-  });
+  }, 180_000); // several fresh Node processes, one after another: minutes on a loaded machine
 
   it('cli: every subcommand has --help', async () => {
-    for (const command of ['serve', 'headless', 'inbox', 'send', 'start', 'reset']) {
-      const { stdout } = await todevice(command, '--help');
-      expect(stdout).toContain(`Usage: todevice ${command}`);
-    }
-  });
+    const commands = ['serve', 'headless', 'inbox', 'timeline', 'join', 'send', 'start', 'reset', 'conformance', 'race', 'bench'];
+    const helps = await Promise.all(commands.map((command) => todevice(command, '--help')));
+    commands.forEach((command, i) => expect(helps[i]?.stdout).toContain(`Usage: todevice ${command}`));
+  }, 180_000); // a fresh Node process per command
 
   it('cli: bad input gets one clear line and exit code 2, not a stack trace', async () => {
     const cases: Array<[string[], RegExp]> = [
@@ -96,7 +95,7 @@ describe('the CLI, end to end', () => {
       expect(failure?.stderr).toMatch(message);
       expect(failure?.stderr).not.toMatch(/\n\s+at /);
     }
-  });
+  }, 180_000); // several fresh Node processes, one after another: minutes on a loaded machine
 
   it('cli: a malformed --retain gets one clear line and exit code 2', async () => {
     const cases: Array<[string, RegExp]> = [

@@ -69,7 +69,7 @@ describe('lease handoff between real processes', () => {
   it('main: stalled past its lease (SIGSTOP), a notifier takes over, the stale holder wakes and commits nothing under its old generation (F9)', async () => {
     const { dataDir, main, sender, roomId } = await world();
     await waitForLongPoll(dataDir, main.pid);
-    suspendOutsideWriteLock(main, dataDir);
+    await suspendOutsideWriteLock(main, dataDir);
     await sender.traffic.sendToDevice(20);
     const sent = await sender.traffic.sendRoomMessage(roomId, 'stalled main');
     if (!sent.ok) throw new Error('send failed');
@@ -115,7 +115,7 @@ describe('lease handoff between real processes', () => {
     const { dataDir, main, sender, roomId } = await world();
     await waitForLongPoll(dataDir, main.pid);
     // Main is stopped so the doomed notifier takes main's lease once it lapses, and dies holding it.
-    suspendOutsideWriteLock(main, dataDir);
+    await suspendOutsideWriteLock(main, dataDir);
     await sender.traffic.sendToDevice(3);
     const sent = await sender.traffic.sendRoomMessage(roomId, 'after a killed notifier');
     if (!sent.ok) throw new Error('send failed');
@@ -145,7 +145,7 @@ describe('lease handoff between real processes', () => {
       const { dataDir, main, sender, roomId } = await world();
       await waitForLongPoll(dataDir, main.pid);
       // Main is stopped so the notifier is the one that syncs (it takes the lease once main's lapses).
-      suspendOutsideWriteLock(main, dataDir);
+      await suspendOutsideWriteLock(main, dataDir);
       await sender.traffic.sendToDevice(15);
       const sent = await sender.traffic.sendRoomMessage(roomId, 'killed notifier');
       if (!sent.ok) throw new Error('send failed');

@@ -81,26 +81,38 @@ describe('main process killed at a named point', () => {
     });
   }
 
-  it('headless: SIGKILL mid-stream under load, restart, every message exactly once', async () => {
-    const dataDir = tempDir('random-kill');
-    const first = await startHeadless(server.url, dataDir);
-    const sender = await makeSender(server.url);
-    const sending = sender.traffic.sendToDevice(200);
-    // Killed once it has committed part of the stream, however slowly the machine runs.
-    await waitFor(() => committedRowCount(dataDir) >= 20, 30_000, () => `inbox at ${committedRowCount(dataDir)} rows`);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    expect((await sending).ok).toBe(true);
-    const restarted = await startHeadless(server.url, dataDir);
+  it('headless: SIGKILL mid-stream under load, restart, every message exactly once', () => killMidStream(server));
+
+  it("headless against Synapse's to-device behaviour (--compat synapse): SIGKILL mid-stream, restart, every message exactly once", async () => {
+    const synapseLike = await startTestServer({ compat: 'synapse' });
     try {
-      const report = await waitForExactlyOnce(server, dataDir);
-      expect(report).toMatchObject({ accepted: 200, queued: 0, distinctTags: 200, duplicates: 0, handledRows: 200 });
+      await killMidStream(synapseLike);
     } finally {
-      restarted.child.kill('SIGTERM');
-      await restarted.exited;
+      await synapseLike.close();
     }
   });
 });
+
+/** Kills main once it committed part of a 200-message stream, restarts it, and checks exactly-once delivery. */
+async function killMidStream(server: TestServer): Promise<void> {
+  const dataDir = tempDir('random-kill');
+  const first = await startHeadless(server.url, dataDir);
+  const sender = await makeSender(server.url);
+  const sending = sender.traffic.sendToDevice(200);
+  // Killed once it has committed part of the stream, however slowly the machine runs.
+  await waitFor(() => committedRowCount(dataDir) >= 20, 30_000, () => `inbox at ${committedRowCount(dataDir)} rows`);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  expect((await sending).ok).toBe(true);
+  const restarted = await startHeadless(server.url, dataDir);
+  try {
+    const report = await waitForExactlyOnce(server, dataDir);
+    expect(report).toMatchObject({ accepted: 200, queued: 0, distinctTags: 200, duplicates: 0, handledRows: 200 });
+  } finally {
+    restarted.child.kill('SIGTERM');
+    await restarted.exited;
+  }
+}
 
 describe('the same kill with the naive strategy (the oracle sees the loss)', () => {
   it('headless (explicit-naive): SIGKILL at mid-commit acknowledges a batch that never became durable (F3)', async () => {

@@ -83,8 +83,8 @@ export async function startCommand(args: string[], env: Record<string, string> =
 }
 
 /** Runs one notifier by hand, as a push would (its reports come as JSON lines on stdout). */
-export function startNotifier(dataDir: string, eventId: string, roomId: string, env: Record<string, string> = {}): RunningProcess {
-  const args = ['--import', import.meta.resolve('tsx'), notifierEntry, '--data', dataDir, '--event-id', eventId, '--room-id', roomId];
+export function startNotifier(dataDir: string, eventId: string, roomId: string, env: Record<string, string> = {}, extraArgs: string[] = []): RunningProcess {
+  const args = ['--import', import.meta.resolve('tsx'), notifierEntry, '--data', dataDir, '--event-id', eventId, '--room-id', roomId, ...extraArgs];
   return track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
 }
 
@@ -148,17 +148,20 @@ export async function waitForLongPoll(dataDir: string, pid: number): Promise<voi
  * timeout: a hazard of its own, not the one these tests are about. So the lock is probed after stopping, and the
  * process is resumed and stopped again when it held it.
  */
-export function suspendOutsideWriteLock(running: RunningProcess, dataDir: string): void {
+export async function suspendOutsideWriteLock(running: RunningProcess, dataDir: string): Promise<void> {
+  const dbPath = path.join(dataDir, CLIENT_DB_FILE);
   for (let attempt = 1; attempt <= 10; attempt += 1) {
     running.child.kill('SIGSTOP');
-    if (writeLockFree(path.join(dataDir, CLIENT_DB_FILE))) return;
+    if (writeLockFree(dbPath, 1000)) return;
     running.child.kill('SIGCONT');
+    // Running again, it finishes the transaction it was stopped in; stop it next once the lock is free.
+    await waitFor(() => writeLockFree(dbPath, 0), 10_000, () => `process ${running.pid} kept the write lock for 10 s`);
   }
   throw new Error(`process ${running.pid} was stopped holding the write lock 10 times in a row`);
 }
 
-function writeLockFree(dbPath: string): boolean {
-  const db = new Database(dbPath, { fileMustExist: true, timeout: 1000 });
+function writeLockFree(dbPath: string, timeoutMs: number): boolean {
+  const db = new Database(dbPath, { fileMustExist: true, timeout: timeoutMs });
   try {
     db.exec('BEGIN IMMEDIATE');
     db.exec('ROLLBACK');

@@ -13,6 +13,7 @@
  * against them. Nothing here is evidence about the protocol; the real host (src/main/host/app-host.ts) is what
  * the e2e suite drives.
  */
+import { OLM_DECRYPTION_FAILURES } from '../../src/shared/olm-state';
 import { LATE_DECRYPTION_GRACE_MS } from '../../src/shared/room-key-protocol';
 import type {
   DashboardSnapshot,
@@ -20,6 +21,7 @@ import type {
   EncryptionCounters,
   InboxRowView,
   NotificationView,
+  OlmView,
   ProcessLane,
   StorageView,
   Strategy,
@@ -105,6 +107,10 @@ export function createFakeUiBackend(options: FakeUiBackendOptions = {}): FakeUiB
       state = new FakeState(options.batchLimit ?? 25);
       state.scenario = scenario;
       return done({ dataDir: scenario.dataDir, removed: ['client.db', 'homeserver.db'] });
+    },
+    'room:join': ({ room }) => {
+      if (!/^[!#][^:\s]+:\S+$/.test(room)) return Promise.resolve({ ok: false, error: { kind: 'bad-argument', message: 'a room ID (!abc:server) or alias (#name:server)' } });
+      return done({ roomId: room.startsWith('!') ? room : '!joined:localhost' });
     },
     subscribe(listener) {
       listeners.add(listener);
@@ -331,7 +337,14 @@ class FakeState {
       earlierRuns: this.scenario.earlierRuns,
       latency: [...this.latency],
       storage: this.storage(),
+      olm: this.olm(),
     };
+  }
+
+  /** Olm figures as the real host reports them: every room key arrived Olm-encrypted and was decrypted once. */
+  private olm(): OlmView {
+    const failures = Object.fromEntries(OLM_DECRYPTION_FAILURES.map((reason) => [reason, 0]));
+    return { oneTimeKeysUploaded: 50, serverOneTimeKeys: 50 - Math.min(this.roomKeys.size, 1), decrypted: this.roomKeys.size, failures, decryptedAfterQuery: Math.min(this.roomKeys.size, 1), wedgedDevices: 0, recoveries: 0, withheldSessions: 0 };
   }
 
   /** A store that compacts as the real one does: the newest 200 rows stay, the rest were removed. */

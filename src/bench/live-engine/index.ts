@@ -8,6 +8,7 @@
  * Runtime: node. Arguments: `--store FILE`; the account comes in `TODEVICE_BENCH_ACCOUNT` (JSON). Stops on
  * SIGTERM or when the bench disconnects. No kill points: the environment it reads them from is empty.
  */
+import { openOlmDevice } from '../../device/olm-device';
 import { createProcessEngine } from '../../engine/create-engine';
 import type { Account } from '../../store/account';
 import { openStore } from '../../store/open-store';
@@ -30,12 +31,16 @@ if (storePath === undefined || accountJson === undefined) throw new Error(`live 
 const account = JSON.parse(accountJson) as Account;
 const store = openStore(storePath, { synchronous: 'FULL' });
 let ready = false;
+// The device's Olm state, opened as the main sync process opens it (the sync asks for the e2ee extension too).
+const device = await openOlmDevice({ store, account, strategy: 'explicit-lease', processName: 'main' });
+if (!device.ok) throw new Error(`live engine: ${device.error}`);
 const { engine } = createProcessEngine({
   store,
   account,
   processName: 'main',
   strategy: 'explicit-lease',
   env: {},
+  olm: device.value.engineHooks(),
   tuning: { longPollTimeoutMs: LONG_POLL_TIMEOUT_MS },
   onEvent: (event) => {
     if (event.kind === 'commit') {

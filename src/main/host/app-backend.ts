@@ -8,6 +8,7 @@
  */
 import type { Strategy } from '../../engine/engine-types';
 import { isStrategy } from '../../engine/engine-types';
+import { MatrixClient } from '../../engine/matrix-client';
 import type { AdminClient } from '../../homeserver/admin-client';
 import type { NotifierMessage } from '../../shared/notifier-messages';
 import { SNAPSHOT_MIN_INTERVAL_MS, type DashboardSnapshot, type NotificationView, type UiBackend, type UiResult } from '../../shared/ui-api';
@@ -16,6 +17,7 @@ import { startAmbientTraffic } from './ambient-traffic';
 import { buildSnapshot, type LaneRecord } from './dashboard-snapshot';
 import { createRaceControl, type RaceRunner } from './race-control';
 import type { DemoWorld } from './demo-setup';
+import { describeClientError } from '../../engine/describe-failure';
 import { DemoTraffic, describeTrafficError } from './demo-traffic';
 import type { NotifierRun, PushDispatch } from './push-dispatch';
 import type { LaunchedProcess, SyncProcessLauncher } from './sync-process-launcher';
@@ -194,6 +196,14 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       if (ctx.resetDataDir === undefined) return fail('unavailable', 'this host cannot reset its data directory; stop it and run `todevice reset`');
       if (race.view()?.running) return fail('busy', 'a race run is in progress; reset once it is done');
       return ctx.resetDataDir();
+    },
+    'room:join': async ({ room }) => {
+      if (typeof room !== 'string' || !/^[!#][^:\s]+:\S+$/.test(room) || room.length > 255) {
+        return fail('bad-argument', 'a room ID (!abc:server) or alias (#name:server)');
+      }
+      const client = new MatrixClient({ baseUrl: ctx.homeserverUrl, accessToken: ctx.world.desktop.accessToken });
+      const joined = await client.joinRoom(room);
+      return joined.ok ? ok(joined.value) : fail(joined.error.kind, describeClientError(joined.error, { homeserverUrl: ctx.homeserverUrl }));
     },
     subscribe: feed.subscribe,
   };

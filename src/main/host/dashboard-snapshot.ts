@@ -29,6 +29,7 @@ import type {
   NotificationView,
   ProcessLane,
   RaceView,
+  OlmView,
   StorageView,
   TimelineEntryView,
 } from '../../shared/ui-api';
@@ -36,6 +37,7 @@ import { LATE_DECRYPTION_GRACE_MS } from '../../shared/room-key-protocol';
 import { countEventsByPid, latestEventsOf, latestEventsOfKind } from '../../store/event-log';
 import { hasHandledTag, messageSentAtMs, messageTag, recentLatencies, summarizeHandled, unhandledTagCount } from '../../store/handled';
 import { inboxStats, latestInbox } from '../../store/inbox';
+import { readOlmStats } from '../../store/olm-stats';
 import { readStorageStats } from '../../store/storage-stats';
 import { listCursors } from '../../store/cursors';
 import { countNotifications, recentNotifications } from '../../store/notification-log';
@@ -145,6 +147,7 @@ export function buildSnapshot(input: SnapshotInput): DashboardSnapshot {
       latency: recentLatencies(store, MAIN_CONSUMER, 300, thisRun),
       race: input.race,
       storage: buildStorage(store),
+      olm: buildOlm(store),
     };
   })();
 }
@@ -240,6 +243,12 @@ function buildStorage(store: ClientStore): StorageView {
   return { fileBytes, walBytes, freePages, autoVacuum, rows, removed, lastCompactionAtMs };
 }
 
+function buildOlm(store: ClientStore): OlmView {
+  const stats = readOlmStats(store);
+  const { oneTimeKeysUploaded, serverOneTimeKeys, decrypted, decryptedAfterQuery, wedgedDevices, recoveries, withheldSessions } = stats;
+  return { oneTimeKeysUploaded, serverOneTimeKeys, decrypted, failures: { ...stats.failures }, decryptedAfterQuery, wedgedDevices, recoveries, withheldSessions };
+}
+
 function buildEncryptionCounters(store: ClientStore, nowMs: number, window: TimeWindow): EncryptionCounters {
   const notifications = countNotifications(store, window);
   const timeline = summarizeTimeline(store, nowMs, window);
@@ -247,7 +256,8 @@ function buildEncryptionCounters(store: ClientStore, nowMs: number, window: Time
     roomKeys: roomKeyCount(store, window),
     notificationsDecrypted: notifications.decrypted,
     notificationsUnableToDecrypt: notifications['unable-to-decrypt'],
-    notificationsOther: notifications.plain + notifications['data-missing'] + notifications['fetch-failed'],
+    // A withheld key is the sender's choice, not a lost key: it is not an "unable to decrypt".
+    notificationsOther: notifications.plain + notifications.withheld + notifications['data-missing'] + notifications['fetch-failed'],
     timelineEncrypted: timeline.encrypted,
     timelineAwaitingKey: timeline.awaitingKey,
     timelineUnableToDecrypt: timeline.unableToDecrypt,

@@ -15,7 +15,8 @@ import { saveAccount, type Account } from '../../store/account';
 import { openStore, type ClientStore } from '../../store/open-store';
 import { writeRetentionPolicy, type RetentionOptions } from '../../store/retention-policy';
 import { ensureAccount, readStoredOwner, type AccountRequest } from './account-setup';
-import { startMainSync, type MainSync } from './main-sync';
+import { openOlmDevice } from '../../device/olm-device';
+import { MAIN_CONSUMER, startMainSync, type MainSync } from './main-sync';
 import type { NotifierLauncher } from './notifier-launcher';
 import { startPushDispatch, type NotifierRun, type PushDispatch } from './push-dispatch';
 
@@ -65,6 +66,9 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
     // Before any notifier or the sync loop runs, so every process applies the same policy.
     writeRetentionPolicy(store, options.retention ?? {});
     const opened = store;
+    // The device's Olm state before anything runs: a pickle key that does not open it stops the start here.
+    const device = await openOlmDevice({ store: opened, account: account.value, strategy: options.strategy, processName: MAIN_CONSUMER });
+    if (!device.ok) throw new HostStartError(device.error);
     const push = await startPushDispatch({
       account: account.value,
       dataDir: options.dataDir,
@@ -79,6 +83,7 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       store: opened,
       account: account.value,
       strategy: options.strategy,
+      olm: device.value,
       ...(options.onEngineEvent && { onEvent: options.onEngineEvent }),
       ...(options.log && { log: options.log }),
     });

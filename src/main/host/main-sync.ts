@@ -22,7 +22,9 @@ import { describeClientError } from '../../engine/describe-failure';
 import { consumeInbox } from '../../engine/consumer';
 import type { EngineEvent, RunSummary, Strategy } from '../../engine/engine-types';
 import type { KillPoints } from '../../engine/kill-points';
+import type { MatrixClient } from '../../engine/matrix-client';
 import type { SyncEngine } from '../../engine/sync-engine';
+import type { OlmDevice } from '../../device/olm-device';
 import { systemClock } from '../../shared/clock';
 import type { Account } from '../../store/account';
 import { applyInboxEffects } from '../../engine/inbox-effects';
@@ -47,6 +49,11 @@ export interface MainSyncOptions {
   timeline?: boolean;
   /** Where problems that do not stop the loop are reported. Default: stderr. */
   log?: (line: string) => void;
+  /**
+   * The device's Olm state (src/device/olm-device.ts), opened before the loop starts: decryption at commit, key
+   * upload, unknown sender devices, wedged sessions. Without it to-device events are stored as they arrive.
+   */
+  olm?: OlmDevice;
 }
 
 export interface MainSync {
@@ -63,8 +70,10 @@ export function startMainSync(options: MainSyncOptions): MainSync {
   let consumeQueued = false;
   let timeline: TimelineSync | undefined;
   const maintenance = new StoreMaintenance({ store, legacy: strategy === 'legacy' });
+  const olm = options.olm;
   const afterConsume = (): void => {
     consumeWhenFree(store, strategy, killPoints, log);
+    if (olm !== undefined) maintainOlm(olm, client, log);
     whenFree(() => maintenance.step());
     void timeline?.pass().then(
       (pass) => {
@@ -91,9 +100,22 @@ export function startMainSync(options: MainSyncOptions): MainSync {
       }
     },
     ...(options.tuning === undefined ? {} : { tuning: options.tuning }),
+    ...(olm === undefined ? {} : { olm: olm.engineHooks() }),
   });
+  if (olm !== undefined) {
+    olm.leaseHolder = () => engine.leaseHolder;
+    olm.killPoints = killPoints;
+  }
   if (options.timeline !== false) {
-    timeline = new TimelineSync({ store, client, account: options.account, strategy, consumer: MAIN_CONSUMER, clock: systemClock });
+    timeline = new TimelineSync({
+      store,
+      client,
+      account: options.account,
+      strategy,
+      consumer: MAIN_CONSUMER,
+      clock: systemClock,
+      ...(olm === undefined ? {} : { pickleKey: olm.pickleKey }),
+    });
   }
   afterConsume();
   const timer = setInterval(afterConsume, consumePollIntervalMs);
@@ -105,10 +127,26 @@ export function startMainSync(options: MainSyncOptions): MainSync {
       controller.abort();
       await done;
       consumeMain(store, strategy, killPoints, log);
+      await olm?.idle.catch(() => undefined);
       await timeline?.pass().catch(() => undefined);
       timeline?.close();
     },
   };
+}
+
+/** Starts the Olm upkeep when it has work and is not running; a busy store leaves it to the next pass. */
+function maintainOlm(olm: OlmDevice, client: MatrixClient, log: (line: string) => void): void {
+  let due: boolean;
+  try {
+    due = olm.due;
+  } catch (error) {
+    if (classifySqliteError(error)?.kind !== 'db-busy') throw error;
+    return;
+  }
+  if (!due) return;
+  olm.maintain(client).catch((error: unknown) => {
+    if (classifySqliteError(error)?.kind !== 'db-busy') log(`main: Olm upkeep failed: ${error instanceof Error ? error.message : String(error)}`);
+  });
 }
 
 /**

@@ -16,7 +16,8 @@
  * - A pass that meets a network error stops there and says so; the next pass continues from the stored token.
  * Passes must not overlap; `TimelineSync.pass` serialises callers.
  */
-import { RoomDecryptor } from '../../crypto/room-decryptor';
+import { createMegolmDecryptor, type MegolmDecryptor } from '../../crypto/megolm-decryptor';
+import type { PickleKey } from '../../crypto/pickle-key';
 import type { Strategy } from '../../engine/engine-types';
 import type { MatrixClient, MatrixClientError } from '../../engine/matrix-client';
 import type { Clock } from '../../shared/clock';
@@ -51,10 +52,12 @@ export interface TimelineSyncOptions {
   /** The consumer whose keys `legacy` may use. */
   consumer: string;
   clock: Clock;
+  /** Opens room keys sealed at rest with the pickle key (those that arrived Olm-encrypted). */
+  pickleKey?: PickleKey;
 }
 
 export class TimelineSync {
-  private decryptor: RoomDecryptor | undefined;
+  private decryptor: MegolmDecryptor | undefined;
   private keysRowid = 0;
   private running: Promise<TimelinePassSummary> | undefined;
 
@@ -74,7 +77,7 @@ export class TimelineSync {
   private async passNow(): Promise<TimelinePassSummary> {
     const { store, client, account } = this.options;
     const firstPass = this.decryptor === undefined;
-    const decryptor = (this.decryptor ??= await RoomDecryptor.create(account.userId, account.deviceId));
+    const decryptor = (this.decryptor ??= await createMegolmDecryptor('rust-sdk', account.userId, account.deviceId, this.options.pickleKey === undefined ? {} : { pickleKey: this.options.pickleKey }));
     // After a restart the decryptor remembers nothing: every stored key is new to it and every undecrypted
     // event is worth a retry.
     let decryptedLate = firstPass ? await this.importAndRetryAll(decryptor) : await this.catchUpOnKeys(decryptor);
@@ -104,23 +107,23 @@ export class TimelineSync {
   }
 
   /** Imports the keys stored since the last import and retries the stored events they unlock. */
-  private async catchUpOnKeys(decryptor: RoomDecryptor): Promise<number> {
+  private async catchUpOnKeys(decryptor: MegolmDecryptor): Promise<number> {
     const sessions = await this.importNewKeys(decryptor);
     return this.retry(decryptor, undecryptedInSessions(this.options.store, sessions));
   }
 
-  private async importAndRetryAll(decryptor: RoomDecryptor): Promise<number> {
+  private async importAndRetryAll(decryptor: MegolmDecryptor): Promise<number> {
     await this.importNewKeys(decryptor);
     return this.retry(decryptor, undecryptedEntries(this.options.store));
   }
 
-  private async retry(decryptor: RoomDecryptor, entries: readonly TimelineEntry[]): Promise<number> {
+  private async retry(decryptor: MegolmDecryptor, entries: readonly TimelineEntry[]): Promise<number> {
     let decrypted = 0;
     for (const entry of entries) if (await this.retryEntry(decryptor, entry)) decrypted += 1;
     return decrypted;
   }
 
-  private async importNewKeys(decryptor: RoomDecryptor): Promise<string[]> {
+  private async importNewKeys(decryptor: MegolmDecryptor): Promise<string[]> {
     const scope = this.options.strategy === 'legacy' ? { storedBy: this.options.consumer } : {};
     const { keys, lastRowid } = roomKeysAfter(this.options.store, this.keysRowid, scope);
     this.keysRowid = lastRowid;
@@ -128,7 +131,7 @@ export class TimelineSync {
   }
 
   /** The timeline entry for a freshly paged event: messages only (state events are not shown). */
-  private async firstAttempt(decryptor: RoomDecryptor, event: RoomEvent): Promise<TimelineEntry | undefined> {
+  private async firstAttempt(decryptor: MegolmDecryptor, event: RoomEvent): Promise<TimelineEntry | undefined> {
     const base = { eventId: event.event_id, roomId: event.room_id, sender: event.sender, originServerTs: event.origin_server_ts, seenAtMs: this.options.clock.nowMs(), late: false };
     if (event.type === 'm.room.message') {
       const body = typeof event.content.body === 'string' ? event.content.body : '';
@@ -142,7 +145,7 @@ export class TimelineSync {
     return { ...base, sessionId, body, decryptedAtMs: base.seenAtMs, ciphertext: null };
   }
 
-  private async retryEntry(decryptor: RoomDecryptor, entry: TimelineEntry): Promise<boolean> {
+  private async retryEntry(decryptor: MegolmDecryptor, entry: TimelineEntry): Promise<boolean> {
     if (entry.ciphertext === null) return false;
     const outcome = await decryptor.decrypt(JSON.parse(entry.ciphertext) as RoomEvent);
     if (outcome.kind !== 'decrypted') return false;

@@ -3,7 +3,9 @@
  * own so the dashboard can SIGKILL and restart it while the UI stays up (a Node child process in browser mode,
  * an Electron utility process in the app). Wires only.
  *
- * Arguments: `--data DIR --strategy NAME`. The account comes from the store, written by the host.
+ * Arguments: `--data DIR --strategy NAME`. The account comes from the store, written by the host; the device's
+ * Olm state is opened (libolm, the `pickle-key` file beside the store, the account) before the loop starts, and a
+ * state it cannot open stops it with one line.
  */
 import path from 'node:path';
 import { describeSyncFailure } from '../../engine/describe-failure';
@@ -11,7 +13,8 @@ import { isStrategy } from '../../engine/engine-types';
 import { CLIENT_DB_FILE } from '../../shared/data-layout';
 import { readAccount } from '../../store/account';
 import { openStore } from '../../store/open-store';
-import { startMainSync } from '../host/main-sync';
+import { openOlmDevice } from '../../device/olm-device';
+import { MAIN_CONSUMER, startMainSync } from '../host/main-sync';
 
 function argument(name: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -25,20 +28,26 @@ if (!isStrategy(strategy)) throw new Error(`sync process: unknown strategy "${st
 const store = openStore(path.join(argument('data'), CLIENT_DB_FILE), { create: false });
 const account = readAccount(store);
 if (account === undefined) throw new Error('sync process: no account in the store; the host writes it before starting us');
-const sync = startMainSync({ store, account, strategy });
-
-const stop = (): void => {
-  void sync.stop().then(() => {
+void openOlmDevice({ store, account, strategy, processName: MAIN_CONSUMER }).then((device) => {
+  if (!device.ok) {
+    process.stderr.write(`sync process: ${device.error}\n`);
     store.close();
-    process.exit(0);
-  });
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
-process.once('disconnect', stop);
-void sync.done.then((result) => {
-  if (result.kind === 'failed') {
-    process.stderr.write(`sync process: the sync loop stopped: ${describeSyncFailure(result.error, { homeserverUrl: account.homeserverUrl })}\n`);
     process.exit(1);
   }
+  const sync = startMainSync({ store, account, strategy, olm: device.value });
+  const stop = (): void => {
+    void sync.stop().then(() => {
+      store.close();
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.once('disconnect', stop);
+  void sync.done.then((result) => {
+    if (result.kind === 'failed') {
+      process.stderr.write(`sync process: the sync loop stopped: ${describeSyncFailure(result.error, { homeserverUrl: account.homeserverUrl })}\n`);
+      process.exit(1);
+    }
+  });
 });

@@ -2,8 +2,9 @@
  * The controls: send N to-device messages, send an encrypted room message (the homeserver pushes it and a
  * notifier starts), optionally with its room key withheld to show what a lost key costs, kill the notifier
  * mid-sync, kill and restart the main sync process, suspend and resume it (SIGSTOP, like a phone app in the
- * background), drop the next sync response, choose the strategy, and reset the data directory. The reset deletes
- * every figure, so it asks first, inline: the first press only opens the question, which names the directory.
+ * background), drop the next sync response, join a room (accept an invite), choose the strategy, and reset the
+ * data directory. The reset deletes every figure, so it asks first, inline: the first press only opens the
+ * question, which names the directory.
  *
  * Runtime: browser. Each control calls one channel of the UI API and shows its `UiResult` in the status line
  * (`data-state` ok/error, `data-result` the raw value as JSON, for tests); a control is disabled while its call
@@ -69,6 +70,13 @@ export function createControlsView(root: ParentNode, client: UiClient): View {
   drop.addEventListener('click', () =>
     void run(drop, 'fault:drop-next-response', {}, () => 'the next sync response will be dropped'),
   );
+
+  const joinRoom = byTestId<HTMLInputElement>(root, 'input-join-room');
+  const joinButton = byTestId<HTMLButtonElement>(root, 'btn-join-room');
+  byTestId<HTMLFormElement>(root, 'form-join-room').addEventListener('submit', (event) => {
+    event.preventDefault();
+    void run(joinButton, 'room:join', { room: joinRoom.value.trim() }, (v) => `joined ${v.roomId}; the timeline follows it from the next pass`);
+  });
 
   const strategy = byTestId<HTMLSelectElement>(root, 'select-strategy');
   strategy.replaceChildren(...STRATEGIES.map((name) => el('option', { text: name }, [])));

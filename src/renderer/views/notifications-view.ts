@@ -20,6 +20,7 @@ const outcomeText: Record<NotificationView['outcome'], string> = {
   plain: 'plain',
   decrypted: 'decrypted',
   'unable-to-decrypt': 'unable to decrypt',
+  withheld: 'key withheld by the sender',
   'data-missing': 'data missing',
   'fetch-failed': 'fetch failed',
 };

@@ -9,6 +9,7 @@ import { migration0002 } from './0002-handled';
 import { migration0003 } from './0003-encryption';
 import { migration0004 } from './0004-olm';
 import { migration0005 } from './0005-retention';
+import { migration0006 } from './0006-withheld';
 
 export interface Migration {
   /** Equals its position in `MIGRATIONS` plus one; `user_version` after it ran. */
@@ -17,7 +18,7 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006];
 
 /** The schema version this code writes; a database with a higher `user_version` is refused. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

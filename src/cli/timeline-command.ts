@@ -1,0 +1,132 @@
+/**
+ * `todevice timeline`: the main process's decrypted room timeline of a data directory: per message the room, the
+ * sender, the time, and the plaintext or why there is none, and whether it was decrypted late.
+ *
+ * Runtime: node. Read-only, like `todevice inbox`: the store is opened read-only (nothing created, migrated or
+ * changed) and read in one transaction; a missing, foreign or damaged file gets the store's one-line error. The
+ * status of each message is the dashboard's: `plaintext` (an unencrypted message), `decrypted`, `late` (its key
+ * came more than the grace period after the message was paged), `waiting` (not decrypted yet, within the grace
+ * period) and `unable-to-decrypt` (past it, no key in the store for its Megolm session).
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { CLIENT_DB_FILE } from '../shared/data-layout';
+import { LATE_DECRYPTION_GRACE_MS } from '../shared/room-key-protocol';
+import { readStoreReadOnly } from '../store/open-store';
+import { StoreOpenError } from '../store/store-errors';
+import { timelineOfRoom, timelineRooms, type TimelineEntry } from '../store/timeline';
+import { readAccount } from '../store/account';
+import { parsePositiveInt, runCommand, UsageError } from './cli-errors';
+
+interface TimelineOptions {
+  data: string;
+  json?: boolean;
+  room?: string;
+  limit: number;
+}
+
+export type TimelineStatus = 'plaintext' | 'decrypted' | 'late' | 'waiting' | 'unable-to-decrypt';
+
+export function registerTimelineCommand(program: Command): void {
+  program
+    .command('timeline')
+    .description("print a data directory's decrypted room timeline (read-only)")
+    .requiredOption('--data <dir>', 'data directory of a main process (todevice headless --data, or the app)')
+    .option('--room <roomId>', 'only this room')
+    .option('--json', 'print one JSON object')
+    .option('--limit <n>', 'print at most this many messages (the newest)', parsePositiveInt('limit'), 200)
+    .addHelpText('after', '\nExample:\n  todevice timeline --data ./phone --room \'!abc:localhost\'')
+    .action((options: TimelineOptions) => runCommand(async () => printTimeline(options)));
+}
+
+interface TimelineView {
+  account: { userId: string; deviceId: string } | null;
+  rooms: Array<{ roomId: string; events: number }>;
+  entries: TimelineEntry[];
+  nowMs: number;
+}
+
+function printTimeline(options: TimelineOptions): void {
+  const dbPath = path.join(options.data, CLIENT_DB_FILE);
+  let view: TimelineView;
+  try {
+    view = readStoreReadOnly(dbPath, (store) => {
+      const account = readAccount(store);
+      return {
+        account: account === undefined ? null : { userId: account.userId, deviceId: account.deviceId },
+        rooms: timelineRooms(store),
+        entries: timelineOfRoom(store, options.room, options.limit),
+        nowMs: Date.now(),
+      };
+    });
+  } catch (error) {
+    if (error instanceof StoreOpenError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (options.room !== undefined && !view.rooms.some((room) => room.roomId === options.room)) {
+    const known = view.rooms.map((room) => room.roomId).join(', ') || 'none yet';
+    throw new UsageError(`the timeline has no messages of room ${options.room} (rooms: ${known})`);
+  }
+  process.stdout.write(options.json ? `${JSON.stringify(toJson(view), null, 2)}\n` : toText(view));
+}
+
+export function statusOf(entry: TimelineEntry, nowMs: number): TimelineStatus {
+  if (entry.sessionId === null) return 'plaintext';
+  if (entry.decryptedAtMs !== null) return entry.late ? 'late' : 'decrypted';
+  return nowMs - entry.seenAtMs <= LATE_DECRYPTION_GRACE_MS ? 'waiting' : 'unable-to-decrypt';
+}
+
+function reasonOf(status: TimelineStatus): string | undefined {
+  if (status === 'waiting') return 'its room key has not reached the store yet';
+  if (status === 'unable-to-decrypt') return 'no room key for its Megolm session reached the store';
+  return undefined;
+}
+
+function toJson(view: TimelineView): Record<string, unknown> {
+  return {
+    account: view.account && { user_id: view.account.userId, device_id: view.account.deviceId },
+    rooms: view.rooms.map((room) => ({ room_id: room.roomId, events: room.events })),
+    timeline: view.entries.map((entry) => {
+      const status = statusOf(entry, view.nowMs);
+      const reason = reasonOf(status);
+      return {
+        event_id: entry.eventId,
+        room_id: entry.roomId,
+        sender: entry.sender,
+        origin_server_ts: entry.originServerTs,
+        encrypted: entry.sessionId !== null,
+        status,
+        body: entry.body,
+        ...(reason === undefined ? {} : { reason }),
+        late: entry.late,
+        decrypted_at_ms: entry.decryptedAtMs,
+      };
+    }),
+  };
+}
+
+const STATUS_TEXT: Record<TimelineStatus, string> = {
+  plaintext: '',
+  decrypted: '',
+  late: ' (decrypted late)',
+  waiting: 'waiting for its room key',
+  'unable-to-decrypt': 'unable to decrypt: no room key for its session',
+};
+
+function toText(view: TimelineView): string {
+  const lines: string[] = [];
+  const who = view.account === null ? 'no account yet' : `${view.account.userId} device ${view.account.deviceId}`;
+  lines.push(`timeline  ${who}; ${view.rooms.length} room(s), ${view.rooms.reduce((sum, room) => sum + room.events, 0)} message(s); newest ${view.entries.length} shown`);
+  let room: string | undefined;
+  for (const entry of view.entries) {
+    if (entry.roomId !== room) {
+      room = entry.roomId;
+      lines.push(room);
+    }
+    const status = statusOf(entry, view.nowMs);
+    const time = new Date(entry.originServerTs).toISOString().replace('T', ' ').slice(0, 19);
+    const text = entry.body === null ? `<${STATUS_TEXT[status]}>` : `${entry.body}${STATUS_TEXT[status]}`;
+    lines.push(`  ${time}  ${entry.sender}  ${text}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,82 @@
+// Joining stays explicit and the main process follows what its account joined: a room the demo did not make,
+// joined with `todevice join`, shows up in `todevice timeline`, which reads the store without changing it.
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
+import { makeSender, RECEIVER, startHeadless, startTestServer, tempDir, waitFor, type TestServer } from './support';
+
+const cli = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
+const execFileAsync = promisify(execFile);
+
+async function todevice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+const sha256 = (file: string): string => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+describe('todevice join and todevice timeline', () => {
+  it('a room joined with todevice join appears in the main process timeline; timeline and join change nothing in the store', async () => {
+    const dataDir = tempDir('join');
+    const main = await startHeadless(server.url, dataDir);
+    const sender = await makeSender(server.url);
+    const room = await sender.client.createRoom({ invite: [`@${RECEIVER.user}:localhost`], name: 'not the demo room' });
+    if (!room.ok) throw new Error('createRoom failed');
+    for (const body of ['first', 'second']) {
+      const sent = await sender.client.sendRoomEvent(room.value.roomId, 'm.room.message', `join-${body}`, { msgtype: 'm.text', body });
+      expect(sent.ok).toBe(true);
+    }
+    try {
+      const joined = await todevice('join', '--data', dataDir, room.value.roomId);
+      expect(joined.code, joined.stderr).toBe(0);
+      expect(joined.stdout).toContain(`joined ${room.value.roomId}`);
+
+      const bodies = async (): Promise<string[]> => {
+        const shown = await todevice('timeline', '--data', dataDir, '--room', room.value.roomId, '--json');
+        if (shown.code !== 0) return [];
+        const parsed = JSON.parse(shown.stdout) as { timeline: Array<{ body: string | null; status: string; sender: string }> };
+        return parsed.timeline.map((entry) => `${entry.sender} ${entry.status} ${entry.body}`);
+      };
+      await waitFor(async () => (await bodies()).length === 2, 30_000, () => 'the joined room never reached the timeline');
+      expect(await bodies()).toEqual([`${sender.userId} plaintext first`, `${sender.userId} plaintext second`]);
+      const text = await todevice('timeline', '--data', dataDir);
+      expect(text.stdout).toContain(room.value.roomId);
+      expect(text.stdout).toMatch(/ first\n/);
+    } finally {
+      main.child.kill('SIGTERM');
+      await main.exited;
+    }
+
+    // With no process running, reading the timeline leaves the file byte for byte as it was.
+    const dbPath = path.join(dataDir, CLIENT_DB_FILE);
+    const before = sha256(dbPath);
+    expect((await todevice('timeline', '--data', dataDir, '--json')).code).toBe(0);
+    expect(sha256(dbPath)).toBe(before);
+  });
+
+  it('answers bad input in one line', async () => {
+    const dataDir = tempDir('join-bad');
+    const missing = await todevice('timeline', '--data', dataDir);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    const badRoom = await todevice('join', '--data', dataDir, 'not-a-room');
+    expect(badRoom.code).toBe(2);
+    expect(badRoom.stderr).toMatch(/is not a room ID/);
+  });
+});
