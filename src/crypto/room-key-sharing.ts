@@ -22,7 +22,7 @@ import { RoomEncryptor } from './room-encryptor';
 export type RoomKeyTransport = 'olm' | 'plaintext';
 
 /** The transport every sender uses unless told otherwise. */
-export const ROOM_KEY_TRANSPORT: RoomKeyTransport = 'plaintext';
+export const ROOM_KEY_TRANSPORT: RoomKeyTransport = 'olm';
 
 export interface RoomKeySharing<E> {
   encryptRoomMessage(
