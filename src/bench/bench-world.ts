@@ -56,7 +56,7 @@ export interface BenchWorld {
   /** Logs a device of the recipient in (creating it) and returns its account. */
   device(deviceId: string): Promise<Account>;
   /** A registered sending user with its own client. */
-  sender(name: string): Promise<{ client: MatrixClient; userId: string }>;
+  sender(name: string): Promise<{ client: MatrixClient; userId: string; deviceId: string }>;
   /** Queues `count` messages for `deviceId` through the homeserver's own queue (see the module header). */
   queueBacklog(deviceId: string, count: number, firstIndex?: number): void;
   close(): Promise<void>;
@@ -141,7 +141,7 @@ export async function startBenchWorld(): Promise<BenchWorld> {
     async sender(name) {
       const result = await anonymous.register({ username: name, password: PASSWORD, deviceId: `${name}-DEV` });
       if (!result.ok) throw new Error(`bench: register ${name}: ${JSON.stringify(result.error)}`);
-      return { client: anonymous.withAccessToken(result.value.access_token), userId: result.value.user_id };
+      return { client: anonymous.withAccessToken(result.value.access_token), userId: result.value.user_id, deviceId: result.value.device_id };
     },
     queueBacklog(deviceId, count, firstIndex = 0) {
       const messages: QueuedMessage[] = [];

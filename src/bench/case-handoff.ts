@@ -19,10 +19,10 @@
  * Runtime: node.
  */
 import path from 'node:path';
-import { findInboxRowsByTag } from '../store/inbox';
+import { inboxHasDeliveryTag } from '../store/inbox';
 import type { ClientStore } from '../store/open-store';
-import { ROOM_KEY_EVENT_TYPE } from '../shared/room-key-protocol';
-import { RoomEncryptor } from '../crypto/room-encryptor';
+import { describeOlmSenderError } from '../crypto/olm-machine-sender';
+import { createRoomKeySharing, ROOM_KEY_TRANSPORT, type RoomKeyTransport } from '../crypto/room-key-sharing';
 import { timelineEntriesFor } from '../store/timeline';
 import { MatrixClient } from '../engine/matrix-client';
 import { realSleep } from '../engine/timing';
@@ -30,12 +30,13 @@ import type { BenchWorld } from './bench-world';
 import type { BenchSizes, Figure, Progress } from './bench-types';
 import type { BenchProcesses } from './bench-processes';
 import { percentile } from './stats';
+import { publishDeviceKeysAtFirstStart } from '../harness/device-first-start';
 
 const MAIN_SETTLE_MS = 300;
 
 async function waitForTag(store: ClientStore, tag: string, boundMs: number): Promise<void> {
   for (let waitedMs = 0; waitedMs < boundMs; waitedMs += 10) {
-    if (findInboxRowsByTag(store, tag).length > 0) return;
+    if (inboxHasDeliveryTag(store, tag)) return;
     await realSleep(10);
   }
   throw new Error(`bench: ${tag} did not reach the inbox within ${boundMs} ms`);
@@ -56,18 +57,23 @@ async function handoffSamples(
   processes: BenchProcesses,
   withMain: boolean,
   round: number,
+  keyTransport: RoomKeyTransport,
 ): Promise<HandoffRun> {
   const deviceId = `${withMain ? 'HANDOFF-MAIN' : 'HANDOFF-ALONE'}-${round}`;
   const account = await world.device(deviceId);
   const dir = path.join(world.dir, deviceId);
   const store = processes.prepareDataDir(dir, account);
+  // The device's first start: with no main process, nothing else would publish its keys before the first share.
+  if (keyTransport === 'olm') await publishDeviceKeysAtFirstStart(store, account);
   const recipient = new MatrixClient({ baseUrl: account.homeserverUrl, accessToken: account.accessToken });
   const sender = await world.sender(`bench-${deviceId.toLowerCase()}-sender`);
   const room = await recipient.createRoom({ name: 'bench handoff', invite: [sender.userId] });
   if (!room.ok) throw new Error(`bench: createRoom: ${JSON.stringify(room.error)}`);
   const joined = await sender.client.joinRoom(room.value.roomId);
   if (!joined.ok) throw new Error(`bench: joinRoom: ${JSON.stringify(joined.error)}`);
-  const encryptor = await RoomEncryptor.create({ userId: sender.userId, deviceId: 'BENCH_SENDER' });
+  const sharing = await createRoomKeySharing(keyTransport, { userId: sender.userId, deviceId: sender.deviceId, transport: sender.client });
+  if (!sharing.ok) throw new Error(`bench: key sharing: ${describeOlmSenderError(sharing.error, (error) => JSON.stringify(error))}`);
+  const recipientDevice = { userId: world.recipientUserId, deviceId };
   const main = withMain ? processes.startMain(dir) : undefined;
   const run: HandoffRun = { samples: [], notifications: 0, unableToDecrypt: 0, timeline: undefined };
   const eventIds: string[] = [];
@@ -75,17 +81,16 @@ async function handoffSamples(
     if (main !== undefined) await realSleep(1000);
     for (let i = 0; i < count; i += 1) {
       // As the demo sender and the race harness send: a new Megolm session per message, its key first.
-      const message = await encryptor.encrypt(room.value.roomId, 'm.room.message', { msgtype: 'm.text', body: `bench push ${i}` });
-      if (message.newRoomKey === undefined) throw new Error('bench: every handoff message must start a new session');
-      const tag = `${deviceId}-${i}`;
-      const content = { tag, sent_at_ms: Date.now(), room_key: message.newRoomKey };
-      const sent = await sender.client.sendToDevice(ROOM_KEY_EVENT_TYPE, tag, { [world.recipientUserId]: { [deviceId]: content } });
-      if (!sent.ok) throw new Error(`bench: handoff send: ${JSON.stringify(sent.error)}`);
+      const content = { msgtype: 'm.text', body: `bench push ${i}` };
+      const message = await sharing.value.encryptRoomMessage(room.value.roomId, recipientDevice, 'm.room.message', content);
+      if (!message.ok) throw new Error(`bench: handoff key: ${describeOlmSenderError(message.error, (error) => JSON.stringify(error))}`);
+      const tag = message.value.keyTag;
+      if (tag === null) throw new Error('bench: every handoff message must share a new session');
       if (main !== undefined) {
         await waitForTag(store, tag, 10_000);
         await realSleep(MAIN_SETTLE_MS);
       }
-      const event = await sender.client.sendRoomEvent(room.value.roomId, message.type, `push-${tag}`, message.content);
+      const event = await sender.client.sendRoomEvent(room.value.roomId, message.value.type, `push-${i}`, message.value.content);
       if (!event.ok) throw new Error(`bench: room event: ${JSON.stringify(event.error)}`);
       eventIds.push(event.value.eventId);
       const notified = await processes.runNotifier(dir, { eventId: event.value.eventId, roomId: room.value.roomId });
@@ -95,7 +100,7 @@ async function handoffSamples(
       run.samples.push(notified.pushToNotificationMs);
     }
   } finally {
-    encryptor.close();
+    sharing.value.close();
     if (main !== undefined) {
       // Stopping main runs its last timeline pass; the store holds every room of this user, so count ours only.
       await processes.stopMain(main);
@@ -128,7 +133,13 @@ function decryptionFigures(withMain: readonly HandoffRun[], alone: readonly Hand
   ];
 }
 
-export async function runHandoffCase(world: BenchWorld, sizes: BenchSizes, processes: BenchProcesses, progress: Progress): Promise<Figure[]> {
+export async function runHandoffCase(
+  world: BenchWorld,
+  sizes: BenchSizes,
+  processes: BenchProcesses,
+  progress: Progress,
+  keyTransport: RoomKeyTransport = ROOM_KEY_TRANSPORT,
+): Promise<Figure[]> {
   const perRound = Math.max(1, Math.round(sizes.handoffSamples / sizes.rounds));
   const alone: HandoffRun[] = [];
   const withMain: HandoffRun[] = [];
@@ -136,7 +147,7 @@ export async function runHandoffCase(world: BenchWorld, sizes: BenchSizes, proce
     const order = round % 2 === 0 ? [false, true] : [true, false];
     for (const mainRunning of order) {
       progress(`case 3: round ${round + 1} of ${sizes.rounds}: ${perRound} notifier runs ${mainRunning ? 'while main long-polls' : 'with no main process'}`);
-      (mainRunning ? withMain : alone).push(await handoffSamples(world, perRound, processes, mainRunning, round));
+      (mainRunning ? withMain : alone).push(await handoffSamples(world, perRound, processes, mainRunning, round, keyTransport));
     }
   }
   const withMainMs = withMain.flatMap((r) => r.samples);

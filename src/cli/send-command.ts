@@ -3,14 +3,18 @@
  * processes at will and then check with `todevice inbox` that every tag arrived exactly once.
  *
  * Runtime: node. The sender logs in with `--user/--password`, or registers a fresh `sender-…` user. Each message
- * is `{tag, sent_at_ms}` with tags `<run>-1 … <run>-N`; the last stdout line is JSON with the run ID and count.
+ * is `{tag, sent_at_ms}` with tags `<run>-1 … <run>-N`; the last stdout line is JSON with the run ID, the count
+ * and what the server said of the recipient (recipient-check.ts). With `--encrypted` each message is
+ * Olm-encrypted by a matrix-rust-sdk `OlmMachine` (`m.room.encrypted`, the tag inside the payload); a recipient
+ * device that published no keys is refused before anything is sent.
  */
 import type { Command } from 'commander';
 import { describeClientError } from '../engine/describe-failure';
 import { MatrixClient } from '../engine/matrix-client';
 import { parseHomeserverUrl } from '../shared/homeserver-url';
-import { DemoTraffic } from '../main/host/demo-traffic';
+import { DemoTraffic, describeTrafficError } from '../main/host/demo-traffic';
 import { parsePositiveInt, runCommand, UsageError } from './cli-errors';
+import { checkRecipient, recipientNotice } from './recipient-check';
 
 interface SendOptions {
   homeserver: string;
@@ -19,6 +23,7 @@ interface SendOptions {
   count: number;
   user?: string;
   password?: string;
+  encrypted?: boolean;
 }
 
 export function registerSendCommand(program: Command): void {
@@ -31,7 +36,12 @@ export function registerSendCommand(program: Command): void {
     .option('--count <n>', 'how many messages', parsePositiveInt('count'), 100)
     .option('--user <name>', 'sender to log in as (default: register a new sender)')
     .option('--password <password>', 'password of --user')
-    .addHelpText('after', '\nExample:\n  todevice send --homeserver http://127.0.0.1:8008 --to @phone:localhost --device PHONE --count 500')
+    .option('--encrypted', 'Olm-encrypt every message for the device (it must have published its keys)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  todevice send --homeserver http://127.0.0.1:8008 --to @phone:localhost --device PHONE --count 500\n' +
+        '  todevice send --homeserver http://127.0.0.1:8008 --to @phone:localhost --device PHONE --count 500 --encrypted',
+    )
     .action((options: SendOptions) => runCommand(() => send(options)));
 }
 
@@ -40,18 +50,29 @@ async function send(options: SendOptions): Promise<void> {
   const parsed = parseHomeserverUrl(options.homeserver);
   if (!parsed.ok) throw new UsageError(parsed.error);
   const homeserverUrl = parsed.value;
+  const encrypted = options.encrypted === true;
   const sender = await senderClient(options, homeserverUrl);
-  const traffic = new DemoTraffic(sender, { userId: options.to, deviceId: options.device });
-  const progressEvery = Math.max(1, Math.floor(options.count / 10));
-  let sent = 0;
-  for (let start = 0; start < options.count; start += progressEvery) {
-    const batch = Math.min(progressEvery, options.count - start);
-    const result = await traffic.sendToDevice(batch);
-    sent += result.ok ? batch : result.error.sent;
-    if (!result.ok) throw new UsageError(`sending failed after ${sent} messages: ${describeClientError(result.error, { homeserverUrl })}`);
-    process.stderr.write(`sent ${sent}/${options.count}\n`);
+  const recipient = { userId: options.to, deviceId: options.device };
+  const check = await checkRecipient(sender, recipient);
+  const notice = recipientNotice(check, recipient, { encrypted });
+  if (notice?.refuse === true) throw new UsageError(notice.line);
+  if (notice !== undefined) process.stderr.write(`todevice: ${notice.line}\n`);
+  const traffic = new DemoTraffic(sender, recipient, { encryptToDevice: encrypted });
+  try {
+    const progressEvery = Math.max(1, Math.floor(options.count / 10));
+    let sent = 0;
+    for (let start = 0; start < options.count; start += progressEvery) {
+      const batch = Math.min(progressEvery, options.count - start);
+      const result = await traffic.sendToDevice(batch);
+      sent += result.ok ? batch : result.error.sent;
+      if (!result.ok) throw new UsageError(`sending failed after ${sent} messages: ${describeTrafficError(result.error, { homeserverUrl })}`);
+      process.stderr.write(`sent ${sent}/${options.count}${encrypted ? ' (Olm-encrypted)' : ''}\n`);
+    }
+    const summary = { run: traffic.runId, count: sent, tags: `${traffic.runId}-1 … ${traffic.runId}-${sent}`, encrypted, recipient: check.kind };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } finally {
+    traffic.close();
   }
-  process.stdout.write(`${JSON.stringify({ run: traffic.runId, count: sent, tags: `${traffic.runId}-1 … ${traffic.runId}-${sent}` })}\n`);
 }
 
 async function senderClient(options: SendOptions, homeserverUrl: string): Promise<MatrixClient> {

@@ -29,6 +29,9 @@ import { parseClassicSync, parseSlidingSyncToDevice, type SlidingToDeviceBatch, 
 
 export type { MatrixClientError } from './http';
 
+/** The `/keys/*` endpoints a crypto library's outgoing requests go to. */
+export type KeysEndpoint = 'upload' | 'query' | 'claim' | 'signatures/upload';
+
 export interface SlidingToDeviceRequest {
   connId: string;
   pos?: string;
@@ -202,6 +205,14 @@ export class MatrixClient implements SyncTransport {
     return ok(event as RoomEvent);
   }
 
+  /** `GET /profile/{userId}`: 404 `M_NOT_FOUND` is how a server says it knows no such user. */
+  async profile(userId: string): Promise<Result<{ displayName: string | undefined }, MatrixClientError>> {
+    const result = await this.call({ method: 'GET', path: `${V3}/profile/${encodeURIComponent(userId)}` });
+    if (!result.ok) return result;
+    const name = (result.value as { displayname?: unknown }).displayname;
+    return ok({ displayName: typeof name === 'string' ? name : undefined });
+  }
+
   /** `GET /joined_rooms`. */
   async joinedRooms(): Promise<Result<string[], MatrixClientError>> {
     const result = await this.call({ method: 'GET', path: `${V3}/joined_rooms` });
@@ -254,6 +265,14 @@ export class MatrixClient implements SyncTransport {
     if (!result.ok) return result;
     const parsed = parseKeysClaimResponse(result.value);
     return parsed.ok ? parsed : malformed(`keys/claim: ${parsed.error}`);
+  }
+
+  /**
+   * `POST /keys/{endpoint}` with a body built elsewhere (an `OlmMachine`'s outgoing request), answered with the
+   * raw JSON: the machine reads the answer itself through `markRequestAsSent`, so nothing here may drop a field.
+   */
+  async keysRequest(endpoint: KeysEndpoint, body: unknown): Promise<Result<unknown, MatrixClientError>> {
+    return this.call({ method: 'POST', path: `${V3}/keys/${endpoint}`, body });
   }
 
   /** `POST /pushers/set` with the body as the spec defines it (kind, app_id, pushkey, data.url, …). */

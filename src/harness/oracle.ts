@@ -4,12 +4,18 @@
  *
  * Runtime: node, pure functions (no I/O), so they are unit-tested on synthetic data. Why these definitions:
  * - Matrix to-device messages carry no IDs, so every harness message carries a tag `s<sender>-<n>` (n counts
- *   that sender's messages from 1, in send order). A tag is the message's identity.
+ *   that sender's messages from 1, in send order); a room key shared through Olm is tagged
+ *   `room-key:<session_id>` (src/shared/delivery-tag.ts). A tag is the message's identity, and its place in the
+ *   sender's `SentLog` list (the order the homeserver accepted them) is its order. Room keys are counted as
+ *   delivered, lost or duplicated like every message, but their order is not judged: an Olm key from a device the
+ *   receiver has not queried yet stays encrypted in the inbox, and its decrypted row is appended after the query,
+ *   behind the sender's later messages.
  * - "Delivered" means handled by the `main` consumer, the app's own effect; rows a legacy notifier kept to
  *   itself never reach it, which is the F1 loss.
  * - "Reordered" compares first handlings only, in handling order (inbox `seq`): a message handled after a later
  *   message of the same sender. A duplicate is counted once, as a duplicate, not again as reordered.
  */
+import { ROOM_KEY_TAG_PREFIX } from '../shared/delivery-tag';
 import type { DeliveryCounts, LatencySummary } from './report-types';
 
 export interface SentLog {
@@ -35,12 +41,6 @@ export function senderTag(sender: number, n: number): string {
   return `s${sender}-${n}`;
 }
 
-export function parseSenderTag(tag: string): { sender: number; n: number } | undefined {
-  const match = /^s(\d+)-(\d+)$/.exec(tag);
-  if (match === null) return undefined;
-  return { sender: Number(match[1]), n: Number(match[2]) };
-}
-
 export function judge(sent: SentLog, handled: readonly HandledRow[]): OracleResult {
   const ordered = [...handled].sort((a, b) => a.seq - b.seq);
   const perSender = sent.bySender.map((tags, sender) => judgeSender(sender, tags, ordered));
@@ -60,21 +60,25 @@ export function judge(sent: SentLog, handled: readonly HandledRow[]): OracleResu
 }
 
 function judgeSender(sender: number, tags: readonly string[], ordered: readonly HandledRow[]): { sender: string; counts: DeliveryCounts } {
-  const sentSet = new Set(tags);
+  // A tag's place in the sender's accepted order; room-key tags (`room-key:<session_id>`) carry no counter.
+  const position = new Map(tags.map((tag, index) => [tag, index]));
   const seen = new Set<string>();
   let duplicated = 0;
   let reordered = 0;
-  let highestN = 0;
+  let highest = -1;
   for (const row of ordered) {
-    if (row.tag === null || !sentSet.has(row.tag)) continue;
+    const at = row.tag === null ? undefined : position.get(row.tag);
+    if (row.tag === null || at === undefined) continue;
     if (seen.has(row.tag)) {
       duplicated += 1;
       continue;
     }
     seen.add(row.tag);
-    const n = parseSenderTag(row.tag)?.n ?? 0;
-    if (n < highestN) reordered += 1;
-    highestN = Math.max(highestN, n);
+    // A room key's order is not compared: its row may be decrypted, and so appended to the inbox, after later
+    // messages of its sender, once a /keys/query taught the receiver the sender's device (it cannot be read before).
+    if (row.tag.startsWith(ROOM_KEY_TAG_PREFIX)) continue;
+    if (at < highest) reordered += 1;
+    highest = Math.max(highest, at);
   }
   const counts = { sent: tags.length, delivered: seen.size, lost: tags.length - seen.size, duplicated, reordered };
   return { sender: `s${sender}`, counts };

@@ -66,6 +66,7 @@ export async function runStrategy(
   const writeLocks = new WriteLockHolders();
   const injector = new FaultInjector({ admin: world.admin, userId: world.account.userId, deviceId: world.account.deviceId, dbPath: world.dbPath, main, writeLocks, faults });
   const traffic = new Traffic(world.senders, { userId: world.account.userId, deviceId: world.account.deviceId }, world.roomId);
+  await traffic.prepare();
   startMs = Date.now();
   const parts: RunParts = { world, faults, main, launcher, traffic, checker: new RunChecker(world.store, startMs), injector, writeLocks, startMs };
   try {

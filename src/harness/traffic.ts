@@ -1,24 +1,28 @@
 /**
  * The traffic generator: several sending devices, each sending uniquely tagged to-device messages in order,
- * and Megolm-encrypted room messages that trigger pushes, each preceded by the `org.todevice.room_key`
- * to-device message that shares its session (every room message starts a new session, so one lost key makes
- * exactly one message undecryptable).
+ * and Megolm-encrypted room messages that trigger pushes, each preceded by the to-device message that shares its
+ * session (every room message starts a new session, so one lost key makes exactly one message undecryptable).
+ * Keys travel as `keyTransport` says (src/crypto/room-key-sharing.ts): an Olm-encrypted `m.room_key` from each
+ * sender's own matrix-rust-sdk `OlmMachine`, or the plaintext key event.
  *
  * Runtime: node. Guarantees the oracle relies on:
  * - each sender sends strictly one request at a time, so the homeserver receives its messages in send order
  *   (MSC3885 keeps order per sending device; "reordered" is measured against it);
  * - a message counts as sent only when the homeserver answered 200; a failed request is retried with the same
- *   transaction ID (`sendToDevice` is idempotent per txnId, so a retry never doubles a message), bounded;
- * - tags are `s<sender>-<n>` with n counting that sender's to-device messages from 1 (oracle.ts); room keys are
- *   to-device messages like any other and are counted the same way;
+ *   transaction ID (`sendToDevice` is idempotent per txnId, so a retry never doubles a message), bounded; the
+ *   senders' `/keys/*` requests are retried the same way;
+ * - tags are `s<sender>-<n>` with n counting that sender's tagged to-device messages from 1, and
+ *   `room-key:<session_id>` for a room key (src/shared/delivery-tag.ts); both are recorded in the sender's
+ *   accepted order, which is the order the oracle checks;
  * - a room message goes out only after its key was accepted, so an undecryptable message always means a key
  *   the client lost, never one the sender failed to send.
  */
-import { RoomEncryptor } from '../crypto/room-encryptor';
+import { describeOlmSenderError } from '../crypto/olm-machine-sender';
+import type { OlmRequestTransport } from '../crypto/olm-request-loop';
+import { createRoomKeySharing, ROOM_KEY_TRANSPORT, type RoomKeySharing, type RoomKeyTransport } from '../crypto/room-key-sharing';
 import type { MatrixClient, MatrixClientError } from '../engine/matrix-client';
 import { DEMO_MESSAGE_TYPE } from '../shared/demo-protocol';
 import type { Result } from '../shared/result';
-import { ROOM_KEY_EVENT_TYPE } from '../shared/room-key-protocol';
 import type { SendPlan } from './fault-schedule';
 import { senderTag, type SentLog } from './oracle';
 
@@ -49,20 +53,35 @@ export class Traffic {
   readonly roomEvents: SentRoomEvent[] = [];
   failures: string[] = [];
   private readonly sequence: number[];
-  private readonly encryptors: Array<Promise<RoomEncryptor> | undefined>;
+  private readonly sharing: Array<Promise<RoomKeySharing<MatrixClientError> | undefined> | undefined>;
 
   constructor(
     private readonly senders: readonly SendingDevice[],
     private readonly recipient: Recipient,
     private readonly roomId: string,
+    private readonly keyTransport: RoomKeyTransport = ROOM_KEY_TRANSPORT,
   ) {
     this.sent = { bySender: senders.map(() => []) };
     this.sequence = senders.map(() => 0);
-    this.encryptors = senders.map(() => undefined);
+    this.sharing = senders.map(() => undefined);
   }
 
   close(): void {
-    for (const encryptor of this.encryptors) void encryptor?.then((e) => e.close());
+    for (const sharing of this.sharing) void sharing?.then((s) => s?.close());
+  }
+
+  /**
+   * Makes each sender's device ready before the run, as real devices exist long before anyone sends: an Olm
+   * sender publishes its keys here, so the receiver can learn its device (device list changes) before the first
+   * key arrives. A sender that fails here tries again at its first room message.
+   */
+  async prepare(): Promise<void> {
+    await Promise.all(
+      this.senders.map(async (device, sender) => {
+        this.sharing[sender] ??= this.keySharing(device);
+        if ((await this.sharing[sender]) === undefined) this.sharing[sender] = undefined;
+      }),
+    );
   }
 
   /** Plays the plan from `startMs` (a Date.now() value); each sender runs its own entries in order. */
@@ -101,22 +120,46 @@ export class Traffic {
   private async sendRoomMessage(sender: number): Promise<void> {
     const device = this.senders[sender];
     if (device === undefined) throw new Error(`no sender ${sender}`);
-    this.encryptors[sender] ??= RoomEncryptor.create({ userId: device.userId, deviceId: device.deviceId });
-    const encryptor = await this.encryptors[sender];
-    const message = await encryptor.encrypt(this.roomId, 'm.room.message', { msgtype: 'm.text', body: `push from s${sender}` });
-    if (message.newRoomKey !== undefined) {
-      const keyTag = await this.sendToDevice(sender, ROOM_KEY_EVENT_TYPE, { room_key: message.newRoomKey });
-      if (keyTag === undefined) return;
+    this.sharing[sender] ??= this.keySharing(device);
+    const sharing = await this.sharing[sender];
+    if (sharing === undefined) {
+      this.sharing[sender] = undefined;
+      return;
+    }
+    const message = await sharing.encryptRoomMessage(this.roomId, this.recipient, 'm.room.message', { msgtype: 'm.text', body: `push from s${sender}` });
+    if (!message.ok) {
+      this.note(`room key from s${sender}: ${describeOlmSenderError<MatrixClientError>(message.error, describe)}`);
+      return;
+    }
+    if (message.value.keyTag !== null) {
+      this.sent.bySender[sender]?.push(message.value.keyTag);
+      this.sentCount += 1;
     }
     const txnId = `race-room-s${sender}-${this.roomEvents.length}-${Date.now()}`;
-    const result = await retried(() => device.client.sendRoomEvent(this.roomId, message.type, txnId, message.content));
-    if (!result.ok) this.note(`room message for session ${message.sessionId}: ${describe(result.error)}`);
-    else this.roomEvents.push({ eventId: result.value.eventId, sessionId: message.sessionId, sender });
+    const result = await retried(() => device.client.sendRoomEvent(this.roomId, message.value.type, txnId, message.value.content));
+    if (!result.ok) this.note(`room message for session ${message.value.sessionId}: ${describe(result.error)}`);
+    else this.roomEvents.push({ eventId: result.value.eventId, sessionId: message.value.sessionId, sender });
+  }
+
+  /** The sender's key sharing (an OlmMachine publishes its keys here); undefined, with a note, when that failed. */
+  private async keySharing(device: SendingDevice): Promise<RoomKeySharing<MatrixClientError> | undefined> {
+    const made = await createRoomKeySharing(this.keyTransport, { userId: device.userId, deviceId: device.deviceId, transport: retryingTransport(device.client) });
+    if (made.ok) return made.value;
+    this.note(`key sharing for ${device.deviceId}: ${describeOlmSenderError<MatrixClientError>(made.error, describe)}`);
+    return undefined;
   }
 
   private note(line: string): void {
     if (this.failures.length < 20) this.failures.push(line);
   }
+}
+
+/** The client's `/keys/*` and to-device requests, each retried as the traffic's own sends are. */
+function retryingTransport(client: MatrixClient): OlmRequestTransport<MatrixClientError> {
+  return {
+    keysRequest: (endpoint, body) => retried(() => client.keysRequest(endpoint, body)),
+    sendToDevice: (eventType, txnId, messages) => retried(() => client.sendToDevice(eventType, txnId, messages)),
+  };
 }
 
 async function retried<T>(send: () => Promise<Result<T, MatrixClientError>>): Promise<Result<T, MatrixClientError>> {

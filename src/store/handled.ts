@@ -8,14 +8,18 @@
  * (`hasHandledTag`, `handledTags`) see only the rows still kept, which is why the race harness keeps them all.
  */
 import type { Database, Statement } from 'better-sqlite3';
+import { deliveryTag } from '../shared/delivery-tag';
 import type { InboxRow } from './inbox';
 import type { ClientStore } from './open-store';
 import { includesPrunedHistory, sqlBounds, type TimeWindow } from './time-window';
 import { countersOf } from './store-counters';
 
-/** The content fields the demo and the harness put in every to-device message they send. */
-export function messageTag(content: Record<string, unknown>): string | null {
-  return typeof content.tag === 'string' ? content.tag : null;
+/**
+ * The delivery tag of a to-device event (src/shared/delivery-tag.ts): the `tag` the demo and the harness put in
+ * every message they send, or `room-key:<session_id>` for a decrypted `m.room_key`.
+ */
+export function messageTag(type: string, content: Record<string, unknown>): string | null {
+  return deliveryTag(type, content);
 }
 
 /** When the sender stamped the message (`sent_at_ms`), or null for a message without the stamp. */
@@ -33,7 +37,7 @@ export function recordHandled(db: Database, consumer: string, row: InboxRow, now
     insert = db.prepare('INSERT INTO handled (consumer, seq, type, tag, sent_at_ms, handled_at_ms) VALUES (?, ?, ?, ?, ?, ?)');
     insertStatements.set(db, insert);
   }
-  insert.run(consumer, row.seq, row.type, messageTag(row.content), messageSentAtMs(row.content), nowMs);
+  insert.run(consumer, row.seq, row.type, messageTag(row.type, row.content), messageSentAtMs(row.content), nowMs);
 }
 
 export interface HandledSummary {

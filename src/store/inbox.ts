@@ -11,6 +11,8 @@
  * encrypted event itself and a `decryptionError` reason. Rows that were never encrypted have neither.
  */
 import type { InboxEventInput, OlmDecryptionFailure, ToDeviceEncryptionInfo } from '../shared/olm-state';
+import { ROOM_KEY_TAG_PREFIX } from '../shared/delivery-tag';
+import { OLM_ROOM_KEY_EVENT_TYPE } from '../shared/olm-wire';
 import type { ClientStore } from './open-store';
 
 export interface InboxRow {
@@ -118,6 +120,17 @@ export function findInboxRowsByTag(store: ClientStore, tag: string, options: { f
     )
     .all(tag, options.fetchedBy ?? null, options.fetchedBy ?? null) as InboxDbRow[];
   return rows.map(toInboxRow);
+}
+
+/**
+ * Whether a row with delivery tag `tag` (src/shared/delivery-tag.ts) is committed: a `tag` in the content, or,
+ * for `room-key:<session_id>`, the decrypted `m.room_key` of that session (whose content has no tag).
+ */
+export function inboxHasDeliveryTag(store: ClientStore, tag: string): boolean {
+  if (findInboxRowsByTag(store, tag).length > 0) return true;
+  if (!tag.startsWith(ROOM_KEY_TAG_PREFIX)) return false;
+  const sessionId = tag.slice(ROOM_KEY_TAG_PREFIX.length);
+  return store.statement(`SELECT 1 FROM inbox WHERE type = ? AND json_extract(content, '$.session_id') = ? LIMIT 1`).get(OLM_ROOM_KEY_EVENT_TYPE, sessionId) !== undefined;
 }
 
 /** The newest `limit` rows, newest first (for the dashboard). */

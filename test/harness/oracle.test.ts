@@ -39,6 +39,16 @@ describe('oracle', () => {
     expect(result.totals).toEqual({ sent: 1, delivered: 1, lost: 0, duplicated: 0, reordered: 0 });
   });
 
+  it('oracle: room-key tags count as delivered, lost or duplicated; their order is not judged (a late decryption appends them)', () => {
+    const keyed = { bySender: [['s0-1', 'room-key:AAA', 's0-2', 'room-key:BBB']] };
+    expect(judge(keyed, rows(['s0-1', 'room-key:AAA', 's0-2', 'room-key:BBB'])).totals).toEqual({ sent: 4, delivered: 4, lost: 0, duplicated: 0, reordered: 0 });
+    const late = judge(keyed, rows(['s0-1', 's0-2', 'room-key:AAA', 'room-key:AAA']));
+    expect(late.totals).toEqual({ sent: 4, delivered: 3, lost: 1, duplicated: 1, reordered: 0 });
+    expect(late.lostTags).toEqual(['room-key:BBB']);
+    // Counted tags around a room key are still judged against each other.
+    expect(judge(keyed, rows(['s0-2', 'room-key:AAA', 's0-1', 'room-key:BBB'])).totals.reordered).toBe(1);
+  });
+
   it('oracle: latency percentiles are nearest-rank over first handlings', () => {
     expect(percentile([10, 20, 30, 40], 0.5)).toBe(20);
     expect(percentile([10, 20, 30, 40], 0.99)).toBe(40);

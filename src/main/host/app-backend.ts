@@ -6,7 +6,6 @@
  * a `UiResult` error; a failed homeserver call does too. The snapshot feed recomputes at most every
  * `SNAPSHOT_MIN_INTERVAL_MS` while someone listens and publishes only when something changed.
  */
-import { describeClientError } from '../../engine/describe-failure';
 import type { Strategy } from '../../engine/engine-types';
 import { isStrategy } from '../../engine/engine-types';
 import { MatrixClient } from '../../engine/matrix-client';
@@ -18,7 +17,8 @@ import { startAmbientTraffic } from './ambient-traffic';
 import { buildSnapshot, type LaneRecord } from './dashboard-snapshot';
 import { createRaceControl, type RaceRunner } from './race-control';
 import type { DemoWorld } from './demo-setup';
-import { DemoTraffic } from './demo-traffic';
+import { describeClientError } from '../../engine/describe-failure';
+import { DemoTraffic, describeTrafficError } from './demo-traffic';
 import type { NotifierRun, PushDispatch } from './push-dispatch';
 import type { LaunchedProcess, SyncProcessLauncher } from './sync-process-launcher';
 
@@ -78,6 +78,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
   const mainLanes: LaneRecord[] = [];
   const notifications: NotificationView[] = [];
   const traffic = new DemoTraffic(ctx.world.sender, { userId: ctx.world.desktop.userId, deviceId: ctx.world.desktop.deviceId });
+  void traffic.prepare().then((prepared) => prepared.ok || ctx.log(`demo sender: ${describeTrafficError(prepared.error, { homeserverUrl: ctx.homeserverUrl })}`));
   let current: { process: LaunchedProcess; lane: LaneRecord; stopping: boolean; suspended: boolean } | undefined;
 
   const launchMainSync = (): void => {
@@ -148,7 +149,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       await acceptedBeforeRun;
       const result = await traffic.sendToDevice(count);
       sentByHost += result.ok ? result.value.sent : result.error.sent;
-      return result.ok ? ok(result.value) : fail(result.error.kind, `sent ${result.error.sent} of ${count}: ${describeClientError(result.error, { homeserverUrl: ctx.homeserverUrl })}`);
+      return result.ok ? ok(result.value) : fail(result.error.kind, `sent ${result.error.sent} of ${count}: ${describeTrafficError(result.error, { homeserverUrl: ctx.homeserverUrl })}`);
     },
     'traffic:send-room-message': async ({ text, withholdKey }) => {
       if (typeof text !== 'string' || text.length === 0 || text.length > 1000) return fail('bad-argument', 'text must be 1 to 1000 characters');
@@ -156,7 +157,7 @@ export function createAppBackend(ctx: AppBackendContext): AppBackend {
       await acceptedBeforeRun;
       const result = await traffic.sendRoomMessage(ctx.world.roomId, text, { withholdKey: withholdKey === true });
       if (result.ok && result.value.keyTag !== null) sentByHost += 1;
-      return result.ok ? ok(result.value) : fail(result.error.kind, describeClientError(result.error, { homeserverUrl: ctx.homeserverUrl }));
+      return result.ok ? ok(result.value) : fail(result.error.kind, describeTrafficError(result.error, { homeserverUrl: ctx.homeserverUrl }));
     },
     'process:kill-notifier': async () => ok({ killedPid: ctx.push.killNewestNotifier() }),
     'process:restart-main': async () => {

@@ -122,7 +122,7 @@ export function buildSnapshot(input: SnapshotInput): DashboardSnapshot {
           seq: row.seq,
           type: row.type,
           sender: row.sender,
-          tag: messageTag(row.content),
+          tag: messageTag(row.type, row.content),
           fetchedBy: row.fetchedByProcess,
           fetchedByPid: row.fetchedByPid,
           receivedAtMs: row.receivedAtMs,
@@ -180,7 +180,7 @@ function buildCounters(input: SnapshotInput, part: 'this-run' | 'earlier'): Deli
   // batch is both until the next request acknowledges it; it counts once, as local).
   const queued = new Set<string>();
   for (const message of input.inspection.queued) {
-    const tag = messageTag(message.content);
+    const tag = messageTag(message.type, message.content);
     if (tag !== null && inPart(messageSentAtMs(message.content)) && !wasReceived(tag)) queued.add(tag);
   }
   const alsoLocal = queued.size === 0 ? 0 : pendingLocally - localCount([...queued]);

@@ -5,15 +5,21 @@
  * Runtime: node. Sends are sequential, so per-sender order on the server is the order here, and each uses a
  * fresh transaction ID (`sendToDevice` is idempotent per txnId, so a retried request would not duplicate).
  * Every room message starts a new Megolm session (rotation 1), so one lost key costs exactly one message and
- * the dashboard's counts map one to one; `withholdKey` skips sending the key, to show the harm on purpose.
+ * the dashboard's counts map one to one; `withholdKey` shares the session with nobody, to show the harm on purpose.
+ * Room keys travel as `keyTransport` says (src/crypto/room-key-sharing.ts; Olm-encrypted `m.room_key` from a
+ * matrix-rust-sdk `OlmMachine`, or the plaintext key event). With `encryptToDevice`, the tagged to-device messages
+ * are Olm-encrypted too (`m.room.encrypted`, the tag inside the payload); a recipient device without published
+ * keys is then an error, never a silent plaintext fallback.
  */
 import { randomUUID } from 'node:crypto';
-import { RoomEncryptor } from '../../crypto/room-encryptor';
+import { describeOlmSenderError, OlmMachineSender, type OlmSenderError } from '../../crypto/olm-machine-sender';
+import { createRoomKeySharing, ROOM_KEY_TRANSPORT, type RoomKeySharing, type RoomKeyTransport } from '../../crypto/room-key-sharing';
+import { describeClientError, type FailureContext } from '../../engine/describe-failure';
 import type { MatrixClient, MatrixClientError } from '../../engine/matrix-client';
 import { DEMO_MESSAGE_TYPE } from '../../shared/demo-protocol';
+import { ENCRYPTED_TO_DEVICE_TYPE } from '../../shared/olm-wire';
 import type { Result } from '../../shared/result';
 import { err, ok } from '../../shared/result';
-import { ROOM_KEY_EVENT_TYPE } from '../../shared/room-key-protocol';
 
 export interface Recipient {
   userId: string;
@@ -23,25 +29,54 @@ export interface Recipient {
 export interface SentRoomMessage {
   eventId: string;
   sessionId: string;
-  /** The tag of the key-sharing to-device message; null when the key was withheld. */
+  /** The tag of the key-sharing to-device message (`room-key:<session_id>`); null when the key was withheld. */
   keyTag: string | null;
 }
+
+export interface DemoTrafficOptions {
+  /** How room keys travel. Default `ROOM_KEY_TRANSPORT`. */
+  keyTransport?: RoomKeyTransport;
+  /** Olm-encrypt the tagged to-device messages. Default false. */
+  encryptToDevice?: boolean;
+  /** How long a room message waits for the recipient device to publish its keys. Default 10 s. */
+  keysWaitMs?: number;
+}
+
+const keysPollMs = 250;
+
+/** A failed request, or an encryption that could not be done (`reason`: recipient-has-no-keys, no-olm-session, …). */
+export type DemoTrafficError = MatrixClientError | { kind: 'encryption'; reason: string; message: string };
+
+export function describeTrafficError(error: DemoTrafficError, context: FailureContext = {}): string {
+  return error.kind === 'encryption' ? error.message : describeClientError(error, context);
+}
+
+type Lazy<T> = Promise<Result<T, DemoTrafficError>> | undefined;
 
 export class DemoTraffic {
   private sequence = 0;
   private roomSequence = 0;
-  private encryptor: Promise<Result<RoomEncryptor, MatrixClientError>> | undefined;
+  private sharing: Lazy<RoomKeySharing<MatrixClientError>>;
+  private olmSender: Lazy<OlmMachineSender<MatrixClientError>>;
+  private readonly keyTransport: RoomKeyTransport;
+  private readonly encrypted: boolean;
+  private readonly keysWaitMs: number;
   readonly runId = randomUUID().slice(0, 8);
 
   constructor(
     private readonly sender: MatrixClient,
     private readonly recipient: Recipient,
-  ) {}
+    options: DemoTrafficOptions = {},
+  ) {
+    this.keyTransport = options.keyTransport ?? ROOM_KEY_TRANSPORT;
+    this.encrypted = options.encryptToDevice === true;
+    this.keysWaitMs = options.keysWaitMs ?? 10_000;
+  }
 
   /** Sends `count` tagged messages in order; stops at the first failure and says how many went out. */
-  async sendToDevice(count: number): Promise<Result<{ sent: number }, MatrixClientError & { sent: number }>> {
+  async sendToDevice(count: number): Promise<Result<{ sent: number }, DemoTrafficError & { sent: number }>> {
     for (let i = 0; i < count; i += 1) {
-      const sent = await this.sendOne(DEMO_MESSAGE_TYPE, {});
+      const sent = await this.sendOne();
       if (!sent.ok) return err({ ...sent.error, sent: i });
     }
     return ok({ sent: count });
@@ -51,42 +86,87 @@ export class DemoTraffic {
    * Encrypts `text` for the room, sends its room key by to-device (unless withheld), then the `m.room.encrypted`
    * event; the homeserver pushes the latter.
    */
-  async sendRoomMessage(roomId: string, text: string, options: { withholdKey?: boolean } = {}): Promise<Result<SentRoomMessage, MatrixClientError>> {
-    const encryptor = await this.roomEncryptor();
-    if (!encryptor.ok) return encryptor;
-    const message = await encryptor.value.encrypt(roomId, 'm.room.message', { msgtype: 'm.text', body: text });
-    let keyTag: string | null = null;
-    if (message.newRoomKey !== undefined && options.withholdKey !== true) {
-      const shared = await this.sendOne(ROOM_KEY_EVENT_TYPE, { room_key: message.newRoomKey });
-      if (!shared.ok) return shared;
-      keyTag = shared.value.tag;
+  async sendRoomMessage(roomId: string, text: string, options: { withholdKey?: boolean } = {}): Promise<Result<SentRoomMessage, DemoTrafficError>> {
+    const sharing = await this.keySharing();
+    if (!sharing.ok) return sharing;
+    const content = { msgtype: 'm.text', body: text };
+    let message = await sharing.value.encryptRoomMessage(roomId, this.recipient, 'm.room.message', content, options);
+    // The app's device publishes its keys when its main process first starts; a message sent in that moment waits
+    // for them (bounded), as a client waits for a device list it has not got yet.
+    const waitUntilMs = Date.now() + this.keysWaitMs;
+    while (!message.ok && message.error.kind === 'recipient-has-no-keys' && Date.now() < waitUntilMs) {
+      await new Promise((resolve) => setTimeout(resolve, keysPollMs));
+      message = await sharing.value.encryptRoomMessage(roomId, this.recipient, 'm.room.message', content, options);
     }
+    if (!message.ok) return err(trafficError(message.error));
     this.roomSequence += 1;
-    const sent = await this.sender.sendRoomEvent(roomId, message.type, `demo-${this.runId}-room-${this.roomSequence}`, message.content);
-    return sent.ok ? ok({ eventId: sent.value.eventId, sessionId: message.sessionId, keyTag }) : sent;
+    const sent = await this.sender.sendRoomEvent(roomId, message.value.type, `demo-${this.runId}-room-${this.roomSequence}`, message.value.content);
+    return sent.ok ? ok({ eventId: sent.value.eventId, sessionId: message.value.sessionId, keyTag: message.value.keyTag }) : sent;
+  }
+
+  /**
+   * Makes the sender's device ready now instead of at its first room message: an Olm sender publishes its keys,
+   * so the recipient can learn the device before the first key arrives. A failure is retried at the first use.
+   */
+  async prepare(): Promise<Result<void, DemoTrafficError>> {
+    const sharing = await this.keySharing();
+    return sharing.ok ? ok(undefined) : sharing;
   }
 
   close(): void {
-    void this.encryptor?.then((encryptor) => encryptor.ok && encryptor.value.close());
+    void this.sharing?.then((sharing) => sharing.ok && sharing.value.close());
+    void this.olmSender?.then((sender) => sender.ok && sender.value.close());
   }
 
-  /** The sender's encryptor, made once (its Megolm identity is the sender's user and device). */
-  private async roomEncryptor(): Promise<Result<RoomEncryptor, MatrixClientError>> {
-    this.encryptor ??= (async () => {
+  /** The sender's key sharing, made once (its identity is the sender's user and device). */
+  private keySharing(): Promise<Result<RoomKeySharing<MatrixClientError>, DemoTrafficError>> {
+    if (this.keyTransport === 'olm') return this.machine();
+    this.sharing ??= this.once(async (me) => {
+      const made = await createRoomKeySharing(this.keyTransport, { ...me, transport: this.sender });
+      return made.ok ? made : err(trafficError(made.error));
+    }, () => (this.sharing = undefined));
+    return this.sharing;
+  }
+
+  /** The sender's OlmMachine, made once; shared by the room keys and the encrypted to-device messages. */
+  private machine(): Promise<Result<OlmMachineSender<MatrixClientError>, DemoTrafficError>> {
+    this.olmSender ??= this.once(async (me) => {
+      const made = await OlmMachineSender.create({ ...me, transport: this.sender });
+      return made.ok ? made : err(trafficError(made.error));
+    }, () => (this.olmSender = undefined));
+    return this.olmSender;
+  }
+
+  /** Runs `make` with the sender's user and device; a failure is forgotten (`forget`) so the next call retries. */
+  private once<T>(make: (me: { userId: string; deviceId: string }) => Promise<Result<T, DemoTrafficError>>, forget: () => void): Promise<Result<T, DemoTrafficError>> {
+    return (async () => {
       const me = await this.sender.whoami();
-      if (!me.ok) return me;
-      return ok(await RoomEncryptor.create({ userId: me.value.userId, deviceId: me.value.deviceId ?? 'DEMO_SENDER' }));
+      const made = me.ok ? await make({ userId: me.value.userId, deviceId: me.value.deviceId ?? 'DEMO_SENDER' }) : me;
+      if (!made.ok) forget();
+      return made;
     })();
-    const encryptor = await this.encryptor;
-    if (!encryptor.ok) this.encryptor = undefined;
-    return encryptor;
   }
 
-  private async sendOne(type: string, extra: Record<string, unknown>): Promise<Result<{ tag: string }, MatrixClientError>> {
+  private async sendOne(): Promise<Result<{ tag: string }, DemoTrafficError>> {
     this.sequence += 1;
     const tag = `${this.runId}-${this.sequence}`;
-    const content = { tag, sent_at_ms: Date.now(), ...extra };
-    const result = await this.sender.sendToDevice(type, `demo-${tag}`, { [this.recipient.userId]: { [this.recipient.deviceId]: content } });
+    const content = { tag, sent_at_ms: Date.now() };
+    let type = DEMO_MESSAGE_TYPE;
+    let wire: Record<string, unknown> = content;
+    if (this.encrypted) {
+      const machine = await this.machine();
+      if (!machine.ok) return machine;
+      const encrypted = await machine.value.encryptToDevice(this.recipient, DEMO_MESSAGE_TYPE, content);
+      if (!encrypted.ok) return err(trafficError(encrypted.error));
+      type = ENCRYPTED_TO_DEVICE_TYPE;
+      wire = encrypted.value;
+    }
+    const result = await this.sender.sendToDevice(type, `demo-${tag}`, { [this.recipient.userId]: { [this.recipient.deviceId]: wire } });
     return result.ok ? ok({ tag }) : result;
   }
+}
+
+function trafficError(error: OlmSenderError<MatrixClientError>): DemoTrafficError {
+  if (error.kind === 'request-failed') return error.error;
+  return { kind: 'encryption', reason: error.kind, message: describeOlmSenderError<MatrixClientError>(error, (cause) => describeClientError(cause)) };
 }
