@@ -1,7 +1,8 @@
 /**
  * A minimal web app on matrix-js-sdk: it logs in with the credentials the page was given, starts the SDK's
  * sliding sync (whose `to_device` extension fetches to-device messages, as an app using sliding sync does),
- * and shows every to-device message it handles. Nothing here knows about todevice.
+ * and records every to-device message it handles twice: synchronously in sessionStorage and through an
+ * asynchronous call to whoever opened the page. Nothing here knows about todevice.
  *
  * Runtime: browser (bundled by esbuild). The SDK keeps its to-device token (`since`) in memory, as it does in
  * any app that gives it a MemoryStore: a page reload starts again without one.
@@ -48,6 +49,11 @@ async function main(): Promise<void> {
     item.textContent = `${event.getType()} ${tag}`;
     item.dataset.tag = tag;
     list?.append(item);
+    // Synchronously, before the SDK goes on (and acknowledges the batch with its next request): sessionStorage
+    // survives a reload of the tab, so this record is complete whenever the page goes away.
+    sessionStorage.setItem('handled', JSON.stringify([...JSON.parse(sessionStorage.getItem('handled') ?? '[]'), tag]));
+    // An asynchronous effect, as most apps' handlers have (a database write, a call to another process): one
+    // under way when the page goes away never completes.
     void window.reportHandled?.(tag);
   });
   const rooms = { timeline_limit: 1, required_state: [] };
