@@ -37,7 +37,7 @@ import type { KillPoints } from '../engine/kill-points';
 import { noKillPoints } from '../engine/kill-points';
 import type { Clock } from '../shared/clock';
 import { systemClock } from '../shared/clock';
-import type { InboxEventInput, OlmStateStore } from '../shared/olm-state';
+import type { InboxEventInput, OlmKeyCounts, OlmStateStore } from '../shared/olm-state';
 import { ENCRYPTED_TO_DEVICE_TYPE, SIGNED_CURVE25519 } from '../shared/olm-wire';
 import type { Result } from '../shared/result';
 import { err, ok } from '../shared/result';
@@ -151,7 +151,9 @@ export class OlmDevice {
       e2ee: true,
       onE2ee: (report, nowMs) => {
         if (report.oneTimeKeyCounts[SIGNED_CURVE25519] === undefined && Object.keys(report.oneTimeKeyCounts).length === 0) return;
-        recordKeyCounts(this.state, report, nowMs);
+        // Written only when the server says something new: a write per sync response would take the write
+        // lock once more for every long poll that returns.
+        if (!sameCounts(this.state.readKeyCounts(), report)) recordKeyCounts(this.state, report, nowMs);
         const count = report.oneTimeKeyCounts[SIGNED_CURVE25519] ?? 0;
         const fallbackUsed = report.unusedFallbackKeyTypes !== null && !report.unusedFallbackKeyTypes.includes(SIGNED_CURVE25519);
         if (count < ONE_TIME_KEY_TARGET / 2 || fallbackUsed) this.keysDue = true;
@@ -292,6 +294,14 @@ export class OlmDevice {
     }
     return sent;
   }
+}
+
+function sameCounts(stored: OlmKeyCounts | undefined, report: E2eeReport): boolean {
+  if (stored === undefined) return false;
+  const a = Object.entries(stored.oneTimeKeyCounts).sort(([x], [y]) => x.localeCompare(y));
+  const b = Object.entries(report.oneTimeKeyCounts).sort(([x], [y]) => x.localeCompare(y));
+  const fallback = (types: string[] | null): string => (types === null ? 'null' : [...types].sort().join(','));
+  return JSON.stringify(a) === JSON.stringify(b) && fallback(stored.unusedFallbackKeyTypes) === fallback(report.unusedFallbackKeyTypes);
 }
 
 function describeError(error: MatrixClientError): string {

@@ -75,6 +75,8 @@ export class SyncEngine {
   private pending: ReceivedBatch | undefined;
   /** The e2ee fields of the pending batch's response, handed to `onE2ee` once it is committed. */
   private pendingE2ee: E2eeReport | undefined;
+  /** Whether the last `unchanged` answer carried device list changes (the server answered for those). */
+  private unchangedForKeyNews = false;
   private pos: string | undefined;
   private failures = 0;
   private wakeWatch: (() => void) | undefined;
@@ -281,6 +283,8 @@ export class SyncEngine {
     if (batch.events.length === 0 && batch.nextBatch === batch.since) {
       this.emit('unchanged', { since: batch.since });
       this.reportE2ee(e2ee);
+      // A long poll the server ended for key news (device lists) is not an echo of a since it never issued.
+      this.unchangedForKeyNews = (e2ee?.changedUsers.length ?? 0) > 0;
       return { kind: 'unchanged', since: batch.since };
     }
     const holder = this.lease?.holder;
@@ -344,7 +348,7 @@ export class SyncEngine {
       while (!signal.aborted && summary === undefined) {
         if (this.lease !== undefined && !(await this.waitForLeaseTurn(signal))) break;
         const outcome = await this.cycle(this.longPollTimeoutMs, signal, true);
-        const notIssued = outcome.kind === 'unchanged' ? await this.checkEchoedSince(outcome.since, signal) : undefined;
+        const notIssued = outcome.kind === 'unchanged' && !this.unchangedForKeyNews ? await this.checkEchoedSince(outcome.since, signal) : undefined;
         if (outcome.kind === 'failed') summary = { kind: 'failed', error: outcome.error };
         else if (notIssued !== undefined) summary = { kind: 'failed', error: notIssued };
         else await this.afterCycle(outcome, signal);
