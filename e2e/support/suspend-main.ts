@@ -8,11 +8,11 @@
  * cannot even open the store, since src/store/migrate.ts begins an immediate transaction per migration also when
  * there is nothing to migrate. That is a real hazard of its own (an OS suspending an app mid-transaction), not the
  * one these tests are about, so after suspending, this helper checks the write lock is free, and when it is not,
- * resumes main and tries again.
+ * resumes main and tries again. It first waits until main has published the device's Olm keys.
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
 import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
 import { classifySqliteError } from '../../src/store/sqlite-errors';
 import { pressControl } from './dashboard';
@@ -23,6 +23,9 @@ const lockProbeTimeoutMs = 1000;
 
 export async function suspendMainOutsideWriteLock(page: Page, dataDir: string, log: (line: string) => void): Promise<void> {
   const dbPath = path.join(dataDir, CLIENT_DB_FILE);
+  // Main publishes the device's Olm keys at its first start; stopped before that, no sender could share a room
+  // key with the device at all, which is not what these tests are about.
+  await expect(page.getByTestId('counter-olm-one-time-keys')).not.toHaveText('0', { timeout: 30_000 });
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
     await pressControl(page, 'btn-suspend-main');
     if (writeLockFree(dbPath)) return;

@@ -12,6 +12,7 @@ import {
   suspendOutsideWriteLock,
   tempDir,
   waitFor,
+  waitForKeysPublished,
   waitForLongPoll,
   waitForExactlyOnce,
   withStore,
@@ -39,6 +40,8 @@ async function world() {
   running.push(main);
   const sender = await makeSender(server.url);
   const roomId = await sharedRoom(server.url, sender, dataDir);
+  // Tests stop main; its device must have published its keys first, or no sender can share a room key with it.
+  await waitForKeysPublished(dataDir);
   return { dataDir, main, sender, roomId };
 }
 

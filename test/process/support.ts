@@ -18,6 +18,7 @@ import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
 import { readAccount } from '../../src/store/account';
 import { summarizeHandled, handledTags } from '../../src/store/handled';
 import { inboxStats } from '../../src/store/inbox';
+import { readOlmStats } from '../../src/store/olm-stats';
 import { readStoreReadOnly, type ClientStore } from '../../src/store/open-store';
 import { startTestServer, type TestServer } from '../conformance/support';
 
@@ -139,6 +140,16 @@ export async function waitForLongPoll(dataDir: string, pid: number): Promise<voi
       store.statement("SELECT 1 FROM event_log WHERE pid = ? AND kind = 'request' AND json_extract(detail, '$.timeoutMs') > 0 LIMIT 1").get(pid) !== undefined,
     );
   await waitFor(inLongPoll, 20_000, () => `process ${pid} never started a long poll`);
+}
+
+/**
+ * Waits until the device of a data directory has published its Olm keys (the main process does at its first
+ * start). A sender needs them to share a room key, so a test that stops main must wait for them first.
+ */
+export async function waitForKeysPublished(dataDir: string): Promise<void> {
+  const published = (): boolean =>
+    fs.existsSync(path.join(dataDir, CLIENT_DB_FILE)) && withStore(dataDir, (store) => readOlmStats(store).identity?.deviceKeysPublished === true);
+  await waitFor(published, 30_000, () => `the device of ${dataDir} never published its keys`);
 }
 
 /**
