@@ -76,7 +76,11 @@ export interface HomeserverOptions {
 /** What the server holds for one device. */
 export interface KitInspection {
   /** Messages accepted and not yet acknowledged, in delivery order, with their `tag` where they carry one. */
-  queued: Array<{ streamId: number; type: string; sender: string; tag: string | undefined }>;
+  /**
+   * An Olm-encrypted row carries its tag inside the ciphertext, which the server cannot read: it has
+   * `ciphertextDigest` instead, the digest the kit's sender logged for that message.
+   */
+  queued: Array<{ streamId: number; type: string; sender: string; tag: string | undefined; ciphertextDigest: string | undefined }>;
   /** Highest stream position the device acknowledged with a `since` (0 when none). */
   acknowledged: number;
   /** Messages ever accepted into the device's queue. */
@@ -177,8 +181,13 @@ export interface SentMessage {
   n: number;
   from: DeviceRef;
   to: DeviceRef;
+  /** The event type the client sees (for an encrypted message, the type inside the Olm payload). */
   type: string;
   kind: 'to-device' | 'room-key';
+  /** Sent Olm-encrypted (`m.room.encrypted` on the wire). */
+  encrypted: boolean;
+  /** For an encrypted message, the digest of its ciphertext, as `inspect()` reports it for the queued row. */
+  ciphertextDigest: string | undefined;
   sentAtMs: number;
 }
 
@@ -189,6 +198,12 @@ export interface ToDeviceOptions {
   type?: string;
   /** Extra content of the n-th message (n from 1); `tag` and `sent_at_ms` are always set by the kit. */
   content?: (n: number) => Record<string, unknown>;
+  /**
+   * Olm-encrypt each message through the sending device's matrix-rust-sdk `OlmMachine` (default false). The
+   * recipient device must have published its keys; the client sees `type` and the content, tag included, after
+   * decrypting.
+   */
+  encrypted?: boolean;
 }
 
 export interface RoomMessagesOptions {
@@ -201,7 +216,11 @@ export interface RoomMessagesOptions {
 export interface SentRoomMessage {
   eventId: string;
   sessionId: string;
-  /** Tags of the `org.todevice.room_key` to-device messages (one per recipient device) sent before it. */
+  /**
+   * Tags of the Olm-encrypted `m.room_key` messages sent before it, one per device that got the key (every device
+   * with keys of the recipients' users). Each is `room-key:<session_id>`, which a client derives from the
+   * decrypted key; judge each device with `{ recipient }` when several got the same key.
+   */
   keyTags: string[];
 }
 
@@ -212,7 +231,10 @@ export interface SentRoomMessage {
 export interface KitSender {
   /** Tagged to-device messages from `from` to `to`; resolves with their tags in send order. */
   toDevice(from: KitDevice, to: DeviceRef, options?: ToDeviceOptions): Promise<string[]>;
-  /** Megolm `m.room.encrypted` messages into `roomId`, each after its key (`org.todevice.room_key`) reached every device of `to`. */
+  /**
+   * Megolm `m.room.encrypted` messages into `roomId`, each after its key (an Olm-encrypted `m.room_key`, from the
+   * sending device's `OlmMachine`) reached every device of `to`; those devices must have published Olm keys.
+   */
   roomMessages(from: KitDevice, roomId: string, to: DeviceRef | readonly DeviceRef[], options?: RoomMessagesOptions): Promise<SentRoomMessage[]>;
   /** Every message accepted so far, in send order. */
   sent(): readonly SentMessage[];
@@ -240,7 +262,10 @@ export interface Verdict {
 }
 
 export interface JudgeOptions {
-  /** Judge only messages sent to this device. Default: every recipient. */
+  /**
+   * Judge only messages sent to this device. Default: every recipient. A room key shared with several devices has one tag
+   * (`room-key:<session_id>`) for all of them, so judging it needs a recipient: without one, that is an error.
+   */
   recipient?: DeviceRef;
 }
 

@@ -101,17 +101,20 @@ export class OlmMachineSender<E> {
   }
 
   /**
-   * Encrypts one room event for `recipient`. When the message starts a session, the session's key is first sent
-   * to the recipient's devices as an Olm-encrypted `m.room_key` (unless `withholdKey`).
+   * Encrypts one room event for `recipient` (one device, or several). When the message starts a session, the
+   * session's key is first sent to the recipients' users' devices as an Olm-encrypted `m.room_key` (unless
+   * `withholdKey`); every recipient device named must get it, or nothing is encrypted.
    */
   encryptRoomMessage(
     roomId: string,
-    recipient: OlmRecipient,
+    recipient: OlmRecipient | readonly OlmRecipient[],
     eventType: string,
     content: Record<string, unknown>,
     options: { withholdKey?: boolean } = {},
   ): Promise<Result<OlmEncryptedRoomMessage, OlmSenderError<E>>> {
-    return this.serialised(() => this.encryptRoomMessageNow(roomId, recipient, eventType, content, options.withholdKey === true));
+    const recipients = Array.isArray(recipient) ? (recipient as readonly OlmRecipient[]) : [recipient as OlmRecipient];
+    if (recipients.length === 0) throw new Error('encryptRoomMessage needs at least one recipient device');
+    return this.serialised(() => this.encryptRoomMessageNow(roomId, recipients, eventType, content, options.withholdKey === true));
   }
 
   /** The `m.room.encrypted` (Olm) content that carries `eventType`/`content` to `recipient`'s device. */
@@ -131,7 +134,7 @@ export class OlmMachineSender<E> {
 
   private async encryptRoomMessageNow(
     roomId: string,
-    recipient: OlmRecipient,
+    recipients: readonly OlmRecipient[],
     eventType: string,
     content: Record<string, unknown>,
     withholdKey: boolean,
@@ -144,7 +147,7 @@ export class OlmMachineSender<E> {
     if (starting) {
       if (used !== undefined) await machine.invalidateGroupSession(room);
       this.messagesInSession.delete(roomId);
-      const shared = withholdKey ? await this.shareWithNobody(room) : await this.shareWith(room, recipient);
+      const shared = withholdKey ? await this.shareWithNobody(room) : await this.shareWith(room, recipients);
       if (!shared.ok) return shared;
       keySent = !withholdKey;
     }
@@ -162,14 +165,18 @@ export class OlmMachineSender<E> {
     return ok(undefined);
   }
 
-  /** Shares the room's new session with the recipient's devices; the recipient device must get the Olm key. */
-  private async shareWith(room: InstanceType<CryptoLibrary['RoomId']>, recipient: OlmRecipient): Promise<Result<void, OlmSenderError<E>>> {
-    const session = await this.ensureOlmSession(recipient);
-    if (!session.ok) return session;
+  /** Shares the room's new session with the recipients' users' devices; every recipient device must get the Olm key. */
+  private async shareWith(room: InstanceType<CryptoLibrary['RoomId']>, recipients: readonly OlmRecipient[]): Promise<Result<void, OlmSenderError<E>>> {
+    for (const recipient of recipients) {
+      const session = await this.ensureOlmSession(recipient);
+      if (!session.ok) return session;
+    }
     const { library, machine } = this;
-    const requests = (await machine.shareRoomKey(room, [new library.UserId(recipient.userId)], new library.EncryptionSettings())) as MachineRequest[];
-    const forRecipient = requests.filter((request) => messagesFor(request, recipient) !== undefined);
-    if (!forRecipient.some((request) => request.event_type === ENCRYPTED_EVENT_TYPE)) {
+    const users = [...new Set(recipients.map((recipient) => recipient.userId))].map((userId) => new library.UserId(userId));
+    const requests = (await machine.shareRoomKey(room, users, new library.EncryptionSettings())) as MachineRequest[];
+    for (const recipient of recipients) {
+      const forRecipient = requests.filter((request) => messagesFor(request, recipient) !== undefined);
+      if (forRecipient.some((request) => request.event_type === ENCRYPTED_EVENT_TYPE)) continue;
       await machine.invalidateGroupSession(room);
       const withheld = forRecipient.find((request) => request.event_type !== ENCRYPTED_EVENT_TYPE);
       const reason = withheld === undefined ? 'the crypto library shared the key with other devices only' : `the crypto library would send ${withheld.event_type}`;

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { AdminClient } from '../homeserver/admin-client';
 import type { DeviceInspection, Fault, FaultEndpoint, RunRetentionResponse } from '../shared/admin-wire';
 import { FAULT_ENDPOINTS } from '../shared/admin-wire';
+import { ciphertextDigest } from './kit-ciphertext';
 import type { KitRun } from './kit-run';
 
 const cliEntry = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
@@ -53,8 +54,12 @@ export interface HomeserverOptions {
 
 /** What the server holds for one device (`GET /_todevice/admin/devices/...`). */
 export interface KitInspection {
-  /** Messages still queued (accepted, not yet acknowledged), in delivery order, with their tags where they carry one. */
-  queued: Array<{ streamId: number; type: string; sender: string; tag: string | undefined }>;
+  /**
+   * Messages still queued (accepted, not yet acknowledged), in delivery order, with their tags where the server can
+   * read one; an Olm-encrypted row carries its tag inside the ciphertext, so it has `ciphertextDigest` instead, the
+   * digest the kit's sender logged for it (kit-ciphertext.ts).
+   */
+  queued: Array<{ streamId: number; type: string; sender: string; tag: string | undefined; ciphertextDigest: string | undefined }>;
   /** Highest stream position the device acknowledged with a `since` (0 when none). */
   acknowledged: number;
   /** Messages ever accepted into the device's queue. */
@@ -256,6 +261,7 @@ function toInspection(wire: DeviceInspection): KitInspection {
       type: row.type,
       sender: row.sender,
       tag: typeof row.content.tag === 'string' ? row.content.tag : undefined,
+      ciphertextDigest: ciphertextDigest(row.content),
     })),
     acknowledged: wire.acked_stream_id,
     accepted: wire.accepted,

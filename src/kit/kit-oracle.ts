@@ -38,7 +38,10 @@ export interface Verdict {
 }
 
 export interface JudgeOptions {
-  /** Judge only the messages sent to this device. Default: every recipient of the run. */
+  /**
+   * Judge only the messages sent to this device. Default: every recipient of the run. A room key shared with several devices has one tag
+   * (`room-key:<session_id>`) for all of them, so judging it needs a recipient: without one, that is an error.
+   */
   recipient?: DeviceRef;
 }
 
@@ -69,8 +72,17 @@ export function judgeHandled(
   recipient?: DeviceRef,
 ): Omit<Verdict, 'server' | 'seed' | 'message'> {
   const judged = recipient === undefined ? sent : sent.filter((message) => sameDevice(message.to, recipient));
-  const byTag = new Map(judged.map((message) => [message.tag, message]));
+  const byTag = new Map<string, SentMessage>();
+  for (const message of judged) {
+    // A room key's tag names its session, and one session is shared with every recipient device: a handled tag
+    // then says nothing about which device handled it.
+    if (byTag.has(message.tag)) throw new Error(`todevice kit: tag ${message.tag} was sent to more than one device; judge each device with { recipient }`);
+    byTag.set(message.tag, message);
+  }
+  const queuedDigests = new Set(server.flatMap((device) => device.queued.flatMap((row) => (row.ciphertextDigest === undefined ? [] : [row.ciphertextDigest]))));
   const queuedTags = new Set(server.flatMap((device) => device.queued.flatMap((row) => (row.tag === undefined ? [] : [row.tag]))));
+  // An encrypted message's tag is inside its ciphertext: it is queued when its ciphertext is.
+  for (const message of judged) if (message.ciphertextDigest !== undefined && queuedDigests.has(message.ciphertextDigest)) queuedTags.add(message.tag);
   const times = new Map<string, number>();
   const highestN = new Map<string, number>();
   const reordered: string[] = [];

@@ -1,6 +1,7 @@
 /**
- * The kit's sender: tagged to-device messages, and Megolm room messages each preceded by the to-device message
- * that shares its key, from any device of the test to any other, with the tags returned.
+ * The kit's sender: tagged to-device messages (plaintext, or Olm-encrypted), and Megolm room messages each
+ * preceded by the Olm-encrypted `m.room_key` that shares its key, from any device of the test to any other, with
+ * the tags returned.
  *
  * Runtime: node. Guarantees the oracle relies on:
  * - each sending device sends strictly one request at a time, in call order, also when a test calls it from
@@ -10,16 +11,25 @@
  *   retried with the same transaction ID, which the server deduplicates, so a retry never doubles a message;
  *   a request still failing after `maxSendAttempts` throws, and its message is not in the log;
  * - tags are `s<i>-<n>`: i numbers the sending devices of the run in order of first use, n counts that device's
- *   to-device messages from 1. Every message carries `tag` and `sent_at_ms` in its content;
+ *   to-device messages from 1. Every tagged message carries `tag` and `sent_at_ms` in its content, inside the Olm
+ *   payload when it is encrypted (the server then sees only ciphertext; the log keeps its digest so the oracle
+ *   can still tell queued from deleted, kit-ciphertext.ts);
+ * - encryption is real: each sending device that encrypts is a matrix-rust-sdk `OlmMachine`
+ *   (src/crypto/olm-machine-sender.ts) that publishes its keys, queries the recipient's device and claims one of
+ *   its one-time keys, so the recipient must have published Olm keys, as any end-to-end encrypting client does;
  * - a room message goes out only after its key was accepted for every recipient device, so an undecryptable
- *   message always means a key the client lost, never one the sender failed to send. The key travels as
- *   `org.todevice.room_key` (src/shared/room-key-protocol.ts), not Olm-encrypted: a client under test needs a
- *   handler for that type to use it, or reads only the tags.
+ *   message always means a key the client lost, never one the sender failed to send. The key travels as an
+ *   Olm-encrypted `m.room_key` to every device of the recipients' users that has keys; its tag is
+ *   `room-key:<session_id>` (src/shared/delivery-tag.ts), which the client derives from the decrypted content.
  */
-import type { RoomEncryptor } from '../crypto/room-encryptor';
+import { describeOlmSenderError, OlmMachineSender } from '../crypto/olm-machine-sender';
+import type { OlmRequestTransport } from '../crypto/olm-request-loop';
 import { DEMO_MESSAGE_TYPE } from '../shared/demo-protocol';
-import { ROOM_KEY_EVENT_TYPE } from '../shared/room-key-protocol';
+import { OLM_ROOM_KEY_EVENT_TYPE } from '../shared/olm-wire';
+import { err, ok } from '../shared/result';
+import { ENCRYPTED_EVENT_TYPE } from '../shared/room-key-protocol';
 import type { KitDevice } from './kit-accounts';
+import { ciphertextDigest } from './kit-ciphertext';
 import type { DeviceRef } from './kit-homeserver';
 import { KitHttpError, matrixRequest } from './kit-http';
 import type { KitRun } from './kit-run';
@@ -36,9 +46,14 @@ export interface SentMessage {
   n: number;
   from: DeviceRef;
   to: DeviceRef;
+  /** The event type the client sees: for an encrypted message, the type inside the Olm payload. */
   type: string;
-  /** `to-device` for plain tagged messages, `room-key` for a Megolm key shared before a room message. */
+  /** `to-device` for tagged messages, `room-key` for a Megolm key shared before a room message. */
   kind: 'to-device' | 'room-key';
+  /** True when the message went out Olm-encrypted (`m.room.encrypted` on the wire). */
+  encrypted: boolean;
+  /** For an encrypted message, the digest of its ciphertext, as the homeserver inspection reports it for the queued row. */
+  ciphertextDigest: string | undefined;
   sentAtMs: number;
 }
 
@@ -49,6 +64,11 @@ export interface ToDeviceOptions {
   type?: string;
   /** Extra content for the n-th message of this call (n from 1); `tag` and `sent_at_ms` are always set by the kit. */
   content?: (n: number) => Record<string, unknown>;
+  /**
+   * Olm-encrypt each message through the sending device's `OlmMachine` (default false). The recipient device must
+   * have published its keys; the client sees `type` and the content, tag included, once it decrypted the event.
+   */
+  encrypted?: boolean;
 }
 
 export interface RoomMessagesOptions {
@@ -61,19 +81,26 @@ export interface RoomMessagesOptions {
 export interface SentRoomMessage {
   eventId: string;
   sessionId: string;
-  /** The tags of the key messages, one per recipient device, sent before this room message. */
+  /** The tags of the key messages sent before this room message, one per device that got the key. */
   keyTags: string[];
 }
 
 export interface KitSender {
   /** Sends tagged to-device messages from `from` to `to`; resolves with their tags in send order. */
   toDevice(from: KitDevice, to: DeviceRef, options?: ToDeviceOptions): Promise<string[]>;
-  /** Sends Megolm-encrypted `m.room.message`s into `roomId`, sharing each message's key with `to` first. */
+  /** Sends Megolm-encrypted `m.room.message`s into `roomId`, sharing each message's key with `to` first (Olm). */
   roomMessages(from: KitDevice, roomId: string, to: DeviceRef | readonly DeviceRef[], options?: RoomMessagesOptions): Promise<SentRoomMessage[]>;
   /** Every message the server accepted so far, in send order. */
   sent(): readonly SentMessage[];
-  /** Releases the Megolm sessions' crypto state. */
+  /** Releases the sending devices' crypto state. */
   close(): void;
+}
+
+/** A to-device message the machine sent (a room key share), accepted by the server and waiting for its tag. */
+interface SharedKeyMessage {
+  to: DeviceRef;
+  ciphertextDigest: string | undefined;
+  sentAtMs: number;
 }
 
 interface SendingDevice {
@@ -81,7 +108,9 @@ interface SendingDevice {
   sequence: number;
   /** Tail of this device's send chain: each send waits for the one before it. */
   chain: Promise<unknown>;
-  encryptor: Promise<RoomEncryptor> | undefined;
+  olm: Promise<OlmMachineSender<KitHttpError>> | undefined;
+  /** What the machine's transport sent since the last room message; logged once the share's session is known. */
+  shared: SharedKeyMessage[];
 }
 
 export function kitSender(run: KitRun): KitSender {
@@ -91,7 +120,7 @@ export function kitSender(run: KitRun): KitSender {
     const key = `${from.userId}\u0000${from.deviceId}`;
     let device = devices.get(key);
     if (device === undefined) {
-      device = { index: devices.size, sequence: 0, chain: Promise.resolve(), encryptor: undefined };
+      device = { index: devices.size, sequence: 0, chain: Promise.resolve(), olm: undefined, shared: [] };
       devices.set(key, device);
     }
     return device;
@@ -102,22 +131,44 @@ export function kitSender(run: KitRun): KitSender {
     device.chain = next.catch(() => undefined);
     return next;
   };
-  const sendOne = async (from: KitDevice, to: DeviceRef, type: string, kind: SentMessage['kind'], extra: Record<string, unknown>): Promise<string> => {
-    const device = sendingDevice(from);
+  const logMessage = (device: SendingDevice, from: DeviceRef, message: Omit<SentMessage, 'sender' | 'n' | 'from' | 'tag'> & { tag?: string }): string => {
     const n = device.sequence + 1;
-    const tag = `s${device.index}-${n}`;
+    device.sequence = n;
+    const tag = message.tag ?? `s${device.index}-${n}`;
+    log.push({ ...message, tag, sender: device.index, n, from: { userId: from.userId, deviceId: from.deviceId }, to: { userId: message.to.userId, deviceId: message.to.deviceId } });
+    return tag;
+  };
+  const olmOf = (from: KitDevice, device: SendingDevice): Promise<OlmMachineSender<KitHttpError>> => {
+    device.olm ??= OlmMachineSender.create({ userId: from.userId, deviceId: from.deviceId, transport: olmTransport(from, device) }).then((created) => {
+      if (!created.ok) throw new Error(`todevice kit: ${from.userId}/${from.deviceId} could not publish its Olm keys: ${describeOlmSenderError(created.error, describeKitError)}`);
+      return created.value;
+    });
+    // A failed start is not kept: the next call tries again.
+    device.olm.catch(() => (device.olm = undefined));
+    return device.olm;
+  };
+  const sendTagged = async (from: KitDevice, to: DeviceRef, type: string, extra: Record<string, unknown>, encrypted: boolean): Promise<string> => {
+    const device = sendingDevice(from);
+    const tag = `s${device.index}-${device.sequence + 1}`;
     const sentAtMs = Date.now();
-    const messages = { [to.userId]: { [to.deviceId]: { ...extra, tag, sent_at_ms: sentAtMs } } };
+    const content = { ...extra, tag, sent_at_ms: sentAtMs };
+    let wireType = type;
+    let wireContent: Record<string, unknown> = content;
+    if (encrypted) {
+      const olm = await olmOf(from, device);
+      const sealed = await olm.encryptToDevice(to, type, content);
+      if (!sealed.ok) throw new Error(`todevice kit: cannot encrypt for ${to.userId}/${to.deviceId}: ${describeOlmSenderError(sealed.error, describeKitError)}`);
+      wireType = ENCRYPTED_EVENT_TYPE;
+      wireContent = sealed.value;
+    }
     const txnId = `kit-${run.startedAtMs}-${tag}`;
     await retried(() =>
-      matrixRequest(from.homeserverUrl, 'PUT', `/_matrix/client/v3/sendToDevice/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`, {
+      matrixRequest(from.homeserverUrl, 'PUT', `/_matrix/client/v3/sendToDevice/${encodeURIComponent(wireType)}/${encodeURIComponent(txnId)}`, {
         accessToken: from.accessToken,
-        body: { messages },
+        body: { messages: { [to.userId]: { [to.deviceId]: wireContent } } },
       }),
     );
-    device.sequence = n;
-    log.push({ tag, sender: device.index, n, from: { userId: from.userId, deviceId: from.deviceId }, to: { userId: to.userId, deviceId: to.deviceId }, type, kind, sentAtMs });
-    return tag;
+    return logMessage(device, from, { tag, to, type, kind: 'to-device', encrypted, ciphertextDigest: encrypted ? ciphertextDigest(wireContent) : undefined, sentAtMs });
   };
 
   return {
@@ -126,41 +177,85 @@ export function kitSender(run: KitRun): KitSender {
       const type = options.type ?? DEMO_MESSAGE_TYPE;
       return inOrder(sendingDevice(from), async () => {
         const tags: string[] = [];
-        for (let n = 1; n <= count; n += 1) tags.push(await sendOne(from, to, type, 'to-device', options.content?.(n) ?? {}));
+        for (let n = 1; n <= count; n += 1) tags.push(await sendTagged(from, to, type, options.content?.(n) ?? {}, options.encrypted === true));
         return tags;
       });
     },
     roomMessages: (from, roomId, to, options = {}) => {
       const count = positiveInteger('count', options.count ?? 1);
       const recipients = Array.isArray(to) ? (to as readonly DeviceRef[]) : [to as DeviceRef];
+      if (recipients.length === 0) throw new Error('todevice kit: roomMessages needs at least one recipient device');
       const device = sendingDevice(from);
       return inOrder(device, async () => {
-        device.encryptor ??= import('../crypto/room-encryptor').then(({ RoomEncryptor }) => RoomEncryptor.create({ userId: from.userId, deviceId: from.deviceId }));
-        const encryptor = await device.encryptor;
+        const olm = await olmOf(from, device);
         const sent: SentRoomMessage[] = [];
         for (let n = 1; n <= count; n += 1) {
-          const message = await encryptor.encrypt(roomId, 'm.room.message', { msgtype: 'm.text', body: options.body?.(n) ?? `message ${n}` });
-          const keyTags: string[] = [];
-          if (message.newRoomKey !== undefined) {
-            for (const recipient of recipients) keyTags.push(await sendOne(from, recipient, ROOM_KEY_EVENT_TYPE, 'room-key', { room_key: message.newRoomKey }));
-          }
-          const txnId = `kit-${run.startedAtMs}-room-s${device.index}-${message.sessionId}`;
+          device.shared = [];
+          const message = await olm.encryptRoomMessage(roomId, recipients, 'm.room.message', { msgtype: 'm.text', body: options.body?.(n) ?? `message ${n}` });
+          const shared = device.shared;
+          device.shared = [];
+          if (!message.ok) throw new Error(`todevice kit: cannot share a room key: ${describeOlmSenderError(message.error, describeKitError)}`);
+          const keyTag = message.value.keyTag;
+          const keyTags =
+            keyTag === null
+              ? []
+              : shared.map((share) => logMessage(device, from, { ...share, tag: keyTag, type: OLM_ROOM_KEY_EVENT_TYPE, kind: 'room-key', encrypted: true }));
+          const txnId = `kit-${run.startedAtMs}-room-s${device.index}-${message.value.sessionId}`;
           const body = await retried(() =>
-            matrixRequest(from.homeserverUrl, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${message.type}/${encodeURIComponent(txnId)}`, {
+            matrixRequest(from.homeserverUrl, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${message.value.type}/${encodeURIComponent(txnId)}`, {
               accessToken: from.accessToken,
-              body: message.content,
+              body: message.value.content,
             }),
           );
-          sent.push({ eventId: String(body.event_id), sessionId: message.sessionId, keyTags });
+          sent.push({ eventId: String(body.event_id), sessionId: message.value.sessionId, keyTags });
         }
         return sent;
       });
     },
     sent: () => [...log],
     close: () => {
-      for (const device of devices.values()) void device.encryptor?.then((encryptor) => encryptor.close()).catch(() => undefined);
+      for (const device of devices.values()) void device.olm?.then((olm) => olm.close()).catch(() => undefined);
     },
   };
+}
+
+/**
+ * The sending device's `OlmMachine` talks to the homeserver through the kit's own requests (retried like every
+ * other send). The to-device messages it sends are room key shares; each accepted one is kept for the log.
+ */
+function olmTransport(from: KitDevice, device: SendingDevice): OlmRequestTransport<KitHttpError> {
+  const asResult = async <T>(send: () => Promise<T>) => {
+    try {
+      return ok(await send());
+    } catch (error) {
+      if (error instanceof KitHttpError) return err(error);
+      return err(new KitHttpError(0, undefined, error instanceof Error ? error.message : String(error)));
+    }
+  };
+  return {
+    keysRequest: (endpoint, body) =>
+      asResult(() => retried(() => matrixRequest(from.homeserverUrl, 'POST', `/_matrix/client/v3/keys/${endpoint}`, { accessToken: from.accessToken, body }))),
+    sendToDevice: async (eventType, txnId, messages) => {
+      const sentAtMs = Date.now();
+      const sent = await asResult(() =>
+        retried(() =>
+          matrixRequest(from.homeserverUrl, 'PUT', `/_matrix/client/v3/sendToDevice/${encodeURIComponent(eventType)}/${encodeURIComponent(txnId)}`, {
+            accessToken: from.accessToken,
+            body: { messages },
+          }),
+        ),
+      );
+      if (!sent.ok) return sent;
+      for (const [userId, byDevice] of Object.entries(messages)) {
+        for (const [deviceId, content] of Object.entries(byDevice)) device.shared.push({ to: { userId, deviceId }, ciphertextDigest: ciphertextDigest(content), sentAtMs });
+      }
+      return ok(undefined);
+    },
+  };
+}
+
+function describeKitError(error: KitHttpError): string {
+  return error.message;
 }
 
 /** Retries network errors, 429 and 5xx with the same request (and so the same transaction ID). */

@@ -1,8 +1,15 @@
 // The kit's sender, accounts and faults against a real `todevice serve`: concurrent sends from one device keep
-// their order, Megolm room messages go out after their keys, and bad input is a one-line error.
+// their order, Megolm room messages go out after their Olm-encrypted keys, encrypted to-device messages keep
+// their tags inside the ciphertext, and bad input is a one-line error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MatrixClient } from '../../src/engine/matrix-client';
 import { createKit, type Kit } from '../../src/kit/kit';
+import type { KitDevice } from '../../src/kit/kit-accounts';
 import { matrixRequest } from '../../src/kit/kit-http';
+import { deliveryTag, roomKeyTag } from '../../src/shared/delivery-tag';
+import type { RoomEvent } from '../../src/shared/wire';
+import { OlmReceiver } from '../support/olm-receiver';
+import { tempStore } from '../unit/store/temp-store';
 
 let kit: Kit;
 
@@ -13,6 +20,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await kit.close();
 });
+
+/** Our own client for a kit device, so a test can receive as that device with todevice's Olm core. */
+function clientOf(device: KitDevice): MatrixClient {
+  return new MatrixClient({ baseUrl: device.homeserverUrl }).withAccessToken(device.accessToken);
+}
 
 describe('kit sender and accounts', () => {
   it('kit sender: two concurrent calls from one device are sent one after the other, in call order', async () => {
@@ -30,28 +42,62 @@ describe('kit sender and accounts', () => {
     expect((await kit.homeserver.inspect(alice.devices.PHONE!)).accepted).toBe(0);
   });
 
-  it('kit sender: each Megolm room message goes out after its key reached every recipient device', async () => {
+  it('kit sender: each Megolm room message goes out after its Olm-encrypted key reached every recipient device', async () => {
     const { carol, dave } = await kit.accounts.register({ carol: ['WEB', 'PHONE'], dave: 'SENDER' });
+    const web = await OlmReceiver.create(clientOf(carol.devices.WEB!), tempStore());
+    const phone = await OlmReceiver.create(clientOf(carol.devices.PHONE!), tempStore());
     const roomId = await kit.accounts.createRoom(dave.device, [carol.device]);
     const recipients = [carol.devices.WEB!, carol.devices.PHONE!];
     const sent = await kit.sender.roomMessages(dave.device, roomId, recipients, { count: 2 });
-    expect(sent.map((message) => message.keyTags)).toEqual([
-      ['s1-1', 's1-2'],
-      ['s1-3', 's1-4'],
-    ]);
+    expect(new Set(sent.map((message) => message.sessionId)).size).toBe(2);
+    for (const message of sent) expect(message.keyTags).toEqual([roomKeyTag(message.sessionId), roomKeyTag(message.sessionId)]);
+    const keyLog = kit.sender.sent().filter((message) => message.kind === 'room-key' && message.to.userId === carol.userId);
+    // One share per room message, to both devices (in the order the crypto library put them in its request).
+    expect(keyLog.map((message) => [message.tag, message.type, message.encrypted])).toEqual(
+      sent.flatMap((message) => Array(2).fill([roomKeyTag(message.sessionId), 'm.room_key', true])),
+    );
+    for (const pair of [keyLog.slice(0, 2), keyLog.slice(2)]) expect(pair.map((message) => message.to.deviceId).sort()).toEqual(['PHONE', 'WEB']);
+    // On the wire only ciphertext: the server sees no tag, and its rows match the logged digests.
     const queued = (await kit.homeserver.inspect(carol.devices.WEB!)).queued;
     expect(queued.map((row) => [row.type, row.tag])).toEqual([
-      ['org.todevice.room_key', 's1-1'],
-      ['org.todevice.room_key', 's1-3'],
+      ['m.room.encrypted', undefined],
+      ['m.room.encrypted', undefined],
     ]);
-    for (const message of sent) {
+    expect(queued.map((row) => row.ciphertextDigest)).toEqual(keyLog.filter((message) => message.to.deviceId === 'WEB').map((message) => message.ciphertextDigest));
+    expect((await kit.oracle.judge([], { recipient: carol.devices.WEB! })).pending).toEqual(sent.map((message) => roomKeyTag(message.sessionId)));
+
+    // Both devices decrypt the keys and, with them, the messages.
+    for (const receiver of [web, phone]) {
+      const rows = await receiver.receive(2);
+      expect(rows.map((row) => [row.type, row.decryptionError ?? null, deliveryTag(row.type, row.content)])).toEqual(
+        sent.map((message) => ['m.room_key', null, roomKeyTag(message.sessionId)]),
+      );
+    }
+    for (const [i, message] of sent.entries()) {
       const event = await matrixRequest(carol.device.homeserverUrl, 'GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(message.eventId)}`, {
         accessToken: carol.device.accessToken,
       });
       expect(event.type).toBe('m.room.encrypted');
       expect(event.content).toMatchObject({ algorithm: 'm.megolm.v1.aes-sha2', session_id: message.sessionId });
+      expect(await web.decryptRoomEvent(event as unknown as RoomEvent)).toMatchObject({ content: { body: `message ${i + 1}` } });
     }
-    expect(new Set(sent.map((message) => message.sessionId)).size).toBe(2);
+  });
+
+  it('kit sender: encrypted to-device messages carry their tag inside the Olm payload; the oracle tells queued from deleted by ciphertext', async () => {
+    const { hana, ivan } = await kit.accounts.register({ hana: 'WEB', ivan: 'SENDER' });
+    const receiver = await OlmReceiver.create(clientOf(hana.device), tempStore());
+    const tags = await kit.sender.toDevice(ivan.device, hana.device, { count: 3, encrypted: true, content: (n) => ({ n }) });
+    const queued = (await kit.homeserver.inspect(hana.device)).queued;
+    expect(queued.map((row) => [row.type, row.tag])).toEqual(Array(3).fill(['m.room.encrypted', undefined]));
+    expect((await kit.oracle.judge([], { recipient: hana.device })).pending).toEqual(tags);
+
+    const rows = await receiver.receive(3);
+    expect(rows.map((row) => [row.type, row.content.n, deliveryTag(row.type, row.content)])).toEqual(tags.map((tag, i) => ['org.todevice.test', i + 1, tag]));
+    // The receiver acknowledged them by syncing once more: nothing queued, so a tag never reported is lost.
+    await receiver.acknowledge();
+    const verdict = await kit.oracle.judge(tags.slice(0, 2), { recipient: hana.device });
+    expect(verdict.lost).toEqual([tags[2]]);
+    expect(verdict.pending).toEqual([]);
   });
 
   it('kit: bad input is a one-line error', async () => {

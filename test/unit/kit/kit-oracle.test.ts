@@ -19,12 +19,14 @@ function sentTo(to: typeof web, sender: number, count: number, firstN = 1): Sent
     to,
     type: 'org.todevice.test',
     kind: 'to-device' as const,
+    encrypted: false,
+    ciphertextDigest: undefined,
     sentAtMs: 1000 + i,
   }));
 }
 
 function server(device: typeof web, queuedTags: string[]): Array<typeof web & KitInspection> {
-  const queued = queuedTags.map((tag, i) => ({ streamId: 10 + i, type: 'org.todevice.test', sender: bob.userId, tag }));
+  const queued = queuedTags.map((tag, i) => ({ streamId: 10 + i, type: 'org.todevice.test', sender: bob.userId, tag, ciphertextDigest: undefined }));
   return [{ ...device, queued, acknowledged: 9, accepted: 12, delivered: 12, deleted: 12 - queued.length }];
 }
 
@@ -41,6 +43,24 @@ describe('kit oracle: judgeHandled', () => {
     expect(facts.lost).toEqual(['s0-2']);
     expect(facts.pending).toEqual(['s0-4']);
     expect(facts.ok).toBe(false);
+  });
+
+  it('kit oracle: an encrypted message is pending while its ciphertext is queued (the server cannot read its tag), lost once deleted', () => {
+    const sent = sentTo(web, 0, 3).map((message, i) => ({ ...message, encrypted: true, ciphertextDigest: `digest-${i + 1}` }));
+    const queued = [{ streamId: 12, type: 'm.room.encrypted', sender: bob.userId, tag: undefined, ciphertextDigest: 'digest-3' }];
+    const facts = judgeHandled(sent, ['s0-1'], [{ ...web, queued, acknowledged: 11, accepted: 3, delivered: 3, deleted: 2 }]);
+    expect(facts.lost).toEqual(['s0-2']);
+    expect(facts.pending).toEqual(['s0-3']);
+  });
+
+  it('kit oracle: a room key tag sent to two devices must be judged per device, and is judged there', () => {
+    const key = (to: typeof web): SentMessage => ({ ...sentTo(to, 0, 1)[0]!, tag: 'room-key:S1', kind: 'room-key', type: 'm.room_key', encrypted: true, ciphertextDigest: `d-${to.deviceId}` });
+    const sent = [key(web), { ...key(phone), n: 2 }];
+    expect(() => judgeHandled(sent, ['room-key:S1'], [...server(web, []), ...server(phone, [])])).toThrow(
+      'todevice kit: tag room-key:S1 was sent to more than one device; judge each device with { recipient }',
+    );
+    expect(judgeHandled(sent, ['room-key:S1'], server(web, []), web)).toMatchObject({ ok: true, handledOnce: 1 });
+    expect(judgeHandled(sent, [], server(phone, []), phone).lost).toEqual(['room-key:S1']);
   });
 
   it('kit oracle: a second handling is a duplicate, not also a reordering', () => {
