@@ -16,7 +16,7 @@ export interface Target {
 }
 
 export interface Figure {
-  /** Case number (1-6), as the table and the README list them. */
+  /** Case number (1-7), as the table and the README list them. */
   caseNumber: number;
   name: string;
   value: number;
@@ -59,6 +59,8 @@ export interface BenchSizes {
   serverRequests: number;
   /** Concurrent senders in case 6. */
   serverSenders: number;
+  /** Olm-encrypted room keys drained per round in case 7 (and as many plaintext events). */
+  olmBacklog: number;
   /** MSC3885 `limit` of every drain. */
   limit: number;
 }
@@ -72,6 +74,7 @@ export const DEFAULT_SIZES: BenchSizes = {
   contentionBacklog: 20_000,
   serverRequests: 5_000,
   serverSenders: 8,
+  olmBacklog: 10_000,
   limit: 100,
 };
 
@@ -84,6 +87,7 @@ export const QUICK_SIZES: BenchSizes = {
   contentionBacklog: 500,
   serverRequests: 100,
   serverSenders: 4,
+  olmBacklog: 200,
   limit: 100,
 };
 

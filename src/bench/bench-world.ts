@@ -59,6 +59,8 @@ export interface BenchWorld {
   sender(name: string): Promise<{ client: MatrixClient; userId: string; deviceId: string }>;
   /** Queues `count` messages for `deviceId` through the homeserver's own queue (see the module header). */
   queueBacklog(deviceId: string, count: number, firstIndex?: number): void;
+  /** Queues these messages for `deviceId` in one transaction, the same way (for backlogs of other content). */
+  queueMessages(deviceId: string, messages: ReadonlyArray<{ type: string; sender: string; content: Record<string, unknown> }>): void;
   close(): Promise<void>;
 }
 
@@ -128,6 +130,11 @@ export async function startBenchWorld(): Promise<BenchWorld> {
   const recipientUserId = registered.value.user_id;
   const queueDb = openDatabase(serverDbPath, server.serverName).db;
   const queue = new ToDeviceQueue(queueDb);
+  const queueMessages: BenchWorld['queueMessages'] = (deviceId, messages) => {
+    const queued: QueuedMessage[] = messages.map((message) => ({ userId: recipientUserId, deviceId, ...message }));
+    queueDb.transaction(() => queue.enqueue(queued)).immediate();
+    queueDb.pragma('wal_checkpoint(TRUNCATE)');
+  };
   return {
     server,
     dir,
@@ -144,19 +151,14 @@ export async function startBenchWorld(): Promise<BenchWorld> {
       return { client: anonymous.withAccessToken(result.value.access_token), userId: result.value.user_id, deviceId: result.value.device_id };
     },
     queueBacklog(deviceId, count, firstIndex = 0) {
-      const messages: QueuedMessage[] = [];
-      for (let i = 0; i < count; i += 1) {
-        messages.push({
-          userId: recipientUserId,
-          deviceId,
-          type: BENCH_EVENT_TYPE,
-          sender: `@bench-sender-${i % 4}:${server.serverName}`,
-          content: benchContent(firstIndex + i),
-        });
-      }
-      queueDb.transaction(() => queue.enqueue(messages)).immediate();
-      queueDb.pragma('wal_checkpoint(TRUNCATE)');
+      const messages = Array.from({ length: count }, (_, i) => ({
+        type: BENCH_EVENT_TYPE,
+        sender: `@bench-sender-${i % 4}:${server.serverName}`,
+        content: benchContent(firstIndex + i),
+      }));
+      queueMessages(deviceId, messages);
     },
+    queueMessages,
     async close() {
       queueDb.close();
       await stop();

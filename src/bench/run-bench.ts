@@ -16,6 +16,7 @@ import { runContentionCase } from './case-contention';
 import { runDrainCase } from './case-drain';
 import { runHandoffCase } from './case-handoff';
 import { runLatencyCase } from './case-latency';
+import { runOlmDrainCase } from './case-olm-drain';
 import { peerFigures } from './case-peer';
 import { runServerCase } from './case-server';
 import { prepareBenchProcesses } from './bench-processes';
@@ -47,6 +48,7 @@ export async function runBench(input: { sizes: BenchSizes; quick: boolean; progr
     figures.push(...(await runHandoffCase(world, sizes, processes, progress)));
     figures.push(...(await runContentionCase(world, sizes, processes, progress)));
     figures.push(...(await runServerCase(world, sizes, progress)));
+    figures.push(...(await runOlmDrainCase(world, sizes, progress)));
   } finally {
     processes.dispose();
     await world.close();
