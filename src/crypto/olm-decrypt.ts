@@ -116,7 +116,7 @@ function decryptNormal(working: OlmWorkingSet, senderKey: string, body: string, 
       working.keepProgress(entry, nowMs, { received: 1 });
       return { ok: true, plaintext, sessionId: entry.record.sessionId };
     } catch (error) {
-      working.discardObject(entry);
+      // The session is unchanged (olm-working-set.ts): the next message may still decrypt with it.
       reasons.push(olmFailure(error));
     }
   }
@@ -131,7 +131,6 @@ function decryptPreKey(working: OlmWorkingSet, senderKey: string, body: string, 
     try {
       matches = working.sessionObject(entry).matches_inbound_from(senderKey, body);
     } catch (error) {
-      working.discardObject(entry);
       return { ok: false, reason: olmFailure(error) };
     }
     if (!matches) continue;
@@ -141,7 +140,6 @@ function decryptPreKey(working: OlmWorkingSet, senderKey: string, body: string, 
       working.keepProgress(entry, nowMs, { received: 1 });
       return { ok: true, plaintext, sessionId: entry.record.sessionId };
     } catch (error) {
-      working.discardObject(entry);
       return { ok: false, reason: olmFailure(error) };
     }
   }

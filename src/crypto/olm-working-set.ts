@@ -3,12 +3,15 @@
  * given, and which of them changed.
  *
  * Runtime: node / electron-utility, after `loadOlm()`. A pass reads each pickle at most once, keeps the libolm
- * object while it decrypts several messages of one sender, and at `flush` pickles back only what changed, then
- * `free`s everything. An object whose decryption failed is thrown away and unpickled again from its last good
- * pickle when needed, so a failed attempt can never leave a half-advanced ratchet behind, whatever libolm does
- * internally on failure. The account is written with a compare-and-set on the version this pass read; inside the
- * commit's immediate transaction nobody can have written in between, so a failed compare-and-set is a programmer
- * error (the pass ran outside a transaction) and throws, which rolls the commit back.
+ * object while it decrypts several messages of one sender, and at `flush` pickles back only what changed (once
+ * per changed object and pass, not once per message: pickling costs about half a decryption), then `free`s
+ * everything. A failed decryption leaves a session object as it was: libolm checks the MAC on copies of the
+ * chain keys and advances the ratchet only after that check passed (`olm::Ratchet::decrypt`, and
+ * `verify_mac_and_decrypt_for_existing_chain` / `_for_new_chain` in libolm's ratchet.cpp), so the object still
+ * holds every earlier success of the pass and no half-advanced state. The account is written with a
+ * compare-and-set on the version this pass read; inside the commit's immediate transaction nobody can have
+ * written in between, so a failed compare-and-set is a programmer error (the pass ran outside a transaction) and
+ * throws, which rolls the commit back.
  */
 import type { OlmAccountRecord, OlmSessionRecord, OlmStateStore } from '../shared/olm-state';
 import { unpickleAccount, unpickleError } from './olm-account';
@@ -70,21 +73,11 @@ export class OlmWorkingSet {
     return session;
   }
 
-  /**
-   * Forgets the object of a failed attempt; the next use unpickles the entry's last good pickle again. Progress
-   * made earlier in this pass is not lost: `keepProgress` already took it into the record's pickle.
-   */
-  discardObject(entry: SessionEntry): void {
-    entry.object?.free();
-    entry.object = undefined;
-  }
-
-  /** Records a successful use of `entry`: its new pickle is taken now, so a later failure cannot undo it. */
+  /** Records a successful use of `entry`; its object is pickled into the record at `flush`. */
   keepProgress(entry: SessionEntry, nowMs: number, counts: { received?: number; sent?: number }): void {
-    const session = this.sessionObject(entry);
+    if (entry.object === undefined) throw new Error('keepProgress for a session whose object was never used');
     entry.record = {
       ...entry.record,
-      pickle: session.pickle(this.pickleKey.forOlm()),
       lastUsedAtMs: nowMs,
       messagesReceived: entry.record.messagesReceived + (counts.received ?? 0),
       messagesSent: entry.record.messagesSent + (counts.sent ?? 0),
@@ -105,7 +98,8 @@ export class OlmWorkingSet {
       record: {
         senderKey,
         sessionId: session.session_id(),
-        pickle: session.pickle(this.pickleKey.forOlm()),
+        // Written at `flush`, from the object.
+        pickle: '',
         createdAtMs: nowMs,
         lastUsedAtMs: nowMs,
         messagesReceived: counts.received ?? 0,
@@ -123,6 +117,8 @@ export class OlmWorkingSet {
     for (const entries of this.sessions.values()) {
       for (const entry of entries) {
         if (!entry.dirty) continue;
+        if (entry.object === undefined) throw new Error('a changed Olm session lost its object before flush');
+        entry.record = { ...entry.record, pickle: entry.object.pickle(this.pickleKey.forOlm()) };
         this.state.saveSession(entry.record);
         entry.dirty = false;
       }

@@ -17,8 +17,20 @@ const PREFIX = 'tdv1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
+/**
+ * The derived key, once per pickle key: a batch seals every room key it decrypted, and HKDF on each one cost as
+ * much as the cipher. It lives exactly as long as the pickle key object it is derived from, which is in memory
+ * anyway.
+ */
+const boxKeys = new WeakMap<PickleKey, Buffer>();
+
 function boxKey(pickleKey: PickleKey): Buffer {
-  return Buffer.from(hkdfSync('sha256', pickleKey.toBuffer(), Buffer.alloc(0), 'todevice secret-box v1', 32));
+  let key = boxKeys.get(pickleKey);
+  if (key === undefined) {
+    key = Buffer.from(hkdfSync('sha256', pickleKey.toBuffer(), Buffer.alloc(0), 'todevice secret-box v1', 32));
+    boxKeys.set(pickleKey, key);
+  }
+  return key;
 }
 
 export function sealSecret(pickleKey: PickleKey, plaintext: string, aad: string): string {

@@ -1,13 +1,12 @@
 // The answers a person relies on, from the shipped command: a data directory never changes hands, a file that is
 // not a healthy store is refused in one line and left as it was, inspection writes nothing, the exactly-once
 // summary covers the whole inbox, errors read as sentences, and a closed pipe ends a command quietly.
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
@@ -15,26 +14,12 @@ import { consume } from '../../src/store/consume';
 import { recordHandled } from '../../src/store/handled';
 import { appendToInbox } from '../../src/store/inbox';
 import { openStore } from '../../src/store/open-store';
-import { RECEIVER, startCommand, startHeadless, startTestServer, tempDir, waitFor, type RunningProcess, type TestServer } from './support';
+import { RECEIVER, startCommand, startHeadless, startTestServer, tempDir, waitFor, type RunningProcess, type TestServer, runTodevice, type CliResult } from './support';
 
 const cli = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
-const execFileAsync = promisify(execFile);
+const todevice = runTodevice;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function todevice(...args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args], { maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 function headlessArgs(url: string, dataDir: string, extra: string[] = []): string[] {
   return ['headless', '--homeserver', url, '--data', dataDir, '--user', RECEIVER.user, '--password', RECEIVER.password, ...extra];

@@ -1,31 +1,19 @@
 // `todevice conformance` as a person runs it: every rule passes against `todevice serve` and the run leaves
 // nothing queued; against `--compat synapse` it exits 1 and names the known differences; what stops a run
 // (closed port, a server without sliding sync, a bad accounts file, an unknown rule) is one line and exit 2.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TO_DEVICE_CASES } from '../../src/conformance/to-device-cases';
 import { api, register } from '../conformance/support';
-import { startTestServer, tempDir, type TestServer } from './support';
+import { startTestServer, tempDir, type TestServer, runTodevice, type CliResult } from './support';
 
-const cli = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
-const execFileAsync = promisify(execFile);
 
-async function conformance(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, 'conformance', ...args], { maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+
+const conformance = (...args: string[]): Promise<CliResult> => runTodevice('conformance', ...args);
 
 function expectOneLine(result: { code: number; stderr: string }, message: RegExp): void {
   expect(result.code, result.stderr).toBe(2);

@@ -1,27 +1,14 @@
 // Joining stays explicit and the main process follows what its account joined: a room the demo did not make,
 // joined with `todevice join`, shows up in `todevice timeline`, which reads the store without changing it.
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
-import { makeSender, RECEIVER, startHeadless, startTestServer, tempDir, waitFor, type TestServer } from './support';
+import { makeSender, RECEIVER, startHeadless, startTestServer, tempDir, waitFor, type TestServer, runTodevice } from './support';
 
-const cli = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
-const execFileAsync = promisify(execFile);
+const todevice = runTodevice;
 
-async function todevice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 const sha256 = (file: string): string => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 

@@ -2,29 +2,16 @@
 // `m.room.encrypted` event that our Olm core decrypts to its tag; a device with no published keys is refused in
 // one line before anything is sent; and plain sends to a user or device the server does not know say so and
 // still exit 0, because the server accepted them.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MatrixClient } from '../../src/engine/matrix-client';
 import { deliveryTag } from '../../src/shared/delivery-tag';
 import { DEMO_MESSAGE_TYPE } from '../../src/shared/demo-protocol';
 import { OlmReceiver } from '../support/olm-receiver';
 import { tempStore } from '../unit/store/temp-store';
-import { startTestServer, type TestServer } from './support';
+import { startTestServer, type TestServer, runTodevice } from './support';
 
-const cli = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
-const execFileAsync = promisify(execFile);
+const todevice = runTodevice;
 
-async function todevice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 let server: TestServer;
 beforeAll(async () => {

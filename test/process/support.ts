@@ -5,13 +5,14 @@
  * The oracle compares what the homeserver accepted (its admin inspection) with what the main consumer handled
  * (the `handled` rows written with its cursor): every tag exactly once, nothing left queued.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { MatrixClient } from '../../src/engine/matrix-client';
 import { DemoTraffic } from '../../src/main/host/demo-traffic';
 import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
@@ -27,6 +28,25 @@ export { startTestServer, type TestServer };
 const cliEntry = fileURLToPath(new URL('../../bin/todevice.mjs', import.meta.url));
 const notifierEntry = fileURLToPath(new URL('../../src/notifier/index.ts', import.meta.url));
 export const RECEIVER = { user: 'phone', password: 'pw', deviceId: 'PHONE' };
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs the shipped `todevice` command to its end, as a user runs it; a non-zero exit is a result, not a throw. */
+export async function runTodevice(...args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [cliEntry, ...args], { maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `todevice-${prefix}-`));

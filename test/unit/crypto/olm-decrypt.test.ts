@@ -100,6 +100,27 @@ describe('olm decrypt', () => {
     expect(decrypt(device, [normal])[0]).toMatchObject({ content: { n: 3 } });
   });
 
+  it('olm: within one batch, a tampered message between good ones fails alone; the session keeps every success and is written once', async () => {
+    const device = await ourDevice();
+    const peer = newPeer();
+    peer.makeKnownTo(device.store);
+    peer.startSession(device.identity, device.server.claim());
+    decrypt(device, [peer.encrypt(device.identity, 'm.test', { n: 1 })]);
+    const third = await replyAndReceiveNormal(device, peer);
+    const fourth = peer.encrypt(device.identity, 'm.test', { n: 4 });
+    const fifth = peer.encrypt(device.identity, 'm.test', { n: 5 });
+    const ciphertext = (fourth.content.ciphertext as Record<string, { type: 0 | 1; body: string }>)[device.identity.curve25519];
+    if (ciphertext === undefined) throw new Error('no ciphertext');
+    const flipped = ciphertext.body.slice(0, 20) + (ciphertext.body[20] === 'A' ? 'B' : 'A') + ciphertext.body.slice(21);
+    const tampered = { ...fourth, content: { ...fourth.content, ciphertext: { [device.identity.curve25519]: { type: 1, body: flipped } } } };
+
+    const rows = decrypt(device, [third, tampered, fourth, fifth]);
+    expect(rows.map((row) => row.decryptionError ?? row.content.n)).toEqual([3, 'bad-mac', 4, 5]);
+    expect(olmSessionsFor(device.store, peer.curve25519)[0]?.messagesReceived).toBe(4);
+    // What the batch wrote is the ratchet after the fifth message: the next one decrypts from the stored pickle.
+    expect(decrypt(device, [peer.encrypt(device.identity, 'm.test', { n: 6 })])[0]).toMatchObject({ content: { n: 6 } });
+  });
+
   it('olm: a normal message from a device we have no session with is no-session', async () => {
     const device = await ourDevice();
     const peer = newPeer();
