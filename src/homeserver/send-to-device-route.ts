@@ -13,19 +13,21 @@
  * - Messages are queued in the order of the request body, after everything queued before, so per-sender order
  *   is kept.
  * - Content over 65536 bytes (as UTF-8 JSON) gets 413 `M_TOO_LARGE` and nothing is queued.
+ * - Requests ready in the same turn of the event loop commit in one transaction (group commit,
+ *   to-device-group-commit.ts): concurrent senders share an fsync, and each request still commits or fails
+ *   alone (its own savepoint) and is answered only after the commit that holds it.
  * - Waiting long polls of the recipient devices take their batch inside the same transaction (the message and
  *   the batch that delivers it share one fsync; see device-waiters.ts) and are woken only after the commit.
  * - Recipients are answered before the sender: the 200 waits one turn of the event loop, in which every woken
  *   long poll writes its response. A message's delivery is on the path of every to-device message, the
  *   sender's 200 only on the sender's (it was durable before either was written).
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { HomeserverContext } from './context';
 import { badJson, invalidParam, tooLarge } from './errors';
 import { isJsonObject, jsonByteLength, objectBody, type JsonObject } from './json-checks';
 import type { Route, RouteRequest } from './router';
+import { ToDeviceGroupCommit } from './to-device-group-commit';
 import type { QueuedMessage } from './to-device-queue';
-import { immediate } from './db';
 
 export const MAX_TO_DEVICE_CONTENT_BYTES = 65536;
 const MAX_ID_LENGTH = 255;
@@ -38,6 +40,7 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
   const insertTxn = ctx.db.prepare(
     'INSERT INTO transactions (user_id, device_id, scope, txn_id, result, created_ts) VALUES (?, ?, ?, ?, ?, ?)',
   );
+  const group = new ToDeviceGroupCommit(ctx.db, ctx.waiters);
   const devicesOf = (userId: string): string[] =>
     (listDevices.all(userId) as Array<{ device_id: string }>).map((row) => row.device_id);
 
@@ -50,24 +53,13 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
     }
     const messages = parseMessages(objectBody(request.body));
     const scope = `sendToDevice/${eventType}`;
-    // Long polls of the target devices take their batch inside this transaction (see device-waiters.ts).
-    const devices: Array<[userId: string, deviceId: string]> = [];
-    try {
-      immediate(ctx.db, () => {
-        if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return;
-        insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}', Date.now());
-        const expanded = expand(messages, devicesOf, eventType, me.userId);
-        ctx.queue.enqueue(expanded);
-        devices.push(...distinctDevices(expanded));
-        for (const device of devices) ctx.waiters.prepare(...device);
-      });
-    } catch (error) {
-      for (const device of devices) ctx.waiters.discardPrepared(...device);
-      throw error;
-    }
-    let woken = 0;
-    for (const device of devices) woken += ctx.waiters.notify(...device);
-    if (woken > 0) await nextTurn();
+    await group.submit(() => {
+      if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return [];
+      insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}', Date.now());
+      const expanded = expand(messages, devicesOf, eventType, me.userId);
+      ctx.queue.enqueue(expanded);
+      return distinctDevices(expanded);
+    });
     return { status: 200, body: {} };
   };
 
