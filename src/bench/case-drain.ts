@@ -112,5 +112,12 @@ export async function runDrainCase(world: BenchWorld, sizes: BenchSizes, progres
       },
     );
   }
+  const floor = medianRound(samples.eventsPerS.FULL, samples.eventsPerS.floor);
+  figures.push({
+    caseNumber: 1, name: 'drain FULL vs the drain floor', value: floor.value, baselineName: 'drain floor, no protocol',
+    baseline: floor.baseline, unit: 'events/s', better: 'higher', target: { op: '>=', ratio: 0.8 },
+    note: `raw node:http and one FULL commit per batch on each side (drain-floor.ts); round ${floor.round + 1} of ${samples.rounds}, the median ratio`,
+    rounds: { values: samples.eventsPerS.FULL, baselines: samples.eventsPerS.floor },
+  });
   return { figures, samples };
 }

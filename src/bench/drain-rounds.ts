@@ -1,8 +1,8 @@
 /**
  * The drains of case 1 and case 5, run as alternated rounds so that machine noise hits every figure and its
- * baseline alike. Each round drains one fresh backlog with each of matrix-js-sdk's sliding sync, our engine at
- * FULL, our engine on `:memory:` and our engine at NORMAL, in that order, and the next round in the reverse
- * order. So every pair a figure compares (FULL and matrix-js-sdk, FULL and in-memory, NORMAL and in-memory) runs
+ * baseline alike. Each round drains one fresh backlog with each of the drain floor (drain-floor.ts: no protocol,
+ * one fsync per batch on each side), matrix-js-sdk's sliding sync, our engine at FULL, our engine on `:memory:`
+ * and our engine at NORMAL, in that order, and the next round in the reverse order. So every pair a figure compares (FULL and matrix-js-sdk, FULL and in-memory, NORMAL and in-memory) runs
  * back to back in every round, and a slow drift of the machine weighs on both sides of a pair alike. A figure
  * reports the round whose ratio is the median (stats.ts `medianRound`). One drain of a 100,000-message backlog
  * takes a few seconds and these machines are shared: single drains moved by 20% from run to run, and the whole
@@ -21,10 +21,14 @@ import vm from 'node:vm';
 import type { BenchWorld } from './bench-world';
 import type { BenchSizes, Progress } from './bench-types';
 import { drainWithEngine, type DrainRun } from './drain-engine';
+import { startDrainFloor, type DrainFloor } from './drain-floor';
 import { drainWithSdk } from './sdk-drain';
 
-/** In this order every compared pair is adjacent (see the header). */
-export const DRAIN_KINDS = ['matrix-js-sdk', 'FULL', 'memory', 'NORMAL'] as const;
+/**
+ * In this order every compared pair of engines is adjacent (see the header); the drain floor, compared with
+ * FULL, runs at the end of the round next to matrix-js-sdk, two drains from FULL.
+ */
+export const DRAIN_KINDS = ['floor', 'matrix-js-sdk', 'FULL', 'memory', 'NORMAL'] as const;
 export type DrainKind = (typeof DRAIN_KINDS)[number];
 
 export interface DrainSamples {
@@ -46,7 +50,12 @@ function fullGc(): () => void {
 }
 const collectGarbage = fullGc();
 
-async function drainOnce(world: BenchWorld, sizes: BenchSizes, kind: DrainKind, label: string, backlog: number): Promise<DrainRun> {
+async function drainOnce(world: BenchWorld, sizes: BenchSizes, floor: DrainFloor, kind: DrainKind, label: string, backlog: number): Promise<DrainRun> {
+  if (kind === 'floor') {
+    collectGarbage();
+    const eventsPerS = await floor.drain(label, backlog, sizes.limit);
+    return { events: backlog, elapsedMs: (backlog / eventsPerS) * 1000, eventsPerS };
+  }
   const account = await world.device(`DRAIN-${label}`);
   world.queueBacklog(account.deviceId, backlog);
   collectGarbage();
@@ -62,17 +71,23 @@ async function drainOnce(world: BenchWorld, sizes: BenchSizes, kind: DrainKind, 
 
 export async function runDrainRounds(world: BenchWorld, sizes: BenchSizes, progress: Progress): Promise<DrainSamples> {
   const warmUp = Math.min(sizes.backlog, WARM_UP_MAX);
-  progress(`case 1/5: warm-up drains of ${warmUp}, our engine and matrix-js-sdk (not measured)`);
-  await drainOnce(world, sizes, 'FULL', 'WARM-UP-ENGINE', warmUp);
-  await drainOnce(world, sizes, 'matrix-js-sdk', 'WARM-UP-SDK', warmUp);
-  const samples: DrainSamples = { rounds: sizes.rounds, eventsPerS: { 'matrix-js-sdk': [], FULL: [], memory: [], NORMAL: [] } };
-  for (let round = 0; round < sizes.rounds; round += 1) {
-    const order = round % 2 === 0 ? DRAIN_KINDS : [...DRAIN_KINDS].reverse();
-    progress(`case 1/5: round ${round + 1} of ${sizes.rounds}: drains of ${sizes.backlog} (${order.join(', ')})`);
-    for (const kind of order) {
-      const run = await drainOnce(world, sizes, kind, `${kind}-${round}`, sizes.backlog);
-      samples.eventsPerS[kind].push(run.eventsPerS);
+  const floor = await startDrainFloor(world.dir);
+  try {
+    progress(`case 1/5: warm-up drains of ${warmUp}, our engine, matrix-js-sdk and the drain floor (not measured)`);
+    await drainOnce(world, sizes, floor, 'FULL', 'WARM-UP-ENGINE', warmUp);
+    await drainOnce(world, sizes, floor, 'matrix-js-sdk', 'WARM-UP-SDK', warmUp);
+    await drainOnce(world, sizes, floor, 'floor', 'WARM-UP-FLOOR', warmUp);
+    const samples: DrainSamples = { rounds: sizes.rounds, eventsPerS: { floor: [], 'matrix-js-sdk': [], FULL: [], memory: [], NORMAL: [] } };
+    for (let round = 0; round < sizes.rounds; round += 1) {
+      const order = round % 2 === 0 ? DRAIN_KINDS : [...DRAIN_KINDS].reverse();
+      progress(`case 1/5: round ${round + 1} of ${sizes.rounds}: drains of ${sizes.backlog} (${order.join(', ')})`);
+      for (const kind of order) {
+        const run = await drainOnce(world, sizes, floor, kind, `${kind}-${round}`, sizes.backlog);
+        samples.eventsPerS[kind].push(run.eventsPerS);
+      }
     }
+    return samples;
+  } finally {
+    await floor.stop();
   }
-  return samples;
 }
