@@ -29,6 +29,8 @@ export interface BenchProcesses {
   startMain(dir: string): StartedProcess;
   stopMain(main: StartedProcess): Promise<void>;
   runNotifier(dir: string, push: { eventId: string; roomId: string }): Promise<NotifierRun>;
+  /** Runs the handoff floor (handoff-floor/index.ts) on `dir`'s store; milliseconds from spawn to its report. */
+  runHandoffFloor(dir: string, homeserverUrl: string): Promise<number>;
   dispose(): void;
 }
 
@@ -81,6 +83,20 @@ export async function prepareBenchProcesses(): Promise<BenchProcesses> {
           if (message.kind === 'failed') reject(new Error(`bench: notifier failed: ${message.error}`));
         });
         void started.exited.then(({ code }) => reject(new Error(`bench: notifier exited (${String(code)}) without a notification: ${stderr}`)));
+      }).finally(() => started.exited);
+    },
+    runHandoffFloor(dir, homeserverUrl) {
+      const startedMs = nowMs();
+      const started = entries.start('handoff-floor', ['--store', path.join(dir, CLIENT_DB_FILE), '--url', homeserverUrl], {});
+      return new Promise<number>((resolve, reject) => {
+        let stderr = '';
+        started.child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+        started.child.on('message', (message: unknown) => {
+          const kind = (message as { kind?: unknown } | null)?.kind;
+          if (kind === 'floor-done') resolve(nowMs() - startedMs);
+          if (kind === 'failed') reject(new Error(`bench: the handoff floor failed: ${JSON.stringify(message)}`));
+        });
+        void started.exited.then(({ code }) => reject(new Error(`bench: the handoff floor exited (${String(code)}) without reporting: ${stderr}`)));
       }).finally(() => started.exited);
     },
     dispose() {

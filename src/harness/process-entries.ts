@@ -16,11 +16,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export type EntryName = 'notifier' | 'main-sync';
+/** The app's two entries, and the bench's handoff floor (a bare process started the same way, to compare with). */
+export type EntryName = 'notifier' | 'main-sync' | 'handoff-floor';
 
 const sourceEntries: Record<EntryName, string> = {
   notifier: fileURLToPath(new URL('../notifier/index.ts', import.meta.url)),
   'main-sync': fileURLToPath(new URL('../main/sync-process/index.ts', import.meta.url)),
+  'handoff-floor': fileURLToPath(new URL('../bench/handoff-floor/index.ts', import.meta.url)),
 };
 
 export interface StartedProcess {

@@ -1,0 +1,31 @@
+/**
+ * Entry of the handoff floor (case 3): the least a notification process does before it can show anything. A
+ * bare Node process that starts, opens the device's SQLite store (better-sqlite3, WAL, as the notifier opens it),
+ * makes one HTTP request to the homeserver, reports over IPC and exits. No crypto library, no sync, no lease.
+ * Started exactly as the notifier is (bundled, plain `node`, src/harness/process-entries.ts), so the difference
+ * between the two is the notifier's own work.
+ *
+ * Runtime: node. Arguments: `--store FILE --url URL`. Reports `{ kind: 'floor-done' }`, or `{ kind: 'failed' }`.
+ */
+import Database from 'better-sqlite3';
+import http from 'node:http';
+
+function argument(name: string): string {
+  const index = process.argv.indexOf(name);
+  const value = index >= 0 ? process.argv[index + 1] : undefined;
+  if (value === undefined) throw new Error(`handoff floor: ${name} is required`);
+  return value;
+}
+
+const db = new Database(argument('--store'));
+db.pragma('journal_mode = WAL');
+db.prepare('SELECT count(*) FROM sqlite_master').get();
+http
+  .get(new URL('/_matrix/client/versions', argument('--url')), (response) => {
+    response.resume();
+    response.on('end', () => {
+      db.close();
+      process.send?.({ kind: 'floor-done', status: response.statusCode }, undefined, {}, () => process.exit(0));
+    });
+  })
+  .on('error', (error) => process.send?.({ kind: 'failed', error: String(error) }, undefined, {}, () => process.exit(1)));
