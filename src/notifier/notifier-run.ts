@@ -9,8 +9,8 @@
  *  3. advance the `notifier` cursor over the inbox (effect and cursor in one transaction); this is where the
  *     room keys it (or any process) committed are stored for it. Rows older than its retention window
  *     (src/store/retention-policy.ts) are passed over first, counted as skipped, their room keys kept;
- *  4. fetch the pushed event; if it is encrypted, decrypt it with the room keys it may see; build the
- *     notification (the plaintext, or a plain "unable to decrypt");
+ *  4. fetch the pushed event; if it is encrypted, decrypt it (Megolm, through libolm's InboundGroupSession) with
+ *     the room keys it may see; build the notification (the plaintext, or a plain "unable to decrypt");
  *  5. record what it showed, report, exit.
  * A SIGKILL anywhere loses nothing: every to-device event it fetched was committed with the token before it was
  * acknowledged, so the main process (or the next notifier) handles it from the inbox, keys included (the
@@ -170,7 +170,9 @@ async function decrypt(store: ClientStore, account: Account, event: RoomEvent, l
       ? undefined
       : (roomKeyForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {}) ??
         roomKeyInInbox(store, sessionId, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {}));
-  const decryptor = await createMegolmDecryptor('rust-sdk', account.userId, account.deviceId, { pickleKey });
+  // libolm, already loaded for the device's Olm state: a notifier on matrix-rust-sdk's OlmMachine loaded a second
+  // WebAssembly module for one decryption, 18 MB and some 30 ms more per push (src/bench/megolm-startup.ts).
+  const decryptor = await createMegolmDecryptor('libolm', account.userId, account.deviceId, { pickleKey });
   try {
     if (key !== undefined) await decryptor.importKeys([key]);
     return await decryptor.decrypt(event);
