@@ -70,6 +70,7 @@ export function sumOlmByStrategy(runs: readonly StrategyReport[]): Partial<Recor
   for (const run of runs) {
     const total = sums[run.strategy] ?? emptyOlmFigures();
     for (const [reason, n] of Object.entries(run.olm.failures) as Array<[keyof OlmFigures['failures'], number]>) total.failures[reason] += n;
+    for (const [reason, n] of Object.entries(run.olm.redeliveryFailures) as Array<[keyof OlmFigures['failures'], number]>) total.redeliveryFailures[reason] += n;
     total.decrypted += run.olm.decrypted;
     total.decryptedAfterQuery += run.olm.decryptedAfterQuery;
     total.failed += run.olm.failed;
@@ -91,6 +92,7 @@ function emptyOlmFigures(): OlmFigures {
     failures: zeroOlmFailures(),
     failed: 0,
     undecryptableRedeliveries: 0,
+    redeliveryFailures: zeroOlmFailures(),
     wedgedSessions: 0,
     oneTimeKeysUploadedTwice: 0,
     oneTimeKeysLost: 0,

@@ -98,8 +98,8 @@ export function judgeOlm(store: ClientStore, watch: OlmFailureWatch, sent: reado
   watch.observe();
   const curve25519 = readOlmAccount(store)?.curve25519;
   const failures = zeroOlmFailures();
+  const redeliveryFailures = zeroOlmFailures();
   const finalHashes = new Set<string>();
-  let undecryptableRedeliveries = 0;
   // The latest row of each message decides its reason; rows without an Olm message for us stand alone.
   const latest = new Map<string, FailedRow & { known: boolean }>();
   for (const row of watch.failedRows) {
@@ -110,7 +110,7 @@ export function judgeOlm(store: ClientStore, watch: OlmFailureWatch, sent: reado
   }
   for (const [key, row] of latest) {
     if (row.known) {
-      if (row.reason !== 'unknown-device') undecryptableRedeliveries += 1;
+      if (row.reason !== 'unknown-device') redeliveryFailures[row.reason] += 1;
       continue;
     }
     failures[row.reason] += 1;
@@ -122,7 +122,8 @@ export function judgeOlm(store: ClientStore, watch: OlmFailureWatch, sent: reado
     decryptedAfterQuery: stats.decryptedAfterQuery,
     failures,
     failed: Object.values(failures).reduce((sum, n) => sum + n, 0),
-    undecryptableRedeliveries,
+    undecryptableRedeliveries: Object.values(redeliveryFailures).reduce((sum, n) => sum + n, 0),
+    redeliveryFailures,
     wedgedSessions: listOlmWedged(store).length,
     oneTimeKeysUploadedTwice: stats.oneTimeKeyUploadsRefused,
     oneTimeKeysLost: failures['one-time-key-gone'],

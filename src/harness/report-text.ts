@@ -47,8 +47,12 @@ export const reportRows: readonly ReportRow[] = [
     tone: (r) => (r.encryption.timeline.late > 0 ? 'warn' : 'neutral'),
   },
   { label: 'Olm decrypted (after keys/query)', value: (r) => `${r.olm.decrypted} (${r.olm.decryptedAfterQuery})` },
-  { label: 'Olm failures (never decrypted)', value: (r) => olmFailuresCell(r), tone: (r) => harm(r.olm.failed) },
-  { label: 'Olm redeliveries undecryptable', value: (r) => String(r.olm.undecryptableRedeliveries), tone: (r) => harm(r.olm.undecryptableRedeliveries) },
+  { label: 'Olm failures (never decrypted)', value: (r) => countWithReasons(r.olm.failed, r.olm.failures), tone: (r) => harm(r.olm.failed) },
+  {
+    label: 'Olm redeliveries undecryptable',
+    value: (r) => countWithReasons(r.olm.undecryptableRedeliveries, r.olm.redeliveryFailures),
+    tone: (r) => harm(r.olm.undecryptableRedeliveries),
+  },
   { label: 'wedged Olm sessions', value: (r) => String(r.olm.wedgedSessions), tone: (r) => harm(r.olm.wedgedSessions) },
   { label: 'one-time keys uploaded twice', value: (r) => String(r.olm.oneTimeKeysUploadedTwice), tone: (r) => harm(r.olm.oneTimeKeysUploadedTwice) },
   { label: 'one-time keys lost', value: (r) => String(r.olm.oneTimeKeysLost), tone: (r) => harm(r.olm.oneTimeKeysLost) },
@@ -67,13 +71,13 @@ export const reportRows: readonly ReportRow[] = [
   },
 ];
 
-/** The count, then the reasons that occurred: `3 (bad-mac 2, no-session 1)`. */
-function olmFailuresCell(run: StrategyReport): string {
-  const reasons = Object.entries(run.olm.failures)
+/** The count, then the reasons that occurred, most frequent first: `3 (bad-mac 2, no-session 1)`. */
+function countWithReasons(count: number, byReason: Record<string, number>): string {
+  const reasons = Object.entries(byReason)
     .filter(([, n]) => n > 0)
     .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
     .map(([reason, n]) => `${reason} ${n}`);
-  return reasons.length === 0 ? String(run.olm.failed) : `${run.olm.failed} (${reasons.join(', ')})`;
+  return reasons.length === 0 ? String(count) : `${count} (${reasons.join(', ')})`;
 }
 
 function utdInTimeline(run: StrategyReport): number {

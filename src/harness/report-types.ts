@@ -77,6 +77,8 @@ export interface OlmFigures {
   failed: number;
   /** Redelivered copies of a message another row decrypted, which failed because its message key was spent. */
   undecryptableRedeliveries: number;
+  /** `undecryptableRedeliveries` by reason (`replayed` when the device knew the message, a session error when not). */
+  redeliveryFailures: Record<OlmDecryptionFailure, number>;
   /** Sender devices whose messages failed with a session error (no session, bad MAC, one-time key gone). */
   wedgedSessions: number;
   /** Key uploads the homeserver refused with 400 "One time key ... already exists" (one key ID, two keys). */

@@ -79,6 +79,7 @@ describe('olm oracle', () => {
     expect(olm.failed).toBe(3);
     expect(olm.oneTimeKeysLost).toBe(1);
     expect(olm.undecryptableRedeliveries).toBe(1);
+    expect(olm.redeliveryFailures).toMatchObject({ replayed: 1, 'bad-mac': 0 });
   });
 
   it('olm oracle: an unknown-device row still waiting at the end is a failure (the key never arrived)', () => {

@@ -13,7 +13,8 @@ import type { Strategy } from '../../src/shared/strategies';
 function olmFigures(harm: number): OlmFigures {
   const failures = { ...zeroOlmFailures(), 'one-time-key-gone': harm, 'bad-mac': harm * 2 };
   return {
-    decrypted: 10, decryptedAfterQuery: 2, failures, failed: harm * 3, undecryptableRedeliveries: harm, wedgedSessions: harm,
+    decrypted: 10, decryptedAfterQuery: 2, failures, failed: harm * 3, undecryptableRedeliveries: harm,
+    redeliveryFailures: { ...zeroOlmFailures(), replayed: harm }, wedgedSessions: harm,
     oneTimeKeysUploadedTwice: harm, oneTimeKeysLost: harm, recoveries: harm, unableToDecrypt: harm,
   };
 }
@@ -74,7 +75,7 @@ describe('report rendering', () => {
     const line = (label: string): string => lines.find((l) => l.startsWith(label)) ?? `no line ${label}`;
     expect(line('Olm decrypted (after keys/query)')).toMatch(/^Olm decrypted \(after keys\/query\)\s+10 \(2\)\s+10 \(2\)$/);
     expect(line('Olm failures (never decrypted)')).toMatch(/^Olm failures \(never decrypted\)\s+6 \(bad-mac 4, one-time-key-gone 2\)\s+0$/);
-    expect(line('Olm redeliveries undecryptable')).toMatch(/\s2\s+0$/);
+    expect(line('Olm redeliveries undecryptable')).toMatch(/\s2 \(replayed 2\)\s+0$/);
     expect(line('wedged Olm sessions')).toMatch(/\s2\s+0$/);
     expect(line('one-time keys uploaded twice')).toMatch(/\s2\s+0$/);
     expect(line('one-time keys lost')).toMatch(/\s2\s+0$/);

@@ -31,6 +31,7 @@ function strategyRun(strategy: Strategy, figures: { lost: number; duplicated: nu
     },
     olm: {
       decrypted: 30, decryptedAfterQuery: 3, failures: zeroOlmFailures(), failed: 0, undecryptableRedeliveries: mustBeSafe ? 0 : 1,
+      redeliveryFailures: { ...zeroOlmFailures(), replayed: mustBeSafe ? 0 : 1 },
       wedgedSessions: 0, oneTimeKeysUploadedTwice: 0, oneTimeKeysLost: 0, recoveries: 0, unableToDecrypt: 0,
     },
     mainRestarts: 3,
