@@ -128,7 +128,7 @@ function outcomeBars(runs: readonly StrategyReport[]): string {
       return `<tr><td class="label">${escapeHtml(o.label)}</td><td class="bar">${bar(value, max, 'bad')}</td><td class="value ${value > 0 ? 'bad' : 'good'}">${value}</td></tr>`;
     }),
   ]);
-  return `<table class="bars" aria-label="lost, duplicated, reordered and unable to decrypt per strategy"><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="bars" aria-label="lost, duplicated, reordered, unable to decrypt and the Olm harms per strategy"><tbody>${rows.join('')}</tbody></table>`;
 }
 
 /** p50 and p99 per strategy on one scale: plain quantities, in the plain colour whatever their size. */
