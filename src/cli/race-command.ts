@@ -15,7 +15,7 @@ import { LONG_CAMPAIGN, runCampaign } from '../harness/campaign';
 import { buildSchedule, scheduleHash } from '../harness/fault-schedule';
 import { DEFAULT_FAULTS, DEFAULT_RACE_OPTIONS, describeOptions, validateRaceOptions, type FaultProbabilities, type RaceOptions } from '../harness/race-options';
 import { renderReportHtml } from '../harness/report-html';
-import { describeProgress, faultLines, sideBySideTable, verdictLines } from '../harness/report-text';
+import { describeProgress, faultLines, olmCells, sideBySideTable, verdictLines } from '../harness/report-text';
 import type { RaceProgress, RaceReport } from '../harness/report-types';
 import { runRace } from '../harness/run-race';
 import { isStrategy, STRATEGIES } from '../shared/strategies';
@@ -117,10 +117,11 @@ async function race(cli: RaceCliOptions): Promise<void> {
 
 async function campaign(options: RaceOptions, seeds: number, info: (line: string) => void): Promise<void> {
   const result = await runCampaign(options, seeds, printProgress, (report) => {
-    const cells = report.strategies.map((r) => `${r.strategy} kills=${r.kills} lost=${r.totals.lost} dup=${r.totals.duplicated} reord=${r.totals.reordered}${r.ok ? '' : ' VIOLATION'}`);
+    const cells = report.strategies.map((r) => `${r.strategy} kills=${r.kills} lost=${r.totals.lost} dup=${r.totals.duplicated} reord=${r.totals.reordered} ${olmCells(r.olm)}${r.ok ? '' : ' VIOLATION'}`);
     info(`seed ${report.seed} (${(report.elapsedMs / 1000).toFixed(1)} s): ${cells.join(' | ')}`);
   });
   info(`campaign: ${result.reports.length}/${seeds} seeds, ${result.kills} kills, safe strategies lost=${result.lost} duplicated=${result.duplicated} reordered=${result.reordered}, ${(result.elapsedMs / 1000).toFixed(1)} s`);
+  for (const [strategy, olm] of Object.entries(result.olmByStrategy)) info(`campaign Olm ${strategy}: ${olmCells(olm)}`);
   if (!result.ok) info(`FAILED. Reproduce with:\n${result.reproduce ?? ''}`);
   process.exitCode = result.ok ? 0 : 1;
 }

@@ -15,7 +15,9 @@
  * - Keys: under `explicit-lease` only the lease holder publishes; under `explicit-cas` any process tries and the
  *   account's compare-and-set picks one (src/crypto/olm-keys.ts); under the legacy strategies each process
  *   publishes from its own copy. Publishing is attempted at start and whenever a sync reports a count below the
- *   target or keys are waiting.
+ *   target or keys are waiting. An upload the server refuses because one of its one-time key IDs is already
+ *   there with another key (two copies generated different keys under one ID) is counted
+ *   (`one-time-keys-uploaded-twice`), for the race harness to report.
  * - Rows kept encrypted for an unknown sender device are decrypted once `/keys/query` taught us the device: the
  *   decryption, the new row and the old row's "resolved" mark are one transaction.
  * - Wedged sessions get a new session and an encrypted `m.dummy`, rate-limited in src/crypto/olm-unwedge.ts.
@@ -48,7 +50,7 @@ import { appendRetriedDecryption, undecryptedInbox } from '../store/inbox';
 import { readLease } from '../store/lease';
 import { addOlmOutcome } from '../store/olm-bookkeeping';
 import { openOlmState, readOlmSnapshot, writeOlmSnapshot } from '../store/olm-state';
-import { OLM_COUNTER_DECRYPTED_AFTER_QUERY, OLM_COUNTER_ONE_TIME_KEYS_UPLOADED } from '../store/olm-stats';
+import { OLM_COUNTER_DECRYPTED_AFTER_QUERY, OLM_COUNTER_ONE_TIME_KEYS_UPLOADED, OLM_COUNTER_ONE_TIME_KEYS_UPLOADED_TWICE } from '../store/olm-stats';
 import type { ClientStore } from '../store/open-store';
 
 /** The counter of one-time keys the server acknowledged (olm_outcomes), shown by the inbox and the dashboard. */
@@ -229,7 +231,10 @@ export class OlmDevice {
     });
     const nowMs = this.clock.nowMs();
     if (outcome.kind === 'published') addOlmOutcome(this.options.store, ONE_TIME_KEYS_UPLOADED, outcome.uploaded.oneTimeKeys, nowMs);
-    if (outcome.kind === 'upload-failed') this.log(`${this.options.processName}: the key upload failed, retried later: ${describeError(outcome.error)}`);
+    if (outcome.kind === 'upload-failed') {
+      if (isOneTimeKeyConflict(outcome.error)) addOlmOutcome(this.options.store, OLM_COUNTER_ONE_TIME_KEYS_UPLOADED_TWICE, 1, nowMs);
+      this.log(`${this.options.processName}: the key upload failed, retried later: ${describeError(outcome.error)}`);
+    }
     this.writeBack(nowMs);
     return outcome;
   }
@@ -302,6 +307,14 @@ function sameCounts(stored: OlmKeyCounts | undefined, report: E2eeReport): boole
   const b = Object.entries(report.oneTimeKeyCounts).sort(([x], [y]) => x.localeCompare(y));
   const fallback = (types: string[] | null): string => (types === null ? 'null' : [...types].sort().join(','));
   return JSON.stringify(a) === JSON.stringify(b) && fallback(stored.unusedFallbackKeyTypes) === fallback(report.unusedFallbackKeyTypes);
+}
+
+/**
+ * The homeserver's answer when a one-time key ID it already holds is uploaded with another key: 400 with
+ * "One time key <algorithm>:<id> already exists" (Synapse's message, which todevice serve copies).
+ */
+export function isOneTimeKeyConflict(error: MatrixClientError): boolean {
+  return error.kind === 'http' && error.status === 400 && /One time key \S+ already exists/.test(error.message);
 }
 
 function describeError(error: MatrixClientError): string {

@@ -4,10 +4,14 @@
  * Runtime: node. Seeds are `firstSeed, firstSeed + 1, …`, each a full `runRace` (its own schedule, homeserver and
  * processes), run one after the other: the machine's cores go to the processes inside a run. The campaign fails
  * as soon as any safe strategy violates an invariant, and names the seed and the command that reproduces it.
+ * The Olm figures are summed per strategy over every seed (`olmByStrategy`): for explicit-cas and explicit-lease
+ * every harm figure must stay 0 (any is a violation of its seed); legacy and explicit-naive show what they show.
  */
+import type { Strategy } from '../shared/strategies';
 import type { RaceOptions } from './race-options';
-import type { RaceProgress, RaceReport } from './report-types';
+import type { OlmFigures, RaceProgress, RaceReport, StrategyReport } from './report-types';
 import { runRace } from './run-race';
+import { zeroOlmFailures } from './olm-oracle';
 
 export interface CampaignResult {
   seeds: number[];
@@ -17,6 +21,8 @@ export interface CampaignResult {
   lost: number;
   duplicated: number;
   reordered: number;
+  /** The Olm figures of each strategy, summed over the seeds that ran. */
+  olmByStrategy: Partial<Record<Strategy, OlmFigures>>;
   ok: boolean;
   /** The failing seed's reproducing command, when one failed. */
   reproduce: string | undefined;
@@ -51,8 +57,46 @@ export async function runCampaign(
     lost: sum((run) => (run.mustBeSafe ? run.totals.lost : 0)),
     duplicated: sum((run) => (run.mustBeSafe ? run.totals.duplicated : 0)),
     reordered: sum((run) => (run.mustBeSafe ? run.totals.reordered : 0)),
+    olmByStrategy: sumOlmByStrategy(runs),
     ok: failed === undefined,
     reproduce: failed?.reproduce,
     elapsedMs: Date.now() - began,
+  };
+}
+
+/** The Olm figures of `runs`, summed per strategy (failures reason by reason). */
+export function sumOlmByStrategy(runs: readonly StrategyReport[]): Partial<Record<Strategy, OlmFigures>> {
+  const sums: Partial<Record<Strategy, OlmFigures>> = {};
+  for (const run of runs) {
+    const total = sums[run.strategy] ?? emptyOlmFigures();
+    for (const [reason, n] of Object.entries(run.olm.failures) as Array<[keyof OlmFigures['failures'], number]>) total.failures[reason] += n;
+    for (const [reason, n] of Object.entries(run.olm.redeliveryFailures) as Array<[keyof OlmFigures['failures'], number]>) total.redeliveryFailures[reason] += n;
+    total.decrypted += run.olm.decrypted;
+    total.decryptedAfterQuery += run.olm.decryptedAfterQuery;
+    total.failed += run.olm.failed;
+    total.undecryptableRedeliveries += run.olm.undecryptableRedeliveries;
+    total.wedgedSessions += run.olm.wedgedSessions;
+    total.oneTimeKeysUploadedTwice += run.olm.oneTimeKeysUploadedTwice;
+    total.oneTimeKeysLost += run.olm.oneTimeKeysLost;
+    total.recoveries += run.olm.recoveries;
+    total.unableToDecrypt += run.olm.unableToDecrypt;
+    sums[run.strategy] = total;
+  }
+  return sums;
+}
+
+function emptyOlmFigures(): OlmFigures {
+  return {
+    decrypted: 0,
+    decryptedAfterQuery: 0,
+    failures: zeroOlmFailures(),
+    failed: 0,
+    undecryptableRedeliveries: 0,
+    redeliveryFailures: zeroOlmFailures(),
+    wedgedSessions: 0,
+    oneTimeKeysUploadedTwice: 0,
+    oneTimeKeysLost: 0,
+    recoveries: 0,
+    unableToDecrypt: 0,
   };
 }

@@ -105,6 +105,9 @@ const outcomes: Array<{ label: string; value: (run: StrategyReport) => number }>
   { label: 'reordered', value: (run) => run.totals.reordered },
   { label: 'UTD notifications', value: (run) => run.encryption.notifications.unableToDecrypt },
   { label: 'UTD in timeline', value: (run) => run.encryption.timeline.unableToDecrypt + run.encryption.timeline.notPaged },
+  { label: 'Olm failures', value: (run) => run.olm.failed + run.olm.undecryptableRedeliveries },
+  { label: 'wedged Olm sessions', value: (run) => run.olm.wedgedSessions },
+  { label: 'one-time keys uploaded twice', value: (run) => run.olm.oneTimeKeysUploadedTwice },
 ];
 
 function bar(value: number, max: number, fillClass: string): string {
@@ -112,7 +115,10 @@ function bar(value: number, max: number, fillClass: string): string {
   return `<div class="track"><div class="fill ${fillClass}" style="width:${percent.toFixed(1)}%"></div></div>`;
 }
 
-/** Lost, duplicated, reordered and unable-to-decrypt per strategy, on one scale; any of them above zero is harm. */
+/**
+ * Lost, duplicated, reordered, unable-to-decrypt and the Olm harms per strategy, on one scale; any of them above
+ * zero is harm.
+ */
 function outcomeBars(runs: readonly StrategyReport[]): string {
   const max = Math.max(1, ...runs.flatMap((run) => outcomes.map((o) => o.value(run))));
   const rows = runs.flatMap((run) => [
@@ -122,7 +128,7 @@ function outcomeBars(runs: readonly StrategyReport[]): string {
       return `<tr><td class="label">${escapeHtml(o.label)}</td><td class="bar">${bar(value, max, 'bad')}</td><td class="value ${value > 0 ? 'bad' : 'good'}">${value}</td></tr>`;
     }),
   ]);
-  return `<table class="bars" aria-label="lost, duplicated, reordered and unable to decrypt per strategy"><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="bars" aria-label="lost, duplicated, reordered, unable to decrypt and the Olm harms per strategy"><tbody>${rows.join('')}</tbody></table>`;
 }
 
 /** p50 and p99 per strategy on one scale: plain quantities, in the plain colour whatever their size. */

@@ -5,7 +5,7 @@
  * as a comparison: the same seed, the same schedule, four outcomes.
  */
 import { LATE_DECRYPTION_GRACE_MS } from '../shared/room-key-protocol';
-import type { RaceProgress, RaceReport, StrategyReport } from './report-types';
+import type { OlmFigures, RaceProgress, RaceReport, StrategyReport } from './report-types';
 
 /** What a figure says about the run, in the colours every view of it uses: green good, red bad, amber a warning. */
 export type Tone = 'good' | 'bad' | 'warn' | 'neutral';
@@ -46,6 +46,18 @@ export const reportRows: readonly ReportRow[] = [
     value: (r) => String(r.encryption.timeline.late),
     tone: (r) => (r.encryption.timeline.late > 0 ? 'warn' : 'neutral'),
   },
+  { label: 'Olm decrypted (after keys/query)', value: (r) => `${r.olm.decrypted} (${r.olm.decryptedAfterQuery})` },
+  { label: 'Olm failures (never decrypted)', value: (r) => countWithReasons(r.olm.failed, r.olm.failures), tone: (r) => harm(r.olm.failed) },
+  {
+    label: 'Olm redeliveries undecryptable',
+    value: (r) => countWithReasons(r.olm.undecryptableRedeliveries, r.olm.redeliveryFailures),
+    tone: (r) => harm(r.olm.undecryptableRedeliveries),
+  },
+  { label: 'wedged Olm sessions', value: (r) => String(r.olm.wedgedSessions), tone: (r) => harm(r.olm.wedgedSessions) },
+  { label: 'one-time keys uploaded twice', value: (r) => String(r.olm.oneTimeKeysUploadedTwice), tone: (r) => harm(r.olm.oneTimeKeysUploadedTwice) },
+  { label: 'one-time keys lost', value: (r) => String(r.olm.oneTimeKeysLost), tone: (r) => harm(r.olm.oneTimeKeysLost) },
+  { label: 'Olm recoveries (m.dummy)', value: (r) => String(r.olm.recoveries), tone: (r) => harm(r.olm.recoveries) },
+  { label: 'UTD from Olm failures', value: (r) => String(r.olm.unableToDecrypt), tone: (r) => harm(r.olm.unableToDecrypt) },
   {
     label: 'liveness',
     value: (r) => (r.liveness.converged ? `converged ${ms(r.liveness.convergedAfterMs)}` : 'NOT converged'),
@@ -58,6 +70,15 @@ export const reportRows: readonly ReportRow[] = [
     tone: (r) => (r.mustBeSafe ? (r.ok ? 'good' : 'bad') : 'neutral'),
   },
 ];
+
+/** The count, then the reasons that occurred, most frequent first: `3 (bad-mac 2, no-session 1)`. */
+function countWithReasons(count: number, byReason: Record<string, number>): string {
+  const reasons = Object.entries(byReason)
+    .filter(([, n]) => n > 0)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([reason, n]) => `${reason} ${n}`);
+  return reasons.length === 0 ? String(count) : `${count} (${reasons.join(', ')})`;
+}
 
 function utdInTimeline(run: StrategyReport): number {
   return run.encryption.timeline.unableToDecrypt + run.encryption.timeline.notPaged;
@@ -75,6 +96,14 @@ export function sideBySideTable(report: RaceReport): string {
   const widths = header.map((_, column) => Math.max(...[header, ...body].map((line) => (line[column] ?? '').length)));
   const format = (line: string[]): string => line.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
   return [format(header), format(widths.map((w) => '-'.repeat(w))), ...body.map(format)].join('\n');
+}
+
+/** The Olm figures of a run or a campaign in one line, for the campaign's per-seed and closing lines. */
+export function olmCells(olm: OlmFigures): string {
+  return (
+    `olm_failed=${olm.failed} olm_redelivered_undecryptable=${olm.undecryptableRedeliveries} wedged=${olm.wedgedSessions} ` +
+    `otk_uploaded_twice=${olm.oneTimeKeysUploadedTwice} otk_lost=${olm.oneTimeKeysLost} recoveries=${olm.recoveries} olm_utd=${olm.unableToDecrypt}`
+  );
 }
 
 /** Every fault kind that landed in any strategy, sorted. */

@@ -5,6 +5,7 @@
  * The schema is documented in README.md under "Race report JSON"; `schema` names its version, and a change that
  * removes or renames a field must bump it.
  */
+import type { OlmDecryptionFailure } from '../shared/olm-state';
 import type { Strategy } from '../shared/strategies';
 import type { RaceOptions } from './race-options';
 
@@ -61,6 +62,35 @@ export interface EncryptionFigures {
   undecryptableSample: string[];
 }
 
+/**
+ * What the device's Olm state cost, after the liveness phase converged (olm-oracle.ts says where each figure is
+ * measured). Every harm figure must be 0 for explicit-cas and explicit-lease.
+ */
+export interface OlmFigures {
+  /** Olm decryptions that succeeded (the device's counter; a retry after `/keys/query` included). */
+  decrypted: number;
+  /** Messages that waited for `/keys/query` (`unknown-device`) and were decrypted after it: not harm. */
+  decryptedAfterQuery: number;
+  /** Olm messages that were never decrypted, by the reason of their latest row (every reason listed, zero included). */
+  failures: Record<OlmDecryptionFailure, number>;
+  /** Sum of `failures`. */
+  failed: number;
+  /** Redelivered copies of a message another row decrypted, which failed because its message key was spent. */
+  undecryptableRedeliveries: number;
+  /** `undecryptableRedeliveries` by reason (`replayed` when the device knew the message, a session error when not). */
+  redeliveryFailures: Record<OlmDecryptionFailure, number>;
+  /** Sender devices whose messages failed with a session error (no session, bad MAC, one-time key gone). */
+  wedgedSessions: number;
+  /** Key uploads the homeserver refused with 400 "One time key ... already exists" (one key ID, two keys). */
+  oneTimeKeysUploadedTwice: number;
+  /** Pre-key messages whose one-time key the device no longer held (`failures['one-time-key-gone']`). */
+  oneTimeKeysLost: number;
+  /** New sessions with an `m.dummy` sent to wedged devices (the recovery). */
+  recoveries: number;
+  /** Sent room messages undecryptable in the main timeline because their key's Olm message was never decrypted. */
+  unableToDecrypt: number;
+}
+
 export interface StrategyReport {
   strategy: Strategy;
   /** True for explicit-cas and explicit-lease, whose invariants must hold. */
@@ -80,6 +110,7 @@ export interface StrategyReport {
   server: { accepted: number; deliveredIncludingRedeliveries: number; deleted: number; queuedAtEnd: number };
   notifiers: { launched: number; finished: number; killed: number; failed: number; dataMissing: number };
   encryption: EncryptionFigures;
+  olm: OlmFigures;
   mainRestarts: number;
   liveness: { converged: boolean; convergedAfterMs: number | null };
   /** Invariant violations found by the checkers during the run and by the oracle at its end. */

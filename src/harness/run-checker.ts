@@ -6,7 +6,8 @@
  * - the main consumer never handles a tag twice;
  * - one lease generation has one holder: two commits under one generation by different holders mean the fence
  *   failed (F9).
- * They also tally the engines' process events (stale and fenced commits are the wasted requests). The event log
+ * They also keep every Olm-failed inbox row before compaction can delete it (olm-oracle.ts), and tally the
+ * engines' process events (stale and fenced commits are the wasted requests). The event log
  * is bounded (5000 rows) and read incrementally; a gap in ids means rows were trimmed before we read them, and the
  * report says the tallies are then lower bounds.
  */
@@ -14,11 +15,13 @@ import { listProcessEvents } from '../store/event-log';
 import { summarizeHandled } from '../store/handled';
 import type { ClientStore } from '../store/open-store';
 import { readToken } from '../store/token';
+import { OlmFailureWatch } from './olm-oracle';
 
 export class RunChecker {
   readonly violations: string[] = [];
   readonly eventCounts: Record<string, number> = {};
   eventLogGap = false;
+  readonly olmFailures: OlmFailureWatch;
   private lastEventId = 0;
   private highestStreamId = -1;
   private readonly holderOfGeneration = new Map<number, string>();
@@ -29,7 +32,9 @@ export class RunChecker {
   constructor(
     private readonly store: ClientStore,
     private readonly startMs: number,
-  ) {}
+  ) {
+    this.olmFailures = new OlmFailureWatch(store);
+  }
 
   start(intervalMs: number): void {
     this.timer = setInterval(() => this.check(), intervalMs);
@@ -42,6 +47,7 @@ export class RunChecker {
 
   check(): void {
     this.readEvents();
+    this.olmFailures.observe();
     this.checkToken();
     if (!this.reportedDuplicate && summarizeHandled(this.store, 'main').duplicates > 0) {
       this.reportedDuplicate = true;

@@ -4,7 +4,9 @@
  *
  * Runtime: node. For a safe strategy (explicit-cas, explicit-lease) any lost, duplicated or reordered message,
  * any encrypted message the main timeline cannot decrypt after convergence, any checker violation and a liveness
- * phase that did not converge are violations. Notifications shown as "unable to decrypt" are reported for every
+ * phase that did not converge are violations, and so is any Olm harm (an Olm message never decrypted, a
+ * redelivery that could not be decrypted again, a wedged session, a one-time key uploaded twice or lost, a
+ * recovery message sent, olm-oracle.ts). Notifications shown as "unable to decrypt" are reported for every
  * strategy but not judged: a notifier that could not get the lease in its bounded wait (main stalled by a fault)
  * shows what it has, which is the right behaviour, not a lost key. For legacy and
  * explicit-naive the same figures are the expected result and are reported, not judged.
@@ -13,7 +15,8 @@ import type { DeviceInspection } from '../shared/admin-wire';
 import type { Strategy } from '../shared/strategies';
 import type { ClientStore } from '../store/open-store';
 import { judge, type HandledRow } from './oracle';
-import type { EncryptionFigures, StrategyReport, TimelinePoint } from './report-types';
+import { olmViolations } from './olm-oracle';
+import type { EncryptionFigures, OlmFigures, StrategyReport, TimelinePoint } from './report-types';
 import { summarizeRunNotes, type RunNotes } from './report-notes';
 import type { RunParts } from './strategy-run';
 
@@ -26,6 +29,7 @@ export interface StrategyReportInput {
   plannedFaults: Record<string, number>;
   liveness: { converged: boolean; convergedAfterMs: number | null };
   encryption: EncryptionFigures;
+  olm: OlmFigures;
   safetyPhaseMs: number;
   elapsedMs: number;
 }
@@ -62,6 +66,7 @@ export function buildStrategyReport(input: StrategyReportInput): StrategyReport 
     },
     notifiers: notifierFigures(parts),
     encryption: input.encryption,
+    olm: input.olm,
     mainRestarts: parts.main.restartCount,
     liveness: input.liveness,
     violations: input.mustBeSafe ? violations : parts.checker.violations,
@@ -101,6 +106,7 @@ function safetyViolations(input: StrategyReportInput, totals: { lost: number; du
   const { timeline } = input.encryption;
   if (timeline.unableToDecrypt > 0) violations.push(`${timeline.unableToDecrypt} encrypted message(s) still undecryptable in the main timeline after convergence`);
   if (timeline.notPaged > 0) violations.push(`${timeline.notPaged} encrypted message(s) never reached the main timeline`);
+  violations.push(...olmViolations(input.olm));
   if (!input.liveness.converged) violations.push(`liveness: did not converge within the liveness phase (${inspection.queued.length} still queued)`);
   if (inspection.accepted !== totals.sent) violations.push(`the homeserver accepted ${inspection.accepted} messages, the senders saw ${totals.sent} accepted`);
   return violations;

@@ -10,7 +10,8 @@
  *    for the device, no notifier runs, and the main consumer's cursor reached the end of the inbox. A safe
  *    strategy that does not converge is a liveness violation.
  * 3. Verdict: the oracle compares what the homeserver accepted with what the main consumer handled, and the
- *    decryption oracle what the main timeline could decrypt (after giving it a bounded time to page).
+ *    decryption oracle what the main timeline could decrypt (after giving it a bounded time to page), and the Olm
+ *    oracle what the device's Olm state cost (failures by reason, wedged sessions, one-time keys).
  * Every wait is bounded; teardown always runs.
  */
 import { readCursor } from '../store/cursors';
@@ -26,6 +27,7 @@ import { SAFE_STRATEGIES, type RaceOptions } from './race-options';
 import { startWorld, type RaceWorld } from './race-world';
 import type { RaceProgress, StrategyReport } from './report-types';
 import { judgeEncryption, waitForTimeline } from './decryption-oracle';
+import { judgeOlm } from './olm-oracle';
 import { RunChecker } from './run-checker';
 import { buildStrategyReport, readHandledRows } from './strategy-report';
 import { Traffic } from './traffic';
@@ -84,6 +86,7 @@ export async function runStrategy(
       plannedFaults: plannedFaultCounts(schedule),
       liveness,
       encryption: judgeEncryption(world.store, traffic.roomEvents),
+      olm: judgeOlm(world.store, parts.checker.olmFailures, traffic.roomEvents),
       safetyPhaseMs,
       elapsedMs: Date.now() - began,
     });

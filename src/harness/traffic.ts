@@ -15,15 +15,20 @@
  *   `room-key:<session_id>` for a room key (src/shared/delivery-tag.ts); both are recorded in the sender's
  *   accepted order, which is the order the oracle checks;
  * - a room message goes out only after its key was accepted, so an undecryptable message always means a key
- *   the client lost, never one the sender failed to send.
+ *   the client lost, never one the sender failed to send;
+ * - each room message carries the hashes of the Olm messages its key share sent (olm-oracle.ts matches them with
+ *   the Olm messages the device could not decrypt). A sender's machine makes one request at a time, so every
+ *   Olm to-device request during a share belongs to that share.
  */
 import { describeOlmSenderError } from '../crypto/olm-machine-sender';
 import type { OlmRequestTransport } from '../crypto/olm-request-loop';
 import { createRoomKeySharing, ROOM_KEY_TRANSPORT, type RoomKeySharing, type RoomKeyTransport } from '../crypto/room-key-sharing';
 import type { MatrixClient, MatrixClientError } from '../engine/matrix-client';
 import { DEMO_MESSAGE_TYPE } from '../shared/demo-protocol';
+import { ENCRYPTED_TO_DEVICE_TYPE } from '../shared/olm-wire';
 import type { Result } from '../shared/result';
 import type { SendPlan } from './fault-schedule';
+import { sentOlmMessageHashes } from './olm-oracle';
 import { senderTag, type SentLog } from './oracle';
 
 const maxSendAttempts = 8;
@@ -40,6 +45,8 @@ export interface SentRoomEvent {
   eventId: string;
   sessionId: string;
   sender: number;
+  /** Hashes of the Olm messages (to-device `m.room.encrypted`) the share of this message's key sent. */
+  keyMessageHashes: string[];
 }
 
 export interface Recipient {
@@ -54,6 +61,8 @@ export class Traffic {
   failures: string[] = [];
   private readonly sequence: number[];
   private readonly sharing: Array<Promise<RoomKeySharing<MatrixClientError> | undefined> | undefined>;
+  /** Per sender, the hashes of the Olm messages its machine sent since its current share began. */
+  private readonly olmSent: string[][];
 
   constructor(
     private readonly senders: readonly SendingDevice[],
@@ -64,6 +73,7 @@ export class Traffic {
     this.sent = { bySender: senders.map(() => []) };
     this.sequence = senders.map(() => 0);
     this.sharing = senders.map(() => undefined);
+    this.olmSent = senders.map(() => []);
   }
 
   close(): void {
@@ -78,7 +88,7 @@ export class Traffic {
   async prepare(): Promise<void> {
     await Promise.all(
       this.senders.map(async (device, sender) => {
-        this.sharing[sender] ??= this.keySharing(device);
+        this.sharing[sender] ??= this.keySharing(device, sender);
         if ((await this.sharing[sender]) === undefined) this.sharing[sender] = undefined;
       }),
     );
@@ -120,12 +130,14 @@ export class Traffic {
   private async sendRoomMessage(sender: number): Promise<void> {
     const device = this.senders[sender];
     if (device === undefined) throw new Error(`no sender ${sender}`);
-    this.sharing[sender] ??= this.keySharing(device);
+    this.sharing[sender] ??= this.keySharing(device, sender);
     const sharing = await this.sharing[sender];
     if (sharing === undefined) {
       this.sharing[sender] = undefined;
       return;
     }
+    const olmSent: string[] = [];
+    this.olmSent[sender] = olmSent;
     const message = await sharing.encryptRoomMessage(this.roomId, this.recipient, 'm.room.message', { msgtype: 'm.text', body: `push from s${sender}` });
     if (!message.ok) {
       this.note(`room key from s${sender}: ${describeOlmSenderError<MatrixClientError>(message.error, describe)}`);
@@ -138,12 +150,13 @@ export class Traffic {
     const txnId = `race-room-s${sender}-${this.roomEvents.length}-${Date.now()}`;
     const result = await retried(() => device.client.sendRoomEvent(this.roomId, message.value.type, txnId, message.value.content));
     if (!result.ok) this.note(`room message for session ${message.value.sessionId}: ${describe(result.error)}`);
-    else this.roomEvents.push({ eventId: result.value.eventId, sessionId: message.value.sessionId, sender });
+    else this.roomEvents.push({ eventId: result.value.eventId, sessionId: message.value.sessionId, sender, keyMessageHashes: [...olmSent] });
   }
 
   /** The sender's key sharing (an OlmMachine publishes its keys here); undefined, with a note, when that failed. */
-  private async keySharing(device: SendingDevice): Promise<RoomKeySharing<MatrixClientError> | undefined> {
-    const made = await createRoomKeySharing(this.keyTransport, { userId: device.userId, deviceId: device.deviceId, transport: retryingTransport(device.client) });
+  private async keySharing(device: SendingDevice, sender: number): Promise<RoomKeySharing<MatrixClientError> | undefined> {
+    const transport = recordingOlmSends(retryingTransport(device.client), (hashes) => this.olmSent[sender]?.push(...hashes));
+    const made = await createRoomKeySharing(this.keyTransport, { userId: device.userId, deviceId: device.deviceId, transport });
     if (made.ok) return made.value;
     this.note(`key sharing for ${device.deviceId}: ${describeOlmSenderError<MatrixClientError>(made.error, describe)}`);
     return undefined;
@@ -159,6 +172,19 @@ function retryingTransport(client: MatrixClient): OlmRequestTransport<MatrixClie
   return {
     keysRequest: (endpoint, body) => retried(() => client.keysRequest(endpoint, body)),
     sendToDevice: (eventType, txnId, messages) => retried(() => client.sendToDevice(eventType, txnId, messages)),
+  };
+}
+
+/** `transport`, telling `record` the Olm message hashes of every `m.room.encrypted` to-device request it sends. */
+function recordingOlmSends(transport: OlmRequestTransport<MatrixClientError>, record: (hashes: string[]) => void): OlmRequestTransport<MatrixClientError> {
+  return {
+    keysRequest: (endpoint, body) => transport.keysRequest(endpoint, body),
+    sendToDevice: (eventType, txnId, messages) => {
+      if (eventType === ENCRYPTED_TO_DEVICE_TYPE) {
+        for (const byDevice of Object.values(messages)) for (const content of Object.values(byDevice)) record(sentOlmMessageHashes(content));
+      }
+      return transport.sendToDevice(eventType, txnId, messages);
+    },
   };
 }
 

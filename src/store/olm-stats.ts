@@ -15,6 +15,12 @@ import { withheldCount } from './room-key-withheld';
 export const OLM_COUNTER_ONE_TIME_KEYS_UPLOADED = 'one-time-keys-uploaded';
 export const OLM_COUNTER_DECRYPTED_AFTER_QUERY = 'decrypted-after-query';
 export const OLM_COUNTER_DUMMY_SENT = 'dummy-sent';
+/**
+ * `/keys/upload` requests the homeserver refused because a one-time key ID it holds came again with another key
+ * (Synapse's 400 "One time key ... already exists"): two copies of the account generated different keys under
+ * the same IDs, and one of them uploaded first.
+ */
+export const OLM_COUNTER_ONE_TIME_KEYS_UPLOADED_TWICE = 'one-time-keys-uploaded-twice';
 
 export interface OlmStats {
   /** The device's public identity, or null before its first start with Olm. */
@@ -22,6 +28,8 @@ export interface OlmStats {
   /** The server's last reported `signed_curve25519` count (null: never reported). */
   serverOneTimeKeys: number | null;
   oneTimeKeysUploaded: number;
+  /** Uploads refused because a one-time key ID was already on the server with another key. */
+  oneTimeKeyUploadsRefused: number;
   sessions: number;
   decrypted: number;
   /** Undecryptable to-device events by reason (every reason listed, zero included). */
@@ -45,6 +53,7 @@ export function readOlmStats(store: ClientStore): OlmStats {
     identity: account === undefined ? null : { curve25519: account.curve25519, ed25519: account.ed25519, deviceKeysPublished: account.deviceKeysPublished },
     serverOneTimeKeys: readOlmKeyCounts(store)?.oneTimeKeyCounts.signed_curve25519 ?? null,
     oneTimeKeysUploaded: counts[OLM_COUNTER_ONE_TIME_KEYS_UPLOADED] ?? 0,
+    oneTimeKeyUploadsRefused: counts[OLM_COUNTER_ONE_TIME_KEYS_UPLOADED_TWICE] ?? 0,
     sessions,
     decrypted: counts.decrypted ?? 0,
     failures,

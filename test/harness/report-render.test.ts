@@ -4,12 +4,22 @@
 import { describe, expect, it } from 'vitest';
 import { renderReportHtml } from '../../src/harness/report-html';
 import { summarizeRunNotes } from '../../src/harness/report-notes';
-import { describeProgress, sideBySideTable, verdictLines } from '../../src/harness/report-text';
+import { describeProgress, olmCells, sideBySideTable, verdictLines } from '../../src/harness/report-text';
 import { DEFAULT_RACE_OPTIONS } from '../../src/harness/race-options';
-import { RACE_REPORT_SCHEMA, type RaceReport, type StrategyReport } from '../../src/harness/report-types';
+import { RACE_REPORT_SCHEMA, type OlmFigures, type RaceReport, type StrategyReport } from '../../src/harness/report-types';
+import { zeroOlmFailures } from '../../src/harness/olm-oracle';
 import type { Strategy } from '../../src/shared/strategies';
 
-function run(strategy: Strategy, lost: number, ok = true): StrategyReport {
+function olmFigures(harm: number): OlmFigures {
+  const failures = { ...zeroOlmFailures(), 'one-time-key-gone': harm, 'bad-mac': harm * 2 };
+  return {
+    decrypted: 10, decryptedAfterQuery: 2, failures, failed: harm * 3, undecryptableRedeliveries: harm,
+    redeliveryFailures: { ...zeroOlmFailures(), replayed: harm }, wedgedSessions: harm,
+    oneTimeKeysUploadedTwice: harm, oneTimeKeysLost: harm, recoveries: harm, unableToDecrypt: harm,
+  };
+}
+
+function run(strategy: Strategy, lost: number, ok = true, olmHarm = lost > 0 ? 1 : 0): StrategyReport {
   return {
     strategy,
     mustBeSafe: strategy.startsWith('explicit-') && strategy !== 'explicit-naive',
@@ -27,6 +37,7 @@ function run(strategy: Strategy, lost: number, ok = true): StrategyReport {
       roomMessages: 10, notifications: { shown: 7, decrypted: 7 - lost, unableToDecrypt: lost },
       timeline: { paged: 10, decrypted: 10 - lost, late: 1, unableToDecrypt: lost, notPaged: 0 }, undecryptableSample: [],
     },
+    olm: olmFigures(olmHarm),
     mainRestarts: 2,
     liveness: { converged: true, convergedAfterMs: 300 },
     violations: ok ? [] : ['1 message(s) lost'],
@@ -57,6 +68,33 @@ describe('report rendering', () => {
     expect(lines.find((line) => line.startsWith('kills'))).toContain('5 (2+3)');
     expect(lines.find((line) => line.startsWith('UTD notifications'))).toMatch(/^UTD notifications\s+7 of 7\s+0 of 7$/);
     expect(lines.find((line) => line.startsWith('UTD in timeline'))).toMatch(/^UTD in timeline\s+7\s+0$/);
+  });
+
+  it('table: the Olm figures side by side: messages never decrypted with their reasons, redeliveries, wedged sessions, one-time keys uploaded twice and lost, recoveries, and the UTD they cause', () => {
+    const lines = sideBySideTable(report([run('legacy', 7, true, 2), run('explicit-lease', 0)])).split('\n');
+    const line = (label: string): string => lines.find((l) => l.startsWith(label)) ?? `no line ${label}`;
+    expect(line('Olm decrypted (after keys/query)')).toMatch(/^Olm decrypted \(after keys\/query\)\s+10 \(2\)\s+10 \(2\)$/);
+    expect(line('Olm failures (never decrypted)')).toMatch(/^Olm failures \(never decrypted\)\s+6 \(bad-mac 4, one-time-key-gone 2\)\s+0$/);
+    expect(line('Olm redeliveries undecryptable')).toMatch(/\s2 \(replayed 2\)\s+0$/);
+    expect(line('wedged Olm sessions')).toMatch(/\s2\s+0$/);
+    expect(line('one-time keys uploaded twice')).toMatch(/\s2\s+0$/);
+    expect(line('one-time keys lost')).toMatch(/\s2\s+0$/);
+    expect(line('Olm recoveries (m.dummy)')).toMatch(/\s2\s+0$/);
+    expect(line('UTD from Olm failures')).toMatch(/\s2\s+0$/);
+  });
+
+  it('html: the Olm figures are in the side-by-side table, red when there is harm and green at zero', () => {
+    const html = renderReportHtml(report([run('legacy', 7, true, 1), run('explicit-lease', 0)]));
+    const table = /<table class="figures">.*?<\/table>/s.exec(html)?.[0] ?? '';
+    expect(table).toContain('<tr><th scope="row">wedged Olm sessions</th><td class="bad">1</td><td class="good">0</td></tr>');
+    expect(table).toContain('<tr><th scope="row">one-time keys uploaded twice</th><td class="bad">1</td><td class="good">0</td></tr>');
+    expect(table).toContain('<tr><th scope="row">Olm failures (never decrypted)</th><td class="bad">3 (bad-mac 2, one-time-key-gone 1)</td><td class="good">0</td></tr>');
+    const outcomes = /aria-label="lost, duplicated.*?<\/table>/s.exec(html)?.[0] ?? '';
+    expect(outcomes).toMatch(/<td class="label">wedged Olm sessions<\/td>.*?<td class="value bad">1<\/td>/s);
+  });
+
+  it('campaign line: the Olm figures of a run in one line', () => {
+    expect(olmCells(run('legacy', 1, true, 1).olm)).toBe('olm_failed=3 olm_redelivered_undecryptable=1 wedged=1 otk_uploaded_twice=1 otk_lost=1 recoveries=1 olm_utd=1');
   });
 
   it('verdict: a failed safe strategy ends with the reproducing command', () => {

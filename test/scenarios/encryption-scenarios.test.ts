@@ -1,10 +1,18 @@
 /**
  * What a lost to-device message costs a user: a room key that never arrives, so a message that cannot be
- * decrypted. Real processes, real Megolm (matrix-sdk-crypto-wasm), the race harness with a hand-written schedule:
- * the main process is down while pushes start notifiers, so the notifiers are the ones that fetch the keys.
+ * decrypted.
+ * - Real processes, real Megolm (matrix-sdk-crypto-wasm), the race harness with a hand-written schedule: the main
+ *   process is down while pushes start notifiers, so the notifiers are the ones that fetch the keys.
+ * - The account-overwrite race (olm-account-overwrite.ts): two processes of one device that each loaded the Olm
+ *   account when they started replenish one-time keys at once; under `legacy` their copies hold different keys
+ *   under the same key IDs, the server refuses the second upload, the refused copy is written back last, and a
+ *   sender that claims one of the published keys sends a pre-key message the device cannot decrypt. The same
+ *   schedule under `explicit-lease` and `explicit-cas` uploads one set of keys and decrypts the key.
  */
 import { describe, expect, it } from 'vitest';
 import { pushesAt, runScenarioRace, toDeviceSends, type ScenarioPlan } from '../../src/harness/scenario-race';
+import { olmViolations } from '../../src/harness/olm-oracle';
+import { runAccountOverwrite } from './olm-account-overwrite';
 
 const mainDownDuringPushes: ScenarioPlan = {
   durationS: 5,
@@ -25,5 +33,24 @@ describe('encrypted messages between real processes', () => {
     expect(lease.encryption.timeline, JSON.stringify(lease.encryption)).toMatchObject({ paged: 3, decrypted: 3, unableToDecrypt: 0, notPaged: 0 });
     expect(lease.encryption.notifications.unableToDecrypt).toBe(0);
     expect(lease.encryption.notifications.decrypted).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('scenario: the account-overwrite race: under legacy two processes that loaded the Olm account at start replenish one-time keys from their copies, the server refuses the second set ("already exists"), the refused copy is written back last, and the claimed key\'s pre-key message fails (one-time key lost, wedged session, m.dummy sent); explicit-lease and explicit-cas at zero, the key decrypted', async () => {
+    const legacy = await runAccountOverwrite('legacy');
+    const detail = JSON.stringify(legacy);
+    expect(legacy.olm.oneTimeKeysUploadedTwice, detail).toBeGreaterThan(0);
+    expect(legacy.olm.oneTimeKeysLost, detail).toBeGreaterThan(0);
+    expect(legacy.olm.failures['one-time-key-gone'], detail).toBeGreaterThan(0);
+    expect(legacy.olm.wedgedSessions, detail).toBe(1);
+    expect(legacy.olm.recoveries, detail).toBe(1);
+    expect(legacy.roomKeyDecrypted, detail).toBe(false);
+
+    for (const strategy of ['explicit-lease', 'explicit-cas'] as const) {
+      const safe = await runAccountOverwrite(strategy);
+      expect(safe.roomKeyDecrypted, `${strategy}: ${JSON.stringify(safe)}`).toBe(true);
+      expect(olmViolations(safe.olm), strategy).toEqual([]);
+      expect(safe.olm, strategy).toMatchObject({ failed: 0, wedgedSessions: 0, oneTimeKeysUploadedTwice: 0, oneTimeKeysLost: 0, recoveries: 0 });
+      expect(safe.olm.decryptedAfterQuery, strategy).toBe(1);
+    }
   }, 90_000);
 });

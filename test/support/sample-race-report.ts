@@ -5,6 +5,7 @@
  * Runtime: node. Made-up only in that no processes ran; every field is filled the way src/harness fills it.
  */
 import { DEFAULT_RACE_OPTIONS } from '../../src/harness/race-options';
+import { zeroOlmFailures } from '../../src/harness/olm-oracle';
 import { RACE_REPORT_SCHEMA, type RaceReport, type StrategyReport } from '../../src/harness/report-types';
 import type { Strategy } from '../../src/shared/strategies';
 
@@ -27,6 +28,11 @@ function strategyRun(strategy: Strategy, figures: { lost: number; duplicated: nu
     encryption: {
       roomMessages: 30, notifications: { shown: 11, decrypted: 11 - figures.utd, unableToDecrypt: figures.utd },
       timeline: { paged: 30, decrypted: 30 - figures.utd, late: figures.late, unableToDecrypt: figures.utd, notPaged: 0 }, undecryptableSample: [],
+    },
+    olm: {
+      decrypted: 30, decryptedAfterQuery: 3, failures: zeroOlmFailures(), failed: 0, undecryptableRedeliveries: mustBeSafe ? 0 : 1,
+      redeliveryFailures: { ...zeroOlmFailures(), replayed: mustBeSafe ? 0 : 1 },
+      wedgedSessions: 0, oneTimeKeysUploadedTwice: 0, oneTimeKeysLost: 0, recoveries: 0, unableToDecrypt: 0,
     },
     mainRestarts: 3,
     liveness: { converged: true, convergedAfterMs: 460 },

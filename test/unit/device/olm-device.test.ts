@@ -8,7 +8,7 @@ import { createMegolmDecryptor } from '../../../src/crypto/megolm-decryptor';
 import { PICKLE_KEY_FILE } from '../../../src/crypto/pickle-key';
 import { isSealed } from '../../../src/crypto/secret-box';
 import { loadOlm } from '../../../src/crypto/olm-library';
-import { ONE_TIME_KEYS_UPLOADED, openOlmDevice, RECOVERED_AFTER_QUERY, type OlmDevice, type OlmDeviceClient } from '../../../src/device/olm-device';
+import { isOneTimeKeyConflict, ONE_TIME_KEYS_UPLOADED, openOlmDevice, RECOVERED_AFTER_QUERY, type OlmDevice, type OlmDeviceClient } from '../../../src/device/olm-device';
 import { consumeInbox } from '../../../src/engine/consumer';
 import { createProcessEngine } from '../../../src/engine/create-engine';
 import type { Strategy } from '../../../src/engine/engine-types';
@@ -216,5 +216,15 @@ describe('wedged sessions', () => {
     expect(listInbox(store).at(-1)).toMatchObject({ type: 'm.room_key', content: { session_id: after.sessionId } });
     expect(readOlmStats(store)).toMatchObject({ recoveries: 1, wedgedDevices: 1 });
     sender.free();
+  });
+});
+
+describe('one-time keys uploaded twice', () => {
+  it('the server\'s 400 "One time key ... already exists" is told apart from every other upload failure', () => {
+    const message = 'One time key signed_curve25519:AAAAAQ already exists. Old key: {"key":"a"}; new key: {"key":"b"}';
+    expect(isOneTimeKeyConflict({ kind: 'http', status: 400, errcode: 'M_UNKNOWN', message })).toBe(true);
+    expect(isOneTimeKeyConflict({ kind: 'http', status: 400, errcode: 'M_BAD_JSON', message: 'Device key must be an object' })).toBe(false);
+    expect(isOneTimeKeyConflict({ kind: 'http', status: 500, message })).toBe(false);
+    expect(isOneTimeKeyConflict({ kind: 'network', message: 'ECONNRESET' })).toBe(false);
   });
 });
