@@ -6,7 +6,8 @@
  *   `main`, which counts as cursor 0 until it registers, so no row is ever deleted before the app's own consumer
  *   handled it. Of the rows every consumer passed, the newest few stay while the `inbox` limit allows (the
  *   dashboard and `todevice inbox` show what just arrived). A row still ahead of any cursor is never deleted, so
- *   whatever a consumer has not handled yet (a room key that only `roomKeyInInbox` can find, say) stays.
+ *   whatever a consumer has not handled yet (a room key that only `roomKeyInInbox` can find, say) stays. Nor is a
+ *   row that waits for its sender's device keys to be decrypted again (`AWAITING_SENDER_HOLD_MS`).
  * - `skipPastWindow` moves a windowed consumer's cursor (the notifier's) over rows older than its window, so a
  *   notifier that has not run for days does not hold the inbox for ever. Those rows are not handed to it: they
  *   are counted as skipped (`cursor:<consumer>` / `window_skipped`). Room keys among them are stored for it all
@@ -30,6 +31,13 @@ import { addToCounter, setCounter } from './store-counters';
  * than a device receives, so a backlog is compacted within minutes of being handled.
  */
 export const COMPACTION_BATCH_ROWS = 1000;
+/**
+ * How long a row stays that is still encrypted because its sender's device was not known yet (`unknown-device`)
+ * and that no retry has settled: it is decrypted again, and only then handled for what it is, once `/keys/query`
+ * answers (src/device/olm-device.ts), so deleting it would lose the room key it carries. A sender that never
+ * publishes its keys cannot hold the inbox for ever: after a week the row goes like any other.
+ */
+export const AWAITING_SENDER_HOLD_MS = 7 * 24 * 60 * 60 * 1000;
 /** Most rows one call reads to find where an age limit ends. */
 const AGE_SCAN_ROWS = 10_000;
 
@@ -72,7 +80,12 @@ export function compactInbox(store: ClientStore, options: CompactOptions): Compa
       | { seq: number }
       | undefined;
     const last = Math.min(upTo, bound?.seq ?? upTo);
-    const deleted = store.statement('DELETE FROM inbox WHERE seq <= ?').run(last).changes;
+    const deleted = store
+      .statement(
+        `DELETE FROM inbox WHERE seq <= ?
+           AND NOT (decryption_error IS 'unknown-device' AND decryption_resolved_by_seq IS NULL AND received_at_ms >= ?)`,
+      )
+      .run(last, options.nowMs - AWAITING_SENDER_HOLD_MS).changes;
     addToCounter(store, INBOX_SCOPE, 'deleted', deleted);
     setCounter(store, MAINTENANCE_SCOPE, 'last_compaction_at_ms', options.nowMs);
     return { deleted, caughtUp: last === upTo };

@@ -7,7 +7,7 @@ import { consume } from '../../../src/store/consume';
 import { MAIN_CONSUMER, NOTIFIER_CONSUMER, readCursor, registerConsumer } from '../../../src/store/cursors';
 import { summarizeHandled } from '../../../src/store/handled';
 import { appendToInbox, inboxStats, listInbox } from '../../../src/store/inbox';
-import { compactInbox, cursorScope, skipPastWindow } from '../../../src/store/inbox-compaction';
+import { AWAITING_SENDER_HOLD_MS, compactInbox, cursorScope, skipPastWindow } from '../../../src/store/inbox-compaction';
 import { StoreMaintenance } from '../../../src/store/maintenance';
 import type { ClientStore } from '../../../src/store/open-store';
 import { DAY_MS, writeRetentionPolicy, type RowLimit } from '../../../src/store/retention-policy';
@@ -57,6 +57,20 @@ describe('inbox compaction', () => {
     expect(counterValue(store, 'inbox', 'deleted')).toBe(10);
     // What each consumer handled is still on record.
     expect(summarizeHandled(store, MAIN_CONSUMER)).toEqual({ rows: 10, distinctTags: 10, duplicates: 0 });
+  });
+
+  it('compaction: a row still waiting for its sender device to be decrypted again stays (for a week), and goes once a retry settled it', () => {
+    const store = tempStore();
+    append(store, 2);
+    const waiting = { type: 'm.room.encrypted', sender: '@a:x', content: { algorithm: 'm.olm.v1.curve25519-aes-sha2' }, decryptionError: 'unknown-device' as const };
+    store.immediate(() => appendToInbox(store, [waiting], { receivedAtMs: 5, process: 'main', pid: 1, batchSince: null, batchNextBatch: 'n' }));
+    append(store, 2, { first: 2 });
+    consume(store, MAIN_CONSUMER, () => undefined, { clock });
+    expect(compactInbox(store, { limit: NO_TAIL, nowMs: 10 }).deleted).toBe(4);
+    expect(listInbox(store).map((row) => [row.seq, row.decryptionError])).toEqual([[3, 'unknown-device']]);
+    // A week later it goes like any other row.
+    expect(compactInbox(store, { limit: NO_TAIL, nowMs: 5 + AWAITING_SENDER_HOLD_MS + 1 }).deleted).toBe(1);
+    expect(listInbox(store)).toEqual([]);
   });
 
   it('compaction: the newest rows every consumer passed stay while the inbox limit allows', () => {
