@@ -22,6 +22,7 @@ function raceRow(strategy: RaceRow['strategy'], lost: number): RaceRow {
   return {
     strategy, sent: 123_456, delivered: 123_456 - lost, lost, duplicated: lost > 0 ? 49 : 0, reordered: 0, kills: 128, wastedRequests: 1234,
     latencyP50Ms: 12_345, latencyP99Ms: 123_456, notificationsUnableToDecrypt: lost > 0 ? 4 : 0, timelineUnableToDecrypt: lost > 0 ? 4 : 0,
+    olmDecrypted: 1234, olmHarm: { failed: 0, undecryptableRedeliveries: lost > 0 ? 12 : 0, wedgedSessions: 0, oneTimeKeysUploadedTwice: 0, oneTimeKeysLost: 0 },
     mustBeSafe: strategy === 'explicit-cas' || strategy === 'explicit-lease', ok: true,
   };
 }

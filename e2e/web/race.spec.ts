@@ -1,6 +1,6 @@
 /**
  * The race harness from the dashboard: one seed, the four strategies side by side. The strategies that must be
- * safe show no loss, duplicate or reordering; the run's rows and its reproduce command appear without a reload.
+ * safe show no loss, duplicate or reordering, and no Olm harm; the run's rows and its reproduce command appear without a reload.
  */
 import { expect, test } from '../support/fixtures';
 
@@ -21,6 +21,7 @@ test('race: the dashboard runs all four strategies with one seed and shows them 
     await expect(row).toHaveAttribute('data-lost', '0');
     await expect(row).toHaveAttribute('data-duplicated', '0');
     await expect(row).toHaveAttribute('data-timeline-unable-to-decrypt', '0');
+    await expect(row).toHaveAttribute('data-olm-harm', '0');
   }
   await expect(page.getByTestId('race-status')).toContainText('todevice race');
 });

@@ -31,6 +31,14 @@ function toRow(run: StrategyReport): RaceRow {
     latencyP99Ms: run.latency.p99Ms,
     notificationsUnableToDecrypt: run.encryption.notifications.unableToDecrypt,
     timelineUnableToDecrypt: run.encryption.timeline.unableToDecrypt + run.encryption.timeline.notPaged,
+    olmDecrypted: run.olm.decrypted,
+    olmHarm: {
+      failed: run.olm.failed,
+      undecryptableRedeliveries: run.olm.undecryptableRedeliveries,
+      wedgedSessions: run.olm.wedgedSessions,
+      oneTimeKeysUploadedTwice: run.olm.oneTimeKeysUploadedTwice,
+      oneTimeKeysLost: run.olm.oneTimeKeysLost,
+    },
     mustBeSafe: run.mustBeSafe,
     ok: run.ok,
   };

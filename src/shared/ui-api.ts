@@ -220,6 +220,13 @@ export interface RaceRow {
   /** Notifications shown as "unable to decrypt", and encrypted messages the main timeline cannot decrypt. */
   notificationsUnableToDecrypt: number;
   timelineUnableToDecrypt: number;
+  /** Olm decryptions (a retry after `/keys/query` included). */
+  olmDecrypted: number;
+  /**
+   * What the device's Olm state cost: Olm messages never decrypted, redelivered copies that failed again, wedged
+   * sessions, one-time keys uploaded twice or lost (the race report's `olm` figures; 0 for a safe strategy).
+   */
+  olmHarm: { failed: number; undecryptableRedeliveries: number; wedgedSessions: number; oneTimeKeysUploadedTwice: number; oneTimeKeysLost: number };
   /** `explicit-cas`/`explicit-lease` must be safe; `legacy`/`explicit-naive` are expected to lose. */
   mustBeSafe: boolean;
   ok: boolean;

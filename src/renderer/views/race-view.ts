@@ -3,7 +3,9 @@
  *
  * Runtime: browser. A loss or duplicate under a strategy that must be safe is marked as a failure; under
  * `legacy` and `explicit-naive` it is the expected demonstration, marked as such. Beside the delivery counts, each
- * row shows what they cost the user: notifications and timeline messages that could not be decrypted.
+ * row shows what they cost the user: notifications and timeline messages that could not be decrypted, and what
+ * the device's Olm state cost (Olm messages never decrypted, redeliveries that failed again, wedged sessions, one-time
+ * keys uploaded twice or lost; the breakdown in the cell's title).
  */
 import type { RaceRow, UiClient } from '../../shared/ui-api';
 import { byTestId, el, setText } from '../dom';
@@ -43,6 +45,11 @@ export function createRaceView(root: ParentNode, client: UiClient): View {
 function raceRow(row: RaceRow): HTMLTableRowElement {
   // legacy and explicit-naive are not judged (their `ok` is always true): they are the demonstration.
   const verdict = !row.mustBeSafe ? 'expected' : row.ok ? 'ok' : 'bad';
+  const harm = row.olmHarm;
+  const olmHarm = harm.failed + harm.undecryptableRedeliveries + harm.wedgedSessions + harm.oneTimeKeysUploadedTwice + harm.oneTimeKeysLost;
+  const olmTitle =
+    `${row.olmDecrypted} decrypted; never decrypted ${harm.failed}, redeliveries undecryptable ${harm.undecryptableRedeliveries}, ` +
+    `wedged sessions ${harm.wedgedSessions}, one-time keys uploaded twice ${harm.oneTimeKeysUploadedTwice}, lost ${harm.oneTimeKeysLost}`;
   const cell = (value: number | string | null, bad = false): HTMLTableCellElement =>
     el('td', { className: bad ? 'num bad' : 'num', text: value === null ? '—' : String(value) });
   const data = {
@@ -52,6 +59,7 @@ function raceRow(row: RaceRow): HTMLTableRowElement {
     duplicated: row.duplicated,
     notificationsUnableToDecrypt: row.notificationsUnableToDecrypt,
     timelineUnableToDecrypt: row.timelineUnableToDecrypt,
+    olmHarm,
   };
   return el('tr', { testId: 'race-row', data }, [
     el('td', { text: row.strategy, title: verdict === 'expected' ? 'expected to lose: this strategy shows the bug' : verdict }),
@@ -62,6 +70,7 @@ function raceRow(row: RaceRow): HTMLTableRowElement {
     cell(row.reordered, row.reordered > 0),
     cell(row.notificationsUnableToDecrypt, row.notificationsUnableToDecrypt > 0),
     cell(row.timelineUnableToDecrypt, row.timelineUnableToDecrypt > 0),
+    el('td', { className: olmHarm > 0 ? 'num bad' : 'num', text: String(olmHarm), title: olmTitle }),
     cell(row.kills),
     cell(row.wastedRequests),
     cell(row.latencyP50Ms === null ? null : `${row.latencyP50Ms} ms`),
