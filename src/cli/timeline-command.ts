@@ -6,13 +6,16 @@
  * changed) and read in one transaction; a missing, foreign or damaged file gets the store's one-line error. The
  * status of each message is the dashboard's: `plaintext` (an unencrypted message), `decrypted`, `late` (its key
  * came more than the grace period after the message was paged), `waiting` (not decrypted yet, within the grace
- * period) and `unable-to-decrypt` (past it, no key in the store for its Megolm session).
+ * period), `withheld` (its sender said, with `m.room_key.withheld`, that it withheld the key: a choice, not a
+ * loss) and `unable-to-decrypt` (past the grace period, no key in the store for its Megolm session).
  */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
 import { LATE_DECRYPTION_GRACE_MS } from '../shared/room-key-protocol';
-import { readStoreReadOnly } from '../store/open-store';
+import type { WithheldRoomKey } from '../shared/olm-room-key';
+import { readStoreReadOnly, type ClientStore } from '../store/open-store';
+import { withheldForSession } from '../store/room-key-withheld';
 import { StoreOpenError } from '../store/store-errors';
 import { timelineOfRoom, timelineRooms, type TimelineEntry } from '../store/timeline';
 import { readAccount } from '../store/account';
@@ -25,7 +28,7 @@ interface TimelineOptions {
   limit: number;
 }
 
-export type TimelineStatus = 'plaintext' | 'decrypted' | 'late' | 'waiting' | 'unable-to-decrypt';
+export type TimelineStatus = 'plaintext' | 'decrypted' | 'late' | 'waiting' | 'withheld' | 'unable-to-decrypt';
 
 export function registerTimelineCommand(program: Command): void {
   program
@@ -43,6 +46,8 @@ interface TimelineView {
   account: { userId: string; deviceId: string } | null;
   rooms: Array<{ roomId: string; events: number }>;
   entries: TimelineEntry[];
+  /** The sender's withheld notice for the sessions of entries still undecrypted, by session ID. */
+  withheld: Map<string, WithheldRoomKey>;
   nowMs: number;
 }
 
@@ -52,10 +57,12 @@ function printTimeline(options: TimelineOptions): void {
   try {
     view = readStoreReadOnly(dbPath, (store) => {
       const account = readAccount(store);
+      const entries = timelineOfRoom(store, options.room, options.limit);
       return {
         account: account === undefined ? null : { userId: account.userId, deviceId: account.deviceId },
         rooms: timelineRooms(store),
-        entries: timelineOfRoom(store, options.room, options.limit),
+        entries,
+        withheld: withheldFor(store, entries),
         nowMs: Date.now(),
       };
     });
@@ -70,16 +77,37 @@ function printTimeline(options: TimelineOptions): void {
   process.stdout.write(options.json ? `${JSON.stringify(toJson(view), null, 2)}\n` : toText(view));
 }
 
-export function statusOf(entry: TimelineEntry, nowMs: number): TimelineStatus {
+/** Withheld notices for the undecrypted entries' sessions (any consumer recorded them). */
+function withheldFor(store: ClientStore, entries: readonly TimelineEntry[]): Map<string, WithheldRoomKey> {
+  const notices = new Map<string, WithheldRoomKey>();
+  for (const entry of entries) {
+    if (entry.sessionId === null || entry.decryptedAtMs !== null || notices.has(entry.sessionId)) continue;
+    const notice = withheldForSession(store, entry.sessionId);
+    if (notice !== undefined) notices.set(entry.sessionId, notice);
+  }
+  return notices;
+}
+
+/**
+ * A message whose sender withheld its key (`m.room_key.withheld`) is `withheld` at once: the sender's choice, not
+ * a key lost on the way, so it is neither waiting nor a failure to decrypt.
+ */
+export function statusOf(entry: TimelineEntry, nowMs: number, withheld = false): TimelineStatus {
   if (entry.sessionId === null) return 'plaintext';
   if (entry.decryptedAtMs !== null) return entry.late ? 'late' : 'decrypted';
+  if (withheld) return 'withheld';
   return nowMs - entry.seenAtMs <= LATE_DECRYPTION_GRACE_MS ? 'waiting' : 'unable-to-decrypt';
 }
 
-function reasonOf(status: TimelineStatus): string | undefined {
+function reasonOf(status: TimelineStatus, notice: WithheldRoomKey | undefined): string | undefined {
   if (status === 'waiting') return 'its room key has not reached the store yet';
+  if (status === 'withheld' && notice !== undefined) return `the sender withheld its room key (${notice.code}${notice.reason === null ? '' : `: ${notice.reason}`})`;
   if (status === 'unable-to-decrypt') return 'no room key for its Megolm session reached the store';
   return undefined;
+}
+
+function noticeOf(view: TimelineView, entry: TimelineEntry): WithheldRoomKey | undefined {
+  return entry.sessionId === null ? undefined : view.withheld.get(entry.sessionId);
 }
 
 function toJson(view: TimelineView): Record<string, unknown> {
@@ -87,8 +115,9 @@ function toJson(view: TimelineView): Record<string, unknown> {
     account: view.account && { user_id: view.account.userId, device_id: view.account.deviceId },
     rooms: view.rooms.map((room) => ({ room_id: room.roomId, events: room.events })),
     timeline: view.entries.map((entry) => {
-      const status = statusOf(entry, view.nowMs);
-      const reason = reasonOf(status);
+      const notice = noticeOf(view, entry);
+      const status = statusOf(entry, view.nowMs, notice !== undefined);
+      const reason = reasonOf(status, notice);
       return {
         event_id: entry.eventId,
         room_id: entry.roomId,
@@ -110,6 +139,7 @@ const STATUS_TEXT: Record<TimelineStatus, string> = {
   decrypted: '',
   late: ' (decrypted late)',
   waiting: 'waiting for its room key',
+  withheld: 'the sender withheld its room key',
   'unable-to-decrypt': 'unable to decrypt: no room key for its session',
 };
 
@@ -123,9 +153,11 @@ function toText(view: TimelineView): string {
       room = entry.roomId;
       lines.push(room);
     }
-    const status = statusOf(entry, view.nowMs);
+    const notice = noticeOf(view, entry);
+    const status = statusOf(entry, view.nowMs, notice !== undefined);
     const time = new Date(entry.originServerTs).toISOString().replace('T', ' ').slice(0, 19);
-    const text = entry.body === null ? `<${STATUS_TEXT[status]}>` : `${entry.body}${STATUS_TEXT[status]}`;
+    const withheldText = status === 'withheld' && notice !== undefined ? ` (${notice.code})` : '';
+    const text = entry.body === null ? `<${STATUS_TEXT[status]}${withheldText}>` : `${entry.body}${STATUS_TEXT[status]}`;
     lines.push(`  ${time}  ${entry.sender}  ${text}`);
   }
   return `${lines.join('\n')}\n`;

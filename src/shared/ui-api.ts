@@ -315,5 +315,7 @@ export interface TimelineEntryView {
   body: string | null;
   /** Not decrypted, first paged less than the grace period ago: shown as waiting for its key, not as a failure. */
   awaitingKey: boolean;
+  /** Not decrypted because its sender withheld the key (`m.room_key.withheld`): the notice's code, else null. */
+  withheldCode: string | null;
   late: boolean;
 }

@@ -1,14 +1,18 @@
 // Joining stays explicit and the main process follows what its account joined: a room the demo did not make,
-// joined with `todevice join`, shows up in `todevice timeline`, which reads the store without changing it.
+// joined with `todevice join`, shows up in `todevice timeline`, which reads the store without changing it; a
+// message whose key the sender withheld reads as withheld there.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
+import type { InboxRow } from '../../src/store/inbox';
+import { openStore } from '../../src/store/open-store';
+import { storeWithheld } from '../../src/store/room-key-withheld';
+import { appendTimelinePage } from '../../src/store/timeline';
 import { makeSender, RECEIVER, startHeadless, startTestServer, tempDir, waitFor, type TestServer, runTodevice } from './support';
 
 const todevice = runTodevice;
-
 
 const sha256 = (file: string): string => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -55,6 +59,28 @@ describe('todevice join and todevice timeline', () => {
     const before = sha256(dbPath);
     expect((await todevice('timeline', '--data', dataDir, '--json')).code).toBe(0);
     expect(sha256(dbPath)).toBe(before);
+  });
+
+  it('timeline: a message whose sender withheld its key reads as withheld (with the code), not as unable to decrypt', async () => {
+    const dataDir = tempDir('timeline-withheld');
+    const store = openStore(path.join(dataDir, CLIENT_DB_FILE));
+    const entry = (eventId: string, sessionId: string) => ({
+      eventId, roomId: '!r:localhost', sender: '@s:localhost', originServerTs: 1000, sessionId, body: null, ciphertext: '{}', seenAtMs: 1000, decryptedAtMs: null, late: false,
+    });
+    store.immediate(() => {
+      appendTimelinePage(store, '!r:localhost', [entry('$withheld', 'S-WITHHELD'), entry('$lost', 'S-LOST')], 'next');
+      const row = { seq: 1, sender: '@s:localhost' } as InboxRow;
+      storeWithheld(store.db, 'main', row, { roomId: '!r:localhost', sessionId: 'S-WITHHELD', code: 'm.unverified', reason: 'not verified' }, 1000);
+    });
+    store.close();
+    const shown = await todevice('timeline', '--data', dataDir, '--json');
+    expect(shown.code, shown.stderr).toBe(0);
+    const timeline = (JSON.parse(shown.stdout) as { timeline: Array<{ event_id: string; status: string; reason?: string }> }).timeline;
+    expect(timeline.map((row) => [row.event_id, row.status, row.reason]).sort()).toEqual([
+      ['$lost', 'unable-to-decrypt', 'no room key for its Megolm session reached the store'],
+      ['$withheld', 'withheld', 'the sender withheld its room key (m.unverified: not verified)'],
+    ]);
+    expect((await todevice('timeline', '--data', dataDir)).stdout).toContain('<the sender withheld its room key (m.unverified)>');
   });
 
   it('answers bad input in one line', async () => {

@@ -209,7 +209,7 @@ class FakeState {
       outcome: decrypted ? 'decrypted' : 'unable-to-decrypt',
     });
     const readable = this.roomKeys.has(sessionId);
-    this.timeline.push({ eventId, sender: '@sender:localhost', originServerTs: now, encrypted: true, body: readable ? text : null, awaitingKey: false, late: false, sessionId, text });
+    this.timeline.push({ eventId, sender: '@sender:localhost', originServerTs: now, encrypted: true, body: readable ? text : null, awaitingKey: false, withheldCode: null, late: false, sessionId, text });
     return { eventId, sessionId, keyTag };
   }
 
@@ -333,6 +333,7 @@ class FakeState {
       timeline: this.timeline.slice(-historyLimit).map(({ eventId, sender, originServerTs, encrypted, body, late }) => ({
         eventId, sender, originServerTs, encrypted, body, late,
         awaitingKey: encrypted && body === null && now - originServerTs <= LATE_DECRYPTION_GRACE_MS,
+        withheldCode: null,
       })),
       earlierRuns: this.scenario.earlierRuns,
       latency: [...this.latency],

@@ -42,6 +42,7 @@ import { readStorageStats } from '../../store/storage-stats';
 import { listCursors } from '../../store/cursors';
 import { countNotifications, recentNotifications } from '../../store/notification-log';
 import { roomKeyCount } from '../../store/room-keys';
+import { withheldForSession } from '../../store/room-key-withheld';
 import { recentTimeline, summarizeTimeline } from '../../store/timeline';
 import { readLease } from '../../store/lease';
 import type { ClientStore } from '../../store/open-store';
@@ -140,6 +141,7 @@ export function buildSnapshot(input: SnapshotInput): DashboardSnapshot {
           encrypted: entry.sessionId !== null,
           body: entry.body,
           awaitingKey: entry.sessionId !== null && entry.decryptedAtMs === null && nowMs - entry.seenAtMs <= LATE_DECRYPTION_GRACE_MS,
+          withheldCode: entry.sessionId !== null && entry.decryptedAtMs === null ? (withheldForSession(store, entry.sessionId)?.code ?? null) : null,
           late: entry.late,
         }),
       ),

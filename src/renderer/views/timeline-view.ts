@@ -1,12 +1,13 @@
 /**
  * This run's room timeline of the main process, newest last like a chat: each event's sender, time and
  * plaintext; "waiting for its room key" (no alarm) while the key may still be on its way (the grace period,
- * `LATE_DECRYPTION_GRACE_MS`); a plain "Unable to decrypt" marker once it is past that; and a "late" badge on an
+ * `LATE_DECRYPTION_GRACE_MS`); "the sender withheld its room key" when a `m.room_key.withheld` said so (the
+ * sender's choice, not a loss); a plain "Unable to decrypt" marker once it is past that; and a "late" badge on an
  * event that became readable only after that (a delay the user saw, not a loss).
  *
  * Runtime: browser. The host sends the newest entries, bounded; this view redraws only when they changed, so a
  * selection survives, and keeps the list scrolled to the newest entry unless the reader scrolled up. Each item
- * carries `data-state` (`decrypted`, `awaiting-key`, `unable-to-decrypt`, or `plain` for an unencrypted event)
+ * carries `data-state` (`decrypted`, `awaiting-key`, `withheld`, `unable-to-decrypt`, or `plain` for an unencrypted event)
  * and `data-late`.
  */
 import { LATE_DECRYPTION_GRACE_MS } from '../../shared/room-key-protocol';
@@ -18,7 +19,7 @@ import type { View } from './view';
 /** Within this distance of the bottom, the reader is following the newest entries. */
 const followSlackPx = 8;
 
-type TimelineEntryState = 'plain' | 'decrypted' | 'awaiting-key' | 'unable-to-decrypt';
+type TimelineEntryState = 'plain' | 'decrypted' | 'awaiting-key' | 'withheld' | 'unable-to-decrypt';
 
 export function createTimelineView(root: ParentNode): View {
   const list = byTestId(root, 'timeline');
@@ -42,12 +43,18 @@ export function createTimelineView(root: ParentNode): View {
 function entryState(entry: TimelineEntryView): TimelineEntryState {
   if (!entry.encrypted) return 'plain';
   if (entry.body !== null) return 'decrypted';
+  if (entry.withheldCode !== null) return 'withheld';
   return entry.awaitingKey ? 'awaiting-key' : 'unable-to-decrypt';
 }
 
 function timelineItem(entry: TimelineEntryView): HTMLElement {
   const state = entryState(entry);
-  const waitingText = state === 'awaiting-key' ? 'Decrypting: waiting for its room key…' : 'Unable to decrypt: its room key has not arrived';
+  const waitingText =
+    state === 'awaiting-key'
+      ? 'Decrypting: waiting for its room key…'
+      : state === 'withheld'
+        ? `The sender withheld its room key (${entry.withheldCode ?? ''})`
+        : 'Unable to decrypt: its room key has not arrived';
   const body =
     entry.body === null
       ? el('span', { className: 't-body', testId: 'timeline-body', text: waitingText })
@@ -79,6 +86,8 @@ function badgeText(state: TimelineEntryState): string {
       return 'decrypted';
     case 'awaiting-key':
       return 'waiting';
+    case 'withheld':
+      return 'withheld';
     case 'unable-to-decrypt':
       return 'no key';
   }
