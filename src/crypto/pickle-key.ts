@@ -1,9 +1,10 @@
 /**
  * The pickle key: 32 random bytes that encrypt every Olm pickle before it reaches the shared store.
  *
- * Runtime: node / electron-utility. Where the key is kept is injected (`PickleKeySource`): the Electron app will
- * keep it through `safeStorage`; everywhere else `filePickleKeySource` keeps it in a `pickle-key` file beside the
- * store. Guarantees of the file source:
+ * Runtime: node / electron-utility. Where the key is kept is injected (`PickleKeySource`): the Electron app keeps
+ * it sealed through `safeStorage` (sealed-pickle-key.ts) and hands it to its processes (pickle-key-handoff.ts);
+ * everywhere else `filePickleKeySource` keeps it in a `pickle-key` file beside the store. Guarantees of the file
+ * source:
  * - A new key is written to a private temporary file (O_EXCL, mode 0600), flushed, and then hard-linked to its
  *   name, which never replaces an existing file: of two processes starting at once, one creates the key and the
  *   other reads it, and a crash leaves either no key file or a whole one, never a truncated one.
@@ -22,6 +23,8 @@ import { err, ok } from '../shared/result';
 
 export const PICKLE_KEY_BYTES = 32;
 export const PICKLE_KEY_FILE = 'pickle-key';
+/** Where the desktop app keeps the key sealed by the OS secret store (sealed-pickle-key.ts). */
+export const SEALED_PICKLE_KEY_FILE = 'pickle-key.sealed';
 
 export class PickleKey {
   readonly #bytes: Uint8Array;
@@ -60,6 +63,7 @@ export class PickleKey {
 
 export type PickleKeyError =
   | { kind: 'pickle-key-mode'; path: string; mode: number }
+  | { kind: 'pickle-key-sealed'; path: string }
   | { kind: 'pickle-key-malformed'; path: string; detail: string }
   | { kind: 'pickle-key-io'; path: string; message: string };
 
@@ -77,13 +81,21 @@ export function describePickleKeyError(error: PickleKeyError): string {
       return `pickle key ${error.path} is not a todevice pickle key (${error.detail}); it was left untouched`;
     case 'pickle-key-io':
       return `pickle key ${error.path} cannot be read or created: ${error.message}`;
+    case 'pickle-key-sealed':
+      return `the pickle key of this data directory is sealed by the desktop app's OS secret store (${error.path}); open the directory with \`todevice start\` (the app), which can unseal it`;
   }
 }
 
-/** The key in `<dataDir>/pickle-key`, created on first use. */
+/**
+ * The key in `<dataDir>/pickle-key`, created on first use. A directory whose key the desktop app sealed
+ * (`pickle-key.sealed`, and no plain file) is refused: a new key would not open the Olm state there.
+ */
 export function filePickleKeySource(dataDir: string): PickleKeySource {
   const file = path.join(dataDir, PICKLE_KEY_FILE);
-  return { load: () => Promise.resolve(loadOrCreateKeyFile(file)) };
+  const sealed = path.join(dataDir, SEALED_PICKLE_KEY_FILE);
+  return {
+    load: () => Promise.resolve(!fs.existsSync(file) && fs.existsSync(sealed) ? err({ kind: 'pickle-key-sealed', path: sealed }) : loadOrCreateKeyFile(file)),
+  };
 }
 
 /** A key held in memory (tests, or a key handed over by the process that holds the real source). */

@@ -1,16 +1,19 @@
 /**
  * Entry of the Electron app's main process: wires the hardened window, the typed IPC, the utility-process
- * launchers (notifier, main sync) and OS notifications to the same host the plain Node mode runs (src/main/host/app-host.ts).
+ * launchers (notifier, main sync), the pickle key sealed by the OS secret store, and OS notifications to the same host the plain Node mode runs (src/main/host/app-host.ts).
  *
  * Runtime: electron-main. One instance only: a second launch focuses the first window, because two hosts would
  * start two main sync processes on one data directory. Startup failures print one line on stderr
  * (which `todevice start` shows) and quit with code 1; a modal dialog would hang an unattended test run.
  */
-import { app, ipcMain, session } from 'electron';
+import { app, ipcMain, safeStorage, session } from 'electron';
+import { describePickleKeyError } from '../crypto/pickle-key';
+import { sealedPickleKeySource } from '../crypto/sealed-pickle-key';
 import { startAppHost } from './host/app-host';
 import { appPaths, appUrlMatcher } from './electron/app-paths';
 import { readAppOptions } from './electron/app-options';
 import { createMainWindow } from './electron/main-window';
+import { electronSealer } from './electron/os-secret-sealer';
 import { showOsNotification } from './electron/os-notification';
 import { blockForeignNavigation, lockDownSession } from './electron/security';
 import { checkSqliteForElectron } from './electron/sqlite-binding';
@@ -32,13 +35,19 @@ async function run(): Promise<void> {
   const sqlite = checkSqliteForElectron();
   if (!sqlite.ok) return fail(new Error(sqlite.error));
   const options = readAppOptions(process.env, app.getPath('userData'));
+  // The device's pickle key, sealed by the OS secret store; only this process can unseal it, and it hands it to
+  // the main sync process and every notifier over their message ports.
+  const keySource = sealedPickleKeySource(options.dataDir, electronSealer(safeStorage));
+  const pickleKey = await keySource.load();
+  if (!pickleKey.ok) return fail(new Error(describePickleKeyError(pickleKey.error)));
+  process.stderr.write(`todevice: ${keySource.note()}\n`);
   const host = await startAppHost({
     dataDir: options.dataDir,
     ...(options.homeserverUrl ? { homeserverUrl: options.homeserverUrl } : {}),
     ...(options.strategy ? { strategy: options.strategy } : {}),
     ...(options.retention ? { retention: options.retention } : {}),
-    launcher: utilityNotifierLauncher(paths.notifierEntryFile),
-    syncLauncher: utilitySyncProcessLauncher(paths.syncProcessEntryFile),
+    launcher: utilityNotifierLauncher(paths.notifierEntryFile, pickleKey.value),
+    syncLauncher: utilitySyncProcessLauncher(paths.syncProcessEntryFile, pickleKey.value),
     onNotification: showOsNotification,
     ambientTraffic: true,
     log: (line) => process.stderr.write(`${line}\n`),

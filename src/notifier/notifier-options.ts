@@ -1,5 +1,7 @@
 /**
- * The notifier's command line: `--data DIR --event-id ID --room-id ID [--strategy S] [--lease-wait-ms N]`.
+ * The notifier's command line: `--data DIR --event-id ID --room-id ID [--strategy S] [--lease-wait-ms N]
+ * [--pickle-key file|parent]`. `parent`: the desktop app posts the pickle key on the utility process's
+ * `parentPort` (src/crypto/pickle-key-handoff.ts); `file` (the default): the `pickle-key` file beside the store.
  *
  * Runtime: node / electron-utility. Both launchers build it with `notifierArgv` (src/main/host), so a change
  * here is a change there. Bad arguments are a programmer error of the launcher: they throw with the reason.
@@ -13,6 +15,8 @@ export interface NotifierOptions {
   strategy: Strategy;
   /** How long the notifier waits for the lease before giving up; DESIGN.md §4.6 bounds every wait. */
   leaseWaitMs: number;
+  /** Where the pickle key comes from. */
+  pickleKey: 'file' | 'parent';
 }
 
 export const DEFAULT_LEASE_WAIT_MS = 10_000;
@@ -34,5 +38,7 @@ export function parseNotifierOptions(argv: readonly string[]): NotifierOptions {
   if (!STRATEGIES.includes(strategy)) throw new Error(`notifier: unknown strategy "${strategy}"`);
   const leaseWaitMs = Number(values.get('lease-wait-ms') ?? DEFAULT_LEASE_WAIT_MS);
   if (!Number.isInteger(leaseWaitMs) || leaseWaitMs <= 0) throw new Error('notifier: --lease-wait-ms must be a positive integer');
-  return { dataDir: required('data'), eventId: required('event-id'), roomId: required('room-id'), strategy, leaseWaitMs };
+  const pickleKey = values.get('pickle-key') ?? 'file';
+  if (pickleKey !== 'file' && pickleKey !== 'parent') throw new Error(`notifier: --pickle-key must be file or parent, got "${pickleKey}"`);
+  return { dataDir: required('data'), eventId: required('event-id'), roomId: required('room-id'), strategy, leaseWaitMs, pickleKey };
 }

@@ -18,7 +18,7 @@
  */
 import path from 'node:path';
 import { createMegolmDecryptor } from '../crypto/megolm-decryptor';
-import type { PickleKey } from '../crypto/pickle-key';
+import type { PickleKey, PickleKeySource } from '../crypto/pickle-key';
 import type { DecryptOutcome } from '../crypto/room-decryptor';
 import { openOlmDevice, type OlmDevice } from '../device/olm-device';
 import { consumeInbox } from '../engine/consumer';
@@ -48,7 +48,8 @@ import type { NotifierOptions } from './notifier-options';
 export const NOTIFIER_PROCESS = NOTIFIER_CONSUMER;
 
 /** Runs the notifier and returns its exit code (0 also when the data was missing: that is a shown result). */
-export async function runNotifier(options: NotifierOptions, report: (message: NotifierMessage) => void): Promise<number> {
+/** `pickleKeySource`: where the pickle key comes from (default: the `pickle-key` file beside the store). */
+export async function runNotifier(options: NotifierOptions, report: (message: NotifierMessage) => void, pickleKeySource?: PickleKeySource): Promise<number> {
   const startedAtMs = systemClock.nowMs();
   const pid = process.pid;
   const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE), { create: false });
@@ -59,7 +60,7 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
       return 1;
     }
     report({ kind: 'started', pid, eventId: options.eventId, roomId: options.roomId });
-    const device = await openOlmDevice({ store, account, strategy: options.strategy, processName: NOTIFIER_PROCESS, pid });
+    const device = await openOlmDevice({ store, account, strategy: options.strategy, processName: NOTIFIER_PROCESS, pid, ...(pickleKeySource === undefined ? {} : { pickleKeySource }) });
     if (!device.ok) {
       report({ kind: 'failed', pid, error: `notifier: ${device.error}` });
       return 1;

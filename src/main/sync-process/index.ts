@@ -3,9 +3,10 @@
  * own so the dashboard can SIGKILL and restart it while the UI stays up (a Node child process in browser mode,
  * an Electron utility process in the app). Wires only.
  *
- * Arguments: `--data DIR --strategy NAME`. The account comes from the store, written by the host; the device's
- * Olm state is opened (libolm, the `pickle-key` file beside the store, the account) before the loop starts, and a
- * state it cannot open stops it with one line.
+ * Arguments: `--data DIR --strategy NAME [--pickle-key file|parent]`. The account comes from the store, written
+ * by the host; the device's Olm state is opened (libolm, the pickle key, the account) before the loop starts, and
+ * a state it cannot open stops it with one line. The pickle key is the `pickle-key` file beside the store, or,
+ * with `--pickle-key parent` (the desktop app), the key the app posts on `parentPort` (src/crypto/pickle-key-handoff.ts).
  */
 import path from 'node:path';
 import { describeSyncFailure } from '../../engine/describe-failure';
@@ -13,8 +14,14 @@ import { isStrategy } from '../../engine/engine-types';
 import { CLIENT_DB_FILE } from '../../shared/data-layout';
 import { readAccount } from '../../store/account';
 import { openStore } from '../../store/open-store';
+import { parentPickleKeySource, processParentPort } from '../../crypto/pickle-key-handoff';
 import { openOlmDevice } from '../../device/olm-device';
 import { MAIN_CONSUMER, startMainSync } from '../host/main-sync';
+
+function optionalArgument(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
 
 function argument(name: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -23,12 +30,16 @@ function argument(name: string): string {
   return value;
 }
 
+const pickleKeyFrom = optionalArgument('pickle-key') ?? 'file';
+if (pickleKeyFrom !== 'file' && pickleKeyFrom !== 'parent') throw new Error(`sync process: --pickle-key must be file or parent, got "${pickleKeyFrom}"`);
+// Listening from the first moment: the app posts the key right after starting us.
+const pickleKeySource = pickleKeyFrom === 'parent' ? parentPickleKeySource(processParentPort()) : undefined;
 const strategy = argument('strategy');
 if (!isStrategy(strategy)) throw new Error(`sync process: unknown strategy "${strategy}"`);
 const store = openStore(path.join(argument('data'), CLIENT_DB_FILE), { create: false });
 const account = readAccount(store);
 if (account === undefined) throw new Error('sync process: no account in the store; the host writes it before starting us');
-void openOlmDevice({ store, account, strategy, processName: MAIN_CONSUMER }).then((device) => {
+void openOlmDevice({ store, account, strategy, processName: MAIN_CONSUMER, ...(pickleKeySource === undefined ? {} : { pickleKeySource }) }).then((device) => {
   if (!device.ok) {
     process.stderr.write(`sync process: ${device.error}\n`);
     store.close();
