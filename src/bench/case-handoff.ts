@@ -25,8 +25,7 @@
 import path from 'node:path';
 import { inboxHasDeliveryTag } from '../store/inbox';
 import type { ClientStore } from '../store/open-store';
-import { describeOlmSenderError } from '../crypto/olm-machine-sender';
-import { createRoomKeySharing, ROOM_KEY_TRANSPORT, type RoomKeyTransport } from '../crypto/room-key-sharing';
+import { describeOlmSenderError, OlmMachineSender } from '../crypto/olm-machine-sender';
 import { timelineEntriesFor } from '../store/timeline';
 import { MatrixClient } from '../engine/matrix-client';
 import { realSleep } from '../engine/timing';
@@ -63,21 +62,20 @@ async function handoffSamples(
   processes: BenchProcesses,
   withMain: boolean,
   round: number,
-  keyTransport: RoomKeyTransport,
 ): Promise<HandoffRun> {
   const deviceId = `${withMain ? 'HANDOFF-MAIN' : 'HANDOFF-ALONE'}-${round}`;
   const account = await world.device(deviceId);
   const dir = path.join(world.dir, deviceId);
   const store = processes.prepareDataDir(dir, account);
   // The device's first start: with no main process, nothing else would publish its keys before the first share.
-  if (keyTransport === 'olm') await publishDeviceKeysAtFirstStart(store, account);
+  await publishDeviceKeysAtFirstStart(store, account);
   const recipient = new MatrixClient({ baseUrl: account.homeserverUrl, accessToken: account.accessToken });
   const sender = await world.sender(`bench-${deviceId.toLowerCase()}-sender`);
   const room = await recipient.createRoom({ name: 'bench handoff', invite: [sender.userId] });
   if (!room.ok) throw new Error(`bench: createRoom: ${JSON.stringify(room.error)}`);
   const joined = await sender.client.joinRoom(room.value.roomId);
   if (!joined.ok) throw new Error(`bench: joinRoom: ${JSON.stringify(joined.error)}`);
-  const sharing = await createRoomKeySharing(keyTransport, { userId: sender.userId, deviceId: sender.deviceId, transport: sender.client });
+  const sharing = await OlmMachineSender.create({ userId: sender.userId, deviceId: sender.deviceId, transport: sender.client });
   if (!sharing.ok) throw new Error(`bench: key sharing: ${describeOlmSenderError(sharing.error, (error) => JSON.stringify(error))}`);
   const recipientDevice = { userId: world.recipientUserId, deviceId };
   const main = withMain ? processes.startMain(dir) : undefined;
@@ -145,7 +143,6 @@ export async function runHandoffCase(
   sizes: BenchSizes,
   processes: BenchProcesses,
   progress: Progress,
-  keyTransport: RoomKeyTransport = ROOM_KEY_TRANSPORT,
 ): Promise<Figure[]> {
   const perRound = Math.max(1, Math.round(sizes.handoffSamples / sizes.rounds));
   const alone: HandoffRun[] = [];
@@ -154,7 +151,7 @@ export async function runHandoffCase(
     const order = round % 2 === 0 ? [false, true] : [true, false];
     for (const mainRunning of order) {
       progress(`case 3: round ${round + 1} of ${sizes.rounds}: ${perRound} notifier runs ${mainRunning ? 'while main long-polls' : 'with no main process'}`);
-      (mainRunning ? withMain : alone).push(await handoffSamples(world, perRound, processes, mainRunning, round, keyTransport));
+      (mainRunning ? withMain : alone).push(await handoffSamples(world, perRound, processes, mainRunning, round));
     }
   }
   const withMainMs = withMain.flatMap((r) => r.samples);

@@ -1,8 +1,7 @@
 /**
  * What real Olm costs the sending side: creating an `OlmMachine` sender (its `/keys/upload`), the first key share
  * to a device (`/keys/query`, `/keys/claim`, the Olm pre-key message, `/sendToDevice`), every later share (a new
- * Megolm session over the existing Olm session), one Olm-encrypted tagged to-device message, against the
- * plaintext key event.
+ * Megolm session over the existing Olm session), and one Olm-encrypted tagged to-device message.
  *
  * Runtime: node. Run: `npx tsx src/bench/olm-sender-cost.ts [--runs N] [--shares M]` (default 10 and 20). The
  * homeserver runs in this process on 127.0.0.1 (its cost is in every figure alike); each run uses a fresh sender
@@ -22,7 +21,6 @@ import { ensureOlmAccount, publishKeys } from '../crypto/olm-keys';
 import { loadOlm } from '../crypto/olm-library';
 import { describeOlmSenderError, OlmMachineSender } from '../crypto/olm-machine-sender';
 import { PickleKey } from '../crypto/pickle-key';
-import { createRoomKeySharing } from '../crypto/room-key-sharing';
 import { MatrixClient, type MatrixClientError } from '../engine/matrix-client';
 import { startHomeserver } from '../homeserver/homeserver';
 import type { OlmStateStore } from '../shared/olm-state';
@@ -34,7 +32,6 @@ interface RunFigures {
   createMs: number;
   firstShareMs: number;
   laterShareMs: number[];
-  plaintextShareMs: number[];
   toDeviceMs: number[];
 }
 
@@ -72,21 +69,17 @@ async function oneRun(baseUrl: string, dir: string, run: number, shares: number)
     const created = await timed(() => OlmMachineSender.create<MatrixClientError>({ userId: `@sender${run}:localhost`, deviceId: 'SENDER', transport: senderClient }));
     if (!created.value.ok) throw new Error(describeOlmSenderError(created.value.error, describe));
     const sender = created.value.value;
-    const plaintext = await createRoomKeySharing<MatrixClientError>('plaintext', { userId: `@sender${run}:localhost`, deviceId: 'SENDER', transport: senderClient });
-    if (!plaintext.ok) throw new Error(describeOlmSenderError(plaintext.error, describe));
     try {
-      const share = async (sharing: typeof sender | typeof plaintext.value): Promise<number> => {
+      const share = async (sharing: typeof sender): Promise<number> => {
         const shared = await timed(() => sharing.encryptRoomMessage(room.value.roomId, recipient, 'm.room.message', { msgtype: 'm.text', body: 'x' }));
         if (!shared.value.ok) throw new Error(describeOlmSenderError(shared.value.error, describe));
         return shared.ms;
       };
       const firstShareMs = await share(sender);
       const laterShareMs: number[] = [];
-      const plaintextShareMs: number[] = [];
       const toDeviceMs: number[] = [];
       for (let i = 0; i < shares; i += 1) {
         laterShareMs.push(await share(sender));
-        plaintextShareMs.push(await share(plaintext.value));
         const sent = await timed(async () => {
           const content = await sender.encryptToDevice(recipient, 'org.todevice.demo', { tag: `t${i}`, sent_at_ms: Date.now() });
           if (!content.ok) throw new Error(describeOlmSenderError(content.error, describe));
@@ -95,11 +88,10 @@ async function oneRun(baseUrl: string, dir: string, run: number, shares: number)
         if (!sent.value.ok) throw new Error(describe(sent.value.error));
         toDeviceMs.push(sent.ms);
       }
-      await checkDecrypted(receiverClient, state, pickleKey, identity.value, 1 + shares * 3);
-      return { createMs: created.ms, firstShareMs, laterShareMs, plaintextShareMs, toDeviceMs };
+      await checkDecrypted(receiverClient, state, pickleKey, identity.value, 1 + shares * 2);
+      return { createMs: created.ms, firstShareMs, laterShareMs, toDeviceMs };
     } finally {
       sender.close();
-      plaintext.value.close();
     }
   } finally {
     store.close();
@@ -147,7 +139,6 @@ export interface OlmSenderCosts {
   createMs: number;
   firstShareMs: number;
   laterShareMs: number;
-  plaintextShareMs: number;
   toDeviceMs: number;
 }
 
@@ -165,7 +156,6 @@ export async function measureOlmSenderCosts(runs: number, shares: number): Promi
       createMs: median(figures.map((f) => f.createMs)),
       firstShareMs: median(figures.map((f) => f.firstShareMs)),
       laterShareMs: median(figures.flatMap((f) => f.laterShareMs)),
-      plaintextShareMs: median(figures.flatMap((f) => f.plaintextShareMs)),
       toDeviceMs: median(figures.flatMap((f) => f.toDeviceMs)),
     };
   } finally {
@@ -183,7 +173,6 @@ export function formatOlmSenderCosts(costs: OlmSenderCosts): string {
     line('create sender (OlmMachine + /keys/upload)', costs.createMs),
     line('first share (query, claim, pre-key, send)', costs.firstShareMs),
     line('later share (new session, Olm, send)', costs.laterShareMs),
-    line('plaintext share (org.todevice.room_key)', costs.plaintextShareMs),
     line('Olm to-device message (encrypt + send)', costs.toDeviceMs),
   ].join('\n');
 }

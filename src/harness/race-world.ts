@@ -22,7 +22,6 @@ import { CLIENT_DB_FILE } from '../shared/data-layout';
 import type { Strategy } from '../shared/strategies';
 import { openStore, type ClientStore } from '../store/open-store';
 import { HARNESS_RETENTION, writeRetentionPolicy } from '../store/retention-policy';
-import { ROOM_KEY_TRANSPORT, type RoomKeyTransport } from '../crypto/room-key-sharing';
 import { publishDeviceKeysAtFirstStart } from './device-first-start';
 import type { FaultyNotifierLauncher } from './notifier-faults';
 import type { SendingDevice } from './traffic';
@@ -49,7 +48,6 @@ export async function startWorld(
   senderCount: number,
   launcher: FaultyNotifierLauncher,
   compat: CompatMode = 'todevice',
-  keyTransport: RoomKeyTransport = ROOM_KEY_TRANSPORT,
 ): Promise<RaceWorld> {
   const serverLog: string[] = [];
   const server = await startHomeserver({ dbPath: ':memory:', port: 0, compat, log: (line) => serverLog.length < 200 && serverLog.push(line) });
@@ -69,7 +67,7 @@ export async function startWorld(
     const account = await ensureStoredAccount(store, { homeserverUrl: server.url, user: 'phone', password: 'pw', deviceId: RECEIVER_DEVICE, register: true });
     if (!account.ok) throw new Error(`receiver registration failed: ${account.error.message}`);
     // Senders that share keys over Olm need the device's keys before the first share, whatever the schedule does.
-    if (keyTransport === 'olm') await publishDeviceKeysAtFirstStart(store, account.value);
+    await publishDeviceKeysAtFirstStart(store, account.value);
     const senders = await registerSenders(server.url, senderCount);
     const roomId = await sharedRoom(senders, account.value);
     const push = await startPushDispatch({ account: account.value, dataDir, strategy, launcher });

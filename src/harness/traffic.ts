@@ -2,8 +2,8 @@
  * The traffic generator: several sending devices, each sending uniquely tagged to-device messages in order,
  * and Megolm-encrypted room messages that trigger pushes, each preceded by the to-device message that shares its
  * session (every room message starts a new session, so one lost key makes exactly one message undecryptable).
- * Keys travel as `keyTransport` says (src/crypto/room-key-sharing.ts): an Olm-encrypted `m.room_key` from each
- * sender's own matrix-rust-sdk `OlmMachine`, or the plaintext key event.
+ * Keys travel as an Olm-encrypted `m.room_key` from each sender's own matrix-rust-sdk `OlmMachine`
+ * (src/crypto/olm-machine-sender.ts).
  *
  * Runtime: node. Guarantees the oracle relies on:
  * - each sender sends strictly one request at a time, so the homeserver receives its messages in send order
@@ -20,9 +20,8 @@
  *   the Olm messages the device could not decrypt). A sender's machine makes one request at a time, so every
  *   Olm to-device request during a share belongs to that share.
  */
-import { describeOlmSenderError } from '../crypto/olm-machine-sender';
+import { describeOlmSenderError, OlmMachineSender } from '../crypto/olm-machine-sender';
 import type { OlmRequestTransport } from '../crypto/olm-request-loop';
-import { createRoomKeySharing, ROOM_KEY_TRANSPORT, type RoomKeySharing, type RoomKeyTransport } from '../crypto/room-key-sharing';
 import type { MatrixClient, MatrixClientError } from '../engine/matrix-client';
 import { DEMO_MESSAGE_TYPE } from '../shared/demo-protocol';
 import { ENCRYPTED_TO_DEVICE_TYPE } from '../shared/olm-wire';
@@ -60,7 +59,7 @@ export class Traffic {
   readonly roomEvents: SentRoomEvent[] = [];
   failures: string[] = [];
   private readonly sequence: number[];
-  private readonly sharing: Array<Promise<RoomKeySharing<MatrixClientError> | undefined> | undefined>;
+  private readonly sharing: Array<Promise<OlmMachineSender<MatrixClientError> | undefined> | undefined>;
   /** Per sender, the hashes of the Olm messages its machine sent since its current share began. */
   private readonly olmSent: string[][];
 
@@ -68,7 +67,6 @@ export class Traffic {
     private readonly senders: readonly SendingDevice[],
     private readonly recipient: Recipient,
     private readonly roomId: string,
-    private readonly keyTransport: RoomKeyTransport = ROOM_KEY_TRANSPORT,
   ) {
     this.sent = { bySender: senders.map(() => []) };
     this.sequence = senders.map(() => 0);
@@ -154,9 +152,9 @@ export class Traffic {
   }
 
   /** The sender's key sharing (an OlmMachine publishes its keys here); undefined, with a note, when that failed. */
-  private async keySharing(device: SendingDevice, sender: number): Promise<RoomKeySharing<MatrixClientError> | undefined> {
+  private async keySharing(device: SendingDevice, sender: number): Promise<OlmMachineSender<MatrixClientError> | undefined> {
     const transport = recordingOlmSends(retryingTransport(device.client), (hashes) => this.olmSent[sender]?.push(...hashes));
-    const made = await createRoomKeySharing(this.keyTransport, { userId: device.userId, deviceId: device.deviceId, transport });
+    const made = await OlmMachineSender.create({ userId: device.userId, deviceId: device.deviceId, transport });
     if (made.ok) return made.value;
     this.note(`key sharing for ${device.deviceId}: ${describeOlmSenderError<MatrixClientError>(made.error, describe)}`);
     return undefined;

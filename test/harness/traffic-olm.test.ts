@@ -17,7 +17,7 @@ describe('traffic with Olm key sharing', () => {
     if (!room.ok) throw new Error('createRoom failed');
     await fixture.receiver.client.joinRoom(room.value.roomId);
     const sender = { client: fixture.sender.client, userId: fixture.sender.userId, deviceId: 'SENDER' };
-    const traffic = new Traffic([sender], { userId: receiver.userId, deviceId: receiver.deviceId }, room.value.roomId, 'olm');
+    const traffic = new Traffic([sender], { userId: receiver.userId, deviceId: receiver.deviceId }, room.value.roomId);
     try {
       const plan = (['to-device', 'room', 'to-device', 'room', 'room', 'to-device'] as const).map((kind) => ({ atMs: 0, sender: 0, kind }));
       await traffic.play(plan, Date.now(), new AbortController().signal);

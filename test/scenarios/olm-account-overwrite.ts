@@ -12,7 +12,7 @@
 //  5. a process started after that (the next notifier) syncs it, learns the sender's device (/keys/query),
 //     decrypts it again, and recovers a wedged session if there is one.
 // The figures are the race harness's own (olm-oracle.ts) over the shared store.
-import { createRoomKeySharing } from '../../src/crypto/room-key-sharing';
+import { OlmMachineSender } from '../../src/crypto/olm-machine-sender';
 import { openOlmDevice, type OlmDevice } from '../../src/device/olm-device';
 import { createProcessEngine } from '../../src/engine/create-engine';
 import type { MatrixClient } from '../../src/engine/matrix-client';
@@ -90,7 +90,7 @@ export async function runAccountOverwrite(strategy: Strategy): Promise<AccountOv
   releaseLease(store, { key: LEASE_KEY, holder: MAIN_HOLDER, generation: lease.generation });
 
   await claimOneTimeKeys(fixture, 20);
-  const sharing = await createRoomKeySharing('olm', {
+  const sharing = await OlmMachineSender.create({
     userId: fixture.sender.userId,
     deviceId: 'SENDER',
     transport: { keysRequest: (endpoint, body) => fixture.sender.client.keysRequest(endpoint, body), sendToDevice: (type, txnId, messages) => fixture.sender.client.sendToDevice(type, txnId, messages) },

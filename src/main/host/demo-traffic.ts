@@ -6,14 +6,13 @@
  * fresh transaction ID (`sendToDevice` is idempotent per txnId, so a retried request would not duplicate).
  * Every room message starts a new Megolm session (rotation 1), so one lost key costs exactly one message and
  * the dashboard's counts map one to one; `withholdKey` shares the session with nobody, to show the harm on purpose.
- * Room keys travel as `keyTransport` says (src/crypto/room-key-sharing.ts; Olm-encrypted `m.room_key` from a
- * matrix-rust-sdk `OlmMachine`, or the plaintext key event). With `encryptToDevice`, the tagged to-device messages
+ * Room keys travel as an Olm-encrypted `m.room_key` from the sender's matrix-rust-sdk `OlmMachine`
+ * (src/crypto/olm-machine-sender.ts). With `encryptToDevice`, the tagged to-device messages
  * are Olm-encrypted too (`m.room.encrypted`, the tag inside the payload); a recipient device without published
  * keys is then an error, never a silent plaintext fallback.
  */
 import { randomUUID } from 'node:crypto';
 import { describeOlmSenderError, OlmMachineSender, type OlmSenderError } from '../../crypto/olm-machine-sender';
-import { createRoomKeySharing, ROOM_KEY_TRANSPORT, type RoomKeySharing, type RoomKeyTransport } from '../../crypto/room-key-sharing';
 import { describeClientError, type FailureContext } from '../../engine/describe-failure';
 import type { MatrixClient, MatrixClientError } from '../../engine/matrix-client';
 import { DEMO_MESSAGE_TYPE } from '../../shared/demo-protocol';
@@ -34,8 +33,6 @@ export interface SentRoomMessage {
 }
 
 export interface DemoTrafficOptions {
-  /** How room keys travel. Default `ROOM_KEY_TRANSPORT`. */
-  keyTransport?: RoomKeyTransport;
   /** Olm-encrypt the tagged to-device messages. Default false. */
   encryptToDevice?: boolean;
   /** How long a room message waits for the recipient device to publish its keys. Default 10 s. */
@@ -56,9 +53,7 @@ type Lazy<T> = Promise<Result<T, DemoTrafficError>> | undefined;
 export class DemoTraffic {
   private sequence = 0;
   private roomSequence = 0;
-  private sharing: Lazy<RoomKeySharing<MatrixClientError>>;
   private olmSender: Lazy<OlmMachineSender<MatrixClientError>>;
-  private readonly keyTransport: RoomKeyTransport;
   private readonly encrypted: boolean;
   private readonly keysWaitMs: number;
   readonly runId = randomUUID().slice(0, 8);
@@ -68,7 +63,6 @@ export class DemoTraffic {
     private readonly recipient: Recipient,
     options: DemoTrafficOptions = {},
   ) {
-    this.keyTransport = options.keyTransport ?? ROOM_KEY_TRANSPORT;
     this.encrypted = options.encryptToDevice === true;
     this.keysWaitMs = options.keysWaitMs ?? 10_000;
   }
@@ -87,7 +81,7 @@ export class DemoTraffic {
    * event; the homeserver pushes the latter.
    */
   async sendRoomMessage(roomId: string, text: string, options: { withholdKey?: boolean } = {}): Promise<Result<SentRoomMessage, DemoTrafficError>> {
-    const sharing = await this.keySharing();
+    const sharing = await this.machine();
     if (!sharing.ok) return sharing;
     const content = { msgtype: 'm.text', body: text };
     let message = await sharing.value.encryptRoomMessage(roomId, this.recipient, 'm.room.message', content, options);
@@ -109,23 +103,12 @@ export class DemoTraffic {
    * so the recipient can learn the device before the first key arrives. A failure is retried at the first use.
    */
   async prepare(): Promise<Result<void, DemoTrafficError>> {
-    const sharing = await this.keySharing();
+    const sharing = await this.machine();
     return sharing.ok ? ok(undefined) : sharing;
   }
 
   close(): void {
-    void this.sharing?.then((sharing) => sharing.ok && sharing.value.close());
     void this.olmSender?.then((sender) => sender.ok && sender.value.close());
-  }
-
-  /** The sender's key sharing, made once (its identity is the sender's user and device). */
-  private keySharing(): Promise<Result<RoomKeySharing<MatrixClientError>, DemoTrafficError>> {
-    if (this.keyTransport === 'olm') return this.machine();
-    this.sharing ??= this.once(async (me) => {
-      const made = await createRoomKeySharing(this.keyTransport, { ...me, transport: this.sender });
-      return made.ok ? made : err(trafficError(made.error));
-    }, () => (this.sharing = undefined));
-    return this.sharing;
   }
 
   /** The sender's OlmMachine, made once; shared by the room keys and the encrypted to-device messages. */

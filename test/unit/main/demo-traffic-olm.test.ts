@@ -13,7 +13,7 @@ describe('demo traffic with Olm', () => {
     const receiver = await OlmReceiver.create(fixture.receiver.client, tempStore(), { publish: false });
     const room = await fixture.sender.client.createRoom({ invite: [receiver.userId] });
     if (!room.ok) throw new Error('createRoom failed');
-    const traffic = new DemoTraffic(fixture.sender.client, { userId: receiver.userId, deviceId: receiver.deviceId }, { keyTransport: 'olm' });
+    const traffic = new DemoTraffic(fixture.sender.client, { userId: receiver.userId, deviceId: receiver.deviceId });
     try {
       const sending = traffic.sendRoomMessage(room.value.roomId, 'hello');
       await receiver.publish();
@@ -32,7 +32,7 @@ describe('demo traffic with Olm', () => {
     const room = await fixture.sender.client.createRoom({});
     if (!room.ok) throw new Error('createRoom failed');
     const recipient = { userId: fixture.receiver.userId, deviceId: fixture.receiver.deviceId };
-    const traffic = new DemoTraffic(fixture.sender.client, recipient, { keyTransport: 'olm', keysWaitMs: 300 });
+    const traffic = new DemoTraffic(fixture.sender.client, recipient, { keysWaitMs: 300 });
     try {
       const sent = await traffic.sendRoomMessage(room.value.roomId, 'hello');
       expect(sent.ok ? sent.value : sent.error).toMatchObject({ kind: 'encryption', reason: 'recipient-has-no-keys' });
