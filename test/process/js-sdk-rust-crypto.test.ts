@@ -218,4 +218,41 @@ describe.each<SyncMode>(['classic', 'sliding'])('matrix-js-sdk rust crypto (%s s
     for (const endpoint of ['keys/upload', 'keys/query', 'keys/claim']) expect(asked).toContain(`POST /_matrix/client/v3/${endpoint}`);
     expect([...asked].some((line) => line.startsWith('PUT /_matrix/client/v3/sendToDevice/m.room.encrypted/'))).toBe(true);
   }, TEST_TIMEOUT_MS);
+
+  it(`js-sdk rust crypto (${mode}): keys the todevice device publishes after it joined are learnt from device_lists and get the room key`, async () => {
+    // The todevice account exists and has joined before its device has any key: the SDK tracks the member and
+    // finds no device. Only the device list stream (`device_lists.changed`, for a member whose keys changed) can
+    // tell it about the keys the host uploads later; its membership does not change again.
+    const registered = await api(server.url, 'POST', '/_matrix/client/v3/register', {
+      body: { username: RECEIVER.user, password: RECEIVER.password, device_id: RECEIVER.deviceId, auth: { type: 'm.login.dummy' } },
+    });
+    expect(registered.status).toBe(200);
+    const alice = await register(server.url, 'ELEMENTWEB');
+    const { client } = await startWebClient(alice, mode);
+    const crypto = client.getCrypto();
+    if (crypto === undefined) throw new Error('initRustCrypto left the client without crypto');
+    const { room_id: roomId } = await client.createRoom({
+      name: 'joined before its keys',
+      invite: [TODEVICE_USER],
+      initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: MEGOLM_ALGORITHM } }],
+    });
+    const joined = await api(server.url, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: registered.body.access_token, body: {} });
+    expect(joined.status).toBe(200);
+    await waitFor(() => client.getRoom(roomId)?.getMember(TODEVICE_USER)?.membership === 'join', WAIT_MS, () => 'the SDK never saw the join');
+    // Encrypting makes the SDK track the member and query it: no device yet, so this message is for nobody.
+    const { event_id: tooEarly } = await client.sendTextMessage(roomId, 'before any key existed');
+    const devices = async (): Promise<string[]> => [...((await crypto.getUserDeviceInfo([TODEVICE_USER])).get(TODEVICE_USER)?.keys() ?? [])];
+    expect(await devices()).toEqual([]);
+
+    const { dataDir, host } = await startHost();
+    // A message sent before the SDK processed the change would still be for nobody, so wait until it knows the
+    // device (with sliding sync it sends the query for a changed member only after its next sync).
+    await waitFor(async () => (await devices()).includes(RECEIVER.deviceId), WAIT_MS, () => 'the SDK never learnt the keys the todevice device published');
+    const { event_id: eventId } = await client.sendTextMessage(roomId, 'after the keys');
+    await waitFor(() => decryptedBodies(dataDir) >= 1, WAIT_MS, () => `main decrypted nothing: ${host.stderr.join('\n')}`);
+    const bodyOf = (id: string): unknown => withStore(dataDir, (store) => store.statement('SELECT body FROM timeline WHERE event_id = ?').get(id));
+    expect([bodyOf(tooEarly), bodyOf(eventId)]).toEqual([{ body: null }, { body: 'after the keys' }]);
+    await waitFor(() => notificationsOf(host).has(eventId), WAIT_MS, () => `notifications: ${JSON.stringify([...notificationsOf(host)])}`);
+    expect(notificationsOf(host).get(eventId)).toEqual({ body: 'after the keys', outcome: 'decrypted' });
+  }, TEST_TIMEOUT_MS);
 });
