@@ -8,7 +8,9 @@
  *
  * Sliding sync follows Synapse: `pos` and `timeout` are query parameters, the body carries `conn_id` and the
  * MSC3885 `to_device` extension `{enabled, limit, since}`. We send `enabled` and `limit` on every request, which
- * works with servers that treat them as sticky (MSC3885) and with those that do not (Synapse).
+ * works with servers that treat them as sticky (MSC3885) and with those that do not (Synapse). The room list
+ * (`slidingSyncRoomList`, for the main process's timeline) is a request of its own on another connection: one
+ * list and no extension, so it never touches the device's to-device stream.
  */
 import type {
   KeysClaimRequest,
