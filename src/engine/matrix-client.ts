@@ -8,7 +8,9 @@
  *
  * Sliding sync follows Synapse: `pos` and `timeout` are query parameters, the body carries `conn_id` and the
  * MSC3885 `to_device` extension `{enabled, limit, since}`. We send `enabled` and `limit` on every request, which
- * works with servers that treat them as sticky (MSC3885) and with those that do not (Synapse).
+ * works with servers that treat them as sticky (MSC3885) and with those that do not (Synapse). The room list
+ * (`slidingSyncRoomList`, for the main process's timeline) is a request of its own on another connection: one
+ * list and no extension, so it never touches the device's to-device stream.
  */
 import type {
   KeysClaimRequest,
@@ -45,6 +47,25 @@ export interface SlidingToDeviceRequest {
   onRequestSent?: () => void;
   /** Called once the request is written out and the answer awaited (idle time), if the transport can tell. */
   onRequestWritten?: () => void;
+}
+
+/** A sliding sync request for one room list and nothing else (no extension): see `slidingSyncRoomList`. */
+export interface SlidingRoomListRequest {
+  connId: string;
+  pos?: string;
+  /** The inclusive index range of the list whose rooms the answer carries. */
+  range: [number, number];
+}
+
+export interface SlidingRoomList {
+  pos: string;
+  /** How many rooms the list holds, whatever the range. */
+  count: number;
+  /**
+   * The rooms the answer carries (on a new connection every room in the range; after that those with something
+   * new, a changed membership included), with the user's membership in each when the answer says it.
+   */
+  rooms: Array<{ roomId: string; membership: string | undefined }>;
 }
 
 export interface ClassicSyncRequest {
@@ -141,6 +162,28 @@ export class MatrixClient implements SyncTransport {
       ...(request.onRequestWritten === undefined ? {} : { onRequestWritten: request.onRequestWritten }),
     });
     return result.ok ? parseSlidingSyncToDevice(result.value) : result;
+  }
+
+  /**
+   * Sliding sync with one room list (`lists.rooms`) and no extension, answered at once (`timeout=0`): no
+   * timeline, and of the state only the user's own member event, the smallest answer that still says the user's
+   * membership. The server's `membership` field is used when present (this server, and MSC4186's newer text);
+   * else an invite's stripped state, else the member event.
+   */
+  async slidingSyncRoomList(request: SlidingRoomListRequest): Promise<Result<SlidingRoomList, MatrixClientError>> {
+    const list = { ranges: [request.range], timeline_limit: 0, required_state: [['m.room.member', '$ME']] };
+    const result = await this.call({
+      method: 'POST',
+      path: SLIDING_SYNC_PATH,
+      query: { pos: request.pos, timeout: 0 },
+      body: { conn_id: request.connId, lists: { [ROOM_LIST_NAME]: list } },
+    });
+    if (!result.ok) return result;
+    const body = result.value as { pos?: unknown; lists?: Record<string, { count?: unknown } | undefined>; rooms?: unknown };
+    const count = body.lists?.[ROOM_LIST_NAME]?.count;
+    if (typeof body.pos !== 'string' || typeof count !== 'number') return malformed('sliding sync answer lacks pos or the list count');
+    const rooms = typeof body.rooms === 'object' && body.rooms !== null ? Object.entries(body.rooms as Record<string, unknown>) : [];
+    return ok({ pos: body.pos, count, rooms: rooms.map(([roomId, entry]) => ({ roomId, membership: membershipOf(entry) })) });
   }
 
   async classicSync(request: ClassicSyncRequest): Promise<Result<ToDeviceBatch, MatrixClientError>> {
@@ -285,6 +328,17 @@ export class MatrixClient implements SyncTransport {
 function uiaSession(body: unknown): string | undefined {
   const session = (body as { session?: unknown } | undefined)?.session;
   return typeof session === 'string' ? session : undefined;
+}
+
+const ROOM_LIST_NAME = 'rooms';
+
+function membershipOf(entry: unknown): string | undefined {
+  const room = (entry ?? {}) as { membership?: unknown; invite_state?: unknown; stripped_state?: unknown; required_state?: unknown };
+  if (typeof room.membership === 'string') return room.membership;
+  if (Array.isArray(room.invite_state) || Array.isArray(room.stripped_state)) return 'invite';
+  const state = Array.isArray(room.required_state) ? (room.required_state as Array<{ type?: unknown; content?: { membership?: unknown } }>) : [];
+  const member = state.find((event) => event.type === 'm.room.member')?.content?.membership;
+  return typeof member === 'string' ? member : undefined;
 }
 
 function malformed(message: string): { ok: false; error: MatrixClientError } {

@@ -17,8 +17,8 @@
  * with; it answers at once when any of these is already there. Injected faults apply here too.
  *
  * End-to-end encryption fields, as Synapse's `encode_response`: `device_one_time_keys_count` and
- * `device_unused_fallback_key_types` on every response, `device_lists` only when a user changed since the
- * token's device list position (so never on an initial sync).
+ * `device_unused_fallback_key_types` on every response, `device_lists` only when a user changed or left since
+ * the token's device list position (so never on an initial sync).
  */
 import type { ClassicSyncResponse } from '../shared/wire';
 import { classicNextBatch, classicRooms, readClassicRoomsRequest, splitClassicSince, type ClassicRoomsAnswer } from './classic-sync-rooms';
@@ -77,7 +77,8 @@ export function classicSyncRoutes(ctx: HomeserverContext): Route[] {
       device_one_time_keys_count: e2ee.device_one_time_keys_count,
       device_unused_fallback_key_types: e2ee.device_unused_fallback_key_types,
     };
-    if (e2ee.device_lists !== undefined && e2ee.device_lists.changed.length > 0) body.device_lists = e2ee.device_lists;
+    const lists = e2ee.device_lists;
+    if (lists !== undefined && (lists.changed.length > 0 || lists.left.length > 0)) body.device_lists = lists;
     if (rooms.accountData.length > 0) body.account_data = { events: rooms.accountData };
     return { status: 200, body, fault: ctx.faults.responseFault(me.userId, me.deviceId) };
   };

@@ -15,11 +15,15 @@
  *   is reported to the other only. Synapse too reports users who newly share a room (`get_user_ids_changed`),
  *   and here it matters more: this server's sliding sync sends no room timeline, so a client learns of a new
  *   member, whose devices it must encrypt for, from `device_lists` alone.
- * - `changedUsers` answers "users whose keys changed in (from, to] and who are the caller or share a joined
- *   room with the caller now, and users who joined a room with the caller in (from, to]", the Client-Server
- *   API's `device_lists.changed`. A key change by someone who shares no room with the caller is never reported
- *   to them.
- * Not tracked: `left` is always empty because this server has no way to leave a room.
+ * - A leave appends, in the leave's transaction, one row per pair of the leaver and a member it no longer
+ *   shares any joined room with, each for the other only: the Client-Server API's `device_lists.left` ("users
+ *   with whom we do not share any encrypted rooms anymore"). Every room counts here, encrypted or not, as it
+ *   does for `changed`: a client only tracks users of its encrypted rooms, so an extra entry costs it nothing.
+ * - `changes` answers both lists for (from, to]: `changed` is "users whose keys changed and who are the caller
+ *   or share a joined room with the caller now, and users who joined a room with the caller"; `left` is "users
+ *   who stopped sharing every joined room with the caller and do not share one now" (a user who left and came
+ *   back within the window is only in `changed`). The two never overlap. A key change by someone who shares no
+ *   room with the caller is never reported to them.
  */
 import type { Db } from './db';
 
@@ -30,6 +34,15 @@ export class DeviceListStream {
     this.statements = {
       append: db.prepare('INSERT INTO device_list_stream (user_id, device_id) VALUES (?, ?)'),
       appendFor: db.prepare('INSERT INTO device_list_stream (user_id, for_user_id) VALUES (?, ?)'),
+      appendLeft: db.prepare('INSERT INTO device_list_stream (user_id, for_user_id, left_room) VALUES (?, ?, 1)'),
+      sharesRoom: db.prepare(
+        `SELECT 1 FROM room_memberships a JOIN room_memberships b ON b.room_id = a.room_id
+         WHERE a.user_id = ? AND b.user_id = ? AND a.membership = 'join' AND b.membership = 'join' LIMIT 1`,
+      ),
+      left: db.prepare(
+        `SELECT DISTINCT user_id FROM device_list_stream
+         WHERE stream_id > :from AND stream_id <= :to AND for_user_id = :me AND left_room = 1 ORDER BY user_id`,
+      ),
       position: db.prepare('SELECT coalesce(max(stream_id), 0) AS position FROM device_list_stream'),
       roomSharers: db.prepare(
         `SELECT DISTINCT theirs.user_id FROM room_memberships mine
@@ -38,7 +51,7 @@ export class DeviceListStream {
       ),
       changed: db.prepare(
         `SELECT DISTINCT s.user_id FROM device_list_stream s
-         WHERE s.stream_id > :from AND s.stream_id <= :to
+         WHERE s.stream_id > :from AND s.stream_id <= :to AND s.left_room = 0
            AND (s.for_user_id = :me OR (s.for_user_id IS NULL AND (s.user_id = :me OR EXISTS (
              SELECT 1 FROM room_memberships mine
              JOIN room_memberships theirs ON theirs.room_id = mine.room_id
@@ -67,6 +80,19 @@ export class DeviceListStream {
     return new Set(others.length === 0 ? [] : [userId, ...others]);
   }
 
+  /**
+   * Records that `userId` left a room whose members still joined are `members` (the leave already stored). Call
+   * inside the leave's transaction; returns the users to wake: those it no longer shares any room with, and it.
+   */
+  leftRoom(userId: string, members: readonly string[]): Set<string> {
+    const parted = members.filter((member) => member !== userId && this.statements.sharesRoom.get(userId, member) === undefined);
+    for (const member of parted) {
+      this.statements.appendLeft.run(userId, member);
+      this.statements.appendLeft.run(member, userId);
+    }
+    return new Set(parted.length === 0 ? [] : [userId, ...parted]);
+  }
+
   /** The current position: every change so far is at or below it. */
   position(): number {
     return (this.statements.position.get() as { position: number }).position;
@@ -78,10 +104,13 @@ export class DeviceListStream {
     return new Set([userId, ...rows.map((row) => row.user_id)]);
   }
 
-  /** Users the caller must re-query: see the module header. */
-  changedUsers(userId: string, fromStreamId: number, toStreamId: number): string[] {
-    if (toStreamId <= fromStreamId) return [];
-    const rows = this.statements.changed.all({ from: fromStreamId, to: toStreamId, me: userId }) as Array<{ user_id: string }>;
-    return rows.map((row) => row.user_id);
+  /** The `device_lists` of (from, to]: whom the caller must re-query, and whom it may stop tracking (see above). */
+  changes(userId: string, fromStreamId: number, toStreamId: number): { changed: string[]; left: string[] } {
+    if (toStreamId <= fromStreamId) return { changed: [], left: [] };
+    const range = { from: fromStreamId, to: toStreamId, me: userId };
+    const users = (statement: typeof this.statements.changed): string[] => (statement.all(range) as Array<{ user_id: string }>).map((row) => row.user_id);
+    const left = users(this.statements.left).filter((other) => this.statements.sharesRoom.get(userId, other) === undefined);
+    const leftSet = new Set(left);
+    return { changed: users(this.statements.changed).filter((other) => !leftSet.has(other)), left };
   }
 }

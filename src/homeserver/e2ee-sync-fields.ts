@@ -26,7 +26,7 @@ export function e2eeSyncFields(
     device_unused_fallback_key_types: ctx.keys.unusedFallbackKeyTypes(me.userId, me.deviceId),
   };
   if (fromStreamId !== undefined) {
-    fields.device_lists = { changed: ctx.deviceLists.changedUsers(me.userId, fromStreamId, toStreamId), left: [] };
+    fields.device_lists = ctx.deviceLists.changes(me.userId, fromStreamId, toStreamId);
   }
   return fields;
 }
@@ -34,5 +34,6 @@ export function e2eeSyncFields(
 /** Whether a response computed now would report device list changes: a long poll then answers at once. */
 export function hasDeviceListChanges(ctx: HomeserverContext, me: Requester, fromStreamId: number | undefined): boolean {
   if (fromStreamId === undefined) return false;
-  return ctx.deviceLists.changedUsers(me.userId, fromStreamId, ctx.deviceLists.position()).length > 0;
+  const { changed, left } = ctx.deviceLists.changes(me.userId, fromStreamId, ctx.deviceLists.position());
+  return changed.length > 0 || left.length > 0;
 }

@@ -4,9 +4,12 @@
  * Runtime: node (homeserver only).
  *
  * Faults are consumed one request at a time, so "drop the next two responses" means exactly two. A fault
- * without `endpoint` applies to both sync kinds (sliding and classic); one with `endpoint` only to that
- * endpoint's requests (`keys/upload`, `keys/query`, `keys/claim`), so a test can drop a `/keys/upload` response
- * while the device keeps syncing. Order within a request:
+ * without `endpoint` applies to both sync kinds (sliding and classic), except a sliding sync request that only
+ * asks for rooms (lists or room subscriptions, with no extension in the request or sticky on its connection): that
+ * is a room-list connection, which can deliver no to-device message, so a fault meant for the device's to-device
+ * sync is never spent on it (sliding-sync-route.ts). One with `endpoint` applies only to that endpoint's
+ * requests (`keys/upload`, `keys/query`, `keys/claim`), so a test can drop a `/keys/upload` response while the
+ * device keeps syncing. Order within a request:
  * 1. `error` answers before any processing, so nothing is acknowledged or stored (like a proxy failing early);
  * 2. the request is processed fully and committed (acknowledgement, batch, new `pos`; or the uploaded keys);
  * 3. `drop-response` then resets the connection, or `delay` holds the response back.

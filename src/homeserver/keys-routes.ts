@@ -109,7 +109,7 @@ export function keysRoutes(ctx: HomeserverContext): Route[] {
     // A classic next_batch may carry room-side positions after its to-device part; only the latter matters here.
     const toDevicePart = splitClassicSince(from).toDevice ?? from;
     const since = verifyClassicSince(ctx.tokens, ctx.queue, position, toDevicePart, me.userId, me.deviceId);
-    const body: KeysChangesResponse = { changed: ctx.deviceLists.changedUsers(me.userId, since.deviceListStreamId, position), left: [] };
+    const body: KeysChangesResponse = ctx.deviceLists.changes(me.userId, since.deviceListStreamId, position);
     return { status: 200, body };
   };
 

@@ -315,4 +315,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sliding_sync_connections_by_use ON sliding_sync_connections (last_used_ts);
     `,
   },
+  {
+    version: 5,
+    name: '0005-device-list-left',
+    sql: `
+      -- A row with left_room = 1 says that user_id and for_user_id stopped sharing any joined room
+      -- (device_lists.left); 0 is a key change or a newly shared room (device_lists.changed).
+      ALTER TABLE device_list_stream ADD COLUMN left_room INTEGER NOT NULL DEFAULT 0 CHECK (left_room IN (0, 1));
+    `,
+  },
 ];

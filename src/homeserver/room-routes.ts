@@ -120,8 +120,13 @@ export function roomRoutes(ctx: HomeserverContext): Route[] {
     if (rooms.room(roomId) === undefined) throw notFound('unknown room');
     const membership = rooms.membership(roomId, me.userId);
     if (membership !== 'join' && membership !== 'invite') throw forbidden('you are not in this room');
-    immediate(ctx.db, () => rooms.setMembership(roomId, me.userId, 'leave', me.userId, reason === undefined ? {} : { reason }));
+    const parted = immediate(ctx.db, () => {
+      rooms.setMembership(roomId, me.userId, 'leave', me.userId, reason === undefined ? {} : { reason });
+      return membership === 'join' ? ctx.deviceLists.leftRoom(me.userId, rooms.joinedMembers(roomId)) : new Set<string>();
+    });
     rooms.notifyMembers(roomId, me.userId);
+    // After the commit: those who no longer share a room stop tracking each other's devices (device-list-stream.ts).
+    if (parted.size > 0) ctx.waiters.notifyKeyChanges(parted);
     return { status: 200, body: {} };
   };
 

@@ -75,6 +75,9 @@ export class SlidingSyncConnections {
       byConnId: db.prepare(
         'SELECT connection_id FROM sliding_sync_connections WHERE user_id = ? AND device_id = ? AND conn_id = ?',
       ),
+      stickyDelivery: db.prepare(
+        'SELECT to_device_enabled, e2ee_enabled FROM sliding_sync_connections WHERE user_id = ? AND device_id = ? AND conn_id = ?',
+      ),
       deleteConnection: db.prepare('DELETE FROM sliding_sync_connections WHERE connection_id = ?'),
       deletePositions: db.prepare('DELETE FROM sliding_sync_positions WHERE connection_id = ?'),
       insertConnection: db.prepare(
@@ -104,6 +107,12 @@ export class SlidingSyncConnections {
       throw new MatrixError(400, ErrCode.unknownPos, 'unknown pos: start a new connection without pos');
     }
     return { state: toState(row), deviceListStreamId: row.device_list_stream_id };
+  }
+
+  /** Whether the connection (user, device, conn_id) has `to_device` or `e2ee` enabled (sticky); false when there is none. */
+  deliversToDevice(userId: string, deviceId: string, connId: string): boolean {
+    const row = this.statements.stickyDelivery.get(userId, deviceId, connId) as { to_device_enabled: number; e2ee_enabled: number } | undefined;
+    return row !== undefined && (row.to_device_enabled === 1 || row.e2ee_enabled === 1);
   }
 
   /** Starts a fresh connection for (user, device, conn_id), forgetting any earlier one and its positions. */

@@ -6,7 +6,8 @@
  * Runtime: node (homeserver only).
  *
  * Order of a request, chosen so that a rejected request has no effect at all:
- * 1. authenticate; an injected `error` fault answers now (nothing acknowledged);
+ * 1. authenticate; an injected `error` fault answers now (nothing acknowledged), unless the request only asks for
+ *    rooms (`isRoomListOnly`: faults are for the device's to-device sync);
  * 2. validate everything (`timeout`, body, extension fields, `pos`, `since`), still read-only;
  * 3. in one transaction: open or continue the connection, store the sticky settings and, when the extension is
  *    enabled, acknowledge `since`;
@@ -75,7 +76,8 @@ export function slidingSyncRoutes(ctx: HomeserverContext): Route[] {
 
 async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, request: RouteRequest): Promise<Reply | undefined> {
   const me = ctx.auth.authenticate(request);
-  ctx.faults.throwIfErrorFault(me.userId, me.deviceId);
+  const faultsApply = !isRoomListOnly(ctx, me, request);
+  if (faultsApply) ctx.faults.throwIfErrorFault(me.userId, me.deviceId);
   const timeoutMs = parseTimeoutMs(request.query.get('timeout'));
   const pos = request.query.get('pos');
   const body = objectBody(request.body);
@@ -113,7 +115,7 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
     const roomNews = roomSide?.answer();
     const keyNews = merged.e2eeEnabled && hasDeviceListChanges(ctx, me, fromDeviceLists);
     const wait = mustWait(ctx, me, options, longPollMs) && roomNews?.hasNews !== true && !keyNews;
-    const reply = wait ? undefined : answer(ctx, me, body, merged, options, synapse, fromDeviceLists, roomNews);
+    const reply = wait ? undefined : answer(ctx, me, body, merged, options, synapse, fromDeviceLists, roomNews, faultsApply);
     return { state: merged, pull: options, roomSide, reply };
   });
   if (opened.reply !== undefined) return opened.reply;
@@ -126,7 +128,7 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
     if (pull !== undefined) {
       const waitOptions = watch === undefined ? pull : { ...pull, signal: wakeSignal };
       const waited = await waitForToDevice(ctx, me, waitOptions, () =>
-        answer(ctx, me, body, state, pull, synapse, fromDeviceLists, roomSide?.answer()),
+        answer(ctx, me, body, state, pull, synapse, fromDeviceLists, roomSide?.answer(), faultsApply),
       );
       prepared = waited?.prepared;
     } else if (longPollMs > 0 && state.e2eeEnabled) {
@@ -141,7 +143,7 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
     watch?.stop();
   }
   if (request.signal.aborted) return undefined;
-  return prepared ?? answer(ctx, me, body, state, pull, synapse, fromDeviceLists, roomSide?.answer());
+  return prepared ?? answer(ctx, me, body, state, pull, synapse, fromDeviceLists, roomSide?.answer(), faultsApply);
 }
 
 /** Whether step 4 waits: a long poll with nothing queued after `since` (or without to-device at all). */
@@ -160,6 +162,7 @@ function answer(
   synapse: SynapseToDeviceRequest | undefined,
   fromDeviceLists: number | undefined,
   roomNews: SlidingRoomsAnswer | undefined,
+  faultsApply: boolean,
 ): Reply {
   return immediate(ctx.db, () => {
     let toDevice: ToDeviceExtensionResponse | undefined;
@@ -169,7 +172,7 @@ function answer(
       const pulled = takeToDevice(ctx, me, pull);
       toDevice = { next_batch: pulled.nextBatch, events: pulled.events };
     }
-    return respond(ctx, me, body, state, toDevice, fromDeviceLists, roomNews);
+    return respond(ctx, me, body, state, toDevice, fromDeviceLists, roomNews, faultsApply);
   });
 }
 
@@ -181,6 +184,7 @@ function respond(
   toDevice: ToDeviceExtensionResponse | undefined,
   fromDeviceLists: number | undefined,
   roomNews: SlidingRoomsAnswer | undefined,
+  faultsApply: boolean,
 ): Reply {
   const deviceListPosition = ctx.deviceLists.position();
   const issued = ctx.connections.issuePos(state.connectionId, deviceListPosition, roomNews?.positions ?? null);
@@ -195,7 +199,24 @@ function respond(
     for (const key of state.toDeviceKeys) response.extensions[key] = toDevice;
   }
   if (state.e2eeEnabled) response.extensions.e2ee = e2eeSyncFields(ctx, me, fromDeviceLists, deviceListPosition);
-  return { status: 200, body: response, fault: ctx.faults.responseFault(me.userId, me.deviceId) };
+  return { status: 200, body: response, fault: faultsApply ? ctx.faults.responseFault(me.userId, me.deviceId) : undefined };
+}
+
+/**
+ * Whether a request only asks for rooms: it names lists or room subscriptions, names no extension, and continues
+ * no connection with `to_device` or `e2ee` enabled, so it can deliver neither to-device messages nor device list
+ * changes. Injected sync faults (faults.ts) are meant for a device's to-device sync; a room-list connection of
+ * the same device (todevice's main process follows its rooms on one) must not spend them. Read-only and it never
+ * throws, so an `error` fault still answers before any validation.
+ */
+function isRoomListOnly(ctx: HomeserverContext, me: Requester, request: RouteRequest): boolean {
+  const body = request.body;
+  if (!isJsonObject(body)) return false;
+  if (body.extensions !== undefined && !(isJsonObject(body.extensions) && Object.keys(body.extensions).length === 0)) return false;
+  const named = (value: unknown): boolean => isJsonObject(value) && Object.keys(value).length > 0;
+  if (!named(body.lists) && !named(body.room_subscriptions)) return false;
+  if (request.query.get('pos') === null) return true;
+  return !ctx.connections.deliversToDevice(me.userId, me.deviceId, typeof body.conn_id === 'string' ? body.conn_id : '');
 }
 
 function parseExtensionParams(extensions: JsonObject, synapseCompat: boolean): ExtensionParams {

@@ -43,6 +43,27 @@ describe('faults', () => {
     expect((await slidingSync(ts.url, me, { body: toDeviceBody({}) })).status).toBe(200);
   });
 
+  it('faults: a room-list-only sliding sync request spends no sync fault; one that can deliver to-device does', async () => {
+    const me = await register(ts.url);
+    const roomList = { conn_id: 'rooms', lists: { all: { ranges: [[0, 9]], timeline_limit: 0 } } };
+    await ts.admin.addFault(me.userId, me.deviceId, { kind: 'error', count: 1, status: 500 });
+    await ts.admin.addFault(me.userId, me.deviceId, { kind: 'drop-response', count: 1 });
+    // A new room-list connection, and the same connection continued from its pos: both served, faults kept.
+    const first = await slidingSync(ts.url, me, { body: roomList });
+    expect(first.status).toBe(200);
+    expect((await slidingSync(ts.url, me, { pos: first.body.pos, timeoutMs: 0, body: roomList })).status).toBe(200);
+    const mine = async (): Promise<string[]> => (await ts.admin.listFaults()).filter((f) => f.user_id === me.userId).map((f) => f.fault.kind);
+    expect(await mine()).toEqual(['error', 'drop-response']);
+    // Lists with the to-device extension, or on a connection where it is sticky, are the device's to-device sync.
+    await expect(slidingSync(ts.url, me, { body: { ...toDeviceBody({}), lists: roomList.lists } })).resolves.toMatchObject({ status: 500 });
+    await expect(slidingSync(ts.url, me, { body: { ...toDeviceBody({}), lists: roomList.lists } })).rejects.toThrow();
+    const sticky = await slidingSync(ts.url, me, { body: toDeviceBody({}) });
+    await ts.admin.addFault(me.userId, me.deviceId, { kind: 'error', count: 1, status: 500 });
+    const listsOnSticky = await slidingSync(ts.url, me, { pos: sticky.body.pos, timeoutMs: 0, body: { conn_id: 'main', lists: roomList.lists } });
+    expect(listsOnSticky.status).toBe(500);
+    expect(await mine()).toEqual([]);
+  });
+
   it('faults: delay holds the response back', async () => {
     const me = await register(ts.url);
     await ts.admin.addFault(me.userId, me.deviceId, { kind: 'delay', count: 1, delay_ms: 600 });

@@ -95,6 +95,39 @@ describe('e2ee extension (MSC3884)', () => {
     expect((await e2eeSync(ts.url, bystander, watching.body.pos)).body.extensions.e2ee.device_lists.changed).toEqual([]);
   });
 
+  it('e2ee: a member who leaves the last room it shared is in device_lists.left, both ways; one still sharing a room is not', async () => {
+    const me = await register(ts.url);
+    const leaver = await register(ts.url);
+    const stayer = await register(ts.url);
+    const roomId = await sharedRoom(ts.url, me, [leaver, stayer]);
+    // The stayer shares a second room with the leaver, so it keeps tracking its devices.
+    await sharedRoom(ts.url, stayer, [leaver]);
+    const mine = await e2eeSync(ts.url, me);
+    const theirs = await e2eeSync(ts.url, leaver);
+    const staying = await e2eeSync(ts.url, stayer);
+    const left = await api(ts.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/leave`, { token: leaver.accessToken, body: {} });
+    expect(left.status).toBe(200);
+    expect((await e2eeSync(ts.url, me, mine.body.pos)).body.extensions.e2ee.device_lists).toEqual({ changed: [], left: [leaver.userId] });
+    expect((await e2eeSync(ts.url, leaver, theirs.body.pos)).body.extensions.e2ee.device_lists).toEqual({ changed: [], left: [me.userId] });
+    expect((await e2eeSync(ts.url, stayer, staying.body.pos)).body.extensions.e2ee.device_lists).toEqual({ changed: [], left: [] });
+    // Once, and a key change of someone who left is not reported any more.
+    const after = await e2eeSync(ts.url, me, mine.body.pos);
+    await uploadKeys(ts.url, leaver, { device_keys: deviceKeys(leaver) });
+    expect((await e2eeSync(ts.url, me, after.body.pos)).body.extensions.e2ee.device_lists).toEqual({ changed: [], left: [] });
+  });
+
+  it('e2ee: a member who leaves and joins again within one window is only in changed', async () => {
+    const me = await register(ts.url);
+    const other = await register(ts.url);
+    const roomId = await sharedRoom(ts.url, me, [other]);
+    const mine = await e2eeSync(ts.url, me);
+    const path = (action: string) => `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/${action}`;
+    expect((await api(ts.url, 'POST', path('leave'), { token: other.accessToken, body: {} })).status).toBe(200);
+    expect((await api(ts.url, 'POST', path('invite'), { token: me.accessToken, body: { user_id: other.userId } })).status).toBe(200);
+    expect((await api(ts.url, 'POST', path('join'), { token: other.accessToken, body: {} })).status).toBe(200);
+    expect((await e2eeSync(ts.url, me, mine.body.pos)).body.extensions.e2ee.device_lists).toEqual({ changed: [other.userId], left: [] });
+  });
+
   it('e2ee: identical re-uploads are not changes; different keys and the caller’s own keys are', async () => {
     const me = await register(ts.url);
     const friend = await register(ts.url);
@@ -197,6 +230,16 @@ describe('e2ee fields in classic sync', () => {
     expect((await classicSync(me, first.body.next_batch)).body.device_lists.changed).toEqual([friend.userId]);
   });
 
+  it('classic sync: a member who left the last shared room is in device_lists.left', async () => {
+    const me = await register(ts.url);
+    const leaver = await register(ts.url);
+    const roomId = await sharedRoom(ts.url, me, [leaver]);
+    const first = await classicSync(me);
+    expect((await api(ts.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/leave`, { token: leaver.accessToken, body: {} })).status).toBe(200);
+    const second = await classicSync(me, first.body.next_batch);
+    expect(second.body.device_lists).toEqual({ changed: [], left: [leaver.userId] });
+  });
+
   it('classic sync: a long poll with a device list change pending returns at once', async () => {
     const me = await register(ts.url);
     const friend = await register(ts.url);
@@ -220,6 +263,12 @@ describe('e2ee fields in classic sync', () => {
     expect(await changes(first.body.next_batch)).toEqual({ status: 200, body: { changed: [friend.userId], left: [] } });
     const later = await classicSync(me, first.body.next_batch);
     expect((await changes(later.body.next_batch)).body).toEqual({ changed: [], left: [] });
+    const roomId = await sharedRoom(ts.url, me, [await register(ts.url)]);
+    const beforeLeave = await classicSync(me, later.body.next_batch);
+    expect((await api(ts.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/leave`, { token: me.accessToken, body: {} })).status).toBe(200);
+    const parted = (await changes(beforeLeave.body.next_batch)).body;
+    expect(parted.changed).toEqual([]);
+    expect(parted.left).toHaveLength(1);
     expect(await changes('garbage')).toMatchObject({ status: 400, body: { errcode: 'M_INVALID_PARAM' } });
     const theirs = await classicSync(friend);
     expect(await changes(theirs.body.next_batch)).toMatchObject({ status: 400, body: { errcode: 'M_INVALID_PARAM' } });

@@ -1,7 +1,8 @@
 /**
- * The main process's room timeline: pages every joined room forward with `/messages`, decrypts Megolm events
- * with the room keys it may see, and decrypts later what arrived before its key (counted as late when that took
- * longer than the grace period, src/store/timeline.ts).
+ * The main process's room timeline: pages every joined room forward with `/messages` (the joined rooms as its
+ * sliding sync room list says, room-list-follower.ts, so a room joined after start is followed and a room left
+ * is no longer paged), decrypts Megolm events with the room keys it may see, and decrypts later what arrived
+ * before its key (counted as late when that took longer than the grace period, src/store/timeline.ts).
  *
  * Runtime: node. Guarantees:
  * - An event is written with the token that follows its page, in one transaction, so a crash neither skips nor
@@ -14,6 +15,7 @@
  * - Under `legacy` only the keys the `main` consumer stored are used: a legacy app never saw what its
  *   notification process fetched (F1), and this is where that costs the user a readable message.
  * - A pass that meets a network error stops there and says so; the next pass continues from the stored token.
+ *   A room the server refuses to page (403: left since the room list was read) is dropped from the list, quietly.
  * Passes must not overlap; `TimelineSync.pass` serialises callers.
  */
 import { createMegolmDecryptor, type MegolmDecryptor } from '../../crypto/megolm-decryptor';
@@ -26,6 +28,7 @@ import type { RoomEvent } from '../../shared/wire';
 import type { Account } from '../../store/account';
 import type { ClientStore } from '../../store/open-store';
 import { roomKeysAfter } from '../../store/room-keys';
+import { RoomListFollower } from './room-list-follower';
 import {
   appendTimelinePage,
   markTimelineDecrypted,
@@ -60,8 +63,11 @@ export class TimelineSync {
   private decryptor: MegolmDecryptor | undefined;
   private keysRowid = 0;
   private running: Promise<TimelinePassSummary> | undefined;
+  private readonly roomList: RoomListFollower;
 
-  constructor(private readonly options: TimelineSyncOptions) {}
+  constructor(private readonly options: TimelineSyncOptions) {
+    this.roomList = new RoomListFollower({ client: options.client, clock: options.clock });
+  }
 
   /** One pass; a call while a pass runs waits for it and returns its summary. */
   pass(): Promise<TimelinePassSummary> {
@@ -82,13 +88,18 @@ export class TimelineSync {
     // event is worth a retry.
     let decryptedLate = firstPass ? await this.importAndRetryAll(decryptor) : await this.catchUpOnKeys(decryptor);
 
-    const rooms = await client.joinedRooms();
+    const rooms = await this.roomList.joinedRooms();
     if (!rooms.ok) return { appended: 0, decryptedLate, error: rooms.error };
     let appended = 0;
     for (const roomId of rooms.value) {
       for (let page = 0; page < MAX_PAGES_PER_ROOM_PER_PASS; page += 1) {
         const from = timelinePosition(store, roomId);
         const fetched = await client.roomMessagesForward(roomId, from, PAGE_LIMIT);
+        if (!fetched.ok && isForbidden(fetched.error)) {
+          // Left since the room list was last read: not an error, and the other rooms are still paged.
+          this.roomList.forget(roomId);
+          break;
+        }
         if (!fetched.ok) return { appended, decryptedLate, error: fetched.error };
         // Keys committed while the page was on its way are imported before its first attempts: a message
         // must not count as undecryptable (and then as late) for a key the store held when it was paged.
@@ -153,4 +164,9 @@ export class TimelineSync {
     markTimelineDecrypted(this.options.store, entry.eventId, body, this.options.clock.nowMs());
     return true;
   }
+}
+
+/** The server's refusal to page a room for the user: 403, as for a room the user is no longer in. */
+function isForbidden(error: MatrixClientError): boolean {
+  return error.kind === 'http' && error.status === 403;
 }

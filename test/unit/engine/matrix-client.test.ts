@@ -37,6 +37,38 @@ describe('matrix client', () => {
     expect(await client.slidingSyncToDevice(syncRequest)).toEqual({ ok: false, error: { kind: 'unknown-pos', message: 'gone' } });
   });
 
+  it('room list: one list and no extension, answered at once; the membership from the field, an invite, or the member event', async () => {
+    const rooms = {
+      '!own:x': { membership: 'join' },
+      '!invite:x': { invite_state: [] },
+      '!gone:x': { required_state: [{ type: 'm.room.member', state_key: '@me:x', content: { membership: 'leave' } }] },
+      '!silent:x': { timeline: [] },
+    };
+    const { client, requests } = clientAnswering(200, JSON.stringify({ pos: 'p2', lists: { rooms: { count: 4 } }, rooms }));
+    const result = await client.slidingSyncRoomList({ connId: 'list', pos: 'p1', range: [0, 9] });
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        pos: 'p2',
+        count: 4,
+        rooms: [
+          { roomId: '!own:x', membership: 'join' },
+          { roomId: '!invite:x', membership: 'invite' },
+          { roomId: '!gone:x', membership: 'leave' },
+          { roomId: '!silent:x', membership: undefined },
+        ],
+      },
+    });
+    const url = new URL(requests[0]?.url ?? '');
+    expect([url.searchParams.get('pos'), url.searchParams.get('timeout')]).toEqual(['p1', '0']);
+    expect(JSON.parse(String(requests[0]?.init.body))).toEqual({
+      conn_id: 'list',
+      lists: { rooms: { ranges: [[0, 9]], timeline_limit: 0, required_state: [['m.room.member', '$ME']] } },
+    });
+    const { client: broken } = clientAnswering(200, JSON.stringify({ pos: 'p3', lists: {} }));
+    expect(await broken.slidingSyncRoomList({ connId: 'list', range: [0, 9] })).toMatchObject({ ok: false, error: { kind: 'http', status: 200 } });
+  });
+
   it('http: 429 carries retry_after_ms, or Retry-After in seconds', async () => {
     const fromBody = clientAnswering(429, JSON.stringify({ errcode: 'M_LIMIT_EXCEEDED', error: 'slow', retry_after_ms: 1500 }));
     const first = await fromBody.client.slidingSyncToDevice(syncRequest);

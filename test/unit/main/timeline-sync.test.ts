@@ -126,4 +126,31 @@ describe('TimelineSync', () => {
     restarted.close();
     w.encryptor.close();
   });
+
+  it('timeline: a room left since the room list was read is dropped quietly, and the other rooms are still paged', async () => {
+    const w = await world();
+    const other = await w.fixture.sender.client.createRoom({ invite: [w.fixture.receiver.userId] });
+    if (!other.ok) throw new Error('createRoom failed');
+    expect((await w.fixture.receiver.client.joinRoom(other.value.roomId)).ok).toBe(true);
+    const clock = manualClock();
+    const sync = timelineSync(w, 'explicit-lease', clock);
+    expect((await sync.pass()).error).toBeUndefined();
+
+    const receiver = w.fixture.receiver.client;
+    const left = await fetch(`${receiver.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(w.roomId)}/leave`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${receiver.accessToken ?? ''}`, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    expect(left.status).toBe(200);
+    const sent = await w.fixture.sender.client.sendRoomEvent(other.value.roomId, 'm.room.message', 'after-leave', { msgtype: 'm.text', body: 'still paged' });
+    expect(sent.ok).toBe(true);
+    // The clock has not moved, so the pass uses the room list it read before the leave.
+    const pass = await sync.pass();
+    expect(pass.error).toBeUndefined();
+    expect(pass.appended).toBe(1);
+    expect(recentTimeline(w.store, 5).map((entry) => entry.body)).toEqual(['still paged']);
+    sync.close();
+    w.encryptor.close();
+  });
 });
