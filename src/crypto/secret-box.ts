@@ -33,8 +33,28 @@ function boxKey(pickleKey: PickleKey): Buffer {
   return key;
 }
 
+/**
+ * IVs drawn from the system's random generator a few hundred at a time: one `randomBytes` call per sealed key cost
+ * more than the cipher (a batch seals every room key it decrypted). Every IV is still fresh random bytes, used
+ * once: the pool is consumed front to back and refilled when spent.
+ */
+const IV_POOL_IVS = 256;
+let ivPool = Buffer.alloc(0);
+let ivPoolOffset = 0;
+
+function nextIv(): Buffer {
+  if (ivPoolOffset + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_BYTES * IV_POOL_IVS);
+    ivPoolOffset = 0;
+  }
+  const iv = Buffer.from(ivPool.subarray(ivPoolOffset, ivPoolOffset + IV_BYTES));
+  ivPool.fill(0, ivPoolOffset, ivPoolOffset + IV_BYTES);
+  ivPoolOffset += IV_BYTES;
+  return iv;
+}
+
 export function sealSecret(pickleKey: PickleKey, plaintext: string, aad: string): string {
-  const iv = randomBytes(IV_BYTES);
+  const iv = nextIv();
   const cipher = createCipheriv('aes-256-gcm', boxKey(pickleKey), iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
