@@ -27,6 +27,6 @@ describe('todevice bench --quick', () => {
       expect(Number.isFinite(figure.baseline) && figure.baseline > 0, figure.name).toBe(true);
       expect(figure.ratio, figure.name).toBeCloseTo(figure.value / figure.baseline, 9);
     }
-    expect(report.figures.filter((f) => f.target !== undefined).length).toBeGreaterThanOrEqual(12);
+    expect(report.figures.filter((f) => f.target !== undefined).length).toBeGreaterThanOrEqual(13);
   }, 180_000);
 });
