@@ -4,8 +4,9 @@
  *   engine at FULL (drain-engine.ts, as case 1), each queue size on a fresh device; each figure against the
  *   smallest queue's rate (target ≥ 0.8×, flat within 20%). A queue smaller than `SCALING_MIN_DRAINED` is
  *   drained as many times as it takes to reach it, each time freshly queued on its own device, and its rate is
- *   the median of those drains (one drain of 1,000 takes some 50 ms: a single one would be noise). An untimed
- *   drain runs first, so the JIT's warm-up is not charged to the baseline.
+ *   the median of those drains (one drain of 1,000 takes some 50 ms, and single drains of 10,000 on this shared
+ *   machine went from 12,000 to 24,000 events/s: a single one would be noise). An untimed drain of 10,000 runs
+ *   first, so the JIT's warm-up is not charged to the baseline.
  * - One batch's commit (`commitBatch`, 100 events, FULL) on a store whose inbox already holds 1M rows, against
  *   the same on an empty store, alternated batch by batch so the shared machine's noise hits both alike (target
  *   ≤ 1.2×). The 1M rows are written beforehand by raw inserts into the same table (raw-insert.ts), 10,000 per
@@ -16,8 +17,9 @@
  *   inserted with the row login writes (bench-world.ts `registerDevices`), and the 100k messages through the
  *   server's own queue (`queueBacklog`), as every backlog of the bench is.
  *
- * Runtime: node. Under `todevice bench --scaling` (the 1M-message queue and inbox take a couple of minutes, on
- * top of the full bench's three to four); `--quick` runs it at tiny sizes, as every case.
+ * Runtime: node. Part of the full `todevice bench` (it adds about 1.5 minutes: the 1M-message queue and its
+ * drain, the 1M-row inbox, the 10,000 devices); `todevice bench --scaling` runs it alone; `--quick` at tiny
+ * sizes, as every case.
  */
 import path from 'node:path';
 import type { ToDeviceEvent } from '../shared/wire';
@@ -33,6 +35,7 @@ import { median, nowMs, percentile } from './stats';
 /** Messages per `queueBacklog` call: one transaction of 100,000 rows is some 40 MB of server WAL. */
 const QUEUE_CHUNK = 100_000;
 const FILL_CHUNK = 10_000;
+const WARMUP_DRAIN = 10_000;
 export const SCALING_DRAIN_TARGET = 0.8;
 export const SCALING_COST_TARGET = 1.2;
 
@@ -52,7 +55,7 @@ export interface ScalingSizes {
 }
 
 export const FULL_SCALING: ScalingSizes = {
-  drainQueues: [1000, 10_000, 100_000, 1_000_000], minDrained: 10_000, inboxRows: 1_000_000,
+  drainQueues: [1000, 10_000, 100_000, 1_000_000], minDrained: 50_000, inboxRows: 1_000_000,
   deviceCounts: [1, 100, 10_000], queuedForOthers: 100_000, sendsPerTarget: 1000,
 };
 
@@ -76,7 +79,7 @@ async function drainRates(world: BenchWorld, scaling: ScalingSizes, limit: numbe
   // An untimed drain first: the first drain of a process pays the JIT's warm-up, which would slow whichever
   // queue size came first (the baseline).
   const warmup = await world.device('SCALE-DRAIN-WARMUP');
-  const warmupCount = Math.min(scaling.minDrained, scaling.drainQueues[0] ?? 0) || (scaling.drainQueues[0] ?? 0);
+  const warmupCount = Math.min(WARMUP_DRAIN, Math.max(scaling.minDrained, scaling.drainQueues[0] ?? 0));
   queueInChunks(world, 'SCALE-DRAIN-WARMUP', warmupCount);
   await drainWithEngine({ account: warmup, storePath: path.join(world.dir, 'SCALE-DRAIN-WARMUP.db'), synchronous: 'FULL', expectedEvents: warmupCount, limit });
   for (const queued of scaling.drainQueues) {

@@ -6,8 +6,8 @@
  * Within a case, a figure and its baseline are measured side by side: alternated in rounds (drains, with
  * matrix-js-sdk's among ours; handoff; contention) or sample by sample (commit versus raw insert; live latency
  * versus a bare round trip). Sizes come from `DEFAULT_SIZES` or, for CI, `QUICK_SIZES`, which only proves
- * that everything runs. Case 8 (scaling, case-scaling.ts) runs with `--quick` at its tiny sizes and otherwise only
- * under `--scaling`, on its own (its million-message queue and inbox would add minutes to every full run).
+ * that everything runs. Case 8 (scaling, case-scaling.ts) runs last, at its own sizes (full or tiny); `--scaling`
+ * runs it alone.
  */
 import type { BenchSizes, Figure, JudgedFigure, Progress } from './bench-types';
 import { judge } from './bench-types';

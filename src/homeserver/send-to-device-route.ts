@@ -32,6 +32,7 @@ const MAX_ID_LENGTH = 255;
 
 export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
   const listDevices = ctx.db.prepare('SELECT device_id FROM devices WHERE user_id = ? ORDER BY device_id');
+  const findDevice = ctx.db.prepare('SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?');
   const findTxn = ctx.db.prepare(
     'SELECT 1 FROM transactions WHERE user_id = ? AND device_id = ? AND scope = ? AND txn_id = ?',
   );
@@ -40,6 +41,7 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
   );
   const devicesOf = (userId: string): string[] =>
     (listDevices.all(userId) as Array<{ device_id: string }>).map((row) => row.device_id);
+  const devices: DeviceLookup = { all: devicesOf, has: (userId, deviceId) => findDevice.get(userId, deviceId) !== undefined };
 
   const handle = async (request: RouteRequest) => {
     const me = ctx.auth.authenticate(request);
@@ -51,22 +53,22 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
     const messages = parseMessages(objectBody(request.body));
     const scope = `sendToDevice/${eventType}`;
     // Long polls of the target devices take their batch inside this transaction (see device-waiters.ts).
-    const devices: Array<[userId: string, deviceId: string]> = [];
+    const targets: Array<[userId: string, deviceId: string]> = [];
     try {
       immediate(ctx.db, () => {
         if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return;
         insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}', Date.now());
-        const expanded = expand(messages, devicesOf, eventType, me.userId);
+        const expanded = expand(messages, devices, eventType, me.userId);
         ctx.queue.enqueue(expanded);
-        devices.push(...distinctDevices(expanded));
-        for (const device of devices) ctx.waiters.prepare(...device);
+        targets.push(...distinctDevices(expanded));
+        for (const device of targets) ctx.waiters.prepare(...device);
       });
     } catch (error) {
-      for (const device of devices) ctx.waiters.discardPrepared(...device);
+      for (const device of targets) ctx.waiters.discardPrepared(...device);
       throw error;
     }
     let woken = 0;
-    for (const device of devices) woken += ctx.waiters.notify(...device);
+    for (const device of targets) woken += ctx.waiters.notify(...device);
     if (woken > 0) await nextTurn();
     return { status: 200, body: {} };
   };
@@ -98,14 +100,22 @@ function distinctDevices(queued: readonly QueuedMessage[]): Array<[userId: strin
   return [...keys].map((key) => JSON.parse(key) as [string, string]);
 }
 
-/** One queued message per existing target device; `"*"` expands to all of the user's devices. */
-function expand(messages: Messages, devicesOf: (userId: string) => string[], type: string, sender: string): QueuedMessage[] {
+/** How `expand` finds devices: all of a user's (for `"*"`), or whether one exists (one primary-key lookup). */
+interface DeviceLookup {
+  all(userId: string): string[];
+  has(userId: string, deviceId: string): boolean;
+}
+
+/**
+ * One queued message per existing target device; `"*"` expands to all of the user's devices. A named device is
+ * looked up by itself, so a message to one device costs the same whether its user has one device or 10,000.
+ */
+function expand(messages: Messages, devices: DeviceLookup, type: string, sender: string): QueuedMessage[] {
   const queued: QueuedMessage[] = [];
   for (const [userId, byDevice] of messages) {
-    const existing = devicesOf(userId);
-    if (existing.length === 0) continue;
+    let everyDevice: string[] | undefined;
     for (const [deviceKey, content] of byDevice) {
-      const targets = deviceKey === '*' ? existing : existing.filter((deviceId) => deviceId === deviceKey);
+      const targets = deviceKey === '*' ? (everyDevice ??= devices.all(userId)) : devices.has(userId, deviceKey) ? [deviceKey] : [];
       for (const deviceId of targets) queued.push({ userId, deviceId, type, sender, content });
     }
   }
