@@ -34,7 +34,9 @@ export function renderSoak(report: SoakReport): string {
     `soak: ${n(report.messages)} to-device messages in chunks of ${n(report.chunkMessages)} (each chunk's last one over HTTP), ` +
       `${n(report.roomMessages)} room messages, ${n(report.pushes)} pushes (notifier processes) ` +
       `in ${report.elapsedS.toFixed(0)} s, ${n(Math.round(report.messagesPerS))} messages/s`,
-    `main RSS once started ${(report.mainRssAtStartKb / 1024).toFixed(1)} MiB`,
+    `main RSS once started ${(report.mainRssAtStartKb / 1024).toFixed(1)} MiB; after each tenth: ` +
+      report.mainRssByTenthKb.map((point) => `${(point.rssKb / 1024).toFixed(0)}`).join(', ') + ' MiB; inbox rows after each tenth: ' +
+      report.mainRssByTenthKb.map((point) => n(point.inboxRows)).join(', '),
     ...pointLines('the warm-up', report.warmup),
     ...pointLines('the end', report.end),
     ...report.notifierFailures.map((failure) => `notifier FAILED: ${failure}`),

@@ -77,6 +77,8 @@ export interface SoakReport {
   warmup: SoakPoint;
   end: SoakPoint;
   latency: TenthLatencies;
+  /** Main's resident set after every tenth of the messages: a leak climbs steadily, a cache levels off. */
+  mainRssByTenthKb: Array<{ messages: number; rssKb: number; inboxRows: number }>;
   notifierFailures: string[];
   figures: JudgedFigure[];
 }
@@ -127,6 +129,8 @@ async function soakOn(world: BenchWorld, processes: BenchProcesses, messages: nu
   let pushes = 0;
   let roomMessages = 0;
   let lastEventId: string | undefined;
+  const mainRssByTenthKb: SoakReport['mainRssByTenthKb'] = [];
+  const tenth = Math.max(CHUNK_MESSAGES, Math.floor(messages / 10 / CHUNK_MESSAGES) * CHUNK_MESSAGES);
   try {
     // Main is up once it handled a first message over the real path (its store open, its first long poll made).
     const send = async (index: number): Promise<string> => {
@@ -163,11 +167,13 @@ async function soakOn(world: BenchWorld, processes: BenchProcesses, messages: nu
         );
       }
       if (warmup === undefined && done >= SOAK_WARMUP_MESSAGES) warmup = pointAt(store, world, main, done);
+      if (done % tenth === 0) mainRssByTenthKb.push({ messages: done, rssKb: residentRssKb(main.pid), inboxRows: inboxRowCount(store) });
       if (nowMs() - lastProgressMs >= PROGRESS_EVERY_MS || done === messages) {
         lastProgressMs = nowMs();
         const rate = perSecond(done, lastProgressMs - startedMs);
         progress(`soak: ${done.toLocaleString('en-US')} of ${messages.toLocaleString('en-US')} messages, ${Math.round(rate).toLocaleString('en-US')}/s, ` +
-          `ETA ${Math.round((messages - done) / rate)} s; last chunk ${latencyMs.at(-1)?.toFixed(0) ?? '-'} ms`);
+          `ETA ${Math.round((messages - done) / rate)} s; last chunk ${latencyMs.at(-1)?.toFixed(0) ?? '-'} ms, ` +
+          `main RSS ${(residentRssKb(main.pid) / 1024).toFixed(0)} MiB, inbox ${inboxRowCount(store).toLocaleString('en-US')} rows`);
       }
     }
     await notifier;
@@ -184,13 +190,17 @@ async function soakOn(world: BenchWorld, processes: BenchProcesses, messages: nu
     }).map(judge);
     return {
       messages, chunkMessages: CHUNK_MESSAGES, pushes, roomMessages, elapsedS: elapsedMs / 1000, messagesPerS: perSecond(messages, elapsedMs),
-      mainRssAtStartKb, warmup, end, latency: tenthLatencies(latencyMs), notifierFailures, figures,
+      mainRssAtStartKb, warmup, end, latency: tenthLatencies(latencyMs), mainRssByTenthKb, notifierFailures, figures,
     };
   } finally {
     await notifier?.catch(() => undefined);
     await processes.stopMain(main);
     store.close();
   }
+}
+
+function inboxRowCount(store: ClientStore): number {
+  return (store.statement('SELECT count(*) AS n FROM inbox').get() as { n: number }).n;
 }
 
 function pointAt(store: ClientStore, world: BenchWorld, main: StartedProcess, messages: number): SoakPoint {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { consume } from '../../../src/store/consume';
 import { MAIN_CONSUMER, NOTIFIER_CONSUMER } from '../../../src/store/cursors';
+import { recordHandled } from '../../../src/store/handled';
 import { appendToInbox } from '../../../src/store/inbox';
 import { COMPACTION_BATCH_ROWS } from '../../../src/store/inbox-compaction';
 import { DEFAULT_BEHIND_INTERVAL_MS, DEFAULT_COMPACT_INTERVAL_MS, StoreMaintenance } from '../../../src/store/maintenance';
@@ -29,9 +30,46 @@ describe('maintenance cadence', () => {
     expect(deletedAt(1000 + DEFAULT_BEHIND_INTERVAL_MS)).toBe(COMPACTION_BATCH_ROWS);
     expect(deletedAt(1000 + 2 * DEFAULT_BEHIND_INTERVAL_MS)).toBe(COMPACTION_BATCH_ROWS);
     expect(deletedAt(1000 + 3 * DEFAULT_BEHIND_INTERVAL_MS)).toBe(10);
-    // Caught up: the next compaction is a full interval away again.
-    const caughtUpAtMs = 1000 + 3 * DEFAULT_BEHIND_INTERVAL_MS;
+    // The slow tasks, behind while the inbox was, run once more and find everything caught up; from then on the
+    // next compaction is a full interval away again.
+    const caughtUpAtMs = 1000 + 4 * DEFAULT_BEHIND_INTERVAL_MS;
+    expect(deletedAt(caughtUpAtMs)).toBe(0);
     expect(deletedAt(caughtUpAtMs + DEFAULT_BEHIND_INTERVAL_MS)).toBeUndefined();
+    expect(deletedAt(caughtUpAtMs + DEFAULT_COMPACT_INTERVAL_MS - 1)).toBeUndefined();
     expect(deletedAt(caughtUpAtMs + DEFAULT_COMPACT_INTERVAL_MS)).toBe(0);
   });
+
+  it('maintenance cadence: a step that comes late while behind runs one batch per behind interval that passed, at most ten', () => {
+    const store = tempStore();
+    writeRetentionPolicy(store, { inbox: { maxRows: 0, maxAgeMs: null } });
+    const rows = 20 * COMPACTION_BATCH_ROWS;
+    const events = Array.from({ length: rows }, (_, i) => ({ type: 'm.test', sender: '@a:x', content: { tag: `t${i}` } }));
+    store.immediate(() => appendToInbox(store, events, { receivedAtMs: 0, process: 'main', pid: 1, batchSince: null, batchNextBatch: 'n' }));
+    let nowMs = 1000;
+    const clock = { nowMs: () => nowMs };
+    const maintenance = new StoreMaintenance({ store, clock });
+    for (const consumer of [MAIN_CONSUMER, NOTIFIER_CONSUMER]) consume(store, consumer, () => undefined, { clock, maxRows: rows });
+    expect(maintenance.step()?.inboxDeleted).toBe(COMPACTION_BATCH_ROWS);
+    nowMs += 3 * DEFAULT_BEHIND_INTERVAL_MS;
+    expect(maintenance.step()?.inboxDeleted).toBe(3 * COMPACTION_BATCH_ROWS);
+    nowMs += 60 * DEFAULT_BEHIND_INTERVAL_MS;
+    expect(maintenance.step()?.inboxDeleted).toBe(10 * COMPACTION_BATCH_ROWS);
+  });
+
+  it('maintenance cadence: handled rows over their limit are pruned at the compaction cadence, not only every 30 s', () => {
+    const store = tempStore();
+    writeRetentionPolicy(store, { handled: { maxRows: 10, maxAgeMs: null } });
+    let nowMs = 1000;
+    const clock = { nowMs: () => nowMs };
+    const maintenance = new StoreMaintenance({ store, clock });
+    consume(store, MAIN_CONSUMER, () => undefined, { clock });
+    expect(maintenance.step()?.pruned.handled).toBe(0);
+    const events = Array.from({ length: 50 }, (_, i) => ({ type: 'm.test', sender: '@a:x', content: { tag: `t${i}` } }));
+    store.immediate(() => appendToInbox(store, events, { receivedAtMs: 0, process: 'main', pid: 1, batchSince: null, batchNextBatch: 'n' }));
+    consume(store, MAIN_CONSUMER, (row, db) => recordHandled(db, MAIN_CONSUMER, row, nowMs), { clock, maxRows: 50 });
+    nowMs += DEFAULT_COMPACT_INTERVAL_MS;
+    expect(maintenance.step()?.pruned.handled).toBe(40);
+    expect(store.db.prepare('SELECT count(*) AS n FROM handled').get()).toEqual({ n: 10 });
+  });
 });
+
