@@ -14,11 +14,11 @@
  * - every `slowIntervalMs`: the notifier window, pruning `handled`, `event_log`, `notifications`, `timeline`,
  *   the one-time auto-vacuum conversion once compaction has caught up, then an incremental vacuum step and a
  *   PASSIVE checkpoint so the file shrinks;
- * - every `behindIntervalMs` (100 ms), for a task that stopped at its bound: compaction, or the slow tasks. At
- *   one bounded batch a second, compaction removed 1,000 rows a second while a drain or a burst delivers up to
- *   ten times that (`todevice bench --soak`: 875,000 rows left in the inbox after 1,000,000 messages); at ten
- *   batches a second it keeps pace, and each batch is still its own short transaction (about 5 ms for 1,000
- *   rows), so a commit still waits for at most one of them. A step that comes later than that (the main process
+ * - every `behindIntervalMs` (50 ms), for a task that stopped at its bound: compaction, or the slow tasks. At
+ *   one bounded batch a second, compaction removed 1,000 rows a second while a drain or a burst delivers ten or
+ *   twenty times that (`todevice bench --soak`: 875,000 rows left in the inbox after 1,000,000 messages); at
+ *   twenty batches a second it keeps pace, and each batch is still its own short transaction (about 5 ms for
+ *   1,000 rows), so a commit still waits for at most one of them. A step that comes later than that (the main process
  *   steps after its consume passes, every 250 ms when idle) runs one batch per interval that passed, at most
  *   ten, each its own transaction. Once caught up, the cadences above apply again.
  * Nothing here decides what a consumer sees except the notifier window, and nothing touches a row ahead of a
@@ -61,7 +61,7 @@ export interface MaintenanceReport {
 
 export const DEFAULT_COMPACT_INTERVAL_MS = 1000;
 export const DEFAULT_SLOW_INTERVAL_MS = 30_000;
-export const DEFAULT_BEHIND_INTERVAL_MS = 100;
+export const DEFAULT_BEHIND_INTERVAL_MS = 50;
 /** Batches one step runs at most while behind (see `behindBatches`). */
 const MAX_BEHIND_BATCHES = 10;
 const DEFAULT_VACUUM_PAGES_PER_STEP = 2048;
