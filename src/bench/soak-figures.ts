@@ -37,8 +37,8 @@ export interface SoakMeasurements {
   warmupMessages: number;
   /** `client.db` (file, after a passive checkpoint) after the warm-up and at the end. */
   clientDbBytes: { warmup: number; end: number };
-  /** Main's resident set (VmRSS) once started, after the warm-up and at the end. */
-  mainRssKb: { start: number; warmup: number; end: number };
+  /** Main's resident set (VmRSS) once started, after the warm-up, after the first tenth and at the end. */
+  mainRssKb: { start: number; warmup: number; firstTenth: number; end: number };
   latencyMs: readonly number[];
   pushToNotificationMs: readonly number[];
 }
@@ -62,6 +62,11 @@ export function soakFigures(m: SoakMeasurements): Figure[] {
     {
       caseNumber: SOAK_CASE, name: 'main RSS at the end vs at start', value: m.mainRssKb.end / 1024, baselineName: 'main RSS at start',
       baseline: m.mainRssKb.start / 1024, unit: 'MiB', better: 'lower', note: 'info: start-up, page cache and JIT fill in during the warm-up',
+    },
+    {
+      caseNumber: SOAK_CASE, name: 'main RSS at the end vs after 10%', value: m.mainRssKb.end / 1024,
+      baselineName: `main RSS after ${Math.round(m.messages / 10).toLocaleString('en-US')} messages`, baseline: m.mainRssKb.firstTenth / 1024,
+      unit: 'MiB', better: 'lower', note: 'info: a leak keeps climbing over the last 90%, a cache that filled does not',
     },
     {
       caseNumber: SOAK_CASE, name: 'send→handled p99, last 10%', value: tenths.last.p99, baselineName: 'first 10% p99',

@@ -184,7 +184,7 @@ async function soakOn(world: BenchWorld, processes: BenchProcesses, messages: nu
       messages,
       warmupMessages: warmup.messages,
       clientDbBytes: { warmup: warmup.client.fileBytes, end: end.client.fileBytes },
-      mainRssKb: { start: mainRssAtStartKb, warmup: warmup.mainRssKb, end: end.mainRssKb },
+      mainRssKb: { start: mainRssAtStartKb, warmup: warmup.mainRssKb, firstTenth: mainRssByTenthKb[0]?.rssKb ?? Number.NaN, end: end.mainRssKb },
       latencyMs,
       pushToNotificationMs,
     }).map(judge);
