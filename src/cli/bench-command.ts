@@ -90,7 +90,7 @@ async function benchCommand(options: BenchCliOptions): Promise<void> {
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('measure drain throughput, live latency, notifier handoff, contention, a matrix-js-sdk peer and the server, each against its baseline')
+    .description('measure drain throughput, live latency, notifier handoff, contention, a matrix-js-sdk peer, the server, Olm and scaling, each against its baseline; or --soak')
     .option('--quick', 'tiny sizes: only checks that every case runs (CI)')
     .option('--json', 'print every figure with its baseline and ratio as JSON on stdout')
     .option('--scaling', 'only the scaling case (8: queues and an inbox of 1M messages, 10,000 devices), about 1.5 minutes')
