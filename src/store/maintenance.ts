@@ -6,8 +6,8 @@
  * passes); other processes only append and consume. Why a background step and not inside the consumers' own
  * transactions: a consume chunk holds the write lock that the other process's batch commit waits for, and
  * deleting in it would lengthen every chunk; here the work is batched (up to `COMPACTION_BATCH_ROWS` rows per
- * transaction, at most once per `compactIntervalMs`, also while behind) and each task is its own short
- * transaction, so a commit waits for at most one of them (README figures: a few milliseconds, once a second).
+ * transaction, once per `compactIntervalMs`, or per `behindIntervalMs` while behind) and each task is its own
+ * short transaction, so a commit waits for at most one of them (README figures: a few milliseconds each).
  * Two cadences, and a third while behind:
  * - every `compactIntervalMs`: the notifier window (compaction waits for that cursor), inbox compaction (rows
  *   every consumer passed, `COMPACTION_BATCH_ROWS` at most), and pruning `handled` for every consumer with a
@@ -19,9 +19,9 @@
  *   one bounded batch a second, compaction removed 1,000 rows a second while a drain or a burst delivers ten or
  *   twenty times that (`todevice bench --soak`: 875,000 rows left in the inbox after 1,000,000 messages); at
  *   twenty batches a second it keeps pace, and each batch is still its own short transaction (about 5 ms for
- *   1,000 rows), so a commit still waits for at most one of them. A step that comes later than that (the main process
- *   steps after its consume passes, every 250 ms when idle) runs one batch per interval that passed, at most
- *   ten, each its own transaction. Once caught up, the cadences above apply again.
+ *   1,000 rows), so a commit still waits for at most one of them. A step that comes later than that (the main
+ *   process steps after its consume passes, every 250 ms when idle) runs one batch per interval that passed, at
+ *   most ten, each its own transaction. Once caught up, the cadences above apply again.
  * Nothing here decides what a consumer sees except the notifier window, and nothing touches a row ahead of a
  * cursor; a crash between two tasks leaves each done or not done, and the next step carries on. The first step
  * registers the notifier's cursor (at 0) if no notifier has run yet, so the rows a first notifier will need are
