@@ -36,9 +36,18 @@ export interface BenchProcesses {
 
 /** `VmHWM` (peak resident set) of a live process in KiB, or NaN where /proc is not available. */
 export function peakRssKb(pid: number): number {
+  return procStatusKb(pid, 'VmHWM');
+}
+
+/** `VmRSS` (resident set now) of a live process in KiB, or NaN where /proc is not available. */
+export function residentRssKb(pid: number): number {
+  return procStatusKb(pid, 'VmRSS');
+}
+
+function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
     return match?.[1] === undefined ? Number.NaN : Number(match[1]);
   } catch {
     return Number.NaN;

@@ -16,7 +16,7 @@ export interface Target {
 }
 
 export interface Figure {
-  /** Case number (1-7), as the table and the README list them. */
+  /** Case number (1-9; 9 is the soak), as the table and the README list them. */
   caseNumber: number;
   name: string;
   value: number;

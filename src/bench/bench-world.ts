@@ -59,6 +59,11 @@ export interface BenchWorld {
   sender(name: string): Promise<{ client: MatrixClient; userId: string; deviceId: string }>;
   /** Queues `count` messages for `deviceId` through the homeserver's own queue (see the module header). */
   queueBacklog(deviceId: string, count: number, firstIndex?: number): void;
+  /**
+   * Adds devices (no access tokens) to a registered user, with the row login writes (account-routes.ts), in one
+   * transaction: the scaling case needs 10,000 devices of one user, which 10,000 logins would take a minute for.
+   */
+  registerDevices(userId: string, deviceIds: readonly string[]): void;
   /** Queues these messages for `deviceId` in one transaction, the same way (for backlogs of other content). */
   queueMessages(deviceId: string, messages: ReadonlyArray<{ type: string; sender: string; content: Record<string, unknown> }>): void;
   close(): Promise<void>;
@@ -159,6 +164,15 @@ export async function startBenchWorld(): Promise<BenchWorld> {
       queueMessages(deviceId, messages);
     },
     queueMessages,
+    registerDevices(userId, deviceIds) {
+      const insert = queueDb.prepare(
+        `INSERT INTO devices (user_id, device_id, display_name, created_ts, last_seen_ts) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_ts = excluded.last_seen_ts`,
+      );
+      const nowMs = Date.now();
+      queueDb.transaction(() => deviceIds.forEach((deviceId) => insert.run(userId, deviceId, null, nowMs, nowMs))).immediate();
+      queueDb.pragma('wal_checkpoint(TRUNCATE)');
+    },
     async close() {
       queueDb.close();
       await stop();

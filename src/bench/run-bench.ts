@@ -6,20 +6,22 @@
  * Within a case, a figure and its baseline are measured side by side: alternated in rounds (drains, with
  * matrix-js-sdk's among ours; handoff; contention) or sample by sample (commit versus raw insert; live latency
  * versus a bare round trip). Sizes come from `DEFAULT_SIZES` or, for CI, `QUICK_SIZES`, which only proves
- * that everything runs.
+ * that everything runs. Case 8 (scaling, case-scaling.ts) runs last, at its own sizes (full or tiny); `--scaling`
+ * runs it alone.
  */
 import type { BenchSizes, Figure, JudgedFigure, Progress } from './bench-types';
 import { judge } from './bench-types';
 import { benchWarnings } from './bench-warnings';
-import { startBenchWorld } from './bench-world';
+import { startBenchWorld, type BenchWorld } from './bench-world';
 import { runContentionCase } from './case-contention';
 import { runDrainCase } from './case-drain';
 import { runHandoffCase } from './case-handoff';
 import { runLatencyCase } from './case-latency';
 import { runOlmDrainCase } from './case-olm-drain';
+import { runScalingCase, type ScalingSizes } from './case-scaling';
 import { peerFigures } from './case-peer';
 import { runServerCase } from './case-server';
-import { prepareBenchProcesses } from './bench-processes';
+import { prepareBenchProcesses, type BenchProcesses } from './bench-processes';
 
 export interface BenchReport {
   quick: boolean;
@@ -32,23 +34,25 @@ export interface BenchReport {
   warnings: string[];
 }
 
-export async function runBench(input: { sizes: BenchSizes; quick: boolean; progress: Progress }): Promise<BenchReport> {
+export interface BenchRun {
+  sizes: BenchSizes;
+  quick: boolean;
+  progress: Progress;
+  /** Case 8's sizes, when it runs. */
+  scaling?: ScalingSizes;
+  /** Only case 8 (`--scaling`). */
+  scalingOnly?: boolean;
+}
+
+export async function runBench(input: BenchRun): Promise<BenchReport> {
   const { sizes, progress } = input;
   const startedAt = new Date();
   const world = await startBenchWorld();
   const processes = await prepareBenchProcesses();
   const figures: Figure[] = [];
   try {
-    // Live latency first, before the drains write their gigabytes: measured right after them, even the two-fsync
-    // floor (no protocol at all) took 3.3-4.0 round trips instead of the 2.2 it takes on a settled machine, because
-    // the host was still absorbing the drains' writes and every fsync waited on that.
-    figures.push(...(await runLatencyCase(world, sizes, progress)));
-    const drain = await runDrainCase(world, sizes, progress);
-    figures.push(...drain.figures, ...peerFigures(sizes, drain.samples));
-    figures.push(...(await runHandoffCase(world, sizes, processes, progress)));
-    figures.push(...(await runContentionCase(world, sizes, processes, progress)));
-    figures.push(...(await runServerCase(world, sizes, progress)));
-    figures.push(...(await runOlmDrainCase(world, sizes, progress)));
+    if (input.scalingOnly !== true) figures.push(...(await runCases(world, processes, sizes, progress)));
+    if (input.scaling !== undefined) figures.push(...(await runScalingCase(world, sizes, input.scaling, progress)));
   } finally {
     processes.dispose();
     await world.close();
@@ -64,4 +68,19 @@ export async function runBench(input: { sizes: BenchSizes; quick: boolean; progr
     figures: judged,
     warnings: input.quick ? [] : benchWarnings(judged),
   };
+}
+
+async function runCases(world: BenchWorld, processes: BenchProcesses, sizes: BenchSizes, progress: Progress): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  // Live latency first, before the drains write their gigabytes: measured right after them, even the two-fsync
+  // floor (no protocol at all) took 3.3-4.0 round trips instead of the 2.2 it takes on a settled machine, because
+  // the host was still absorbing the drains' writes and every fsync waited on that.
+  figures.push(...(await runLatencyCase(world, sizes, progress)));
+  const drain = await runDrainCase(world, sizes, progress);
+  figures.push(...drain.figures, ...peerFigures(sizes, drain.samples));
+  figures.push(...(await runHandoffCase(world, sizes, processes, progress)));
+  figures.push(...(await runContentionCase(world, sizes, processes, progress)));
+  figures.push(...(await runServerCase(world, sizes, progress)));
+  figures.push(...(await runOlmDrainCase(world, sizes, progress)));
+  return figures;
 }

@@ -30,7 +30,7 @@ import { NOTIFIER_CONSUMER } from '../store/cursors';
 import { StoreMaintenance } from '../store/maintenance';
 import { openStore, type ClientStore } from '../store/open-store';
 import { KEEP_ALL, retentionPolicyOf, writeRetentionPolicy, type RetentionOptions } from '../store/retention-policy';
-import { readStorageStats } from '../store/storage-stats';
+import { readStorageStats, type StorageStats } from '../store/storage-stats';
 import { checkpointPassive } from '../store/wal-checkpoint';
 import { startBenchWorld, type BenchWorld } from './bench-world';
 
@@ -41,8 +41,9 @@ export interface GrowthPoint {
   fileBytes: number;
   walBytes: number;
   freePages: number;
-  rows: { inbox: number; handled: number; eventLog: number };
+  rows: StorageStats['rows'];
   removedInboxRows: number;
+  notifierRowsSkipped: number;
 }
 
 export interface GrowthRun {
@@ -107,7 +108,7 @@ async function growOne(world: BenchWorld, condition: GrowthCondition, options: {
       maintenance?.step();
       run.walPeakBytes = Math.max(run.walPeakBytes, readStorageStats(store).walBytes);
       if (sent % options.pointEvery === 0) {
-        run.points.push(pointOf(store, sent));
+        run.points.push(growthPointOf(store, sent));
         options.log(`${condition}: ${sent} messages handled, client.db ${mib(run.points.at(-1)?.fileBytes ?? 0)} MiB`);
       }
     }
@@ -131,7 +132,11 @@ function notifierPass(store: ClientStore): void {
   });
 }
 
-function pointOf(store: ClientStore, handled: number): GrowthPoint {
+/**
+ * The store's size and rows once `handled` messages went through it; also what the soak (soak.ts) records, from
+ * its own connection while the main process runs (a passive checkpoint never waits for, nor blocks, a writer).
+ */
+export function growthPointOf(store: ClientStore, handled: number): GrowthPoint {
   // Sizes as they settle: the WAL's pages copied back, as the engine's next checkpoint would.
   checkpointPassive(store);
   const stats = readStorageStats(store);
@@ -140,12 +145,13 @@ function pointOf(store: ClientStore, handled: number): GrowthPoint {
     fileBytes: stats.fileBytes,
     walBytes: stats.walBytes,
     freePages: stats.freePages,
-    rows: { inbox: stats.rows.inbox, handled: stats.rows.handled, eventLog: stats.rows.eventLog },
+    rows: stats.rows,
     removedInboxRows: stats.removed.inboxRows,
+    notifierRowsSkipped: stats.removed.notifierRowsSkipped,
   };
 }
 
-function mib(bytes: number): string {
+export function mib(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1);
 }
 

@@ -17,7 +17,7 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-const css = `
+export const css = `
 :root{--good:#1a7f37;--bad:#cf222e;--warn:#9a6700;--plain:#0969da;--muted:#57606a;--edge:#d0d7de;--soft:#f6f8fa}
 *{box-sizing:border-box}
 body{font:14px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;padding:24px;color:#1f2328;max-width:1280px}

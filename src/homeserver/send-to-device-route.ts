@@ -34,6 +34,7 @@ const MAX_ID_LENGTH = 255;
 
 export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
   const listDevices = ctx.db.prepare('SELECT device_id FROM devices WHERE user_id = ? ORDER BY device_id');
+  const findDevice = ctx.db.prepare('SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?');
   const findTxn = ctx.db.prepare(
     'SELECT 1 FROM transactions WHERE user_id = ? AND device_id = ? AND scope = ? AND txn_id = ?',
   );
@@ -43,6 +44,7 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
   const group = new ToDeviceGroupCommit(ctx.db, ctx.waiters);
   const devicesOf = (userId: string): string[] =>
     (listDevices.all(userId) as Array<{ device_id: string }>).map((row) => row.device_id);
+  const devices: DeviceLookup = { all: devicesOf, has: (userId, deviceId) => findDevice.get(userId, deviceId) !== undefined };
 
   const handle = async (request: RouteRequest) => {
     const me = ctx.auth.authenticate(request);
@@ -56,7 +58,7 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
     await group.submit(() => {
       if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return [];
       insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}', Date.now());
-      const expanded = expand(messages, devicesOf, eventType, me.userId);
+      const expanded = expand(messages, devices, eventType, me.userId);
       ctx.queue.enqueue(expanded);
       return distinctDevices(expanded);
     });
@@ -90,14 +92,22 @@ function distinctDevices(queued: readonly QueuedMessage[]): Array<[userId: strin
   return [...keys].map((key) => JSON.parse(key) as [string, string]);
 }
 
-/** One queued message per existing target device; `"*"` expands to all of the user's devices. */
-function expand(messages: Messages, devicesOf: (userId: string) => string[], type: string, sender: string): QueuedMessage[] {
+/** How `expand` finds devices: all of a user's (for `"*"`), or whether one exists (one primary-key lookup). */
+interface DeviceLookup {
+  all(userId: string): string[];
+  has(userId: string, deviceId: string): boolean;
+}
+
+/**
+ * One queued message per existing target device; `"*"` expands to all of the user's devices. A named device is
+ * looked up by itself, so a message to one device costs the same whether its user has one device or 10,000.
+ */
+function expand(messages: Messages, devices: DeviceLookup, type: string, sender: string): QueuedMessage[] {
   const queued: QueuedMessage[] = [];
   for (const [userId, byDevice] of messages) {
-    const existing = devicesOf(userId);
-    if (existing.length === 0) continue;
+    let everyDevice: string[] | undefined;
     for (const [deviceKey, content] of byDevice) {
-      const targets = deviceKey === '*' ? existing : existing.filter((deviceId) => deviceId === deviceKey);
+      const targets = deviceKey === '*' ? (everyDevice ??= devices.all(userId)) : devices.has(userId, deviceKey) ? [deviceKey] : [];
       for (const deviceId of targets) queued.push({ userId, deviceId, type, sender, content });
     }
   }

@@ -96,8 +96,9 @@ describe('inbox compaction', () => {
     append(store, 50);
     consume(store, MAIN_CONSUMER, () => undefined, { clock });
     const maintenance = new StoreMaintenance({ store, clock });
-    expect(maintenance.runAll()).toMatchObject({ inboxDeleted: 0, notifierSkipped: 20 });
-    expect(maintenance.runAll().inboxDeleted).toBe(20);
+    // The window moves the notifier's cursor first, so the rows it passed over go in the same step.
+    expect(maintenance.runAll()).toMatchObject({ inboxDeleted: 20, notifierSkipped: 20 });
+    expect(maintenance.runAll().inboxDeleted).toBe(0);
     expect(listInbox(store).map((row) => row.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 21));
   });
 
