@@ -4,7 +4,10 @@
  * Runtime: node. Seeds are `firstSeed, firstSeed + 1, …`, each a full `runRace` (its own schedule, homeserver and
  * processes), run one after the other: the machine's cores go to the processes inside a run. The campaign fails
  * as soon as any safe strategy violates an invariant, and names the seed and the command that reproduces it.
+ * Its latency figures are pooled over every seed it ran (campaign-latency.ts), with the default strategy's speed
+ * targets judged per seed; those are reported, never a failure (they depend on the machine's load).
  */
+import { campaignLatency, type CampaignLatency } from './campaign-latency';
 import type { RaceOptions } from './race-options';
 import type { RaceProgress, RaceReport } from './report-types';
 import { runRace } from './run-race';
@@ -20,6 +23,8 @@ export interface CampaignResult {
   ok: boolean;
   /** The failing seed's reproducing command, when one failed. */
   reproduce: string | undefined;
+  /** Latency, convergence and wasted requests per strategy over all seeds, and the speed targets' verdict. */
+  latency: CampaignLatency;
   elapsedMs: number;
 }
 
@@ -53,6 +58,7 @@ export async function runCampaign(
     reordered: sum((run) => (run.mustBeSafe ? run.totals.reordered : 0)),
     ok: failed === undefined,
     reproduce: failed?.reproduce,
+    latency: campaignLatency(reports),
     elapsedMs: Date.now() - began,
   };
 }
