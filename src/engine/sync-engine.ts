@@ -32,7 +32,7 @@ import type { ClientStore } from '../store/open-store';
 import { classifySqliteError, type DbError } from '../store/sqlite-errors';
 import { readToken } from '../store/token';
 import { checkpointPassive } from '../store/wal-checkpoint';
-import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
+import { DEFAULT_BACKOFF, syncRetryDelayMs, type BackoffPolicy } from './backoff';
 import type {
   CatchUpSummary,
   DrainTotals,
@@ -268,7 +268,8 @@ export class SyncEngine {
       return { kind: 'failed', error };
     }
     const retryAfterMs = error.kind === 'http' ? error.retryAfterMs : undefined;
-    const delayMs = backoffDelayMs(this.failures - 1, this.backoff, this.random, retryAfterMs);
+    const transient = error.kind === 'network' || (error.kind === 'http' && error.status >= 500);
+    const delayMs = syncRetryDelayMs({ attempt: this.failures - 1, policy: this.backoff, random: this.random, transient, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
     this.emit('error', { error: describe(error), retryable, attempt: this.failures, delayMs });
     return { kind: 'retry', error, delayMs, attempt: this.failures };
   }
@@ -379,7 +380,13 @@ export class SyncEngine {
   }
 
   private async afterCycle(outcome: StepOutcome, signal: AbortSignal): Promise<void> {
-    if (outcome.kind === 'retry') await this.sleep(outcome.delayMs, signal);
+    if (outcome.kind === 'retry') {
+      // A holder that cannot sync for the next `delayMs` gives the lease up first, so a waiting notifier syncs
+      // now instead of waiting out our backoff; `waitForLeaseTurn` takes it back afterwards (same generation
+      // when nobody took it in between, so nothing is reloaded).
+      if (this.lease?.heldGeneration !== undefined) this.guardDb(() => this.lease?.release('backing off'));
+      await this.sleep(outcome.delayMs, signal);
+    }
     if (outcome.kind === 'lease-busy') await this.sleep(this.pollIntervalMs, signal);
     if (outcome.kind === 'preempted' && this.lease !== undefined) {
       this.guardDb(() => this.lease?.release('preempted by a waiter'));

@@ -6,6 +6,7 @@ import { makeEngine } from './engine-fixture';
 import { startFixture } from './homeserver-fixture';
 import type { EngineEvent } from '../../../src/engine/engine-types';
 import { overwriteToken } from '../../../src/store/token';
+import type { SyncTransport } from '../../../src/engine/matrix-client';
 
 async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -108,5 +109,35 @@ describe('lease with the sync engine', () => {
     expect(store.db.prepare('SELECT count(*) AS n FROM lease_wanted').get()).toEqual({ n: 0 });
     nowMs = 5000; // F10: the crashed holder's lease lapses and the notifier takes over
     expect((await notifier.engine.syncUntilCaughtUp({ leaseWaitMs: 1000 })).kind).toBe('caught-up');
+  });
+
+  it('backoff: a holder backing off after a failed request gives the lease up for the wait, and takes it back after', async () => {
+    let requests = 0;
+    // A 429 (the server asks us to slow down) and then an empty long poll that lasts until aborted.
+    const transport: SyncTransport = {
+      async slidingSyncToDevice(request) {
+        requests += 1;
+        if (requests === 1) return { ok: false, error: { kind: 'http', status: 429, errcode: 'M_LIMIT_EXCEEDED', message: 'slow down' } };
+        await new Promise((resolve) => request.signal?.addEventListener('abort', resolve, { once: true }));
+        return { ok: false, error: { kind: 'aborted', message: 'aborted' } };
+      },
+      classicSync: () => Promise.reject(new Error('not used')),
+    };
+    const store = tempStore();
+    const main = makeEngine(store, transport, { processName: 'main', backoff: { baseMs: 2000, maxMs: 2000, maxRetries: 3 }, leasePollIntervalMs: 10 });
+    const stop = new AbortController();
+    const running = main.engine.run(stop.signal);
+    try {
+      await waitFor(() => main.events.some((event) => event.kind === 'error'), 5000);
+      // During the 1-2 s backoff nobody holds the lease: a waiting notifier could take it at once.
+      await waitFor(() => readLease(store, 'to-device')?.expiresAtMs === 0, 900);
+      expect(main.events.filter((event) => event.kind === 'lease-released').at(-1)?.detail).toMatchObject({ reason: 'backing off' });
+      await waitFor(() => requests === 2, 5000);
+      expect(readLease(store, 'to-device')).toMatchObject({ holder: 'main:1000', generation: 1 });
+      expect(readLease(store, 'to-device')?.expiresAtMs).toBeGreaterThan(Date.now());
+    } finally {
+      stop.abort();
+      await running;
+    }
   });
 });
