@@ -383,8 +383,9 @@ export class SyncEngine {
     if (outcome.kind === 'retry') {
       // A holder that cannot sync for the next `delayMs` gives the lease up first, so a waiting notifier syncs
       // now instead of waiting out our backoff; `waitForLeaseTurn` takes it back afterwards (same generation
-      // when nobody took it in between, so nothing is reloaded).
-      if (this.lease?.heldGeneration !== undefined) this.guardDb(() => this.lease?.release('backing off'));
+      // when nobody took it in between, so nothing is reloaded). Not after a busy database: releasing is a write
+      // that would wait out the busy timeout again, and nobody else can commit meanwhile anyway.
+      if (this.lease?.heldGeneration !== undefined && outcome.error.kind !== 'db-busy') this.guardDb(() => this.lease?.release('backing off'));
       await this.sleep(outcome.delayMs, signal);
     }
     if (outcome.kind === 'lease-busy') await this.sleep(this.pollIntervalMs, signal);
