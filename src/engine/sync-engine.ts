@@ -347,8 +347,10 @@ export class SyncEngine {
     let summary: RunSummary | undefined;
     try {
       while (!signal.aborted && summary === undefined) {
-        if (this.lease !== undefined && !(await this.waitForLeaseTurn(signal))) break;
-        const outcome = await this.cycle(this.longPollTimeoutMs, signal, true);
+        const turn = this.lease === undefined ? 'long-poll' : await this.waitForLeaseTurn(signal);
+        if (turn === undefined) break;
+        // A catch-up turn (others still want the lease) is one short request, like a notifier's, not a long poll.
+        const outcome = turn === 'long-poll' ? await this.cycle(this.longPollTimeoutMs, signal, true) : await this.cycle(0, signal, false);
         const notIssued = outcome.kind === 'unchanged' && !this.unchangedForKeyNews ? await this.checkEchoedSince(outcome.since, signal) : undefined;
         if (outcome.kind === 'failed') summary = { kind: 'failed', error: outcome.error };
         else if (notIssued !== undefined) summary = { kind: 'failed', error: notIssued };
@@ -395,20 +397,32 @@ export class SyncEngine {
     }
   }
 
-  /** Waits (bounded by `signal`) until this process holds the lease, deferring while another process wants it. */
-  private async waitForLeaseTurn(signal: AbortSignal): Promise<boolean> {
+  /**
+   * Waits (bounded by `signal`) until this process holds the lease: for a long poll once nobody else wants it,
+   * or, after deferring `LEASE_DEFER_MS` to other processes that keep wanting it, for one catch-up request.
+   * Undefined when `signal` aborted.
+   *
+   * Why the bound: deferring for as long as anyone wants the lease starved the main process whenever notifiers
+   * kept coming (a push every few tens of milliseconds in the kill campaign): every message then waited for the
+   * next notifier to start, queue and sync, seconds under load, while main, the process that handles them,
+   * never synced. With the bound, main takes a turn in the queue like a notifier: one short request whenever
+   * the lease is free at the end of its deferral. A notifier waits at most one such request longer.
+   */
+  private async waitForLeaseTurn(signal: AbortSignal): Promise<'long-poll' | 'catch-up' | undefined> {
     const lease = this.lease;
-    if (lease === undefined) return true;
+    if (lease === undefined) return 'long-poll';
+    const deferUntilMs = this.clock.nowMs() + LEASE_DEFER_MS;
     while (!signal.aborted) {
-      const turn = this.guardDb(() => {
-        if (!lease.othersWant()) return lease.holdOrTake().acquired;
+      const turn = this.guardDb((): 'long-poll' | 'catch-up' | undefined => {
+        if (!lease.othersWant()) return lease.holdOrTake().acquired ? 'long-poll' : undefined;
+        if (this.clock.nowMs() >= deferUntilMs) return lease.holdOrTake().acquired ? 'catch-up' : undefined;
         if (lease.heldGeneration !== undefined) lease.release('a waiter wants the lease');
-        return false;
+        return undefined;
       });
-      if (turn.ok && turn.value) return true;
+      if (turn.ok && turn.value !== undefined) return turn.value;
       await this.sleep(this.pollIntervalMs, signal);
     }
-    return false;
+    return undefined;
   }
 
   /**
@@ -527,6 +541,12 @@ export class SyncEngine {
  * indexed read (or a lease upsert that changes nothing while someone else holds it), so 25 ms costs little.
  */
 const DEFAULT_LEASE_POLL_INTERVAL_MS = 25;
+/**
+ * How long the long-lived loop gives way to other processes that want the lease before it takes one catch-up
+ * turn itself (see `waitForLeaseTurn`): a few handoffs' worth, so a single notifier still gets the lease first
+ * and main's share under a stream of notifiers is one short request every ~200 ms plus their holds.
+ */
+const LEASE_DEFER_MS = 200;
 const ROUTINE_EVENT_KINDS: ReadonlySet<EngineEventKind> = new Set(['request', 'response', 'commit', 'unchanged']);
 const EVENT_LOG_BATCH = 64;
 /**

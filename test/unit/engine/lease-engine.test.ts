@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { listInbox } from '../../../src/store/inbox';
-import { readLease } from '../../../src/store/lease';
+import { markLeaseWanted, readLease } from '../../../src/store/lease';
 import { reopen, tempStore } from '../store/temp-store';
 import { makeEngine } from './engine-fixture';
 import { startFixture } from './homeserver-fixture';
@@ -136,6 +136,29 @@ describe('lease with the sync engine', () => {
       expect(readLease(store, 'to-device')).toMatchObject({ holder: 'main:1000', generation: 1 });
       expect(readLease(store, 'to-device')?.expiresAtMs).toBeGreaterThan(Date.now());
     } finally {
+      stop.abort();
+      await running;
+    }
+  });
+
+  it('fairness: main under a stream of waiters that never ends still takes short turns and fetches what arrives', async () => {
+    const fx = await startFixture();
+    const store = tempStore();
+    const main = makeEngine(store, fx.receiver.client, { processName: 'main', longPollTimeoutMs: 20_000, leasePollIntervalMs: 10 });
+    // Some other process keeps wanting the lease (its row stays fresh) but never takes it.
+    const wanter = reopen(store);
+    markLeaseWanted(wanter, { key: 'to-device', wanter: 'notifier:2', nowMs: Date.now() });
+    const refresh = setInterval(() => markLeaseWanted(wanter, { key: 'to-device', wanter: 'notifier:2', nowMs: Date.now() }), 50);
+    const stop = new AbortController();
+    const running = main.engine.run(stop.signal);
+    try {
+      await fx.send(0, 3);
+      await waitFor(() => listInbox(store).length === 3, 5000);
+      expect(listInbox(store).map((row) => row.fetchedByProcess)).toEqual(['main', 'main', 'main']);
+      // Those were catch-up turns (timeout 0), not long polls: the waiter is never kept out for a long poll.
+      expect(main.events.filter((event) => event.kind === 'request').every((event) => event.detail.timeoutMs === 0)).toBe(true);
+    } finally {
+      clearInterval(refresh);
       stop.abort();
       await running;
     }
