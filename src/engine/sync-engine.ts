@@ -442,14 +442,14 @@ export class SyncEngine {
         return { kind: 'lease-busy', holder: lease.holder, expiresAtMs: lease.expiresAtMs };
       }
     }
-    const summary = await this.drain(options.maxBatches ?? 1000, options.signal);
+    const summary = await this.drain(options.maxBatches ?? 1000, options.signal, options.leaseWaitMs);
     this.guardDb(() => this.lease?.release(summary.kind));
     this.emit('caught-up', { ...summary });
     this.flushEventLog();
     return summary;
   }
 
-  private async drain(maxBatches: number, signal: AbortSignal | undefined): Promise<CatchUpSummary> {
+  private async drain(maxBatches: number, signal: AbortSignal | undefined, leaseWaitMs: number): Promise<CatchUpSummary> {
     const totals: DrainTotals = { batches: 0, events: 0, stale: 0, firstSeq: null, lastSeq: null };
     const shortBatch = Math.min(this.limit, TO_DEVICE_BATCH_CAP);
     for (let attempt = 0; attempt < maxBatches; attempt += 1) {
@@ -467,9 +467,11 @@ export class SyncEngine {
         case 'stale':
           totals.stale += 1;
           break;
-        case 'retry':
-          await this.sleep(outcome.delayMs, signal);
+        case 'retry': {
+          const back = await this.backOffHoldingNoLease(outcome, signal, leaseWaitMs);
+          if (back !== undefined) return back.kind === 'failed' ? { ...back, ...totals } : back;
           break;
+        }
         case 'fenced':
           return { kind: 'fenced', ...totals };
         case 'failed':
@@ -485,6 +487,35 @@ export class SyncEngine {
       }
     }
     return { kind: 'batch-limit', ...totals };
+  }
+
+  /**
+   * The notifier's backoff under the lease: release, sleep, take the lease again within `leaseWaitMs`
+   * (announcing the wish, so main gives way). Why: server faults are consumed by whichever process makes the
+   * next requests, and under the lease that is the holder alone, so one notifier met a run of 429s and dropped
+   * responses, backed off for seconds (its consecutive failures grow the delay) and kept the lease all along,
+   * while main and every other notifier waited (seed 3 of the race: 6 s without a commit). Undefined when the
+   * lease is held again (or there is none, or the failure was a busy database, where releasing would wait out
+   * the busy timeout again); else how the drain ends.
+   */
+  private async backOffHoldingNoLease(
+    outcome: Extract<StepOutcome, { kind: 'retry' }>,
+    signal: AbortSignal | undefined,
+    leaseWaitMs: number,
+  ): Promise<{ kind: 'lease-busy'; holder: string; expiresAtMs: number } | { kind: 'failed'; error: DbError } | undefined> {
+    const lease = this.lease;
+    if (lease?.heldGeneration === undefined || outcome.error.kind === 'db-busy') {
+      await this.sleep(outcome.delayMs, signal);
+      return undefined;
+    }
+    this.guardDb(() => lease.release('backing off'));
+    await this.sleep(outcome.delayMs, signal);
+    const again = await this.guardAsyncDb(() => lease.acquireWithin(leaseWaitMs, signal));
+    if (!again.ok) return { kind: 'failed', error: again.error };
+    const taken = again.value;
+    if (taken === undefined || taken.acquired) return undefined;
+    this.emit('lease-busy', { holder: taken.holder, expiresAtMs: taken.expiresAtMs });
+    return { kind: 'lease-busy', holder: taken.holder, expiresAtMs: taken.expiresAtMs };
   }
 
   /** Runs a store operation, turning an SQLite error (busy, full, …) into a value; anything else propagates. */

@@ -163,4 +163,26 @@ describe('lease with the sync engine', () => {
       await running;
     }
   });
+
+  it('backoff: a notifier backing off gives the lease up for the wait, takes it back and catches up', async () => {
+    let requests = 0;
+    // A 429, then one short batch.
+    const transport: SyncTransport = {
+      async slidingSyncToDevice() {
+        requests += 1;
+        if (requests === 1) return { ok: false, error: { kind: 'http', status: 429, errcode: 'M_LIMIT_EXCEEDED', message: 'slow down' } };
+        return { ok: true, value: { pos: 'p1', nextBatch: 'b1', events: [{ type: 'm.test', sender: '@a:hs', content: { n: 1 } }], malformedEvents: 0 } };
+      },
+      classicSync: () => Promise.reject(new Error('not used')),
+    };
+    const store = tempStore();
+    const notifier = makeEngine(store, transport, { processName: 'notifier', pid: 2, backoff: { baseMs: 2000, maxMs: 2000, maxRetries: 3 }, leasePollIntervalMs: 10 });
+    const catchingUp = notifier.engine.syncUntilCaughtUp({ leaseWaitMs: 5000 });
+    await waitFor(() => notifier.events.some((event) => event.kind === 'error'), 5000);
+    // During the 1-2 s backoff nobody holds the lease: main (or another notifier) could sync meanwhile.
+    await waitFor(() => readLease(store, 'to-device')?.expiresAtMs === 0, 900);
+    expect(await catchingUp).toMatchObject({ kind: 'caught-up', events: 1 });
+    expect(notifier.events.filter((event) => event.kind === 'lease-released').map((event) => event.detail.reason)).toEqual(['backing off', 'caught-up']);
+    expect(listInbox(store).map((row) => row.fetchedByProcess)).toEqual(['notifier']);
+  });
 });
