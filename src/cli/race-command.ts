@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { LONG_CAMPAIGN, runCampaign } from '../harness/campaign';
+import { campaignLatency, campaignLatencyTable, latencyVerdictLines } from '../harness/campaign-latency';
 import { buildSchedule, scheduleHash } from '../harness/fault-schedule';
 import { DEFAULT_FAULTS, DEFAULT_RACE_OPTIONS, describeOptions, validateRaceOptions, type FaultProbabilities, type RaceOptions } from '../harness/race-options';
 import { renderReportHtml } from '../harness/report-html';
@@ -99,7 +100,7 @@ async function race(cli: RaceCliOptions): Promise<void> {
   const info = (line: string): boolean => (cli.json ? process.stderr : process.stdout).write(`${line}\n`);
   info(`${describeOptions(options)} schedule=${scheduleHash(buildSchedule(options))}`);
   const seeds = cli.campaign ?? (cli.long ? LONG_CAMPAIGN.seeds : undefined);
-  if (seeds !== undefined) return campaign(options, seeds, info);
+  if (seeds !== undefined) return campaign(options, seeds, info, cli.out ?? path.join('reports', `campaign-${options.seed}`));
   const report = await runRace(options, printProgress);
   const outDir = cli.out ?? path.join('reports', `race-${options.seed}`);
   writeReports(report, outDir);
@@ -111,17 +112,26 @@ async function race(cli: RaceCliOptions): Promise<void> {
     for (const line of faultLines(report)) info(line);
   }
   info(`reports: ${path.join(outDir, 'report.json')} ${path.join(outDir, 'report.html')}`);
+  if (report.strategies.some((run) => run.strategy === 'explicit-lease')) for (const line of latencyVerdictLines(campaignLatency([report]))) info(line);
   for (const line of verdictLines(report)) info(line);
   process.exitCode = report.ok ? 0 : 1;
 }
 
-async function campaign(options: RaceOptions, seeds: number, info: (line: string) => void): Promise<void> {
+async function campaign(options: RaceOptions, seeds: number, info: (line: string) => void, outDir: string): Promise<void> {
   const result = await runCampaign(options, seeds, printProgress, (report) => {
     const cells = report.strategies.map((r) => `${r.strategy} kills=${r.kills} lost=${r.totals.lost} dup=${r.totals.duplicated} reord=${r.totals.reordered} ${olmCells(r.olm)}${r.ok ? '' : ' VIOLATION'}`);
     info(`seed ${report.seed} (${(report.elapsedMs / 1000).toFixed(1)} s): ${cells.join(' | ')}`);
   });
   info(`campaign: ${result.reports.length}/${seeds} seeds, ${result.kills} kills, safe strategies lost=${result.lost} duplicated=${result.duplicated} reordered=${result.reordered}, ${(result.elapsedMs / 1000).toFixed(1)} s`);
   for (const [strategy, olm] of Object.entries(result.olmByStrategy)) info(`campaign Olm ${strategy}: ${olmCells(olm)}`);
+  info('');
+  info(`latency over all ${result.reports.length} seed(s), send to handled by main:`);
+  info(campaignLatencyTable(result.latency));
+  for (const line of latencyVerdictLines(result.latency)) info(line);
+  fs.mkdirSync(outDir, { recursive: true });
+  const seedsRun = result.reports.map((report) => report.seed);
+  fs.writeFileSync(path.join(outDir, 'campaign.json'), `${JSON.stringify({ seeds: seedsRun, reproduce: result.reports.map((report) => report.reproduce), latency: result.latency }, null, 2)}\n`);
+  info(`campaign figures: ${path.join(outDir, 'campaign.json')}`);
   if (!result.ok) info(`FAILED. Reproduce with:\n${result.reproduce ?? ''}`);
   process.exitCode = result.ok ? 0 : 1;
 }

@@ -116,11 +116,18 @@ export class LeaseKeeper {
     this.held = undefined;
   }
 
-  /** Do other processes want the lease right now? (Their rows are fresh only while they keep polling.) */
+  /**
+   * Do other processes want the lease right now? (Their rows are fresh only while they keep polling.) A wanter
+   * whose process is gone (`holderGone`, asked about the wanter's name) does not count: a notifier killed while
+   * it waited leaves a row that stays fresh for a whole freshness window, and the holder would otherwise give
+   * the lease up, and stay away from it, for a process that will never take it. Misjudging a live wanter as
+   * gone only delays its turn until the holder's next check; the lease itself is untouched.
+   */
   othersWant(): boolean {
-    const { store, clock, key, holder } = this.options;
+    const { store, clock, key, holder, holderGone } = this.options;
     const freshSinceMs = clock.nowMs() - this.wantedFreshMs();
-    return listLeaseWanters(store, { key, except: holder, freshSinceMs }).length > 0;
+    const wanters = listLeaseWanters(store, { key, except: holder, freshSinceMs });
+    return wanters.some((wanter) => holderGone?.(wanter.wanter) !== true);
   }
 
   private wantedFreshMs(): number {

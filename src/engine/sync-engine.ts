@@ -32,7 +32,7 @@ import type { ClientStore } from '../store/open-store';
 import { classifySqliteError, type DbError } from '../store/sqlite-errors';
 import { readToken } from '../store/token';
 import { checkpointPassive } from '../store/wal-checkpoint';
-import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
+import { DEFAULT_BACKOFF, syncRetryDelayMs, type BackoffPolicy } from './backoff';
 import type {
   CatchUpSummary,
   DrainTotals,
@@ -268,7 +268,8 @@ export class SyncEngine {
       return { kind: 'failed', error };
     }
     const retryAfterMs = error.kind === 'http' ? error.retryAfterMs : undefined;
-    const delayMs = backoffDelayMs(this.failures - 1, this.backoff, this.random, retryAfterMs);
+    const transient = error.kind === 'network' || (error.kind === 'http' && error.status >= 500);
+    const delayMs = syncRetryDelayMs({ attempt: this.failures - 1, policy: this.backoff, random: this.random, transient, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
     this.emit('error', { error: describe(error), retryable, attempt: this.failures, delayMs });
     return { kind: 'retry', error, delayMs, attempt: this.failures };
   }
@@ -346,8 +347,10 @@ export class SyncEngine {
     let summary: RunSummary | undefined;
     try {
       while (!signal.aborted && summary === undefined) {
-        if (this.lease !== undefined && !(await this.waitForLeaseTurn(signal))) break;
-        const outcome = await this.cycle(this.longPollTimeoutMs, signal, true);
+        const turn = this.lease === undefined ? 'long-poll' : await this.waitForLeaseTurn(signal);
+        if (turn === undefined) break;
+        // A catch-up turn (others still want the lease) is one short request, like a notifier's, not a long poll.
+        const outcome = turn === 'long-poll' ? await this.cycle(this.longPollTimeoutMs, signal, true) : await this.cycle(0, signal, false);
         const notIssued = outcome.kind === 'unchanged' && !this.unchangedForKeyNews ? await this.checkEchoedSince(outcome.since, signal) : undefined;
         if (outcome.kind === 'failed') summary = { kind: 'failed', error: outcome.error };
         else if (notIssued !== undefined) summary = { kind: 'failed', error: notIssued };
@@ -379,7 +382,14 @@ export class SyncEngine {
   }
 
   private async afterCycle(outcome: StepOutcome, signal: AbortSignal): Promise<void> {
-    if (outcome.kind === 'retry') await this.sleep(outcome.delayMs, signal);
+    if (outcome.kind === 'retry') {
+      // A holder that cannot sync for the next `delayMs` gives the lease up first, so a waiting notifier syncs
+      // now instead of waiting out our backoff; `waitForLeaseTurn` takes it back afterwards (same generation
+      // when nobody took it in between, so nothing is reloaded). Not after a busy database: releasing is a write
+      // that would wait out the busy timeout again, and nobody else can commit meanwhile anyway.
+      if (this.lease?.heldGeneration !== undefined && outcome.error.kind !== 'db-busy') this.guardDb(() => this.lease?.release('backing off'));
+      await this.sleep(outcome.delayMs, signal);
+    }
     if (outcome.kind === 'lease-busy') await this.sleep(this.pollIntervalMs, signal);
     if (outcome.kind === 'preempted' && this.lease !== undefined) {
       this.guardDb(() => this.lease?.release('preempted by a waiter'));
@@ -387,20 +397,32 @@ export class SyncEngine {
     }
   }
 
-  /** Waits (bounded by `signal`) until this process holds the lease, deferring while another process wants it. */
-  private async waitForLeaseTurn(signal: AbortSignal): Promise<boolean> {
+  /**
+   * Waits (bounded by `signal`) until this process holds the lease: for a long poll once nobody else wants it,
+   * or, after deferring `LEASE_DEFER_MS` to other processes that keep wanting it, for one catch-up request.
+   * Undefined when `signal` aborted.
+   *
+   * Why the bound: deferring for as long as anyone wants the lease starved the main process whenever notifiers
+   * kept coming (a push every few tens of milliseconds in the kill campaign): every message then waited for the
+   * next notifier to start, queue and sync, seconds under load, while main, the process that handles them,
+   * never synced. With the bound, main takes a turn in the queue like a notifier: one short request whenever
+   * the lease is free at the end of its deferral. A notifier waits at most one such request longer.
+   */
+  private async waitForLeaseTurn(signal: AbortSignal): Promise<'long-poll' | 'catch-up' | undefined> {
     const lease = this.lease;
-    if (lease === undefined) return true;
+    if (lease === undefined) return 'long-poll';
+    const deferUntilMs = this.clock.nowMs() + LEASE_DEFER_MS;
     while (!signal.aborted) {
-      const turn = this.guardDb(() => {
-        if (!lease.othersWant()) return lease.holdOrTake().acquired;
+      const turn = this.guardDb((): 'long-poll' | 'catch-up' | undefined => {
+        if (!lease.othersWant()) return lease.holdOrTake().acquired ? 'long-poll' : undefined;
+        if (this.clock.nowMs() >= deferUntilMs) return lease.holdOrTake().acquired ? 'catch-up' : undefined;
         if (lease.heldGeneration !== undefined) lease.release('a waiter wants the lease');
-        return false;
+        return undefined;
       });
-      if (turn.ok && turn.value) return true;
+      if (turn.ok && turn.value !== undefined) return turn.value;
       await this.sleep(this.pollIntervalMs, signal);
     }
-    return false;
+    return undefined;
   }
 
   /**
@@ -420,14 +442,14 @@ export class SyncEngine {
         return { kind: 'lease-busy', holder: lease.holder, expiresAtMs: lease.expiresAtMs };
       }
     }
-    const summary = await this.drain(options.maxBatches ?? 1000, options.signal);
+    const summary = await this.drain(options.maxBatches ?? 1000, options.signal, options.leaseWaitMs);
     this.guardDb(() => this.lease?.release(summary.kind));
     this.emit('caught-up', { ...summary });
     this.flushEventLog();
     return summary;
   }
 
-  private async drain(maxBatches: number, signal: AbortSignal | undefined): Promise<CatchUpSummary> {
+  private async drain(maxBatches: number, signal: AbortSignal | undefined, leaseWaitMs: number): Promise<CatchUpSummary> {
     const totals: DrainTotals = { batches: 0, events: 0, stale: 0, firstSeq: null, lastSeq: null };
     const shortBatch = Math.min(this.limit, TO_DEVICE_BATCH_CAP);
     for (let attempt = 0; attempt < maxBatches; attempt += 1) {
@@ -445,9 +467,11 @@ export class SyncEngine {
         case 'stale':
           totals.stale += 1;
           break;
-        case 'retry':
-          await this.sleep(outcome.delayMs, signal);
+        case 'retry': {
+          const back = await this.backOffHoldingNoLease(outcome, signal, leaseWaitMs);
+          if (back !== undefined) return back.kind === 'failed' ? { ...back, ...totals } : back;
           break;
+        }
         case 'fenced':
           return { kind: 'fenced', ...totals };
         case 'failed':
@@ -463,6 +487,35 @@ export class SyncEngine {
       }
     }
     return { kind: 'batch-limit', ...totals };
+  }
+
+  /**
+   * The notifier's backoff under the lease: release, sleep, take the lease again within `leaseWaitMs`
+   * (announcing the wish, so main gives way). Why: server faults are consumed by whichever process makes the
+   * next requests, and under the lease that is the holder alone, so one notifier met a run of 429s and dropped
+   * responses, backed off for seconds (its consecutive failures grow the delay) and kept the lease all along,
+   * while main and every other notifier waited (seed 3 of the race: 6 s without a commit). Undefined when the
+   * lease is held again (or there is none, or the failure was a busy database, where releasing would wait out
+   * the busy timeout again); else how the drain ends.
+   */
+  private async backOffHoldingNoLease(
+    outcome: Extract<StepOutcome, { kind: 'retry' }>,
+    signal: AbortSignal | undefined,
+    leaseWaitMs: number,
+  ): Promise<{ kind: 'lease-busy'; holder: string; expiresAtMs: number } | { kind: 'failed'; error: DbError } | undefined> {
+    const lease = this.lease;
+    if (lease?.heldGeneration === undefined || outcome.error.kind === 'db-busy') {
+      await this.sleep(outcome.delayMs, signal);
+      return undefined;
+    }
+    this.guardDb(() => lease.release('backing off'));
+    await this.sleep(outcome.delayMs, signal);
+    const again = await this.guardAsyncDb(() => lease.acquireWithin(leaseWaitMs, signal));
+    if (!again.ok) return { kind: 'failed', error: again.error };
+    const taken = again.value;
+    if (taken === undefined || taken.acquired) return undefined;
+    this.emit('lease-busy', { holder: taken.holder, expiresAtMs: taken.expiresAtMs });
+    return { kind: 'lease-busy', holder: taken.holder, expiresAtMs: taken.expiresAtMs };
   }
 
   /** Runs a store operation, turning an SQLite error (busy, full, …) into a value; anything else propagates. */
@@ -519,6 +572,12 @@ export class SyncEngine {
  * indexed read (or a lease upsert that changes nothing while someone else holds it), so 25 ms costs little.
  */
 const DEFAULT_LEASE_POLL_INTERVAL_MS = 25;
+/**
+ * How long the long-lived loop gives way to other processes that want the lease before it takes one catch-up
+ * turn itself (see `waitForLeaseTurn`): a few handoffs' worth, so a single notifier still gets the lease first
+ * and main's share under a stream of notifiers is one short request every ~200 ms plus their holds.
+ */
+const LEASE_DEFER_MS = 200;
 const ROUTINE_EVENT_KINDS: ReadonlySet<EngineEventKind> = new Set(['request', 'response', 'commit', 'unchanged']);
 const EVENT_LOG_BATCH = 64;
 /**

@@ -6,7 +6,10 @@
  * as soon as any safe strategy violates an invariant, and names the seed and the command that reproduces it.
  * The Olm figures are summed per strategy over every seed (`olmByStrategy`): for explicit-cas and explicit-lease
  * every harm figure must stay 0 (any is a violation of its seed); legacy and explicit-naive show what they show.
+ * Its latency figures are pooled over every seed it ran (campaign-latency.ts), with the default strategy's speed
+ * targets judged per seed; those are reported, never a failure (they depend on the machine's load).
  */
+import { campaignLatency, type CampaignLatency } from './campaign-latency';
 import type { Strategy } from '../shared/strategies';
 import type { RaceOptions } from './race-options';
 import type { OlmFigures, RaceProgress, RaceReport, StrategyReport } from './report-types';
@@ -26,6 +29,8 @@ export interface CampaignResult {
   ok: boolean;
   /** The failing seed's reproducing command, when one failed. */
   reproduce: string | undefined;
+  /** Latency, convergence and wasted requests per strategy over all seeds, and the speed targets' verdict. */
+  latency: CampaignLatency;
   elapsedMs: number;
 }
 
@@ -60,6 +65,7 @@ export async function runCampaign(
     olmByStrategy: sumOlmByStrategy(runs),
     ok: failed === undefined,
     reproduce: failed?.reproduce,
+    latency: campaignLatency(reports),
     elapsedMs: Date.now() - began,
   };
 }

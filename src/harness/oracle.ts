@@ -86,6 +86,15 @@ function judgeSender(sender: number, tags: readonly string[], ordered: readonly 
 
 /** Latency of first handlings (a duplicate's later handling is not a delivery). */
 export function latencyOf(ordered: readonly HandledRow[]): LatencySummary {
+  const samples = latencySamples(ordered);
+  return { count: samples.length, p50Ms: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99), maxMs: samples.at(-1) ?? null };
+}
+
+/**
+ * Send-to-first-handling latency of every delivered message, sorted ascending: what `latencyOf` summarises, kept
+ * whole so a campaign can pool the samples of all its seeds (campaign-latency.ts). Input in handling order.
+ */
+export function latencySamples(ordered: readonly HandledRow[]): number[] {
   const first = new Set<string>();
   const samples: number[] = [];
   for (const row of ordered) {
@@ -93,8 +102,7 @@ export function latencyOf(ordered: readonly HandledRow[]): LatencySummary {
     first.add(row.tag);
     samples.push(Math.max(0, row.handledAtMs - row.sentAtMs));
   }
-  samples.sort((a, b) => a - b);
-  return { count: samples.length, p50Ms: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99), maxMs: samples.at(-1) ?? null };
+  return samples.sort((a, b) => a - b);
 }
 
 /** Nearest-rank percentile of sorted samples. */

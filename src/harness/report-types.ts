@@ -100,6 +100,11 @@ export interface StrategyReport {
   totals: DeliveryCounts;
   perSender: Array<DeliveryCounts & { sender: string }>;
   latency: LatencySummary;
+  /**
+   * Every delivered message's latency (send to first handling by main), sorted ascending, so a campaign can pool
+   * its seeds (campaign-latency.ts). Absent in reports written before it existed.
+   */
+  latencySamplesMs?: number[];
   /** Faults actually injected, by kind (`kill-main-point`, `kill-notifier-random`, `drop-response`, …). */
   faults: Record<string, number>;
   /** Faults the schedule planned, by kind (some cannot land, e.g. a kill point a strategy never reaches). */

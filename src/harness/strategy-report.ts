@@ -14,7 +14,7 @@
 import type { DeviceInspection } from '../shared/admin-wire';
 import type { Strategy } from '../shared/strategies';
 import type { ClientStore } from '../store/open-store';
-import { judge, type HandledRow } from './oracle';
+import { judge, latencySamples, type HandledRow } from './oracle';
 import { olmViolations } from './olm-oracle';
 import type { EncryptionFigures, OlmFigures, StrategyReport, TimelinePoint } from './report-types';
 import { summarizeRunNotes, type RunNotes } from './report-notes';
@@ -54,6 +54,7 @@ export function buildStrategyReport(input: StrategyReportInput): StrategyReport 
     totals: verdict.totals,
     perSender: verdict.perSender,
     latency: verdict.latency,
+    latencySamplesMs: latencySamples([...input.handled].sort((a, b) => a.seq - b.seq)),
     faults: { ...parts.faults.counts },
     plannedFaults: input.plannedFaults,
     kills: parts.faults.kills,

@@ -159,6 +159,15 @@ export function inboxStats(store: ClientStore): InboxStats {
   return row;
 }
 
+/**
+ * The seq of the last row ever appended (0 for none): one read of `sqlite_sequence`, cheap enough for a process
+ * to poll to notice that another process appended rows.
+ */
+export function lastInboxSeq(store: ClientStore): number {
+  const row = store.statement("SELECT seq FROM sqlite_sequence WHERE name = 'inbox'").get() as { seq: number } | undefined;
+  return row?.seq ?? 0;
+}
+
 export function toInboxRow(row: InboxDbRow): InboxRow {
   const inboxRow: InboxRow = {
     seq: row.seq,

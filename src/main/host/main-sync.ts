@@ -6,8 +6,9 @@
  * written in the same transaction as its cursor move. So a SIGKILL at any line here loses nothing: what was
  * committed stays in the inbox and is consumed after the restart, from the stored cursor.
  *
- * The consumer runs after each of our own commits and also on a short timer, because a notifier process commits
- * into the same inbox and tells us nothing (the database is the only channel correctness relies on). Its effects
+ * The consumer runs after each of our own commits, as soon as a cheap poll of the inbox's last seq shows rows
+ * that another process appended (a notifier commits into the same inbox and tells us nothing: the database is
+ * the only channel correctness relies on), and on a slower timer for everything else. Its effects
  * include storing room keys (src/engine/inbox-effects.ts); right after each consume pass the timeline pass
  * (timeline-sync.ts) pages the rooms and decrypts with the keys now stored, so a key that arrived through a
  * notifier is used as soon as `main` handles it.
@@ -29,6 +30,7 @@ import { systemClock } from '../../shared/clock';
 import type { Account } from '../../store/account';
 import { applyInboxEffects } from '../../engine/inbox-effects';
 import { MAIN_CONSUMER } from '../../store/cursors';
+import { lastInboxSeq } from '../../store/inbox';
 import { StoreMaintenance } from '../../store/maintenance';
 import type { ClientStore } from '../../store/open-store';
 import { classifySqliteError } from '../../store/sqlite-errors';
@@ -36,6 +38,12 @@ import { TimelineSync } from './timeline-sync';
 
 export { MAIN_CONSUMER };
 const consumePollIntervalMs = 250;
+/**
+ * How often main looks for rows another process appended: one read of `sqlite_sequence`. At the 250 ms of the
+ * full pass, a message a notifier committed waited 125 ms on average before main handled it (the race harness's
+ * latency under explicit-lease, where notifiers commit a large share of the rows).
+ */
+const inboxWatchIntervalMs = 25;
 const consumeRowsPerPass = 500;
 
 export interface MainSyncOptions {
@@ -54,6 +62,8 @@ export interface MainSyncOptions {
    * upload, unknown sender devices, wedged sessions. Without it to-device events are stored as they arrive.
    */
   olm?: OlmDevice;
+  /** The full consume pass's period (default 250 ms); tests lengthen it to see the inbox watch alone. */
+  consumePassIntervalMs?: number;
 }
 
 export interface MainSync {
@@ -71,7 +81,10 @@ export function startMainSync(options: MainSyncOptions): MainSync {
   let timeline: TimelineSync | undefined;
   const maintenance = new StoreMaintenance({ store, legacy: strategy === 'legacy' });
   const olm = options.olm;
+  /** The inbox's last seq when the consumer last ran: rows after it are news. */
+  let consumedUpToSeq = -1;
   const afterConsume = (): void => {
+    whenFree(() => (consumedUpToSeq = lastInboxSeq(store)));
     consumeWhenFree(store, strategy, killPoints, log);
     if (olm !== undefined) maintainOlm(olm, client, log);
     whenFree(() => maintenance.step());
@@ -118,8 +131,12 @@ export function startMainSync(options: MainSyncOptions): MainSync {
     });
   }
   afterConsume();
-  const timer = setInterval(afterConsume, consumePollIntervalMs);
-  const done = engine.run(controller.signal).finally(() => clearInterval(timer));
+  const timer = setInterval(afterConsume, options.consumePassIntervalMs ?? consumePollIntervalMs);
+  const watch = setInterval(() => whenFree(() => lastInboxSeq(store) > consumedUpToSeq && afterConsume()), inboxWatchIntervalMs);
+  const done = engine.run(controller.signal).finally(() => {
+    clearInterval(timer);
+    clearInterval(watch);
+  });
   return {
     engine,
     done,

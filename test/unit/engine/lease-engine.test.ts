@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { listInbox } from '../../../src/store/inbox';
-import { readLease } from '../../../src/store/lease';
+import { markLeaseWanted, readLease } from '../../../src/store/lease';
 import { reopen, tempStore } from '../store/temp-store';
 import { makeEngine } from './engine-fixture';
 import { startFixture } from './homeserver-fixture';
 import type { EngineEvent } from '../../../src/engine/engine-types';
 import { overwriteToken } from '../../../src/store/token';
+import type { SyncTransport } from '../../../src/engine/matrix-client';
 
 async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -108,5 +109,80 @@ describe('lease with the sync engine', () => {
     expect(store.db.prepare('SELECT count(*) AS n FROM lease_wanted').get()).toEqual({ n: 0 });
     nowMs = 5000; // F10: the crashed holder's lease lapses and the notifier takes over
     expect((await notifier.engine.syncUntilCaughtUp({ leaseWaitMs: 1000 })).kind).toBe('caught-up');
+  });
+
+  it('backoff: a holder backing off after a failed request gives the lease up for the wait, and takes it back after', async () => {
+    let requests = 0;
+    // A 429 (the server asks us to slow down) and then an empty long poll that lasts until aborted.
+    const transport: SyncTransport = {
+      async slidingSyncToDevice(request) {
+        requests += 1;
+        if (requests === 1) return { ok: false, error: { kind: 'http', status: 429, errcode: 'M_LIMIT_EXCEEDED', message: 'slow down' } };
+        await new Promise((resolve) => request.signal?.addEventListener('abort', resolve, { once: true }));
+        return { ok: false, error: { kind: 'aborted', message: 'aborted' } };
+      },
+      classicSync: () => Promise.reject(new Error('not used')),
+    };
+    const store = tempStore();
+    const main = makeEngine(store, transport, { processName: 'main', backoff: { baseMs: 2000, maxMs: 2000, maxRetries: 3 }, leasePollIntervalMs: 10 });
+    const stop = new AbortController();
+    const running = main.engine.run(stop.signal);
+    try {
+      await waitFor(() => main.events.some((event) => event.kind === 'error'), 5000);
+      // During the 1-2 s backoff nobody holds the lease: a waiting notifier could take it at once.
+      await waitFor(() => readLease(store, 'to-device')?.expiresAtMs === 0, 900);
+      expect(main.events.filter((event) => event.kind === 'lease-released').at(-1)?.detail).toMatchObject({ reason: 'backing off' });
+      await waitFor(() => requests === 2, 5000);
+      expect(readLease(store, 'to-device')).toMatchObject({ holder: 'main:1000', generation: 1 });
+      expect(readLease(store, 'to-device')?.expiresAtMs).toBeGreaterThan(Date.now());
+    } finally {
+      stop.abort();
+      await running;
+    }
+  });
+
+  it('fairness: main under a stream of waiters that never ends still takes short turns and fetches what arrives', async () => {
+    const fx = await startFixture();
+    const store = tempStore();
+    const main = makeEngine(store, fx.receiver.client, { processName: 'main', longPollTimeoutMs: 20_000, leasePollIntervalMs: 10 });
+    // Some other process keeps wanting the lease (its row stays fresh) but never takes it.
+    const wanter = reopen(store);
+    markLeaseWanted(wanter, { key: 'to-device', wanter: 'notifier:2', nowMs: Date.now() });
+    const refresh = setInterval(() => markLeaseWanted(wanter, { key: 'to-device', wanter: 'notifier:2', nowMs: Date.now() }), 50);
+    const stop = new AbortController();
+    const running = main.engine.run(stop.signal);
+    try {
+      await fx.send(0, 3);
+      await waitFor(() => listInbox(store).length === 3, 5000);
+      expect(listInbox(store).map((row) => row.fetchedByProcess)).toEqual(['main', 'main', 'main']);
+      // Those were catch-up turns (timeout 0), not long polls: the waiter is never kept out for a long poll.
+      expect(main.events.filter((event) => event.kind === 'request').every((event) => event.detail.timeoutMs === 0)).toBe(true);
+    } finally {
+      clearInterval(refresh);
+      stop.abort();
+      await running;
+    }
+  });
+
+  it('backoff: a notifier backing off gives the lease up for the wait, takes it back and catches up', async () => {
+    let requests = 0;
+    // A 429, then one short batch.
+    const transport: SyncTransport = {
+      async slidingSyncToDevice() {
+        requests += 1;
+        if (requests === 1) return { ok: false, error: { kind: 'http', status: 429, errcode: 'M_LIMIT_EXCEEDED', message: 'slow down' } };
+        return { ok: true, value: { pos: 'p1', nextBatch: 'b1', events: [{ type: 'm.test', sender: '@a:hs', content: { n: 1 } }], malformedEvents: 0 } };
+      },
+      classicSync: () => Promise.reject(new Error('not used')),
+    };
+    const store = tempStore();
+    const notifier = makeEngine(store, transport, { processName: 'notifier', pid: 2, backoff: { baseMs: 2000, maxMs: 2000, maxRetries: 3 }, leasePollIntervalMs: 10 });
+    const catchingUp = notifier.engine.syncUntilCaughtUp({ leaseWaitMs: 5000 });
+    await waitFor(() => notifier.events.some((event) => event.kind === 'error'), 5000);
+    // During the 1-2 s backoff nobody holds the lease: main (or another notifier) could sync meanwhile.
+    await waitFor(() => readLease(store, 'to-device')?.expiresAtMs === 0, 900);
+    expect(await catchingUp).toMatchObject({ kind: 'caught-up', events: 1 });
+    expect(notifier.events.filter((event) => event.kind === 'lease-released').map((event) => event.detail.reason)).toEqual(['backing off', 'caught-up']);
+    expect(listInbox(store).map((row) => row.fetchedByProcess)).toEqual(['notifier']);
   });
 });

@@ -1,0 +1,155 @@
+/**
+ * What a campaign's seeds add up to, per strategy: the latency distribution over every delivered message of
+ * every seed (not one chosen seed), the time to converge, the wasted requests, and the default strategy's speed
+ * targets judged seed by seed against explicit-cas on the same schedule.
+ *
+ * Runtime: node (pure: reports in, figures and sentences out). Guarantees:
+ * - p50 / p99 / max are nearest-rank over the pooled per-message samples of all seeds (`latencySamplesMs`), so a
+ *   seed with many messages weighs as much as its messages; a report without samples (written before they
+ *   existed) still counts in the per-seed columns and is named in `seedsWithoutSamples`.
+ * - The targets are judged on every seed where explicit-lease ran; a comparison with explicit-cas is made only on
+ *   a seed where both ran (the same seed means the same schedule). A miss is a sentence that names the seed, the
+ *   figure and the bound.
+ * - Nothing here fails a run: latency depends on the machine's load, so the verdict is printed for a person to
+ *   read (`todevice race --campaign`, the kill campaign's output), and the safety invariants stay the only
+ *   assertions: a timed assertion would fail on a loaded machine while every message was still delivered.
+ */
+import type { Strategy } from '../shared/strategies';
+import { percentile } from './oracle';
+import type { RaceReport, StrategyReport } from './report-types';
+
+/** The default strategy's speed targets under the campaign's faults. */
+export const LEASE_SPEED_TARGETS = { p50Ms: 500, p99Ms: 2000, convergedWithinMs: 1000 } as const;
+
+export interface StrategyLatencyAggregate {
+  strategy: Strategy;
+  /** Seeds (runs) of this strategy in the campaign. */
+  seeds: number;
+  /** Delivered messages whose latency was pooled. */
+  samples: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+  /** The worst seed's own p50 and p99. */
+  worstSeedP50Ms: number | null;
+  worstSeedP99Ms: number | null;
+  /** Time to converge after the faults stopped: the median and the slowest seed; runs that did not converge are counted apart. */
+  convergeP50Ms: number | null;
+  convergeMaxMs: number | null;
+  notConverged: number;
+  /** Stale plus fenced commits over all seeds, and the worst seed's. */
+  wastedRequests: number;
+  worstSeedWastedRequests: number;
+  seedsWithoutSamples: number[];
+}
+
+export interface TargetCheck {
+  seed: number;
+  /** What is compared, e.g. "p50 296 ms <= 500 ms". */
+  text: string;
+  met: boolean;
+}
+
+export interface CampaignLatency {
+  strategies: StrategyLatencyAggregate[];
+  /** explicit-lease's targets, seed by seed; empty when explicit-lease did not run. */
+  targets: TargetCheck[];
+  /** True when every target check was met (and at least one was made). */
+  targetsMet: boolean;
+}
+
+export function campaignLatency(reports: readonly RaceReport[]): CampaignLatency {
+  const runs = reports.flatMap((report) => report.strategies.map((run) => ({ seed: report.seed, run })));
+  const strategies = [...new Set(runs.map(({ run }) => run.strategy))];
+  const aggregates = strategies.map((strategy) => aggregateOf(strategy, runs.filter(({ run }) => run.strategy === strategy)));
+  const targets = leaseTargetChecks(runs);
+  return { strategies: aggregates, targets, targetsMet: targets.length > 0 && targets.every((check) => check.met) };
+}
+
+function aggregateOf(strategy: Strategy, runs: ReadonlyArray<{ seed: number; run: StrategyReport }>): StrategyLatencyAggregate {
+  const pooled = runs.flatMap(({ run }) => run.latencySamplesMs ?? []).sort((a, b) => a - b);
+  const converge = runs.flatMap(({ run }) => (run.liveness.converged && run.liveness.convergedAfterMs !== null ? [run.liveness.convergedAfterMs] : [])).sort((a, b) => a - b);
+  const maxOf = (values: ReadonlyArray<number | null>): number | null => {
+    const known = values.filter((value): value is number => value !== null);
+    return known.length === 0 ? null : Math.max(...known);
+  };
+  const wasted = runs.map(({ run }) => run.wastedRequests.total);
+  return {
+    strategy,
+    seeds: runs.length,
+    samples: pooled.length,
+    p50Ms: percentile(pooled, 0.5),
+    p99Ms: percentile(pooled, 0.99),
+    maxMs: pooled.at(-1) ?? null,
+    worstSeedP50Ms: maxOf(runs.map(({ run }) => run.latency.p50Ms)),
+    worstSeedP99Ms: maxOf(runs.map(({ run }) => run.latency.p99Ms)),
+    convergeP50Ms: percentile(converge, 0.5),
+    convergeMaxMs: converge.at(-1) ?? null,
+    notConverged: runs.filter(({ run }) => !run.liveness.converged).length,
+    wastedRequests: wasted.reduce((sum, n) => sum + n, 0),
+    worstSeedWastedRequests: wasted.length === 0 ? 0 : Math.max(...wasted),
+    seedsWithoutSamples: runs.filter(({ run }) => run.latencySamplesMs === undefined).map(({ seed }) => seed),
+  };
+}
+
+function leaseTargetChecks(runs: ReadonlyArray<{ seed: number; run: StrategyReport }>): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const t = LEASE_SPEED_TARGETS;
+  for (const { seed, run: lease } of runs.filter(({ run }) => run.strategy === 'explicit-lease')) {
+    const cas = runs.find((other) => other.seed === seed && other.run.strategy === 'explicit-cas')?.run;
+    const check = (met: boolean, text: string): number => checks.push({ seed, met, text });
+    const p50 = lease.latency.p50Ms;
+    const p99 = lease.latency.p99Ms;
+    check(p50 !== null && p50 <= t.p50Ms, `p50 ${ms(p50)} <= ${t.p50Ms} ms`);
+    check(p99 !== null && p99 <= t.p99Ms, `p99 ${ms(p99)} <= ${t.p99Ms} ms`);
+    const converged = lease.liveness.converged ? lease.liveness.convergedAfterMs : null;
+    check(converged !== null && converged <= t.convergedWithinMs, `converged ${converged === null ? 'never' : `after ${converged} ms`} <= ${t.convergedWithinMs} ms`);
+    if (cas === undefined) continue;
+    check(p50 !== null && cas.latency.p50Ms !== null && p50 <= cas.latency.p50Ms, `p50 ${ms(p50)} <= explicit-cas's ${ms(cas.latency.p50Ms)}`);
+    check(lease.wastedRequests.total <= cas.wastedRequests.total, `wasted requests ${lease.wastedRequests.total} <= explicit-cas's ${cas.wastedRequests.total}`);
+  }
+  return checks;
+}
+
+const ms = (value: number | null): string => (value === null ? '-' : `${value} ms`);
+
+/** The aggregate as a plain-text table, one row per strategy (the README pastes it as Markdown: `markdown`). */
+export function campaignLatencyTable(latency: CampaignLatency, format: 'text' | 'markdown' = 'text'): string {
+  const header = ['strategy', 'seeds', 'messages', 'p50', 'p99', 'max', 'worst seed p50', 'worst seed p99', 'converged (median / slowest)', 'wasted requests (worst seed)'];
+  const body = latency.strategies.map((a) => [
+    a.strategy,
+    String(a.seeds),
+    String(a.samples),
+    ms(a.p50Ms),
+    ms(a.p99Ms),
+    ms(a.maxMs),
+    ms(a.worstSeedP50Ms),
+    ms(a.worstSeedP99Ms),
+    `${ms(a.convergeP50Ms)} / ${ms(a.convergeMaxMs)}${a.notConverged > 0 ? ` (${a.notConverged} not converged)` : ''}`,
+    `${a.wastedRequests} (${a.worstSeedWastedRequests})`,
+  ]);
+  if (format === 'markdown') {
+    const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+    return [row(header), row(header.map(() => '---')), ...body.map(row)].join('\n');
+  }
+  const widths = header.map((_, column) => Math.max(...[header, ...body].map((line) => (line[column] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/**
+ * The targets' verdict in lines: one summary line, then every miss with its seed. Says so when explicit-lease
+ * did not run, rather than claiming the targets were met.
+ */
+export function latencyVerdictLines(latency: CampaignLatency): string[] {
+  if (latency.targets.length === 0) return ['speed targets of explicit-lease: not judged (explicit-lease did not run)'];
+  const t = LEASE_SPEED_TARGETS;
+  const misses = latency.targets.filter((check) => !check.met);
+  const seeds = new Set(latency.targets.map((check) => check.seed)).size;
+  const bounds = `p50 <= ${t.p50Ms} ms and <= explicit-cas's, p99 <= ${t.p99Ms} ms, converged within ${t.convergedWithinMs} ms, wasted requests <= explicit-cas's`;
+  if (misses.length === 0) return [`speed targets of explicit-lease: MET on all ${seeds} seed(s) (${bounds})`];
+  return [
+    `speed targets of explicit-lease: MISSED ${misses.length} of ${latency.targets.length} checks over ${seeds} seed(s) (${bounds})`,
+    ...misses.map((check) => `  seed ${check.seed}: ${check.text} is not met`),
+  ];
+}

@@ -1,0 +1,38 @@
+// The lease keeper's view of waiters: a waiter whose process is gone does not make the holder give way.
+import { describe, expect, it } from 'vitest';
+import { LeaseKeeper } from '../../../src/engine/lease-keeper';
+import { markLeaseWanted } from '../../../src/store/lease';
+import type { ClientStore } from '../../../src/store/open-store';
+import { reopen, tempStore } from '../store/temp-store';
+
+function keeper(store: ClientStore, nowMs: () => number, gone: ReadonlySet<string>): LeaseKeeper {
+  return new LeaseKeeper({
+    store,
+    clock: { nowMs },
+    sleep: async () => undefined,
+    key: 'to-device',
+    holder: 'main:100',
+    durationMs: 3000,
+    pollIntervalMs: 25,
+    holderGone: (name) => gone.has(name),
+    onChange: () => undefined,
+  });
+}
+
+describe('lease keeper', () => {
+  it('lease keeper: a fresh wanted row of a live process preempts the holder; the same row of a dead process does not', () => {
+    const nowMs = 10_000;
+    const store = tempStore();
+    const gone = new Set<string>();
+    const main = keeper(store, () => nowMs, gone);
+    expect(main.take().acquired).toBe(true);
+    markLeaseWanted(reopen(store), { key: 'to-device', wanter: 'notifier:200', nowMs });
+    expect(main.othersWant()).toBe(true);
+    expect(main.check()).toBe('preempted');
+    gone.add('notifier:200'); // killed while it waited: its row stays fresh for the freshness window
+    expect(main.othersWant()).toBe(false);
+    expect(main.check()).toBe('keep');
+    markLeaseWanted(reopen(store), { key: 'to-device', wanter: 'notifier:300', nowMs });
+    expect(main.check()).toBe('preempted');
+  });
+});
