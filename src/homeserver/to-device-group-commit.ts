@@ -13,8 +13,9 @@
  * - Waiting long polls of the recipient devices take their batch inside the group's transaction, once per
  *   device, after every request's messages are queued (device-waiters.ts): one batch carries the whole group.
  *   They are woken after the commit, and answered before the senders: the senders' answers wait one more turn.
- * - A lone request waits for nothing but one `setImmediate` turn: the group is whatever else is ready then.
- *   Nothing waits for a group to fill.
+ * - A request that comes alone, more than `BURST_GAP_MS` after the last commit, commits at once, within its own
+ *   request handling, as it would without grouping. One that comes during a burst waits for nothing but one
+ *   `setImmediate` turn: the group is whatever else is ready then. Nothing waits for a group to fill.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { immediate, type Db } from './db';
@@ -22,6 +23,9 @@ import type { DeviceWaiters } from './device-waiters';
 
 /** The devices a request queued messages for. */
 export type QueuedDevices = ReadonlyArray<readonly [userId: string, deviceId: string]>;
+
+/** Requests closer together than this to the last commit are a burst, and wait one turn to commit as a group. */
+const BURST_GAP_MS = 2;
 
 interface Job {
   work: () => QueuedDevices;
@@ -32,22 +36,34 @@ interface Job {
 export class ToDeviceGroupCommit {
   private pending: Job[] = [];
   private scheduled = false;
+  private lastCommitAtMs = Number.NEGATIVE_INFINITY;
   /** Transactions committed, and requests they held: for tests and the bench. */
   readonly stats = { groups: 0, requests: 0 };
 
+  private readonly burstGapMs: number;
+
+  /** `burstGapMs`: see `BURST_GAP_MS` (tests pass Infinity to group every request). */
   constructor(
     private readonly db: Db,
     private readonly waiters: DeviceWaiters,
-  ) {}
+    options: { burstGapMs?: number } = {},
+  ) {
+    this.burstGapMs = options.burstGapMs ?? BURST_GAP_MS;
+  }
 
   /** Runs `work` (synchronous SQLite writes) in the next group's transaction; resolves once that committed. */
   submit(work: () => QueuedDevices): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ work, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.commitGroup());
+      if (this.scheduled) return;
+      // A request that comes alone, long after the last commit (a live message), commits at once: waiting a turn
+      // for company that is not coming would only add to its latency. During a burst, the turn gathers the group.
+      if (this.pending.length === 1 && performance.now() - this.lastCommitAtMs > this.burstGapMs) {
+        void this.commitGroup();
+        return;
       }
+      this.scheduled = true;
+      setImmediate(() => void this.commitGroup());
     });
   }
 
@@ -55,6 +71,7 @@ export class ToDeviceGroupCommit {
     const jobs = this.pending;
     this.pending = [];
     this.scheduled = false;
+    this.lastCommitAtMs = performance.now();
     const failures = new Map<Job, unknown>();
     const devices = new Map<string, readonly [string, string]>();
     try {

@@ -16,7 +16,8 @@ function setup(dbPath = ':memory:') {
   db.prepare("INSERT INTO devices (user_id, device_id, created_ts, last_seen_ts) VALUES ('@a:hs', 'D1', 0, 0)").run();
   const queue = new ToDeviceQueue(db);
   const waiters = new DeviceWaiters();
-  const group = new ToDeviceGroupCommit(db, waiters);
+  // Every request grouped, however far apart: what a burst sees.
+  const group = new ToDeviceGroupCommit(db, waiters, { burstGapMs: Number.POSITIVE_INFINITY });
   const put = (n: number) => (): Array<[string, string]> => {
     queue.enqueue([{ userId: '@a:hs', deviceId: 'D1', type: 't', sender: '@s:hs', content: { n } }]);
     return [['@a:hs', 'D1']];
@@ -38,6 +39,22 @@ describe('to-device group commit', () => {
     expect(group.stats).toEqual({ groups: 1, requests: 5 });
     await group.submit(put(6));
     expect(group.stats).toEqual({ groups: 2, requests: 6 });
+  });
+
+  it('group commit: a request that comes alone, long after the last commit, commits at once, without waiting a turn', async () => {
+    const { db, waiters, put, queued } = setup();
+    // A burst window of a minute: the second request below is inside it however loaded the machine is.
+    const group = new ToDeviceGroupCommit(db, waiters, { burstGapMs: 60_000 });
+    const answered = group.submit(put(1));
+    // Written within the submit itself: a live message pays no extra turn.
+    expect(queued()).toEqual([1]);
+    await answered;
+    // Within the window after that commit, requests are a burst: they wait for the turn that gathers the group.
+    const burst = [group.submit(put(2)), group.submit(put(3))];
+    expect(queued()).toEqual([1]);
+    await Promise.all(burst);
+    expect(queued()).toEqual([1, 2, 3]);
+    expect(group.stats).toEqual({ groups: 2, requests: 3 });
   });
 
   it('group commit: a request whose work throws fails alone and leaves nothing; the others of its group commit', async () => {
