@@ -75,10 +75,12 @@ export function timelineEntryFor(page: Page, eventId: string): Locator {
 
 /** Waits until everything sent was received once: nothing pending (on the server or locally), lost or duplicated. */
 export async function expectAllDelivered(page: Page, timeoutMs = 45_000): Promise<void> {
+  // The snapshot that counts what was just sent may not have reached the page yet: until it has, nothing is
+  // pending either, so wait for the sent messages to show first.
+  await expect.poll(() => readCounter(page, 'sent'), { timeout: timeoutMs }).toBeGreaterThan(0);
   await expect(counter(page, 'pending-server')).toHaveAttribute('data-value', '0', { timeout: timeoutMs });
   await expect(counter(page, 'pending-local')).toHaveAttribute('data-value', '0', { timeout: timeoutMs });
   const sent = await readCounter(page, 'sent');
-  expect(sent).toBeGreaterThan(0);
   await expect(counter(page, 'received')).toHaveAttribute('data-value', String(sent), { timeout: timeoutMs });
   await expect(counter(page, 'lost')).toHaveAttribute('data-value', '0');
   await expect(counter(page, 'duplicated')).toHaveAttribute('data-value', '0');
