@@ -123,20 +123,32 @@ function readKeyFile(file: string): Result<PickleKey, PickleKeyError> {
 }
 
 function createKeyFile(file: string): void {
+  const key = randomBytes(PICKLE_KEY_BYTES);
+  try {
+    createPrivateFileOnce(file, Buffer.from(`${key.toString('base64')}\n`));
+  } finally {
+    key.fill(0);
+  }
+}
+
+/**
+ * Writes `bytes` to `file` unless it exists, whole or not at all: a private temporary file (O_EXCL, mode 0600),
+ * flushed, hard-linked to its name (which never replaces an existing file), the directory flushed. When another
+ * process created the file first, theirs stays and ours was never used. The buffer is zeroed afterwards.
+ */
+export function createPrivateFileOnce(file: string, bytes: Buffer): void {
   const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = fs.openSync(temporary, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
   try {
-    const key = randomBytes(PICKLE_KEY_BYTES);
-    fs.writeSync(fd, `${key.toString('base64')}\n`);
-    key.fill(0);
+    fs.writeSync(fd, bytes);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
+    bytes.fill(0);
   }
   try {
     fs.linkSync(temporary, file);
   } catch (error) {
-    // Another process created the key first: theirs is the key, ours was never used.
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   } finally {
     fs.rmSync(temporary, { force: true });
@@ -144,7 +156,8 @@ function createKeyFile(file: string): void {
   syncDirectory(path.dirname(file));
 }
 
-function syncDirectory(dir: string): void {
+/** Flushes a directory, so a file created or removed in it survives a power cut. */
+export function syncDirectory(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {
     fs.fsyncSync(fd);

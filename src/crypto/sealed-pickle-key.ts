@@ -22,7 +22,17 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Result } from '../shared/result';
 import { err, ok } from '../shared/result';
-import { loadOrCreateKeyFile, PICKLE_KEY_BYTES, PICKLE_KEY_FILE, PickleKey, SEALED_PICKLE_KEY_FILE, type PickleKeyError, type PickleKeySource } from './pickle-key';
+import {
+  createPrivateFileOnce,
+  loadOrCreateKeyFile,
+  PICKLE_KEY_BYTES,
+  PICKLE_KEY_FILE,
+  PickleKey,
+  SEALED_PICKLE_KEY_FILE,
+  syncDirectory,
+  type PickleKeyError,
+  type PickleKeySource,
+} from './pickle-key';
 /** A sealed 44-character key is a few hundred bytes at most on every platform. */
 const MAX_SEALED_BYTES = 4096;
 
@@ -57,7 +67,7 @@ export function sealedPickleKeySource(dataDir: string, sealer: OsSecretSealer): 
       }
       const existing = fs.existsSync(plainFile) ? loadOrCreateKeyFile(plainFile) : ok(new PickleKey(randomBytes(PICKLE_KEY_BYTES)));
       if (!existing.ok) return existing;
-      writeSealedFile(sealedFile, sealer.seal(existing.value.toBuffer().toString('base64')));
+      createPrivateFileOnce(sealedFile, sealer.seal(existing.value.toBuffer().toString('base64')));
       // Another process may have sealed a key first: what the file holds now is the key.
       const stored = openSealedFile(sealedFile, sealer);
       if (stored.ok && fs.existsSync(plainFile)) finishMove(plainFile, stored.value);
@@ -91,32 +101,4 @@ function finishMove(plainFile: string, sealed: PickleKey): void {
   if (!plain.ok || !plain.value.toBuffer().equals(sealed.toBuffer())) return;
   fs.rmSync(plainFile);
   syncDirectory(path.dirname(plainFile));
-}
-
-function writeSealedFile(file: string, sealed: Buffer): void {
-  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = fs.openSync(temporary, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
-  try {
-    fs.writeSync(fd, sealed);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.linkSync(temporary, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    fs.rmSync(temporary, { force: true });
-  }
-  syncDirectory(path.dirname(file));
-}
-
-function syncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
