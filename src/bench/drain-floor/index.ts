@@ -12,16 +12,10 @@
  */
 import http from 'node:http';
 import Database from 'better-sqlite3';
+import { requiredArgument } from '../floor-arguments';
 import { benchContent } from '../bench-world';
 
-function argument(name: string): string {
-  const index = process.argv.indexOf(name);
-  const value = index >= 0 ? process.argv[index + 1] : undefined;
-  if (value === undefined) throw new Error(`drain floor: ${name} is required`);
-  return value;
-}
-
-const db = new Database(argument('--store'));
+const db = new Database(requiredArgument('drain floor', '--store'));
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.exec('CREATE TABLE IF NOT EXISTS backlog (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');

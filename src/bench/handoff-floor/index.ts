@@ -8,20 +8,14 @@
  * Runtime: node. Arguments: `--store FILE --url URL`. Reports `{ kind: 'floor-done' }`, or `{ kind: 'failed' }`.
  */
 import Database from 'better-sqlite3';
+import { requiredArgument } from '../floor-arguments';
 import http from 'node:http';
 
-function argument(name: string): string {
-  const index = process.argv.indexOf(name);
-  const value = index >= 0 ? process.argv[index + 1] : undefined;
-  if (value === undefined) throw new Error(`handoff floor: ${name} is required`);
-  return value;
-}
-
-const db = new Database(argument('--store'));
+const db = new Database(requiredArgument('handoff floor', '--store'));
 db.pragma('journal_mode = WAL');
 db.prepare('SELECT count(*) FROM sqlite_master').get();
 http
-  .get(new URL('/_matrix/client/versions', argument('--url')), (response) => {
+  .get(new URL('/_matrix/client/versions', requiredArgument('handoff floor', '--url')), (response) => {
     response.resume();
     response.on('end', () => {
       db.close();

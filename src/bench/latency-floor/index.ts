@@ -13,14 +13,8 @@
  */
 import http from 'node:http';
 import Database from 'better-sqlite3';
+import { requiredArgument } from '../floor-arguments';
 import type { LiveEngineMessage } from '../live-engine-protocol';
-
-function argument(name: string): string {
-  const index = process.argv.indexOf(name);
-  const value = index >= 0 ? process.argv[index + 1] : undefined;
-  if (value === undefined) throw new Error(`latency floor: ${name} is required`);
-  return value;
-}
 
 function openDurable(file: string): Database.Database {
   const db = new Database(file);
@@ -87,9 +81,9 @@ function pollForever(db: Database.Database, port: number): void {
   setTimeout(() => tell({ kind: 'ready' }), 50);
 }
 
-const db = openDurable(argument('--store'));
-if (argument('--role') === 'server') serve(db);
-else pollForever(db, Number(argument('--port')));
+const db = openDurable(requiredArgument('latency floor', '--store'));
+if (requiredArgument('latency floor', '--role') === 'server') serve(db);
+else pollForever(db, Number(requiredArgument('latency floor', '--port')));
 const stop = (): void => {
   db.close();
   process.exit(0);

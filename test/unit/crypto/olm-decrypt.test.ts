@@ -22,6 +22,14 @@ function newPeer(userId?: string, deviceId?: string): LibolmPeer {
   return peer;
 }
 
+/** The normal (type 1) Olm event with one byte of our ciphertext changed: its MAC no longer checks. */
+function withFlippedByte(event: Parameters<typeof decryptToDeviceBatch>[1][number], ourKey: string): Parameters<typeof decryptToDeviceBatch>[1][number] {
+  const ciphertext = (event.content.ciphertext as Record<string, { type: 0 | 1; body: string }>)[ourKey];
+  if (ciphertext === undefined) throw new Error('no ciphertext');
+  const flipped = ciphertext.body.slice(0, 20) + (ciphertext.body[20] === 'A' ? 'B' : 'A') + ciphertext.body.slice(21);
+  return { ...event, content: { ...event.content, ciphertext: { [ourKey]: { type: 1, body: flipped } } } };
+}
+
 function decrypt(device: OurDevice, events: Parameters<typeof decryptToDeviceBatch>[1], nowMs = 2000) {
   return decryptToDeviceBatch({ state: device.state, pickleKey: device.pickleKey, identity: device.identity, nowMs }, events);
 }
@@ -87,10 +95,7 @@ describe('olm decrypt', () => {
     peer.startSession(device.identity, device.server.claim());
     decrypt(device, [peer.encrypt(device.identity, 'm.test', { n: 1 })]);
     const normal = await replyAndReceiveNormal(device, peer);
-    const ciphertext = (normal.content.ciphertext as Record<string, { type: 0 | 1; body: string }>)[device.identity.curve25519];
-    if (ciphertext === undefined) throw new Error('no ciphertext');
-    const flipped = ciphertext.body.slice(0, 20) + (ciphertext.body[20] === 'A' ? 'B' : 'A') + ciphertext.body.slice(21);
-    const tampered = { ...normal, content: { ...normal.content, ciphertext: { [device.identity.curve25519]: { type: 1, body: flipped } } } };
+    const tampered = withFlippedByte(normal, device.identity.curve25519);
     const before = olmPickles(device.store);
 
     expect(decrypt(device, [tampered])[0]).toMatchObject({ type: 'm.room.encrypted', decryptionError: 'bad-mac' });
@@ -109,10 +114,7 @@ describe('olm decrypt', () => {
     const third = await replyAndReceiveNormal(device, peer);
     const fourth = peer.encrypt(device.identity, 'm.test', { n: 4 });
     const fifth = peer.encrypt(device.identity, 'm.test', { n: 5 });
-    const ciphertext = (fourth.content.ciphertext as Record<string, { type: 0 | 1; body: string }>)[device.identity.curve25519];
-    if (ciphertext === undefined) throw new Error('no ciphertext');
-    const flipped = ciphertext.body.slice(0, 20) + (ciphertext.body[20] === 'A' ? 'B' : 'A') + ciphertext.body.slice(21);
-    const tampered = { ...fourth, content: { ...fourth.content, ciphertext: { [device.identity.curve25519]: { type: 1, body: flipped } } } };
+    const tampered = withFlippedByte(fourth, device.identity.curve25519);
 
     const rows = decrypt(device, [third, tampered, fourth, fifth]);
     expect(rows.map((row) => row.decryptionError ?? row.content.n)).toEqual([3, 'bad-mac', 4, 5]);
