@@ -7,7 +7,7 @@
  * matrix-js-sdk's among ours; handoff; contention) or sample by sample (commit versus raw insert; live latency
  * versus a bare round trip). Sizes come from `DEFAULT_SIZES` or, for CI, `QUICK_SIZES`, which only proves
  * that everything runs. Case 8 (scaling, case-scaling.ts) runs last, at its own sizes (full or tiny); `--scaling`
- * runs it alone.
+ * runs it alone, and `--case` picks any of them (the table then holds only the figures of the cases picked).
  */
 import type { BenchSizes, Figure, JudgedFigure, Progress } from './bench-types';
 import { judge } from './bench-types';
@@ -40,9 +40,12 @@ export interface BenchRun {
   progress: Progress;
   /** Case 8's sizes, when it runs. */
   scaling?: ScalingSizes;
-  /** Only case 8 (`--scaling`). */
-  scalingOnly?: boolean;
+  /** Only these cases (`--case`, `--scaling`); all of them when absent. */
+  cases?: ReadonlySet<number>;
 }
+
+/** The case numbers a run can pick, and which of them each case function's figures carry. */
+export const BENCH_CASES = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 
 export async function runBench(input: BenchRun): Promise<BenchReport> {
   const { sizes, progress } = input;
@@ -51,14 +54,15 @@ export async function runBench(input: BenchRun): Promise<BenchReport> {
   const processes = await prepareBenchProcesses();
   const figures: Figure[] = [];
   try {
-    if (input.scalingOnly !== true) figures.push(...(await runCases(world, processes, sizes, progress)));
-    if (input.scaling !== undefined) figures.push(...(await runScalingCase(world, sizes, input.scaling, progress)));
+    const wanted = (...cases: number[]) => input.cases === undefined || cases.some((n) => input.cases?.has(n) === true);
+    figures.push(...(await runCases(world, processes, sizes, progress, wanted)));
+    if (input.scaling !== undefined && wanted(8)) figures.push(...(await runScalingCase(world, sizes, input.scaling, progress)));
   } finally {
     processes.dispose();
     await world.close();
   }
   const os = await import('node:os');
-  const judged = figures.sort((a, b) => a.caseNumber - b.caseNumber).map(judge);
+  const judged = figures.filter((f) => input.cases === undefined || input.cases.has(f.caseNumber)).sort((a, b) => a.caseNumber - b.caseNumber).map(judge);
   return {
     quick: input.quick,
     sizes,
@@ -70,17 +74,26 @@ export async function runBench(input: BenchRun): Promise<BenchReport> {
   };
 }
 
-async function runCases(world: BenchWorld, processes: BenchProcesses, sizes: BenchSizes, progress: Progress): Promise<Figure[]> {
+/** Cases 1 to 7, those `wanted` picks. Case 5 is computed from case 1's drains, and case 6 from case 4's runs and the server's. */
+async function runCases(
+  world: BenchWorld,
+  processes: BenchProcesses,
+  sizes: BenchSizes,
+  progress: Progress,
+  wanted: (...cases: number[]) => boolean,
+): Promise<Figure[]> {
   const figures: Figure[] = [];
   // Live latency first, before the drains write their gigabytes: measured right after them, even the two-fsync
   // floor (no protocol at all) took 3.3-4.0 round trips instead of the 2.2 it takes on a settled machine, because
   // the host was still absorbing the drains' writes and every fsync waited on that.
-  figures.push(...(await runLatencyCase(world, sizes, progress)));
-  const drain = await runDrainCase(world, sizes, progress);
-  figures.push(...drain.figures, ...peerFigures(sizes, drain.samples));
-  figures.push(...(await runHandoffCase(world, sizes, processes, progress)));
-  figures.push(...(await runContentionCase(world, sizes, processes, progress)));
-  figures.push(...(await runServerCase(world, sizes, progress)));
-  figures.push(...(await runOlmDrainCase(world, sizes, progress)));
+  if (wanted(2)) figures.push(...(await runLatencyCase(world, sizes, progress)));
+  if (wanted(1, 5)) {
+    const drain = await runDrainCase(world, sizes, progress);
+    figures.push(...drain.figures, ...peerFigures(sizes, drain.samples));
+  }
+  if (wanted(3)) figures.push(...(await runHandoffCase(world, sizes, processes, progress)));
+  if (wanted(4, 6)) figures.push(...(await runContentionCase(world, sizes, processes, progress)));
+  if (wanted(6)) figures.push(...(await runServerCase(world, sizes, progress)));
+  if (wanted(7)) figures.push(...(await runOlmDrainCase(world, sizes, progress)));
   return figures;
 }

@@ -5,19 +5,19 @@
  *
  * Runtime: node. Progress goes to stderr; stdout carries the table, or with `--json` one JSON document with
  * every figure, its baseline and ratio. Exit code 0 whether or not targets hold (the table says which), 1 when
- * a case could not run, 2 on a usage error. `--scaling` runs the scaling case (8) alone; `--out DIR`
+ * a case could not run, 2 on a usage error. `--scaling` runs the scaling case (8) alone, `--case 2,7` the cases named; `--out DIR`
  * also writes the JSON and an HTML page with the scaling chart there (bench.json, bench.html). `--soak` runs
  * the soak instead (src/bench/soak.ts): its progress on stderr, its figures and the databases' sizes and rows
  * on stdout (or with `--json` one JSON document; with `--out DIR`, soak.json there).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { renderBenchHtml } from '../bench/bench-report-html';
 import { renderTable } from '../bench/bench-table';
 import { DEFAULT_SIZES, QUICK_SIZES } from '../bench/bench-types';
 import { FULL_SCALING, QUICK_SCALING } from '../bench/case-scaling';
-import { runBench } from '../bench/run-bench';
+import { BENCH_CASES, runBench } from '../bench/run-bench';
 import { DEFAULT_SOAK_MESSAGES, MIN_SOAK_MESSAGES, runSoak } from '../bench/soak';
 import { renderSoak } from '../bench/soak-text';
 import { parsePositiveInt, runCommand, UsageError } from './cli-errors';
@@ -29,6 +29,18 @@ interface BenchCliOptions {
   scaling?: boolean;
   messages?: number;
   out?: string;
+  case?: ReadonlySet<number>;
+}
+
+/** `--case 2,7`: the case numbers of the table's first column. */
+function parseCases(value: string): ReadonlySet<number> {
+  const cases = new Set<number>();
+  for (const part of value.split(',')) {
+    const n = Number(part.trim());
+    if (!(BENCH_CASES as readonly number[]).includes(n)) throw new InvalidArgumentError(`invalid case "${part.trim()}": cases are ${BENCH_CASES.join(', ')} (the table's first column)`);
+    cases.add(n);
+  }
+  return cases;
 }
 
 const progressSince = (startedMs: number) => (line: string) => void process.stderr.write(`bench [${((Date.now() - startedMs) / 1000).toFixed(1)} s] ${line}\n`);
@@ -68,7 +80,7 @@ async function benchCommand(options: BenchCliOptions): Promise<void> {
     quick,
     progress: progressSince(Date.now()),
     scaling: quick ? QUICK_SCALING : FULL_SCALING,
-    scalingOnly: options.scaling === true,
+    cases: options.scaling === true ? new Set([8]) : options.case,
   });
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (out !== undefined) {
@@ -94,12 +106,14 @@ export function registerBenchCommand(program: Command): void {
     .option('--quick', 'tiny sizes: only checks that every case runs (CI)')
     .option('--json', 'print every figure with its baseline and ratio as JSON on stdout')
     .option('--scaling', 'only the scaling case (8: queues and an inbox of 1M messages, 10,000 devices), about 1.5 minutes')
+    .option('--case <n,...>', 'only these cases, by the number in the table\'s first column (1 to 8), e.g. --case 2,7', parseCases)
     .option('--out <dir>', 'also write the JSON and an HTML page with the charts into this directory')
     .option('--soak', `instead: a soak of ${DEFAULT_SOAK_MESSAGES.toLocaleString('en-US')} messages through the main process and notifiers (store size, memory, latency)`)
     .option('--messages <n>', `with --soak: how many to-device messages (at least ${MIN_SOAK_MESSAGES.toLocaleString('en-US')})`, parsePositiveInt('messages'))
     .action((options: BenchCliOptions) =>
       runCommand(async () => {
         if (options.messages !== undefined && options.soak !== true) throw new UsageError('--messages goes with --soak');
+        if (options.case !== undefined && (options.scaling === true || options.soak === true)) throw new UsageError('--case does not go with --scaling (which is --case 8) or --soak');
         if (options.scaling === true && options.quick === true) throw new UsageError('--scaling and --quick do not go together (--quick runs the scaling case too, at tiny sizes)');
         await (options.soak === true ? soakCommand(options) : benchCommand(options));
         // matrix-js-sdk arms a `localTimeoutMs` timer per request (http-api/fetch.js `timeoutSignal`) that stopping

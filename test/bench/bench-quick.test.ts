@@ -1,4 +1,4 @@
-// bench: `todevice bench --quick --json` runs every benchmark case (the scaling case 8 included) and reports, for each, a finite figure, a
+// bench: `todevice bench --quick --json` runs every benchmark case (or, with `--case`, those named) (the scaling case 8 included) and reports, for each, a finite figure, a
 // finite positive baseline measured in the same run and their ratio; with `--out` it also writes the JSON and the
 // HTML page (the scaling chart in it). No timing is asserted: a quick run's sizes
 // are far too small to judge the targets, and these machines are shared.
@@ -38,5 +38,17 @@ describe('todevice bench --quick', () => {
       expect(figure.ratio, figure.name).toBeCloseTo(figure.value / figure.baseline, 9);
     }
     expect(report.figures.filter((f) => f.target !== undefined).length).toBeGreaterThanOrEqual(13);
+  }, 180_000);
+
+  it('bench: --case runs only the cases named, and an unknown case is a usage error', async () => {
+    const { stdout } = await run('node', ['bin/todevice.mjs', 'bench', '--quick', '--json', '--case', '2,7'], { maxBuffer: 10_000_000, timeout: 170_000 });
+    const report = JSON.parse(stdout) as { figures: ReportFigure[] };
+    expect([...new Set(report.figures.map((f) => f.caseNumber))].sort()).toEqual([2, 7]);
+    const refused = await run('node', ['bin/todevice.mjs', 'bench', '--case', '9']).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(refused?.code).toBe(2);
+    expect(refused?.stderr).toContain('invalid case "9"');
   }, 180_000);
 });
