@@ -9,9 +9,17 @@ import type { SoakPoint, SoakReport } from './soak';
 import { mib } from './store-growth';
 
 const n = (value: number): string => value.toLocaleString('en-US');
+const SHOWN_TABLE_BYTES = 0.05 * 1024 * 1024;
 
 function rowsLine(rows: Record<string, number>): string {
   return Object.entries(rows).map(([table, count]) => `${table} ${n(count)}`).join(', ');
+}
+
+/** Tables of at least 0.05 MiB by name, largest first; the rest summed as `other`. */
+function bytesLine(tableBytes: Record<string, number>): string {
+  const listed = Object.entries(tableBytes).filter(([, bytes]) => bytes >= SHOWN_TABLE_BYTES);
+  const other = Object.values(tableBytes).reduce((sum, bytes) => sum + (bytes < SHOWN_TABLE_BYTES ? bytes : 0), 0);
+  return [...listed.map(([table, bytes]) => `${table} ${mib(bytes)}`), `other ${mib(other)}`].join(', ');
 }
 
 function pointLines(label: string, point: SoakPoint): string[] {
@@ -20,6 +28,7 @@ function pointLines(label: string, point: SoakPoint): string[] {
     `  client.db ${mib(point.client.fileBytes)} MiB (WAL ${mib(point.client.walBytes)} MiB, ${n(point.client.freePages)} free pages); ` +
       `inbox rows removed ${n(point.client.removedInboxRows)}, skipped for the notifier ${n(point.client.notifierRowsSkipped)}`,
     `    rows: ${rowsLine(point.client.rows)}`,
+    `    MiB per table (indexes included): ${bytesLine(point.client.tableBytes)}`,
     `  server db ${mib(point.server.fileBytes)} MiB (WAL ${mib(point.server.walBytes)} MiB)`,
     `    rows: ${rowsLine(point.server.rows)}`,
     `  main RSS ${(point.mainRssKb / 1024).toFixed(1)} MiB`,

@@ -31,6 +31,7 @@ import { StoreMaintenance } from '../store/maintenance';
 import { openStore, type ClientStore } from '../store/open-store';
 import { KEEP_ALL, retentionPolicyOf, writeRetentionPolicy, type RetentionOptions } from '../store/retention-policy';
 import { readStorageStats, type StorageStats } from '../store/storage-stats';
+import { tableBytes } from '../store/table-bytes';
 import { checkpointPassive } from '../store/wal-checkpoint';
 import { startBenchWorld, type BenchWorld } from './bench-world';
 
@@ -42,6 +43,8 @@ export interface GrowthPoint {
   walBytes: number;
   freePages: number;
   rows: StorageStats['rows'];
+  /** Bytes of the database file per table, indexes included (src/store/table-bytes.ts). */
+  tableBytes: Record<string, number>;
   removedInboxRows: number;
   notifierRowsSkipped: number;
 }
@@ -146,6 +149,7 @@ export function growthPointOf(store: ClientStore, handled: number): GrowthPoint 
     walBytes: stats.walBytes,
     freePages: stats.freePages,
     rows: stats.rows,
+    tableBytes: tableBytes(store),
     removedInboxRows: stats.removed.inboxRows,
     notifierRowsSkipped: stats.removed.notifierRowsSkipped,
   };

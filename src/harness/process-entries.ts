@@ -7,7 +7,8 @@
  * 0.1 s). better-sqlite3 and the two crypto libraries (each loads its .wasm beside itself; libolm's olm.js also
  * needs CommonJS `require` and `__dirname`) stay external and are imported by absolute path, so the bundle runs
  * from any directory. The bundle is built from the same source files the app runs; nothing is reimplemented. When
- * esbuild cannot be loaded the entries are started through tsx instead: slower, same behaviour.
+ * esbuild cannot be loaded the entries are started through tsx instead: slower, same behaviour. Either way an
+ * entry gets the V8 options the app starts it with (the main sync process's young-generation cap).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +16,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SYNC_PROCESS_V8_FLAGS } from '../main/host/sync-process-launcher';
 
 /** The app's two entries, and the bench's handoff floor (a bare process started the same way, to compare with). */
 export type EntryName = 'notifier' | 'main-sync' | 'handoff-floor';
@@ -23,6 +25,13 @@ const sourceEntries: Record<EntryName, string> = {
   notifier: fileURLToPath(new URL('../notifier/index.ts', import.meta.url)),
   'main-sync': fileURLToPath(new URL('../main/sync-process/index.ts', import.meta.url)),
   'handoff-floor': fileURLToPath(new URL('../bench/handoff-floor/index.ts', import.meta.url)),
+};
+
+/** V8 options per entry, as the app starts it (its launcher's, src/main/host/sync-process-launcher.ts). */
+const entryV8Flags: Record<EntryName, readonly string[]> = {
+  notifier: [],
+  'main-sync': SYNC_PROCESS_V8_FLAGS,
+  'handoff-floor': [],
 };
 
 export interface StartedProcess {
@@ -44,14 +53,14 @@ export async function prepareEntries(): Promise<ProcessEntries> {
   if (bundled !== undefined) {
     return {
       mode: 'bundle',
-      start: (entry, argv, env) => startProcess(path.join(bundled, `${entry}.mjs`), [], argv, env),
+      start: (entry, argv, env) => startProcess(path.join(bundled, `${entry}.mjs`), [...entryV8Flags[entry]], argv, env),
       dispose: () => fs.rmSync(bundled, { recursive: true, force: true }),
     };
   }
   const tsx = ['--import', import.meta.resolve('tsx')];
   return {
     mode: 'tsx',
-    start: (entry, argv, env) => startProcess(sourceEntries[entry], tsx, argv, env),
+    start: (entry, argv, env) => startProcess(sourceEntries[entry], [...entryV8Flags[entry], ...tsx], argv, env),
     dispose: () => undefined,
   };
 }

@@ -10,11 +10,14 @@
  * short transaction, so a commit waits for at most one of them (README figures: a few milliseconds each).
  * Two cadences, and a third while behind:
  * - every `compactIntervalMs`: the notifier window (compaction waits for that cursor), inbox compaction (rows
- *   every consumer passed, `COMPACTION_BATCH_ROWS` at most), and pruning `handled` for every consumer with a
- *   cursor (it grows with the inbox);
- * - every `slowIntervalMs`: pruning `handled` (any consumer), `event_log`, `notifications`, `timeline`,
- *   the one-time auto-vacuum conversion once compaction has caught up, then an incremental vacuum step and a
- *   PASSIVE checkpoint so the file shrinks;
+ *   every consumer passed, `COMPACTION_BATCH_ROWS` at most), pruning `handled` for every consumer with a cursor
+ *   (it grows with the inbox; as many rows per consumer), then an incremental vacuum step (at most
+ *   `vacuumPagesPerStep` pages, only when more than `MIN_FREE_PAGES` are free; once per interval even while
+ *   compaction is behind) and a PASSIVE checkpoint, so the file gives back what compaction and pruning freed
+ *   within seconds. On the slow cadence alone it carried up to 30 s of freed pages (700 pages, a fifth of the
+ *   file, at the end of a soak); a step of 512 pages takes a few milliseconds, one short transaction;
+ * - every `slowIntervalMs`: pruning `handled` (any consumer), `event_log`, `notifications`, `timeline`, and
+ *   the one-time auto-vacuum conversion once compaction has caught up;
  * - every `behindIntervalMs` (50 ms), for a task that stopped at its bound: compaction, or the slow tasks. At
  *   one bounded batch a second, compaction removed 1,000 rows a second while a drain or a burst delivers ten or
  *   twenty times that (`todevice bench --soak`: 875,000 rows left in the inbox after 1,000,000 messages); at
@@ -31,7 +34,7 @@ import type { Clock } from '../shared/clock';
 import { systemClock } from '../shared/clock';
 import { convertToIncrementalAutoVacuum, incrementalVacuumStep, type ConversionResult } from './auto-vacuum';
 import { listCursors, NOTIFIER_CONSUMER, registerConsumer } from './cursors';
-import { compactInbox, MAINTENANCE_SCOPE, skipPastWindow } from './inbox-compaction';
+import { COMPACTION_BATCH_ROWS, compactInbox, MAINTENANCE_SCOPE, skipPastWindow } from './inbox-compaction';
 import { handledConsumers, pruneEventLog, pruneHandled, pruneNotifications, pruneTimeline, type PruneOutcome } from './log-retention';
 import type { ClientStore } from './open-store';
 import { retentionPolicyOf } from './retention-policy';
@@ -63,9 +66,16 @@ export interface MaintenanceReport {
 export const DEFAULT_COMPACT_INTERVAL_MS = 1000;
 export const DEFAULT_SLOW_INTERVAL_MS = 30_000;
 export const DEFAULT_BEHIND_INTERVAL_MS = 50;
+/**
+ * `handled` rows one prune removes per consumer, as many as one compaction batch: pruning folds each row into the
+ * running totals (a distinct-tag lookup per row), 15 ms for 1,000 rows here and 50 to 100 ms for the prune
+ * functions' default 5,000, a pause of the main process's loop and of every other writer. A drain adds rows at
+ * the inbox's pace, so the same batch, at the same cadence, keeps up with it.
+ */
+const HANDLED_BATCH_ROWS = COMPACTION_BATCH_ROWS;
 /** Batches one step runs at most while behind (see `behindBatches`). */
 const MAX_BEHIND_BATCHES = 10;
-const DEFAULT_VACUUM_PAGES_PER_STEP = 2048;
+const DEFAULT_VACUUM_PAGES_PER_STEP = 512;
 /** Free pages left alone: the next inserts reuse them, and returning them would only make the file grow again. */
 const MIN_FREE_PAGES = 256;
 
@@ -79,6 +89,7 @@ export class StoreMaintenance {
   private readonly vacuumPagesPerStep: number;
   private nextCompactAtMs = Number.NEGATIVE_INFINITY;
   private nextSlowAtMs = Number.NEGATIVE_INFINITY;
+  private nextVacuumAtMs = Number.NEGATIVE_INFINITY;
   private inboxCaughtUp = false;
   private slowCaughtUp = true;
   private lastCompactAtMs = Number.NEGATIVE_INFINITY;
@@ -101,6 +112,8 @@ export class StoreMaintenance {
     const compactDue = nowMs >= this.nextCompactAtMs;
     const slowDue = nowMs >= this.nextSlowAtMs;
     if (!compactDue && !slowDue) return undefined;
+    // With a compaction, at most once per `compactIntervalMs` (a compaction behind comes every 50 ms).
+    const vacuumDue = compactDue && nowMs >= this.nextVacuumAtMs;
     const report = emptyReport();
     if (compactDue) {
       const batches = this.inboxCaughtUp ? 1 : this.behindBatches(this.lastCompactAtMs, nowMs);
@@ -119,6 +132,11 @@ export class StoreMaintenance {
       }
       this.lastSlowAtMs = nowMs;
       this.nextSlowAtMs = nowMs + (this.slowCaughtUp ? this.slowIntervalMs : this.behindIntervalMs);
+    }
+    if (vacuumDue) {
+      // After the deletions above, so the pages they freed can go in this step.
+      this.vacuum(nowMs, report);
+      this.nextVacuumAtMs = nowMs + this.compactIntervalMs;
     }
     return report;
   }
@@ -139,6 +157,7 @@ export class StoreMaintenance {
     const report = emptyReport();
     this.compact(nowMs, report);
     this.slowTasks(nowMs, report);
+    this.vacuum(nowMs, report);
     return report;
   }
 
@@ -165,7 +184,7 @@ export class StoreMaintenance {
     // the slow tasks also prune any other consumer's rows.
     let handledCaughtUp = true;
     for (const { consumer } of listCursors(this.store)) {
-      const pruned = pruneHandled(this.store, consumer, { limit: policy.handled, nowMs });
+      const pruned = pruneHandled(this.store, consumer, { limit: policy.handled, nowMs, maxRows: HANDLED_BATCH_ROWS });
       report.pruned.handled += pruned.deleted;
       handledCaughtUp &&= pruned.caughtUp;
     }
@@ -180,7 +199,7 @@ export class StoreMaintenance {
     const store = this.store;
     const outcomes: PruneOutcome[] = [];
     for (const consumer of handledConsumers(store)) {
-      const outcome = pruneHandled(store, consumer, { limit: policy.handled, nowMs });
+      const outcome = pruneHandled(store, consumer, { limit: policy.handled, nowMs, maxRows: HANDLED_BATCH_ROWS });
       report.pruned.handled += outcome.deleted;
       outcomes.push(outcome);
     }
@@ -195,7 +214,6 @@ export class StoreMaintenance {
       const conversion = convertToIncrementalAutoVacuum(store);
       if (conversion.kind !== 'already-incremental') report.autoVacuum = conversion;
     }
-    this.vacuum(nowMs, report);
     return outcomes.every((outcome) => outcome.caughtUp) && this.inboxCaughtUp;
   }
 

@@ -12,7 +12,7 @@ interface SoakJson {
   pushes: number;
   roomMessages: number;
   mainRssAtStartKb: number;
-  warmup: { messages: number; client: { fileBytes: number; rows: Record<string, number> }; server: { fileBytes: number; rows: Record<string, number> }; mainRssKb: number };
+  warmup: { messages: number; client: { fileBytes: number; rows: Record<string, number>; tableBytes: Record<string, number> }; server: { fileBytes: number; rows: Record<string, number> }; mainRssKb: number };
   end: SoakJson['warmup'];
   latency: { first: { p50: number; p99: number; samples: number }; last: { p50: number; p99: number; samples: number } };
   notifierFailures: string[];
@@ -34,6 +34,8 @@ describe('todevice bench --soak', () => {
       expect(point.client.fileBytes).toBeGreaterThan(0);
       expect(point.server.fileBytes).toBeGreaterThan(0);
       expect(point.client.rows.inbox).toBeGreaterThan(0);
+      expect(point.client.tableBytes.inbox).toBeGreaterThan(0);
+      expect(Object.values(point.client.tableBytes).reduce((sum, n) => sum + n, 0)).toBeLessThanOrEqual(point.client.fileBytes);
       expect(point.server.rows.to_device_queue).toBeGreaterThanOrEqual(0);
       expect(Number.isFinite(point.mainRssKb) && point.mainRssKb > 0).toBe(true);
     }

@@ -16,9 +16,17 @@ export interface ForkedUtility {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function forkUtility(entryFile: string, argv: string[], env: Record<string, string> | undefined, serviceName: string): ForkedUtility {
+/** `v8Flags`: options for the utility process's V8 (its heap limits), passed as its `execArgv`. */
+export function forkUtility(
+  entryFile: string,
+  argv: string[],
+  env: Record<string, string> | undefined,
+  serviceName: string,
+  v8Flags: readonly string[] = [],
+): ForkedUtility {
   const child = utilityProcess.fork(entryFile, argv, {
     env: { ...process.env, ...env },
+    execArgv: [...v8Flags],
     stdio: 'inherit',
     serviceName,
   });

@@ -7,13 +7,13 @@
  */
 import type { PickleKey } from '../../crypto/pickle-key';
 import { pickleKeyMessage } from '../../crypto/pickle-key-handoff';
-import { syncProcessArgv, type LaunchedProcess, type SyncProcessLauncher } from '../host/sync-process-launcher';
+import { SYNC_PROCESS_V8_FLAGS, syncProcessArgv, type LaunchedProcess, type SyncProcessLauncher } from '../host/sync-process-launcher';
 import { forkUtility } from './fork-utility';
 
 export function utilitySyncProcessLauncher(syncEntryFile: string, pickleKey: PickleKey): SyncProcessLauncher {
   return {
     launch(args): LaunchedProcess {
-      const forked = forkUtility(syncEntryFile, [...syncProcessArgv(args), '--pickle-key', 'parent'], args.env, 'todevice main sync');
+      const forked = forkUtility(syncEntryFile, [...syncProcessArgv(args), '--pickle-key', 'parent'], args.env, 'todevice main sync', SYNC_PROCESS_V8_FLAGS);
       // The key goes over the process's own message port, never through its arguments or environment.
       forked.child.postMessage(pickleKeyMessage(pickleKey));
       return {

@@ -14,9 +14,10 @@ export interface ForkedProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function forkTypeScript(entryPath: string, argv: string[], env: Record<string, string> = {}): ForkedProcess {
+/** `v8Flags`: options for the child's V8 (its heap limits), before the tsx loader. */
+export function forkTypeScript(entryPath: string, argv: string[], env: Record<string, string> = {}, v8Flags: readonly string[] = []): ForkedProcess {
   const child = fork(entryPath, argv, {
-    execArgv: ['--import', import.meta.resolve('tsx')],
+    execArgv: [...v8Flags, '--import', import.meta.resolve('tsx')],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

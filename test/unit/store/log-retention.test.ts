@@ -45,6 +45,26 @@ describe('handled retention', () => {
     expect(summarizeHandled(store, 'main')).toEqual(before);
   });
 
+  it('handled: by default each consumer keeps its newest 10,000 rows (the notifier window), with its totals unchanged', () => {
+    const store = tempStore();
+    const rows = 12_500;
+    store.immediate(() => {
+      for (let n = 1; n <= rows; n += 1) {
+        handle(store, 'main', n, `t${n}`, n);
+        handle(store, 'notifier', n, `t${n}`, n);
+      }
+    });
+    const maintenance = new StoreMaintenance({ store, clock: { nowMs: () => rows + 1 } });
+    // Bounded batches: a few runs prune it all, and then nothing more goes.
+    for (let run = 0; run < 10 && maintenance.runAll().pruned.handled > 0; run += 1);
+    expect(maintenance.runAll().pruned.handled).toBe(0);
+    for (const consumer of ['main', 'notifier']) {
+      const kept = store.db.prepare('SELECT count(*) AS n, min(seq) AS oldest FROM handled WHERE consumer = ?').get(consumer);
+      expect(kept).toEqual({ n: retentionPolicyOf(store).notifierWindow.maxRows, oldest: rows - 10_000 + 1 });
+      expect(summarizeHandled(store, consumer)).toEqual({ rows, distinctTags: rows, duplicates: 0 });
+    }
+  });
+
   it('handled: rows older than the age limit go, young ones stay; the harness policy keeps all of them', () => {
     const store = tempStore();
     store.immediate(() => {

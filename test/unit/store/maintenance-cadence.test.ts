@@ -70,6 +70,35 @@ describe('maintenance cadence', () => {
     expect(store.db.prepare('SELECT count(*) AS n FROM handled').get()).toEqual({ n: 10 });
   });
 
+  it('maintenance cadence: handled is pruned one compaction batch per consumer at a time, so no prune holds the loop for long', () => {
+    const store = tempStore();
+    writeRetentionPolicy(store, { handled: { maxRows: 10, maxAgeMs: null } });
+    let nowMs = 1000;
+    const clock = { nowMs: () => nowMs };
+    const maintenance = new StoreMaintenance({ store, clock });
+    // The first step runs the slow tasks too; after it they are 30 s away, and compaction alone prunes.
+    maintenance.step();
+    const rows = 2 * COMPACTION_BATCH_ROWS + 500 + 10;
+    const events = Array.from({ length: rows }, (_, i) => ({ type: 'm.test', sender: '@a:x', content: { tag: `t${i}` } }));
+    store.immediate(() => appendToInbox(store, events, { receivedAtMs: 0, process: 'main', pid: 1, batchSince: null, batchNextBatch: 'n' }));
+    for (const consumer of [MAIN_CONSUMER, NOTIFIER_CONSUMER]) {
+      consume(store, consumer, (row, db) => recordHandled(db, consumer, row, nowMs), { clock, maxRows: rows });
+    }
+    const prunedAt = (atMs: number): number | undefined => {
+      nowMs = atMs;
+      return maintenance.step()?.pruned.handled;
+    };
+    // Two consumers, one batch each per compaction; behind, the next batch comes after the behind interval.
+    const startMs = 1000 + DEFAULT_COMPACT_INTERVAL_MS;
+    expect(prunedAt(startMs)).toBe(2 * COMPACTION_BATCH_ROWS);
+    expect(prunedAt(startMs + DEFAULT_BEHIND_INTERVAL_MS)).toBe(2 * COMPACTION_BATCH_ROWS);
+    expect(prunedAt(startMs + 2 * DEFAULT_BEHIND_INTERVAL_MS)).toBe(2 * 500);
+    expect(store.db.prepare('SELECT consumer, count(*) AS n FROM handled GROUP BY consumer ORDER BY consumer').all()).toEqual([
+      { consumer: MAIN_CONSUMER, n: 10 },
+      { consumer: NOTIFIER_CONSUMER, n: 10 },
+    ]);
+  });
+
   it("maintenance cadence: the notifier's window moves at the compaction cadence, so compaction is not held for 30 s", () => {
     const store = tempStore();
     writeRetentionPolicy(store, { inbox: { maxRows: 0, maxAgeMs: null }, notifierWindow: { maxRows: 10, maxAgeMs: null } });

@@ -8,9 +8,12 @@ import { autoVacuumMode, convertToIncrementalAutoVacuum, freePageCount } from '.
 import { commitBatch } from '../../../src/store/commit-batch';
 import { MAIN_CONSUMER, NOTIFIER_CONSUMER, advanceCursor, registerConsumer } from '../../../src/store/cursors';
 import { inboxStats, listInbox } from '../../../src/store/inbox';
-import { StoreMaintenance } from '../../../src/store/maintenance';
+import { compactInbox } from '../../../src/store/inbox-compaction';
+import { DEFAULT_COMPACT_INTERVAL_MS, StoreMaintenance } from '../../../src/store/maintenance';
+import { tableBytes } from '../../../src/store/table-bytes';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../../src/store/migrations/registry';
 import { openStore, WAL_SIZE_LIMIT_BYTES, type ClientStore } from '../../../src/store/open-store';
+import { retentionPolicyOf } from '../../../src/store/retention-policy';
 import { readToken } from '../../../src/store/token';
 import { checkpointPassive } from '../../../src/store/wal-checkpoint';
 import { tempDir, tempStore } from './temp-store';
@@ -115,6 +118,53 @@ describe('auto-vacuum', () => {
     checkpointPassive(store);
     expect(freePageCount(store)).toBeLessThan(256);
     expect(fileSize(store.path)).toBeLessThan(fullBytes / 4);
+  });
+});
+
+describe('free pages at the compaction cadence', () => {
+  it('vacuum: free pages that compaction leaves are given back within one compaction interval, not only every 30 s', () => {
+    const store = tempStore();
+    let nowMs = 1000;
+    const maintenance = new StoreMaintenance({ store, clock: { nowMs: () => nowMs } });
+    // The first step runs every task, the slow ones too; the next slow step is 30 s away.
+    expect(maintenance.step()).toBeDefined();
+    commitBatches(store, 40, 100);
+    registerConsumer(store, MAIN_CONSUMER);
+    for (const consumer of [MAIN_CONSUMER, NOTIFIER_CONSUMER]) advanceCursor(store, consumer, inboxStats(store).lastSeq, 1);
+    // What compaction's batches delete over a second of a drain, done at once.
+    expect(compactInbox(store, { limit: retentionPolicyOf(store).inbox, nowMs, maxRows: 10_000 }).deleted).toBe(4000 - 200);
+    checkpointPassive(store);
+    const freeBefore = freePageCount(store);
+    const bytesBefore = fileSize(store.path);
+    expect(freeBefore).toBeGreaterThan(256);
+    nowMs = 1000 + DEFAULT_COMPACT_INTERVAL_MS;
+    const report = maintenance.step();
+    expect(report?.vacuumPagesFreed).toBeGreaterThan(0);
+    checkpointPassive(store);
+    expect(freePageCount(store)).toBeLessThan(freeBefore);
+    expect(fileSize(store.path)).toBeLessThan(bytesBefore);
+  });
+});
+
+describe('bytes per table', () => {
+  it('table bytes: every page of the file is a table, an index or a free page, and the inbox holds most of a store of messages', () => {
+    const store = tempStore();
+    commitBatches(store, 20, 100);
+    checkpointPassive(store);
+    const bytes = tableBytes(store);
+    const pageBytes = store.db.pragma('page_size', { simple: true }) as number;
+    const total = Object.values(bytes).reduce((sum, n) => sum + n, 0) + freePageCount(store) * pageBytes;
+    // What is left are auto-vacuum's pointer-map pages: one per page_size / 5 pages of the file.
+    const pageCount = store.db.pragma('page_count', { simple: true }) as number;
+    const pointerMapBytes = fileSize(store.path) - total;
+    expect(pointerMapBytes % pageBytes).toBe(0);
+    expect(pointerMapBytes / pageBytes).toBeGreaterThanOrEqual(1);
+    expect(pointerMapBytes / pageBytes).toBeLessThanOrEqual(Math.ceil(pageCount / Math.floor(pageBytes / 5)));
+    expect(Object.keys(bytes)[0]).toBe('inbox');
+    expect(bytes.inbox).toBeGreaterThan(2000 * 360);
+    // An index counts with its table.
+    expect(Object.keys(bytes)).not.toContain('sqlite_autoindex_handled_1');
+    expect(Object.keys(bytes)).toContain('handled');
   });
 });
 
