@@ -105,8 +105,8 @@ export class OlmMemoryState implements OlmStateStore {
     this.base.rememberMessage(senderKey, messageHash, nowMs);
   }
 
-  countOutcome(outcome: string, nowMs: number): void {
-    this.base.countOutcome(outcome, nowMs);
+  countOutcome(outcome: string, nowMs: number, count?: number): void {
+    this.base.countOutcome(outcome, nowMs, count);
   }
 
   readWedged(senderKey: string): ReturnType<OlmStateStore['readWedged']> {

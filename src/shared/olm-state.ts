@@ -147,8 +147,8 @@ export interface OlmStateStore {
   writeKeyCounts(counts: OlmKeyCounts): void;
   isMessageKnown(senderKey: string, messageHash: string): boolean;
   rememberMessage(senderKey: string, messageHash: string, nowMs: number): void;
-  /** Adds one to the counter of `outcome` (`decrypted`, a failure reason, `dummy-sent`, …). */
-  countOutcome(outcome: string, nowMs: number): void;
+  /** Adds `count` (one when not given) to the counter of `outcome` (`decrypted`, a failure reason, `dummy-sent`, …). */
+  countOutcome(outcome: string, nowMs: number, count?: number): void;
   readWedged(senderKey: string): OlmWedgedRecord | undefined;
   saveWedged(record: OlmWedgedRecord): void;
   listWedged(): OlmWedgedRecord[];
