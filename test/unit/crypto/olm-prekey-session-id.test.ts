@@ -64,15 +64,16 @@ describe('olm pre-key session ID', () => {
     expect(pair.inbound.matches_inbound_from(pair.recipientKey, pair.body)).toBe(false);
   });
 
-  it('olm pre-key: a message not in libolm own form names no session, so libolm is asked instead', async () => {
+  it('olm pre-key: a message that does not start as libolm writes one names no session, so libolm is asked instead', async () => {
     const pair = await preKeyPair();
     const bytes = Buffer.from(pair.body, 'base64');
     const otherVersion = Buffer.from(bytes);
     otherVersion[0] = 2;
     const variants = {
-      padded: bytes.toString('base64'),
-      base64url: bytes.toString('base64url'),
+      padded: `${pair.body}${'='.repeat((4 - (pair.body.length % 4)) % 4 || 4)}`,
+      base64urlInTheKeys: `${pair.body.slice(0, 10)}-${pair.body.slice(11)}`,
       withSpace: `${pair.body.slice(0, 10)} ${pair.body.slice(10)}`,
+      oneCharacterOver: `${pair.body}${'A'.repeat((5 - (pair.body.length % 4)) % 4)}`,
       truncated: unpadded(bytes.subarray(0, bytes.length - 3)),
       trailingByte: unpadded(Buffer.concat([bytes, Buffer.from([0])])),
       otherVersion: unpadded(otherVersion),
