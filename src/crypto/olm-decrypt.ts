@@ -91,11 +91,11 @@ function decryptEvent(context: OlmDecryptContext, working: OlmWorkingSet, bookke
   const hash = messageHash(senderKey, mine.type, mine.body);
   const attempt = mine.type === 1 ? decryptNormal(working, senderKey, mine.body, nowMs) : decryptPreKey(working, senderKey, mine.body, nowMs);
   if (!attempt.ok) {
-    if (SESSION_ERRORS.has(attempt.reason) && state.isMessageKnown(senderKey, hash)) return failed(bookkeeping, event, 'replayed');
+    if (SESSION_ERRORS.has(attempt.reason) && bookkeeping.isMessageKnown(senderKey, hash)) return failed(bookkeeping, event, 'replayed');
     if (SESSION_ERRORS.has(attempt.reason)) recordWedged(state, device, attempt.reason, nowMs);
     return failed(bookkeeping, event, attempt.reason);
   }
-  state.rememberMessage(senderKey, hash, nowMs);
+  bookkeeping.rememberMessage(senderKey, hash);
   const checked = checkPayload(attempt.plaintext, event, identity, device);
   if (!checked.ok) return failed(bookkeeping, event, checked.reason);
   bookkeeping.count('decrypted');
