@@ -13,8 +13,9 @@
  *     `/keys/query`; an unknown device is left encrypted (`unknown-device`) BEFORE anything is decrypted, so no
  *     message key or one-time key is spent and the row can be decrypted once the device is known;
  *  3. a normal (type 1) message is tried on every session with that sender key, most recently used first; a
- *     pre-key (type 0) message goes to the session it belongs to (`matches_inbound_from`), or else creates a new
- *     inbound session, which removes the one-time key it used from the account in this same transaction;
+ *     pre-key (type 0) message goes to the session it belongs to (found by the session ID the message's keys
+ *     give, olm-prekey-session-id.ts, or for a message not in libolm's own form by `matches_inbound_from`), or
+ *     else creates a new inbound session, which removes the one-time key it used from the account in this same transaction;
  *  4. the payload must name the event's sender, our user as recipient, our ed25519 key as `recipient_keys`, and
  *     the sender device's ed25519 key as `keys` (libolm checks none of these). A failed check keeps the session's
  *     progress (the message was authentic Olm from that key) but not the event, as matrix-rust-sdk does.
@@ -23,13 +24,15 @@
  * the wedged-session recovery (olm-unwedge.ts) unless the message is one we decrypted before (`replayed`: its key
  * was spent by an earlier delivery, the session is fine). Other events pass through unchanged.
  */
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import type { InboxEventInput, OlmDecryptionFailure, OlmDeviceRecord, OlmStateStore } from '../shared/olm-state';
 import { ENCRYPTED_TO_DEVICE_TYPE, isObject, OLM_ALGORITHM } from '../shared/olm-wire';
 import type { ToDeviceEvent } from '../shared/wire';
 import type { OlmIdentity } from './olm-account';
 import { olm, type OlmSession } from './olm-library';
-import { OlmWorkingSet } from './olm-working-set';
+import { OlmPassBookkeeping } from './olm-pass-bookkeeping';
+import { preKeyMessageSessionId } from './olm-prekey-session-id';
+import { OlmWorkingSet, type SessionEntry } from './olm-working-set';
 import type { PickleKey } from './pickle-key';
 import { sealSecret } from './secret-box';
 
@@ -55,9 +58,11 @@ export function decryptToDeviceBatch(context: OlmDecryptContext, events: readonl
   if (!events.some((event) => event.type === ENCRYPTED_TO_DEVICE_TYPE)) return [...events];
   return context.state.immediate(() => {
     const working = new OlmWorkingSet(context.state, context.pickleKey);
+    const bookkeeping = new OlmPassBookkeeping(context.state);
     try {
-      const rows = events.map((event) => (event.type === ENCRYPTED_TO_DEVICE_TYPE ? decryptEvent(context, working, event) : event));
+      const rows = events.map((event) => (event.type === ENCRYPTED_TO_DEVICE_TYPE ? decryptEvent(context, working, bookkeeping, event) : event));
       working.flush(context.nowMs);
+      bookkeeping.flush(context.nowMs);
       return rows;
     } finally {
       working.free();
@@ -65,33 +70,35 @@ export function decryptToDeviceBatch(context: OlmDecryptContext, events: readonl
   });
 }
 
-function decryptEvent(context: OlmDecryptContext, working: OlmWorkingSet, event: ToDeviceEvent): InboxEventInput {
+/** The event as it arrived, with the reason it stays encrypted (counted). */
+function failed(bookkeeping: OlmPassBookkeeping, event: ToDeviceEvent, reason: OlmDecryptionFailure): InboxEventInput {
+  bookkeeping.count(reason);
+  return { type: event.type, sender: event.sender, content: event.content, decryptionError: reason };
+}
+
+function decryptEvent(context: OlmDecryptContext, working: OlmWorkingSet, bookkeeping: OlmPassBookkeeping, event: ToDeviceEvent): InboxEventInput {
   const { state, identity, nowMs } = context;
-  const failed = (reason: OlmDecryptionFailure): InboxEventInput => {
-    state.countOutcome(reason, nowMs);
-    return { type: event.type, sender: event.sender, content: event.content, decryptionError: reason };
-  };
   const content = event.content;
-  if (content.algorithm !== OLM_ALGORITHM) return failed(typeof content.algorithm === 'string' ? 'unsupported-algorithm' : 'malformed');
+  if (content.algorithm !== OLM_ALGORITHM) return failed(bookkeeping, event, typeof content.algorithm === 'string' ? 'unsupported-algorithm' : 'malformed');
   const senderKey = content.sender_key;
-  if (typeof senderKey !== 'string' || !isObject(content.ciphertext)) return failed('malformed');
+  if (typeof senderKey !== 'string' || !isObject(content.ciphertext)) return failed(bookkeeping, event, 'malformed');
   const mine = content.ciphertext[identity.curve25519];
-  if (mine === undefined) return failed('wrong-recipient');
-  if (!isObject(mine) || (mine.type !== 0 && mine.type !== 1) || typeof mine.body !== 'string') return failed('malformed');
-  const device = state.deviceByCurve25519(event.sender, senderKey);
-  if (device === undefined) return failed('unknown-device');
+  if (mine === undefined) return failed(bookkeeping, event, 'wrong-recipient');
+  if (!isObject(mine) || (mine.type !== 0 && mine.type !== 1) || typeof mine.body !== 'string') return failed(bookkeeping, event, 'malformed');
+  const device = bookkeeping.deviceByCurve25519(event.sender, senderKey);
+  if (device === undefined) return failed(bookkeeping, event, 'unknown-device');
 
   const hash = messageHash(senderKey, mine.type, mine.body);
   const attempt = mine.type === 1 ? decryptNormal(working, senderKey, mine.body, nowMs) : decryptPreKey(working, senderKey, mine.body, nowMs);
   if (!attempt.ok) {
-    if (SESSION_ERRORS.has(attempt.reason) && state.isMessageKnown(senderKey, hash)) return failed('replayed');
+    if (SESSION_ERRORS.has(attempt.reason) && bookkeeping.isMessageKnown(senderKey, hash)) return failed(bookkeeping, event, 'replayed');
     if (SESSION_ERRORS.has(attempt.reason)) recordWedged(state, device, attempt.reason, nowMs);
-    return failed(attempt.reason);
+    return failed(bookkeeping, event, attempt.reason);
   }
-  state.rememberMessage(senderKey, hash, nowMs);
+  bookkeeping.rememberMessage(senderKey, hash);
   const checked = checkPayload(attempt.plaintext, event, identity, device);
-  if (!checked.ok) return failed(checked.reason);
-  state.countOutcome('decrypted', nowMs);
+  if (!checked.ok) return failed(bookkeeping, event, checked.reason);
+  bookkeeping.count('decrypted');
   return {
     type: checked.type,
     sender: event.sender,
@@ -126,6 +133,12 @@ function decryptNormal(working: OlmWorkingSet, senderKey: string, body: string, 
 }
 
 function decryptPreKey(working: OlmWorkingSet, senderKey: string, body: string, nowMs: number): Attempt {
+  const sessionId = preKeyMessageSessionId(senderKey, body);
+  if (sessionId !== undefined) {
+    // The message names its session (olm-prekey-session-id.ts): the one `matches_inbound_from` would pick, or none.
+    const entry = working.sessionsFor(senderKey).find((candidate) => candidate.record.sessionId === sessionId);
+    return entry === undefined ? createInbound(working, senderKey, body, nowMs) : decryptOn(working, entry, body, nowMs);
+  }
   for (const entry of [...working.sessionsFor(senderKey)]) {
     let matches: boolean;
     try {
@@ -133,17 +146,20 @@ function decryptPreKey(working: OlmWorkingSet, senderKey: string, body: string, 
     } catch (error) {
       return { ok: false, reason: olmFailure(error) };
     }
-    if (!matches) continue;
-    // The message belongs to this session: if it fails here, a new session from the same keys would not help.
-    try {
-      const plaintext = working.sessionObject(entry).decrypt(0, body);
-      working.keepProgress(entry, nowMs, { received: 1 });
-      return { ok: true, plaintext, sessionId: entry.record.sessionId };
-    } catch (error) {
-      return { ok: false, reason: olmFailure(error) };
-    }
+    if (matches) return decryptOn(working, entry, body, nowMs);
   }
   return createInbound(working, senderKey, body, nowMs);
+}
+
+/** Decrypts a pre-key message with the session it belongs to: if that fails, a new session from the same keys would not help. */
+function decryptOn(working: OlmWorkingSet, entry: SessionEntry, body: string, nowMs: number): Attempt {
+  try {
+    const plaintext = working.sessionObject(entry).decrypt(0, body);
+    working.keepProgress(entry, nowMs, { received: 1 });
+    return { ok: true, plaintext, sessionId: entry.record.sessionId };
+  } catch (error) {
+    return { ok: false, reason: olmFailure(error) };
+  }
 }
 
 function createInbound(working: OlmWorkingSet, senderKey: string, body: string, nowMs: number): Attempt {
@@ -220,5 +236,6 @@ export function olmFailure(error: unknown): OlmDecryptionFailure {
 
 /** Identifies one Olm message of one sender key for replay detection (no secret in it: the body is ciphertext). */
 export function messageHash(senderKey: string, type: 0 | 1, body: string): string {
-  return createHash('sha256').update(senderKey).update('\0').update(String(type)).update('\0').update(body).digest('base64');
+  // One call over the joined text: the same bytes, so the same hash, as hashing the parts one after another.
+  return digest('sha256', `${senderKey}\0${type}\0${body}`, 'base64');
 }

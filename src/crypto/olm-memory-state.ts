@@ -101,12 +101,12 @@ export class OlmMemoryState implements OlmStateStore {
     return this.base.isMessageKnown(senderKey, messageHash);
   }
 
-  rememberMessage(senderKey: string, messageHash: string, nowMs: number): void {
-    this.base.rememberMessage(senderKey, messageHash, nowMs);
+  rememberMessages(senderKey: string, messageHashes: readonly string[], nowMs: number): void {
+    this.base.rememberMessages(senderKey, messageHashes, nowMs);
   }
 
-  countOutcome(outcome: string, nowMs: number): void {
-    this.base.countOutcome(outcome, nowMs);
+  countOutcome(outcome: string, nowMs: number, count?: number): void {
+    this.base.countOutcome(outcome, nowMs, count);
   }
 
   readWedged(senderKey: string): ReturnType<OlmStateStore['readWedged']> {

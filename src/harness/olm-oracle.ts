@@ -5,7 +5,7 @@
  *   deletes rows every consumer has passed, so `OlmFailureWatch` reads new failed rows on every checker pass
  *   during the run (and once more at the end), the way the checker reads the event log. A failed Olm message is
  *   final unless it was decrypted at some point: the decrypting transaction writes the message's hash
- *   (`olm_message_hashes`, never pruned during a run), so a row that waited for `/keys/query` (`unknown-device`)
+ *   (`olm_message_hash_runs`, never pruned during a run), so a row that waited for `/keys/query` (`unknown-device`)
  *   and was decrypted after it is not a failure, as the app treats it. A failed row whose message another row
  *   decrypted is a redelivered copy whose message key was already spent (`replayed` most often); those are
  *   counted apart (`undecryptableRedeliveries`): the first copy's key may have been kept, and whether it was is

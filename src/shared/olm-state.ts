@@ -146,9 +146,10 @@ export interface OlmStateStore {
   readKeyCounts(): OlmKeyCounts | undefined;
   writeKeyCounts(counts: OlmKeyCounts): void;
   isMessageKnown(senderKey: string, messageHash: string): boolean;
-  rememberMessage(senderKey: string, messageHash: string, nowMs: number): void;
-  /** Adds one to the counter of `outcome` (`decrypted`, a failure reason, `dummy-sent`, …). */
-  countOutcome(outcome: string, nowMs: number): void;
+  /** Remembers the hashes of messages of `senderKey` decrypted in one pass. */
+  rememberMessages(senderKey: string, messageHashes: readonly string[], nowMs: number): void;
+  /** Adds `count` (one when not given) to the counter of `outcome` (`decrypted`, a failure reason, `dummy-sent`, …). */
+  countOutcome(outcome: string, nowMs: number, count?: number): void;
   readWedged(senderKey: string): OlmWedgedRecord | undefined;
   saveWedged(record: OlmWedgedRecord): void;
   listWedged(): OlmWedgedRecord[];

@@ -4,24 +4,58 @@
  *
  * Runtime: node. All of it is written inside the transaction that decrypted, so a refused commit forgets it
  * with the rest. Message hashes let a redelivered message be told apart from a broken session (matrix-rust-sdk
- * does the same): `pruneOlmMessageHashes` bounds the table by age.
+ * does the same): `pruneOlmMessageHashes` bounds them by age. They are written as runs (migration 0007), one row
+ * per sender key and decrypting commit, appended at the end of the table; rows of the older one-row-per-message
+ * table are still read.
  */
 import type { OlmWedgedRecord } from '../shared/olm-state';
 import type { ClientStore } from './open-store';
 
+const DIGEST_BYTES = 32;
+
+/** The 32 bytes of a message hash (`messageHash` in src/crypto/olm-decrypt.ts: base64 of a SHA-256 digest). */
+function digestOf(messageHash: string): Buffer {
+  const digest = Buffer.from(messageHash, 'base64');
+  if (digest.length !== DIGEST_BYTES) throw new Error('an Olm message hash is the base64 of a 32-byte SHA-256 digest');
+  return digest;
+}
+
 export function isOlmMessageKnown(store: ClientStore, senderKey: string, messageHash: string): boolean {
-  return store.statement('SELECT 1 FROM olm_message_hashes WHERE sender_key = ? AND message_hash = ?').get(senderKey, messageHash) !== undefined;
+  if (store.statement('SELECT 1 FROM olm_message_hashes WHERE sender_key = ? AND message_hash = ?').get(senderKey, messageHash) !== undefined) {
+    return true;
+  }
+  const digest = digestOf(messageHash);
+  const runs = store.statement('SELECT hashes FROM olm_message_hash_runs WHERE sender_key = ?').iterate(senderKey) as IterableIterator<{ hashes: Buffer }>;
+  for (const { hashes } of runs) {
+    for (let offset = 0; offset < hashes.length; offset += DIGEST_BYTES) {
+      if (digest.compare(hashes, offset, offset + DIGEST_BYTES) === 0) {
+        runs.return?.();
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** Remembers the hashes of messages of `senderKey` decrypted together, as one run (one row). */
+export function rememberOlmMessages(store: ClientStore, senderKey: string, messageHashes: readonly string[], nowMs: number): void {
+  if (messageHashes.length === 0) return;
+  store
+    .statement('INSERT INTO olm_message_hash_runs (sender_key, decrypted_at_ms, hashes) VALUES (?, ?, ?)')
+    .run(senderKey, nowMs, Buffer.concat(messageHashes.map(digestOf)));
 }
 
 export function rememberOlmMessage(store: ClientStore, senderKey: string, messageHash: string, nowMs: number): void {
-  store
-    .statement('INSERT INTO olm_message_hashes (sender_key, message_hash, decrypted_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
-    .run(senderKey, messageHash, nowMs);
+  rememberOlmMessages(store, senderKey, [messageHash], nowMs);
 }
 
-/** Deletes hashes of messages decrypted before `beforeMs`; returns how many. */
+/** Deletes hashes of messages decrypted before `beforeMs` (a run goes whole); returns how many. */
 export function pruneOlmMessageHashes(store: ClientStore, beforeMs: number): number {
-  return store.statement('DELETE FROM olm_message_hashes WHERE decrypted_at_ms < ?').run(beforeMs).changes;
+  const legacy = store.statement('DELETE FROM olm_message_hashes WHERE decrypted_at_ms < ?').run(beforeMs).changes;
+  const runs = store
+    .statement('DELETE FROM olm_message_hash_runs WHERE decrypted_at_ms < ? RETURNING length(hashes) AS bytes')
+    .all(beforeMs) as Array<{ bytes: number }>;
+  return legacy + runs.reduce((sum, run) => sum + run.bytes / DIGEST_BYTES, 0);
 }
 
 export function countOlmOutcome(store: ClientStore, outcome: string, nowMs: number): void {

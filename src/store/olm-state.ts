@@ -12,7 +12,7 @@
  */
 import type { OlmSnapshot, OlmStateStore } from '../shared/olm-state';
 import { compareAndSetOlmAccount, insertOlmAccount, readOlmAccount, readOlmKeyCounts, writeOlmKeyCounts } from './olm-account';
-import { countOlmOutcome, isOlmMessageKnown, listOlmWedged, readOlmWedged, rememberOlmMessage, saveOlmWedged } from './olm-bookkeeping';
+import { addOlmOutcome, countOlmOutcome, isOlmMessageKnown, listOlmWedged, readOlmWedged, rememberOlmMessages, saveOlmWedged } from './olm-bookkeeping';
 import { olmDevice, olmDeviceByCurve25519, saveOlmDevice } from './olm-devices';
 import { allOlmSessions, olmSessionsFor, replaceAllOlmSessions, saveOlmSession } from './olm-sessions';
 import type { ClientStore } from './open-store';
@@ -31,8 +31,8 @@ export function openOlmState(store: ClientStore): OlmStateStore {
     readKeyCounts: () => readOlmKeyCounts(store),
     writeKeyCounts: (counts) => writeOlmKeyCounts(store, counts),
     isMessageKnown: (senderKey, hash) => isOlmMessageKnown(store, senderKey, hash),
-    rememberMessage: (senderKey, hash, nowMs) => rememberOlmMessage(store, senderKey, hash, nowMs),
-    countOutcome: (outcome, nowMs) => countOlmOutcome(store, outcome, nowMs),
+    rememberMessages: (senderKey, hashes, nowMs) => rememberOlmMessages(store, senderKey, hashes, nowMs),
+    countOutcome: (outcome, nowMs, count) => (count === undefined ? countOlmOutcome(store, outcome, nowMs) : addOlmOutcome(store, outcome, count, nowMs)),
     readWedged: (senderKey) => readOlmWedged(store, senderKey),
     saveWedged: (record) => saveOlmWedged(store, record),
     listWedged: () => listOlmWedged(store),

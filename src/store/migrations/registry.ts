@@ -10,6 +10,7 @@ import { migration0003 } from './0003-encryption';
 import { migration0004 } from './0004-olm';
 import { migration0005 } from './0005-retention';
 import { migration0006 } from './0006-withheld';
+import { migration0007 } from './0007-olm-hash-runs';
 
 export interface Migration {
   /** Equals its position in `MIGRATIONS` plus one; `user_version` after it ran. */
@@ -18,7 +19,7 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007];
 
 /** The schema version this code writes; a database with a higher `user_version` is refused. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -88,6 +88,22 @@ describe('olm decrypt', () => {
     expect(readOlmWedged(device.store, peer.curve25519)).toBeUndefined();
   });
 
+  it('olm: a message delivered twice in one batch decrypts once and is replayed the second time; the batch is one hash run', async () => {
+    const device = await ourDevice();
+    const peer = newPeer();
+    peer.makeKnownTo(device.store);
+    peer.startSession(device.identity, device.server.claim());
+    const first = peer.encrypt(device.identity, 'm.test', { n: 1 });
+    const second = peer.encrypt(device.identity, 'm.test', { n: 2 });
+    const rows = decrypt(device, [first, second, first]);
+    expect(rows.map((row) => row.decryptionError ?? row.content)).toEqual([{ n: 1 }, { n: 2 }, 'replayed']);
+    expect(olmOutcomeCounts(device.store)).toEqual({ decrypted: 2, replayed: 1 });
+    expect(readOlmWedged(device.store, peer.curve25519)).toBeUndefined();
+    // The two hashes went to the store as one row, at the end of the pass, and are found there by the next batch.
+    expect(device.store.db.prepare('SELECT COUNT(*) AS n, SUM(length(hashes)) AS bytes FROM olm_message_hash_runs').get()).toEqual({ n: 1, bytes: 64 });
+    expect(decrypt(device, [second])[0]?.decryptionError).toBe('replayed');
+  });
+
   it('olm: a tampered normal message fails with bad-mac and leaves the session pickle untouched', async () => {
     const device = await ourDevice();
     const peer = newPeer();

@@ -1,9 +1,10 @@
 // The Olm state accessors (src/store/olm-*.ts): compare-and-set on the account version, sessions in use order,
 // and the legacy whole-copy write-back that overwrites whatever another process wrote.
 import { describe, expect, it } from 'vitest';
+import { messageHash } from '../../../src/crypto/olm-decrypt';
 import type { OlmAccountRecord, OlmSessionRecord } from '../../../src/shared/olm-state';
 import { compareAndSetOlmAccount, insertOlmAccount, readOlmAccount } from '../../../src/store/olm-account';
-import { countOlmOutcome, olmOutcomeCounts, pruneOlmMessageHashes, isOlmMessageKnown, rememberOlmMessage } from '../../../src/store/olm-bookkeeping';
+import { countOlmOutcome, olmOutcomeCounts, pruneOlmMessageHashes, isOlmMessageKnown, rememberOlmMessage, rememberOlmMessages } from '../../../src/store/olm-bookkeeping';
 import { olmSessionsFor, saveOlmSession } from '../../../src/store/olm-sessions';
 import { openOlmState, readOlmSnapshot, writeOlmSnapshot } from '../../../src/store/olm-state';
 import { reopen, tempStore } from './temp-store';
@@ -70,12 +71,19 @@ describe('olm state in the store', () => {
     countOlmOutcome(store, 'decrypted', 2);
     countOlmOutcome(store, 'bad-mac', 3);
     expect(olmOutcomeCounts(store)).toEqual({ 'bad-mac': 1, decrypted: 2 });
-    rememberOlmMessage(store, 'k', 'h1', 100);
-    rememberOlmMessage(store, 'k', 'h1', 200);
-    expect(isOlmMessageKnown(store, 'k', 'h1')).toBe(true);
-    expect(isOlmMessageKnown(store, 'other', 'h1')).toBe(false);
-    expect(pruneOlmMessageHashes(store, 150)).toBe(1);
-    expect(isOlmMessageKnown(store, 'k', 'h1')).toBe(false);
+    const [h1, h2, h3, h4, h5] = ['m1', 'm2', 'm3', 'm4', 'm5'].map((body) => messageHash('k', 0, body)) as [string, string, string, string, string];
+    rememberOlmMessage(store, 'k', h1, 100);
+    rememberOlmMessages(store, 'k', [h2, h3], 200);
+    // A row of the one-row-per-message table written before the runs (migration 0007) is still found and pruned.
+    store.db.prepare('INSERT INTO olm_message_hashes (sender_key, message_hash, decrypted_at_ms) VALUES (?, ?, ?)').run('k', h4, 100);
+    for (const hash of [h1, h2, h3, h4]) expect(isOlmMessageKnown(store, 'k', hash)).toBe(true);
+    expect(isOlmMessageKnown(store, 'k', h5)).toBe(false);
+    expect(isOlmMessageKnown(store, 'other', h1)).toBe(false);
+    expect(() => rememberOlmMessage(store, 'k', 'not a digest', 300)).toThrow(/32-byte/);
+    expect(pruneOlmMessageHashes(store, 150)).toBe(2);
+    expect([h1, h2, h3, h4].map((hash) => isOlmMessageKnown(store, 'k', hash))).toEqual([false, true, true, false]);
+    expect(pruneOlmMessageHashes(store, 250)).toBe(2);
+    expect(isOlmMessageKnown(store, 'k', h2)).toBe(false);
   });
 
   it('olm state: the contract object reads and writes the same tables inside the caller transaction', () => {
