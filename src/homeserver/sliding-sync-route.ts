@@ -13,8 +13,10 @@
  *    enabled, acknowledge `since`;
  * 4. maybe long poll;
  * 5. in one transaction: take a to-device batch (when enabled) and issue the new `pos`, so the batch recorded as
- *    delivered and the `pos` that follows it commit together. Then a `drop-response` or `delay` fault may apply
- *    to the computed response.
+ *    delivered and the `pos` that follows it commit together. The `pos` is stateless (sliding-sync-pos.ts):
+ *    issuing it writes nothing, so a to-device answer writes only the device's delivery record; everything
+ *    the connection keeps is written in step 3. Then a `drop-response` or `delay` fault may apply to the
+ *    computed response.
  * Step 5 shares a transaction, and so an fsync, with whatever precedes it: with step 3 when the request does not
  * wait (no long poll, or messages already queued after `since`, which is every request of a client draining a
  * backlog), and with the sender's when a message wakes the long poll (see device-waiters.ts). Either way the
@@ -40,12 +42,13 @@ import { e2eeSyncFields, hasDeviceListChanges } from './e2ee-sync-fields';
 import { badJson, invalidParam } from './errors';
 import { isJsonObject, objectBody, optionalBoolean, optionalObject, optionalString, type JsonObject } from './json-checks';
 import type { Reply, Route, RouteRequest } from './router';
-import type { ConnectionState } from './sliding-sync-connections';
+import { NEW_CONNECTION, type ConnectionState, type CurrentPositions, type PosBase } from './sliding-sync-connections';
 import { parseSlidingRoomsBody, SlidingSyncRooms, wantsRooms, type SlidingRoomsAnswer } from './sliding-sync-rooms';
 import { acknowledgeSince, takeToDevice, waitForToDevice, type PullOptions } from './to-device-pull';
 import { parseLimit, parseTimeoutMs, verifySince } from './to-device-since';
 import { acknowledgeSynapseSince, parseSynapseToDevice, takeSynapseToDevice, type SynapseToDeviceRequest } from './synapse-to-device';
 import { immediate } from './db';
+import { currentPositions } from './room-positions';
 
 const EXTENSION_KEYS = [TO_DEVICE_EXTENSION, TO_DEVICE_EXTENSION_MSC4538] as const;
 
@@ -84,7 +87,8 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
   const connId = optionalString(body, 'conn_id') ?? '';
   const params = parseExtensionParams(optionalObject(body, 'extensions') ?? {}, ctx.compat === 'synapse');
   const roomsBody = parseSlidingRoomsBody(body);
-  const known = pos === null ? undefined : ctx.connections.lookup(me.userId, me.deviceId, connId, pos);
+  const known = pos === null ? undefined : ctx.connections.lookup(me.userId, me.deviceId, connId, pos, currentFor(ctx, me));
+  const base: PosBase = known ?? NEW_CONNECTION;
   const synapse = params.synapse;
   const sinceStreamId =
     synapse !== undefined
@@ -98,8 +102,8 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
   const longPollMs = pos === null ? 0 : timeoutMs;
   const opened = immediate(ctx.db, () => {
     const merged = mergeSticky(known?.state ?? ctx.connections.open(me.userId, me.deviceId, connId), params);
-    ctx.connections.saveSticky(merged);
-    const roomSide = wantsRooms(roomsBody, merged) ? rooms.begin(me, roomsBody, merged, pos) : undefined;
+    ctx.connections.saveSticky(merged, base.seq);
+    const roomSide = wantsRooms(roomsBody, merged) ? rooms.begin(me, roomsBody, merged, base) : undefined;
     const options: PullOptions | undefined = merged.toDeviceEnabled
       ? {
           kind: 'to-device',
@@ -115,7 +119,7 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
     const roomNews = roomSide?.answer();
     const keyNews = merged.e2eeEnabled && hasDeviceListChanges(ctx, me, fromDeviceLists);
     const wait = mustWait(ctx, me, options, longPollMs) && roomNews?.hasNews !== true && !keyNews;
-    const reply = wait ? undefined : answer(ctx, me, body, merged, options, synapse, fromDeviceLists, roomNews, faultsApply);
+    const reply = wait ? undefined : answer(ctx, me, merged, base, options, synapse, fromDeviceLists, roomNews, faultsApply);
     return { state: merged, pull: options, roomSide, reply };
   });
   if (opened.reply !== undefined) return opened.reply;
@@ -128,7 +132,7 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
     if (pull !== undefined) {
       const waitOptions = watch === undefined ? pull : { ...pull, signal: wakeSignal };
       const waited = await waitForToDevice(ctx, me, waitOptions, () =>
-        answer(ctx, me, body, state, pull, synapse, fromDeviceLists, roomSide?.answer(), faultsApply),
+        answer(ctx, me, state, base, pull, synapse, fromDeviceLists, roomSide?.answer(), faultsApply),
       );
       prepared = waited?.prepared;
     } else if (longPollMs > 0 && state.e2eeEnabled) {
@@ -143,7 +147,12 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
     watch?.stop();
   }
   if (request.signal.aborted) return undefined;
-  return prepared ?? answer(ctx, me, body, state, pull, synapse, fromDeviceLists, roomSide?.answer(), faultsApply);
+  return prepared ?? answer(ctx, me, state, base, pull, synapse, fromDeviceLists, roomSide?.answer(), faultsApply);
+}
+
+/** The stream positions a request's `pos` may not be ahead of (sliding-sync-connections.ts). */
+function currentFor(ctx: HomeserverContext, me: Requester): CurrentPositions {
+  return { deviceListStreamId: ctx.deviceLists.position(), rooms: () => currentPositions(ctx, me.userId) };
 }
 
 /** Whether step 4 waits: a long poll with nothing queued after `since` (or without to-device at all). */
@@ -156,8 +165,8 @@ function mustWait(ctx: HomeserverContext, me: Requester, pull: PullOptions | und
 function answer(
   ctx: HomeserverContext,
   me: Requester,
-  body: JsonObject,
   state: ConnectionState,
+  base: PosBase,
   pull: PullOptions | undefined,
   synapse: SynapseToDeviceRequest | undefined,
   fromDeviceLists: number | undefined,
@@ -172,29 +181,31 @@ function answer(
       const pulled = takeToDevice(ctx, me, pull);
       toDevice = { next_batch: pulled.nextBatch, events: pulled.events };
     }
-    return respond(ctx, me, body, state, toDevice, fromDeviceLists, roomNews, faultsApply);
+    return respond(ctx, me, state, base, toDevice, fromDeviceLists, roomNews, faultsApply);
   });
 }
 
 function respond(
   ctx: HomeserverContext,
   me: Requester,
-  body: JsonObject,
   state: ConnectionState,
+  base: PosBase,
   toDevice: ToDeviceExtensionResponse | undefined,
   fromDeviceLists: number | undefined,
   roomNews: SlidingRoomsAnswer | undefined,
   faultsApply: boolean,
 ): Reply {
   const deviceListPosition = ctx.deviceLists.position();
-  const issued = ctx.connections.issuePos(state.connectionId, deviceListPosition, roomNews?.positions ?? null);
+  // A to-device-only answer sends nothing of the room side: the client still stands where its `pos` stood.
+  const roomSeq = roomNews?.record() ?? base.roomSeq;
+  const roomPositions = roomNews?.positions ?? base.roomPositions;
+  const pos = ctx.connections.issuePos(state, me.userId, me.deviceId, { roomSeq, deviceListStreamId: deviceListPosition, roomPositions }, base);
   const response: SlidingSyncResponse = {
-    pos: issued.pos,
+    pos,
     lists: roomNews?.lists ?? {},
     rooms: roomNews?.rooms ?? {},
     extensions: { ...roomNews?.extensions },
   };
-  roomNews?.record(issued.seq);
   if (toDevice !== undefined) {
     for (const key of state.toDeviceKeys) response.extensions[key] = toDevice;
   }
@@ -268,6 +279,8 @@ function mergeSticky(state: ConnectionState, params: ExtensionParams): Connectio
   const toDevice = params.toDevice;
   return {
     connectionId: state.connectionId,
+    connId: state.connId,
+    posNonce: state.posNonce,
     toDeviceEnabled: toDevice.enabled ?? state.toDeviceEnabled,
     toDeviceLimit: toDevice.limit ?? state.toDeviceLimit,
     toDeviceKeys: toDevice.keys.length > 0 ? toDevice.keys : state.toDeviceKeys,
