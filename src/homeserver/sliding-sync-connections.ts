@@ -39,7 +39,7 @@ import { randomBytes } from 'node:crypto';
 import { ErrCode } from '../shared/matrix-errors';
 import { immediate, type Db } from './db';
 import { MatrixError } from './errors';
-import type { RoomSidePositions } from './room-positions';
+import { encodePositions, type RoomSidePositions } from './room-positions';
 import { SlidingSyncPos, type PosFields } from './sliding-sync-pos';
 
 /** How many of a connection's most recent `pos` values stay usable. */
@@ -212,6 +212,38 @@ export class SlidingSyncConnections {
   /** The `expire-pos` fault: every position issued so far to this device becomes unknown. */
   expireDevice(userId: string, deviceId: string): void {
     this.statements.expireDevice.run(userId, deviceId);
+  }
+}
+
+/**
+ * The `pos` values of one request's answers, each computed once: a request about to wait computes the one its
+ * answer will most likely carry (`prime`), so that an answer woken by a message, which runs inside the sender's
+ * transaction (device-waiters.ts), finds it ready instead of computing a MAC on the sender's path. An answer
+ * with other positions (a key change or room news arrived meanwhile) computes its own.
+ */
+export class PosIssuer {
+  private last: { key: string; pos: string } | undefined;
+
+  constructor(
+    private readonly connections: SlidingSyncConnections,
+    private readonly userId: string,
+    private readonly deviceId: string,
+    readonly base: PosBase,
+  ) {}
+
+  /** The `pos` answering this request with these positions (see `SlidingSyncConnections.issuePos`). */
+  issue(state: ConnectionState, fields: Omit<PosFields, 'connectionId' | 'seq'>): string {
+    const rooms = fields.roomPositions;
+    const key = `${state.connectionId}.${state.posNonce}.${fields.roomSeq}.${fields.deviceListStreamId}.${rooms === undefined ? '-' : encodePositions(rooms)}`;
+    if (this.last?.key === key) return this.last.pos;
+    const pos = this.connections.issuePos(state, this.userId, this.deviceId, fields, this.base);
+    this.last = { key, pos };
+    return pos;
+  }
+
+  /** Before a wait: the `pos` of an answer that brings nothing new but to-device messages. */
+  prime(state: ConnectionState, deviceListStreamId: number): void {
+    this.issue(state, { roomSeq: this.base.roomSeq, deviceListStreamId, roomPositions: this.base.roomPositions });
   }
 }
 
