@@ -128,7 +128,7 @@ export interface KitFaults {
 /** The admin surface's calls the kit does not wrap otherwise. */
 export interface KitAdmin {
   /** Runs the server's retention pass as if its clock read `nowMs` (default now). */
-  runRetention(nowMs?: number): Promise<{ transactions: number; sliding_sync_connections: number; sliding_sync_positions: number }>;
+  runRetention(nowMs?: number): Promise<{ transactions: number; sliding_sync_connections: number; sliding_sync_room_sends: number }>;
 }
 
 /** A running `todevice serve` (127.0.0.1, port 0) with faults and inspection. */

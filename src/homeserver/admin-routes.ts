@@ -60,7 +60,7 @@ export function adminRoutes(ctx: HomeserverContext): Route[] {
     const response: RunRetentionResponse = {
       transactions: counts.transactions,
       sliding_sync_connections: counts.slidingSyncConnections,
-      sliding_sync_positions: counts.slidingSyncPositions,
+      sliding_sync_room_sends: counts.slidingSyncRoomSends,
     };
     return { status: 200, body: response };
   };

@@ -12,10 +12,12 @@
  * - Fault replies: `drop` destroys the socket after the handler has done all its work (the client sees a reset
  *   while the server acknowledged), `delay` holds the computed response back.
  * - CORS headers on every response and `OPTIONS` answered for any path, as the Client-Server API requires.
+ * - A body that is already JSON text (`JsonText`, json-text.ts) is written as it is.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrCode } from '../shared/matrix-errors';
 import { MatrixError } from './errors';
+import { JsonText } from './json-text';
 import type { Reply, Router, RouteRequest } from './router';
 
 /** Largest request body accepted; sendToDevice's per-message 65536-byte limit is checked separately. */
@@ -122,7 +124,7 @@ function errorReply(error: unknown, req: IncomingMessage, log: (line: string) =>
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = body instanceof JsonText ? body.text : JSON.stringify(body);
   res.writeHead(status, {
     ...CORS_HEADERS,
     'Content-Type': 'application/json',

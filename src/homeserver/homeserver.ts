@@ -191,7 +191,7 @@ function buildContext(parts: {
     receipts: new ReceiptStore(db),
     typing: new TypingStore((roomId) => rooms.notifyMembers(roomId)),
     faults: new FaultRegistry(),
-    connections: new SlidingSyncConnections(db),
+    connections: new SlidingSyncConnections(db, parts.tokenSecret),
     pruner: parts.pruner,
     pushes: new PushSender(log, (pushkey, url) => {
       if (!db.open) return;

@@ -22,6 +22,11 @@
  * Migration 0004 adds the timestamps retention needs (src/homeserver/retention.ts): when each transaction-ID
  * record was made, and when each sliding sync connection was last used. Rows that exist when it runs get the
  * migration's time, so an upgrade forgets nothing early: they live one full window from then.
+ * Migration 0006 makes the sliding sync `pos` stateless (sliding-sync-pos.ts): the table of issued positions
+ * goes, and each connection gets what checking a `pos` needs: a nonce its positions' MAC covers, the deepest
+ * `pos` a request presented and its room-send record counter (above every record it already has). A `pos` of
+ * the old format is unknown to the new code; its client opens a new connection and keeps its `next_batch`
+ * (MSC4538), so nothing is lost.
  */
 
 export interface Migration {
@@ -322,6 +327,19 @@ export const MIGRATIONS: readonly Migration[] = [
       -- A row with left_room = 1 says that user_id and for_user_id stopped sharing any joined room
       -- (device_lists.left); 0 is a key change or a newly shared room (device_lists.changed).
       ALTER TABLE device_list_stream ADD COLUMN left_room INTEGER NOT NULL DEFAULT 0 CHECK (left_room IN (0, 1));
+    `,
+  },
+  {
+    version: 6,
+    name: '0006-stateless-pos',
+    sql: `
+      ALTER TABLE sliding_sync_connections ADD COLUMN pos_nonce TEXT NOT NULL DEFAULT '';
+      ALTER TABLE sliding_sync_connections ADD COLUMN acked_pos_seq INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE sliding_sync_connections ADD COLUMN room_seq INTEGER NOT NULL DEFAULT 0;
+      UPDATE sliding_sync_connections SET
+        pos_nonce = lower(hex(randomblob(12))),
+        room_seq = coalesce((SELECT max(seq) FROM sliding_sync_room_sends s WHERE s.connection_id = sliding_sync_connections.connection_id), 0);
+      DROP TABLE sliding_sync_positions;
     `,
   },
 ];

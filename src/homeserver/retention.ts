@@ -1,6 +1,6 @@
 /**
  * The homeserver's own tables, kept bounded: transaction-ID records after their window, sliding sync connections
- * nobody used for a week (with their positions).
+ * nobody used for a week (with what they recorded).
  *
  * Runtime: node (homeserver only). What grows, and what bounds it:
  * - `transactions`: one record per (user, device, scope, txnId). A record only has to outlive the client's
@@ -10,11 +10,10 @@
  *   synapse/storage/databases/main/events_worker.py, `_cleanup_old_transaction_ids`: "older than 24hrs"). Within
  *   the window a retry is answered from the record and changes nothing; after it, the same txnId is a new
  *   request.
- * - `sliding_sync_positions`: at most `POSITIONS_KEPT` per connection already (sliding-sync-connections.ts); an
- *   older `pos` gets `M_UNKNOWN_POS`, which a client answers by opening a new connection with its last
- *   `next_batch` (MSC4538), so nothing is lost.
- * - `sliding_sync_connections`: deleted, positions included, once unused for 7 days (Synapse's
- *   `CONNECTION_EXPIRY`, synapse/storage/databases/main/sliding_sync.py).
+ * - `sliding_sync_connections`: deleted, with their room-send records, once unused for 7 days (Synapse's
+ *   `CONNECTION_EXPIRY`, synapse/storage/databases/main/sliding_sync.py). A `pos` is stateless
+ *   (sliding-sync-pos.ts), so issuing one stores nothing; one of a deleted connection gets `M_UNKNOWN_POS`,
+ *   which a client answers by opening a new connection with its last `next_batch` (MSC4538), so nothing is lost.
  * - Pushes are not stored: PushSender holds only deliveries in flight (bounded by their attempts and timeouts).
  * A pass deletes at most `PRUNE_BATCH_ROWS` rows per table in one short transaction; the homeserver runs one
  * every `intervalMs` and the admin surface can run one on demand.
@@ -39,7 +38,8 @@ const PRUNE_BATCH_ROWS = 5000;
 export interface PruneCounts {
   transactions: number;
   slidingSyncConnections: number;
-  slidingSyncPositions: number;
+  /** Room-send records (sliding-sync-rooms.ts) deleted with those connections. */
+  slidingSyncRoomSends: number;
 }
 
 export class ServerPruner {
@@ -61,7 +61,7 @@ export class ServerPruner {
            SELECT rowid FROM transactions WHERE created_ts < ? AND scope NOT LIKE 'sendToDevice/%' LIMIT ?)`,
       ),
       idleConnections: db.prepare('SELECT connection_id FROM sliding_sync_connections WHERE last_used_ts < ? LIMIT ?'),
-      deletePositions: db.prepare('DELETE FROM sliding_sync_positions WHERE connection_id = ?'),
+      deleteRoomSends: db.prepare('DELETE FROM sliding_sync_room_sends WHERE connection_id = ?'),
       deleteConnection: db.prepare('DELETE FROM sliding_sync_connections WHERE connection_id = ?'),
     };
   }
@@ -73,12 +73,12 @@ export class ServerPruner {
         this.statements.toDeviceTransactions.run(nowMs - this.retention.toDeviceTxnMs, PRUNE_BATCH_ROWS).changes +
         this.statements.otherTransactions.run(nowMs - this.retention.roomSendTxnMs, PRUNE_BATCH_ROWS).changes;
       const idle = this.statements.idleConnections.all(nowMs - this.retention.idleConnectionMs, PRUNE_BATCH_ROWS) as Array<{ connection_id: number }>;
-      let slidingSyncPositions = 0;
+      let slidingSyncRoomSends = 0;
       for (const { connection_id: id } of idle) {
-        slidingSyncPositions += this.statements.deletePositions.run(id).changes;
+        slidingSyncRoomSends += this.statements.deleteRoomSends.run(id).changes;
         this.statements.deleteConnection.run(id);
       }
-      return { transactions, slidingSyncConnections: idle.length, slidingSyncPositions };
+      return { transactions, slidingSyncConnections: idle.length, slidingSyncRoomSends };
     });
   }
 }

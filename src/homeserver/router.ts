@@ -28,6 +28,7 @@ export type ResponseFault = { kind: 'drop' } | { kind: 'delay'; delayMs: number 
 
 export interface Reply {
   status: number;
+  /** A JSON value, or `JsonText` (json-text.ts) that is written as it is. */
   body: unknown;
   fault?: ResponseFault;
 }

@@ -8,14 +8,19 @@
  * `unsubscribe_rooms` or one of those three extensions enabled. A to-device-only request (todevice's own
  * engine) never reaches this module, reads nothing of it and stores nothing for it.
  *
- * What is kept per connection (SQLite, see migration 2): the sticky room subscriptions, the room-side stream
- * positions each `pos` stands for, and for each room sent, the seq of the `pos` that followed it, the room
- * stream position it was brought up to and the membership it was sent with. A request at `pos` (seq S) takes
- * for each room the newest record at or before S, so a retry of an older `pos` (the connection keeps the last
- * few valid) sees exactly what that `pos` had seen; a room never recorded, or recorded with another membership
- * (an invite that became a join), is sent whole with `initial: true`. A room that matches but has no event
- * after its record is left out, as the MSC asks; one that falls out of every range keeps its record and gets
- * everything it missed (up to `timeline_limit`, `limited` when more) when it comes back.
+ * What is kept per connection (SQLite, see migrations 3 and 6): the sticky room subscriptions, and for each room
+ * sent, a record: the room-send record number of the answer that sent it (the connection's counter, raised only
+ * by an answer that sent rooms), the room stream position it was brought up to and the membership it was sent
+ * with. Each `pos` carries the number of the newest record its client holds and the room-side stream
+ * positions it stands for (sliding-sync-pos.ts). A request at a `pos` holding record S takes for each room the
+ * newest record at or before S, so a retry of an older `pos` (the connection keeps the last few valid) sees
+ * exactly what that `pos` had seen, and two answers to one `pos` (a retry after a lost response) never share a
+ * number. A room never recorded, or recorded with another membership (an invite that became a join), is sent
+ * whole with `initial: true`. A room that matches but has no event after its record is left out, as the MSC
+ * asks; one that falls out of every range keeps its record and gets everything it missed (up to
+ * `timeline_limit`, `limited` when more) when it comes back. Per room, records older than the newest one at or
+ * before `number - POSITIONS_KEPT + 1` are deleted: a `pos` holding an older number finds no record for that
+ * room and gets it whole again, which is redundant but never misses anything.
  *
  * The list: every room the user is joined or invited to, plus left rooms this connection was sent, ordered by
  * latest activity (newest event; for invited and left rooms, the membership change), newest first. `count`
@@ -29,9 +34,9 @@ import type { HomeserverContext } from './context';
 import type { Db } from './db';
 import { isJsonObject, type JsonObject } from './json-checks';
 import { heroes, inviteState, memberCounts, roomName } from './room-summaries';
-import { currentPositions, decodePositions, encodePositions, positionToken, type RoomSidePositions } from './room-positions';
+import { currentPositions, positionToken, type RoomSidePositions } from './room-positions';
 import type { MembershipRow, PositionedEvent, StoredEvent } from './room-store';
-import { POSITIONS_KEPT, type ConnectionState } from './sliding-sync-connections';
+import { POSITIONS_KEPT, type ConnectionState, type PosBase } from './sliding-sync-connections';
 import {
   combine,
   parseLists,
@@ -64,10 +69,13 @@ export interface SlidingRoomsAnswer {
   extensions: Record<string, unknown>;
   /** Whether there is anything to tell the client: when not, a long poll waits. */
   hasNews: boolean;
-  /** The room-side positions the answer brings the client up to, stored with the new `pos`. */
-  positions: string;
-  /** Records the rooms sent, against the seq of the `pos` issued with this answer. */
-  record(seq: number): void;
+  /** The room-side positions the answer brings the client up to, carried by the new `pos`. */
+  positions: RoomSidePositions;
+  /**
+   * Records the rooms sent under a new room-send record number and returns it, for the new `pos` to carry;
+   * when no room was sent, records nothing and returns the request's own.
+   */
+  record(): number;
 }
 
 interface SendRecord {
@@ -106,7 +114,6 @@ export class SlidingSyncRooms {
   constructor(private readonly ctx: HomeserverContext) {
     const db: Db = ctx.db;
     this.statements = {
-      posInfo: db.prepare('SELECT issued_seq, room_positions FROM sliding_sync_positions WHERE pos = ?'),
       saveSubscriptions: db.prepare('UPDATE sliding_sync_connections SET room_subscriptions = ? WHERE connection_id = ?'),
       latestSends: db.prepare(
         `SELECT room_id, max(seq) AS seq, position, membership FROM sliding_sync_room_sends
@@ -124,9 +131,9 @@ export class SlidingSyncRooms {
 
   /**
    * Applies the request's subscription changes to the connection (sticky) and returns what the answer is built
-   * from. Call inside the request's first transaction; `pos` is the request's, null on a new connection.
+   * from. Call inside the request's first transaction; `base` is where the request's `pos` stands.
    */
-  begin(me: Requester, parsed: SlidingRoomsBody, connection: ConnectionState, pos: string | null): RoomsRequest {
+  begin(me: Requester, parsed: SlidingRoomsBody, connection: ConnectionState, base: PosBase): RoomsRequest {
     const subscriptions = parseStoredSubscriptions(connection.roomSubscriptions);
     for (const [roomId, config] of parsed.subscribe) subscriptions.set(roomId, config);
     for (const roomId of parsed.unsubscribe) subscriptions.delete(roomId);
@@ -135,9 +142,7 @@ export class SlidingSyncRooms {
       this.statements.saveSubscriptions.run(stored, connection.connectionId);
       connection.roomSubscriptions = stored;
     }
-    const info = pos === null ? undefined : (this.statements.posInfo.get(pos) as { issued_seq: number; room_positions: string | null } | undefined);
-    const seen = info?.room_positions == null ? undefined : decodePositions(info.room_positions);
-    return new RoomsRequest(this.ctx, this.statements, me, parsed, subscriptions, connection.connectionId, info?.issued_seq ?? 0, seen);
+    return new RoomsRequest(this.ctx, this.statements, me, parsed, subscriptions, connection.connectionId, base.roomSeq, base.roomPositions);
   }
 }
 
@@ -157,6 +162,7 @@ export class RoomsRequest {
     private readonly parsed: SlidingRoomsBody,
     private readonly subscriptions: Map<string, RoomConfig>,
     private readonly connectionId: number,
+    /** The newest room-send record the request's `pos` holds (0 for none). */
     private readonly seq: number,
     /** Room-side positions of the request's `pos`; undefined when it had none (nothing seen). */
     private readonly seen: RoomSidePositions | undefined,
@@ -205,17 +211,20 @@ export class RoomsRequest {
       rooms,
       extensions,
       hasNews,
-      positions: encodePositions(now),
-      record: (seq) => this.record(records, seq),
+      positions: now,
+      record: () => this.record(records),
     };
   }
 
-  private record(records: SendRecord[], seq: number): void {
+  private record(records: SendRecord[]): number {
+    if (records.length === 0) return this.seq;
+    const seq = this.ctx.connections.nextRoomSeq(this.connectionId);
     const oldestValid = seq - POSITIONS_KEPT + 1;
     for (const record of records) {
       this.statements.insertSend.run(this.connectionId, record.room_id, seq, record.position, record.membership);
       this.statements.pruneSends.run(this.connectionId, record.room_id, this.connectionId, record.room_id, oldestValid);
     }
+    return seq;
   }
 
   /** The room's entry, or undefined when the client already has everything it would carry. */

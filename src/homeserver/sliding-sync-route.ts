@@ -13,7 +13,12 @@
  *    enabled, acknowledge `since`;
  * 4. maybe long poll;
  * 5. in one transaction: take a to-device batch (when enabled) and issue the new `pos`, so the batch recorded as
- *    delivered and the `pos` that follows it commit together. Then a `drop-response` or `delay` fault may apply
+ *    delivered and the `pos` that follows it commit together. The `pos` is stateless (sliding-sync-pos.ts):
+ *    issuing it writes nothing, so a to-device answer writes only the device's delivery record; everything
+ *    the connection keeps is written in step 3. A request about to wait computes the `pos` its answer will
+ *    most likely carry before it waits (`PosIssuer`), and the to-device section is written as text with the
+ *    stored contents spliced in unparsed (json-text.ts): a woken answer runs on the sender's path, so it does
+ *    no work there that could be done before or not at all. Then a `drop-response` or `delay` fault may apply
  *    to the computed response.
  * Step 5 shares a transaction, and so an fsync, with whatever precedes it: with step 3 when the request does not
  * wait (no long poll, or messages already queued after `since`, which is every request of a client draining a
@@ -32,7 +37,7 @@
  * something changes on the room side for the user, and does not wait when there is already news.
  */
 import { E2EE_EXTENSION, SLIDING_SYNC_PATH, SLIDING_SYNC_PATH_MSC3575, TO_DEVICE_EXTENSION, TO_DEVICE_EXTENSION_MSC4538 } from '../shared/wire';
-import type { SlidingSyncResponse, ToDeviceExtensionResponse } from '../shared/wire';
+import type { ToDeviceExtensionResponse } from '../shared/wire';
 import type { Requester } from './auth';
 import type { HomeserverContext } from './context';
 import { sleep } from './dispatcher';
@@ -40,12 +45,14 @@ import { e2eeSyncFields, hasDeviceListChanges } from './e2ee-sync-fields';
 import { badJson, invalidParam } from './errors';
 import { isJsonObject, objectBody, optionalBoolean, optionalObject, optionalString, type JsonObject } from './json-checks';
 import type { Reply, Route, RouteRequest } from './router';
-import type { ConnectionState } from './sliding-sync-connections';
+import { NEW_CONNECTION, PosIssuer, type ConnectionState, type CurrentPositions, type PosBase } from './sliding-sync-connections';
 import { parseSlidingRoomsBody, SlidingSyncRooms, wantsRooms, type SlidingRoomsAnswer } from './sliding-sync-rooms';
-import { acknowledgeSince, takeToDevice, waitForToDevice, type PullOptions } from './to-device-pull';
+import { JsonText, objectWithJsonText } from './json-text';
+import { acknowledgeSince, takeToDeviceText, waitForToDevice, type PullOptions } from './to-device-pull';
 import { parseLimit, parseTimeoutMs, verifySince } from './to-device-since';
 import { acknowledgeSynapseSince, parseSynapseToDevice, takeSynapseToDevice, type SynapseToDeviceRequest } from './synapse-to-device';
 import { immediate } from './db';
+import { currentPositions } from './room-positions';
 
 const EXTENSION_KEYS = [TO_DEVICE_EXTENSION, TO_DEVICE_EXTENSION_MSC4538] as const;
 
@@ -84,7 +91,9 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
   const connId = optionalString(body, 'conn_id') ?? '';
   const params = parseExtensionParams(optionalObject(body, 'extensions') ?? {}, ctx.compat === 'synapse');
   const roomsBody = parseSlidingRoomsBody(body);
-  const known = pos === null ? undefined : ctx.connections.lookup(me.userId, me.deviceId, connId, pos);
+  const known = pos === null ? undefined : ctx.connections.lookup(me.userId, me.deviceId, connId, pos, currentFor(ctx, me));
+  const base: PosBase = known ?? NEW_CONNECTION;
+  const issuer = new PosIssuer(ctx.connections, me.userId, me.deviceId, base);
   const synapse = params.synapse;
   const sinceStreamId =
     synapse !== undefined
@@ -98,8 +107,8 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
   const longPollMs = pos === null ? 0 : timeoutMs;
   const opened = immediate(ctx.db, () => {
     const merged = mergeSticky(known?.state ?? ctx.connections.open(me.userId, me.deviceId, connId), params);
-    ctx.connections.saveSticky(merged);
-    const roomSide = wantsRooms(roomsBody, merged) ? rooms.begin(me, roomsBody, merged, pos) : undefined;
+    ctx.connections.saveSticky(merged, base.seq);
+    const roomSide = wantsRooms(roomsBody, merged) ? rooms.begin(me, roomsBody, merged, base) : undefined;
     const options: PullOptions | undefined = merged.toDeviceEnabled
       ? {
           kind: 'to-device',
@@ -115,11 +124,12 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
     const roomNews = roomSide?.answer();
     const keyNews = merged.e2eeEnabled && hasDeviceListChanges(ctx, me, fromDeviceLists);
     const wait = mustWait(ctx, me, options, longPollMs) && roomNews?.hasNews !== true && !keyNews;
-    const reply = wait ? undefined : answer(ctx, me, body, merged, options, synapse, fromDeviceLists, roomNews, faultsApply);
+    const reply = wait ? undefined : answer(ctx, me, merged, issuer, options, synapse, fromDeviceLists, roomNews, faultsApply);
     return { state: merged, pull: options, roomSide, reply };
   });
   if (opened.reply !== undefined) return opened.reply;
   const { state, pull, roomSide } = opened;
+  if (pull !== undefined && roomSide === undefined) issuer.prime(state, ctx.deviceLists.position());
   // A room-side request also wakes for room-side changes; a to-device-only one waits exactly as before.
   const watch = roomSide === undefined ? undefined : ctx.userWaiters.watch(me.userId);
   const wakeSignal = watch === undefined ? request.signal : AbortSignal.any([request.signal, watch.signal]);
@@ -128,7 +138,7 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
     if (pull !== undefined) {
       const waitOptions = watch === undefined ? pull : { ...pull, signal: wakeSignal };
       const waited = await waitForToDevice(ctx, me, waitOptions, () =>
-        answer(ctx, me, body, state, pull, synapse, fromDeviceLists, roomSide?.answer(), faultsApply),
+        answer(ctx, me, state, issuer, pull, synapse, fromDeviceLists, roomSide?.answer(), faultsApply),
       );
       prepared = waited?.prepared;
     } else if (longPollMs > 0 && state.e2eeEnabled) {
@@ -143,7 +153,12 @@ async function slidingSync(ctx: HomeserverContext, rooms: SlidingSyncRooms, requ
     watch?.stop();
   }
   if (request.signal.aborted) return undefined;
-  return prepared ?? answer(ctx, me, body, state, pull, synapse, fromDeviceLists, roomSide?.answer(), faultsApply);
+  return prepared ?? answer(ctx, me, state, issuer, pull, synapse, fromDeviceLists, roomSide?.answer(), faultsApply);
+}
+
+/** The stream positions a request's `pos` may not be ahead of (sliding-sync-connections.ts). */
+function currentFor(ctx: HomeserverContext, me: Requester): CurrentPositions {
+  return { deviceListStreamId: ctx.deviceLists.position(), rooms: () => currentPositions(ctx, me.userId) };
 }
 
 /** Whether step 4 waits: a long poll with nothing queued after `since` (or without to-device at all). */
@@ -156,8 +171,8 @@ function mustWait(ctx: HomeserverContext, me: Requester, pull: PullOptions | und
 function answer(
   ctx: HomeserverContext,
   me: Requester,
-  body: JsonObject,
   state: ConnectionState,
+  issuer: PosIssuer,
   pull: PullOptions | undefined,
   synapse: SynapseToDeviceRequest | undefined,
   fromDeviceLists: number | undefined,
@@ -165,40 +180,40 @@ function answer(
   faultsApply: boolean,
 ): Reply {
   return immediate(ctx.db, () => {
-    let toDevice: ToDeviceExtensionResponse | undefined;
-    if (pull !== undefined && synapse !== undefined) {
-      toDevice = takeSynapseToDevice(ctx, me, synapse);
-    } else if (pull !== undefined) {
-      const pulled = takeToDevice(ctx, me, pull);
-      toDevice = { next_batch: pulled.nextBatch, events: pulled.events };
-    }
-    return respond(ctx, me, body, state, toDevice, fromDeviceLists, roomNews, faultsApply);
+    let toDevice: ToDeviceExtensionResponse | JsonText | undefined;
+    if (pull !== undefined && synapse !== undefined) toDevice = takeSynapseToDevice(ctx, me, synapse);
+    else if (pull !== undefined) toDevice = takeToDeviceText(ctx, me, pull);
+    return respond(ctx, me, state, issuer, toDevice, fromDeviceLists, roomNews, faultsApply);
   });
 }
 
 function respond(
   ctx: HomeserverContext,
   me: Requester,
-  body: JsonObject,
   state: ConnectionState,
-  toDevice: ToDeviceExtensionResponse | undefined,
+  issuer: PosIssuer,
+  toDevice: ToDeviceExtensionResponse | JsonText | undefined,
   fromDeviceLists: number | undefined,
   roomNews: SlidingRoomsAnswer | undefined,
   faultsApply: boolean,
 ): Reply {
   const deviceListPosition = ctx.deviceLists.position();
-  const issued = ctx.connections.issuePos(state.connectionId, deviceListPosition, roomNews?.positions ?? null);
-  const response: SlidingSyncResponse = {
-    pos: issued.pos,
+  // A to-device-only answer sends nothing of the room side: the client still stands where its `pos` stood.
+  const roomSeq = roomNews?.record() ?? issuer.base.roomSeq;
+  const roomPositions = roomNews?.positions ?? issuer.base.roomPositions;
+  const pos = issuer.issue(state, { roomSeq, deviceListStreamId: deviceListPosition, roomPositions });
+  // A `SlidingSyncResponse` (shared/wire.ts), written as text: the to-device section arrives as JSON text.
+  const extensions: Record<string, unknown> = { ...roomNews?.extensions };
+  if (toDevice !== undefined) {
+    for (const key of state.toDeviceKeys) extensions[key] = toDevice;
+  }
+  if (state.e2eeEnabled) extensions.e2ee = e2eeSyncFields(ctx, me, fromDeviceLists, deviceListPosition);
+  const response = objectWithJsonText({
+    pos,
     lists: roomNews?.lists ?? {},
     rooms: roomNews?.rooms ?? {},
-    extensions: { ...roomNews?.extensions },
-  };
-  roomNews?.record(issued.seq);
-  if (toDevice !== undefined) {
-    for (const key of state.toDeviceKeys) response.extensions[key] = toDevice;
-  }
-  if (state.e2eeEnabled) response.extensions.e2ee = e2eeSyncFields(ctx, me, fromDeviceLists, deviceListPosition);
+    extensions: objectWithJsonText(extensions),
+  });
   return { status: 200, body: response, fault: faultsApply ? ctx.faults.responseFault(me.userId, me.deviceId) : undefined };
 }
 
@@ -268,6 +283,8 @@ function mergeSticky(state: ConnectionState, params: ExtensionParams): Connectio
   const toDevice = params.toDevice;
   return {
     connectionId: state.connectionId,
+    connId: state.connId,
+    posNonce: state.posNonce,
     toDeviceEnabled: toDevice.enabled ?? state.toDeviceEnabled,
     toDeviceLimit: toDevice.limit ?? state.toDeviceLimit,
     toDeviceKeys: toDevice.keys.length > 0 ? toDevice.keys : state.toDeviceKeys,

@@ -21,6 +21,7 @@
 import type { ToDeviceEvent } from '../shared/wire';
 import type { Requester } from './auth';
 import type { HomeserverContext } from './context';
+import { JsonText } from './json-text';
 import type { TokenKind } from './sync-tokens';
 
 export interface PullOptions {
@@ -78,4 +79,15 @@ export function takeToDevice(ctx: HomeserverContext, me: Requester, options: Pul
     nextBatch: ctx.tokens.issue(options.kind, me.userId, me.deviceId, batch.nextStreamId, deviceListStreamId),
     events: batch.events,
   };
+}
+
+/**
+ * Phase 3 for the sliding sync extension: the same batch and token as `takeToDevice`, as the extension's JSON
+ * text, the stored contents spliced in unparsed (json-text.ts). Joins the caller's transaction.
+ */
+export function takeToDeviceText(ctx: HomeserverContext, me: Requester, options: PullOptions): JsonText {
+  const after = options.sinceStreamId ?? 0;
+  const batch = ctx.queue.takeBatchText(me.userId, me.deviceId, after, Math.min(options.limit, ctx.batchCap));
+  const nextBatch = ctx.tokens.issue(options.kind, me.userId, me.deviceId, batch.nextStreamId);
+  return new JsonText(`{"next_batch":${JSON.stringify(nextBatch)},"events":${batch.eventsJson}}`);
 }

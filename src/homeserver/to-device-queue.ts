@@ -117,19 +117,37 @@ export class ToDeviceQueue {
 
   /** The next batch after `afterStreamId` (see the module header for `nextStreamId`), recorded as delivered. */
   takeBatch(userId: string, deviceId: string, afterStreamId: number, limit: number): Batch {
-    return immediate(this.db, () => {
+    const { rows, nextStreamId } = this.takeRows(userId, deviceId, afterStreamId, limit);
+    const events = rows.map((row) => ({
+      type: row.type,
+      sender: row.sender,
+      content: JSON.parse(row.content) as Record<string, unknown>,
+    }));
+    return { events, nextStreamId };
+  }
+
+  /**
+   * As `takeBatch`, with the events as one JSON array text: each stored content is spliced in as the JSON text
+   * `enqueue` wrote, never parsed (json-text.ts says why).
+   */
+  takeBatchText(userId: string, deviceId: string, afterStreamId: number, limit: number): { eventsJson: string; nextStreamId: number } {
+    const { rows, nextStreamId } = this.takeRows(userId, deviceId, afterStreamId, limit);
+    const events = rows.map((row) => `{"type":${JSON.stringify(row.type)},"sender":${JSON.stringify(row.sender)},"content":${row.content}}`);
+    return { eventsJson: `[${events.join(',')}]`, nextStreamId };
+  }
+
+  private takeRows(userId: string, deviceId: string, afterStreamId: number, limit: number): { rows: QueueRow[]; nextStreamId: number } {
+    // One write after the reads: inside a caller's transaction (a woken long poll's, the sender's) it needs no
+    // savepoint of its own; alone, the transaction keeps the reads and the write together.
+    const take = (): { rows: QueueRow[]; nextStreamId: number } => {
       const rows = this.statements.selectAfter.all(userId, deviceId, afterStreamId, limit) as QueueRow[];
       const last = rows[rows.length - 1];
       const nextStreamId =
         last === undefined ? Math.max(afterStreamId, this.positions(userId, deviceId)?.acked_stream_id ?? 0) : last.stream_id;
       this.statements.recordIssue.run(nextStreamId, rows.length, userId, deviceId);
-      const events = rows.map((row) => ({
-        type: row.type,
-        sender: row.sender,
-        content: JSON.parse(row.content) as Record<string, unknown>,
-      }));
-      return { events, nextStreamId };
-    });
+      return { rows, nextStreamId };
+    };
+    return this.db.inTransaction ? take() : immediate(this.db, take);
   }
 
   /** What the oracle sees for one device, or undefined when the device does not exist. */

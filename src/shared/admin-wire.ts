@@ -65,5 +65,6 @@ export interface RunRetentionRequest {
 export interface RunRetentionResponse {
   transactions: number;
   sliding_sync_connections: number;
-  sliding_sync_positions: number;
+  /** Room-send records (what each connection was sent of each room) deleted with those connections. */
+  sliding_sync_room_sends: number;
 }

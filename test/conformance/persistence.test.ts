@@ -65,6 +65,40 @@ describe('persistence', () => {
     }
   });
 
+  it('restart: a pos issued after the copy was taken is unknown once the older copy is restored, and deletes nothing', async () => {
+    const dbPath = join(dir, 'future-pos.db');
+    const backup = join(dir, 'future-pos-backup.db');
+    let ts = await startTestServer({ dbPath });
+    const sender = await register(ts.url, 'SENDER');
+    const me = await register(ts.url, 'PHONE');
+    await sendNumbered(ts.url, sender, me, 2);
+    const first = await slidingSync(ts.url, me, { body: toDeviceBody({ limit: 1 }) });
+    const since = first.body.extensions.to_device.next_batch as string;
+    await ts.close();
+    copyFileSync(dbPath, backup);
+
+    ts = await startTestServer({ dbPath });
+    const second = await slidingSync(ts.url, me, { pos: first.body.pos, body: toDeviceBody({ limit: 1 }) });
+    const third = await slidingSync(ts.url, me, { pos: second.body.pos, body: toDeviceBody({ limit: 1 }) });
+    expect(third.status).toBe(200);
+    await ts.close();
+
+    copyFileSync(backup, dbPath);
+    rmSync(`${dbPath}-wal`, { force: true });
+    rmSync(`${dbPath}-shm`, { force: true });
+    ts = await startTestServer({ dbPath });
+    try {
+      const restored = await slidingSync(ts.url, me, { pos: third.body.pos, body: toDeviceBody({ since, limit: 1 }) });
+      expect(restored).toMatchObject({ status: 400, body: { errcode: 'M_UNKNOWN_POS' } });
+      expect((await ts.admin.inspectDevice(me.userId, me.deviceId)).deleted).toBe(0);
+      // The pos the copy had seen is still good.
+      const known = await slidingSync(ts.url, me, { pos: first.body.pos, body: toDeviceBody({ since, limit: 1 }) });
+      expect(numbers(known.body.extensions.to_device.events)).toEqual([1]);
+    } finally {
+      await ts.close();
+    }
+  });
+
   it('restart: a database from a newer homeserver is refused with a clear error', async () => {
     const dbPath = join(dir, 'newer.db');
     await (await startTestServer({ dbPath })).close();

@@ -60,6 +60,63 @@ describe('sliding sync connections', () => {
     expect(numbers(fresh.body.extensions.to_device.events)).toEqual([1]);
   });
 
+  it('sliding sync: no pos altered in one character is accepted, and a refused one deletes nothing', async () => {
+    const me = await register(ts.url);
+    await sendNumbered(ts.url, sender, me, 2);
+    const first = await slidingSync(ts.url, me, { body: toDeviceBody({ limit: 1 }) });
+    const pos = first.body.pos as string;
+    const since = first.body.extensions.to_device.next_batch as string;
+    // Each character is replaced by another of its own class, so the altered pos still looks well formed.
+    const classes = ['0123456789', 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '-_.'];
+    for (let i = 0; i < pos.length; i += 1) {
+      const own = classes.find((chars) => chars.includes(pos[i] ?? '')) ?? classes[1] ?? '';
+      const replacement = own[(own.indexOf(pos[i] ?? '') + 1) % own.length];
+      const tampered = `${pos.slice(0, i)}${replacement}${pos.slice(i + 1)}`;
+      const response = await slidingSync(ts.url, me, { pos: tampered, body: toDeviceBody({ since, limit: 1 }) });
+      expect(response.body.errcode, `pos with character ${i} changed`).toBe('M_UNKNOWN_POS');
+    }
+    expect((await ts.admin.inspectDevice(me.userId, me.deviceId)).deleted).toBe(0);
+    const genuine = await slidingSync(ts.url, me, { pos, body: toDeviceBody({ since, limit: 1 }) });
+    expect(numbers(genuine.body.extensions.to_device.events)).toEqual([1]);
+  });
+
+  it('sliding sync: a pos from another database (a server that was reset) gets M_UNKNOWN_POS, even for the same user and device', async () => {
+    const other = await startTestServer();
+    try {
+      const me = await register(ts.url, 'PHONE');
+      const localpart = me.userId.slice(1, me.userId.indexOf(':'));
+      const twin = await register(other.url, 'PHONE', localpart);
+      expect(twin.userId).toBe(me.userId);
+      const there = await slidingSync(other.url, twin, { body: { conn_id: 'main' } });
+      const here = await slidingSync(ts.url, me, { body: { conn_id: 'main' } });
+      expect(here.status).toBe(200);
+      expect((await slidingSync(ts.url, me, { pos: there.body.pos, body: { conn_id: 'main' } })).body.errcode).toBe('M_UNKNOWN_POS');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('sliding sync: a pos retried after a lost live answer redelivers exactly that answer; the next since then deletes it', async () => {
+    const me = await register(ts.url);
+    const opened = await slidingSync(ts.url, me, { body: toDeviceBody({}) });
+    const since = opened.body.extensions.to_device.next_batch as string;
+    const poll = { pos: opened.body.pos as string, timeoutMs: 10_000, body: toDeviceBody({ since }) };
+    const waiting = slidingSync(ts.url, me, poll);
+    // The poll is waiting once its first transaction is done; a message sent before that is still found at once.
+    await sendNumbered(ts.url, sender, me, 2);
+    const lost = await waiting;
+    const delivered = numbers(lost.body.extensions.to_device.events);
+    expect(delivered.length).toBeGreaterThan(0);
+    const retry = await slidingSync(ts.url, me, { ...poll, timeoutMs: 0 });
+    expect(retry.status).toBe(200);
+    expect(numbers(retry.body.extensions.to_device.events).slice(0, delivered.length)).toEqual(delivered);
+    expect((await ts.admin.inspectDevice(me.userId, me.deviceId)).deleted).toBe(0);
+    const next = retry.body.extensions.to_device.next_batch as string;
+    const acknowledged = await slidingSync(ts.url, me, { pos: retry.body.pos, body: toDeviceBody({ since: next }) });
+    expect(acknowledged.status).toBe(200);
+    expect(await ts.admin.inspectDevice(me.userId, me.deviceId)).toMatchObject({ deleted: numbers(retry.body.extensions.to_device.events).length });
+  });
+
   it('sliding sync: lists and room_subscriptions are answered minimally and never fail', async () => {
     const me = await register(ts.url);
     const body = {

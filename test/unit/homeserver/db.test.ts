@@ -32,15 +32,42 @@ describe('homeserver database', () => {
     migrate(db, MIGRATIONS.slice(0, 1), ':memory:');
     db.prepare("INSERT INTO sliding_sync_connections (user_id, device_id, conn_id, to_device_enabled) VALUES ('@a:hs', 'D', 'main', 1)").run();
     db.prepare("INSERT INTO sliding_sync_positions (pos, connection_id, issued_seq) VALUES ('p1', 1, 1)").run();
-    migrate(db, MIGRATIONS, ':memory:');
-    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.at(-1)?.version);
+    migrate(db, MIGRATIONS.slice(0, 2), ':memory:');
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
     // Existing connections keep their to-device settings and have e2ee off; existing positions stand for the
     // start of the (then empty) device list stream, which is exact.
     expect(db.prepare('SELECT to_device_enabled, e2ee_enabled FROM sliding_sync_connections').get()).toEqual({ to_device_enabled: 1, e2ee_enabled: 0 });
     expect(db.prepare('SELECT device_list_stream_id FROM sliding_sync_positions').get()).toEqual({ device_list_stream_id: 0 });
+    migrate(db, MIGRATIONS, ':memory:');
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.at(-1)?.version);
     for (const table of ['e2e_device_keys', 'e2e_one_time_keys', 'e2e_fallback_keys', 'device_list_stream']) {
       expect(db.prepare(`SELECT count(*) AS n FROM ${table}`).get(), table).toEqual({ n: 0 });
     }
+    db.close();
+  });
+
+  it('migration 0006: connections keep their settings, get a nonce and a record counter above their records; positions go', () => {
+    const db = new Database(':memory:');
+    migrate(db, MIGRATIONS.slice(0, 5), ':memory:');
+    const insertConnection = db.prepare("INSERT INTO sliding_sync_connections (user_id, device_id, conn_id, to_device_enabled) VALUES ('@a:hs', 'D', ?, 1)");
+    insertConnection.run('main');
+    insertConnection.run('rooms');
+    db.prepare("INSERT INTO sliding_sync_positions (pos, connection_id, issued_seq) VALUES ('p1', 1, 1)").run();
+    const insertSend = db.prepare("INSERT INTO sliding_sync_room_sends (connection_id, room_id, seq, position, membership) VALUES (?, '!r:hs', ?, 1, 'join')");
+    insertSend.run(2, 4);
+    insertSend.run(2, 7);
+    migrate(db, MIGRATIONS, ':memory:');
+    const rows = db.prepare('SELECT conn_id, to_device_enabled, pos_nonce, acked_pos_seq, room_seq FROM sliding_sync_connections ORDER BY connection_id').all() as Array<Record<string, unknown>>;
+    expect(rows).toEqual([
+      { conn_id: 'main', to_device_enabled: 1, pos_nonce: expect.stringMatching(/^[0-9a-f]{24}$/), acked_pos_seq: 0, room_seq: 0 },
+      { conn_id: 'rooms', to_device_enabled: 1, pos_nonce: expect.stringMatching(/^[0-9a-f]{24}$/), acked_pos_seq: 0, room_seq: 7 },
+    ]);
+    expect(rows[0]?.pos_nonce).not.toBe(rows[1]?.pos_nonce);
+    expect(db.prepare('SELECT connection_id, seq FROM sliding_sync_room_sends ORDER BY seq').all()).toEqual([
+      { connection_id: 2, seq: 4 },
+      { connection_id: 2, seq: 7 },
+    ]);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'sliding_sync_positions%'").all()).toEqual([]);
     db.close();
   });
 

@@ -15,16 +15,19 @@ describe('homeserver retention', () => {
     db.prepare("INSERT INTO transactions (user_id, device_id, scope, txn_id, result) VALUES ('@a:x', 'D', 'rooms/!r:x/send/m.room.message', 't2', '$e')").run();
     db.prepare("INSERT INTO sliding_sync_connections (user_id, device_id, conn_id) VALUES ('@a:x', 'D', 'main')").run();
     db.prepare("INSERT INTO sliding_sync_positions (pos, connection_id, issued_seq) VALUES ('p1', 1, 1)").run();
+    const beforeRoomSends = MIGRATIONS.filter((m) => m.version <= 3);
+    migrate(db, beforeRoomSends, ':memory:');
+    db.prepare("INSERT INTO sliding_sync_room_sends (connection_id, room_id, seq, position, membership) VALUES (1, '!r:x', 1, 3, 'join')").run();
     const upgradedMs = Date.now();
     migrate(db, MIGRATIONS, ':memory:');
     const created = db.prepare('SELECT created_ts FROM transactions').all() as Array<{ created_ts: number }>;
     for (const row of created) expect(Math.abs(row.created_ts - upgradedMs)).toBeLessThan(60_000);
 
     const pruner = new ServerPruner(db);
-    expect(pruner.prune(upgradedMs + 29 * 60_000)).toEqual({ transactions: 0, slidingSyncConnections: 0, slidingSyncPositions: 0 });
-    expect(pruner.prune(upgradedMs + 31 * 60_000)).toEqual({ transactions: 1, slidingSyncConnections: 0, slidingSyncPositions: 0 });
-    expect(pruner.prune(upgradedMs + 25 * 3_600_000)).toEqual({ transactions: 1, slidingSyncConnections: 0, slidingSyncPositions: 0 });
-    expect(pruner.prune(upgradedMs + 8 * 86_400_000)).toEqual({ transactions: 0, slidingSyncConnections: 1, slidingSyncPositions: 1 });
+    expect(pruner.prune(upgradedMs + 29 * 60_000)).toEqual({ transactions: 0, slidingSyncConnections: 0, slidingSyncRoomSends: 0 });
+    expect(pruner.prune(upgradedMs + 31 * 60_000)).toEqual({ transactions: 1, slidingSyncConnections: 0, slidingSyncRoomSends: 0 });
+    expect(pruner.prune(upgradedMs + 25 * 3_600_000)).toEqual({ transactions: 1, slidingSyncConnections: 0, slidingSyncRoomSends: 0 });
+    expect(pruner.prune(upgradedMs + 8 * 86_400_000)).toEqual({ transactions: 0, slidingSyncConnections: 1, slidingSyncRoomSends: 1 });
     db.close();
   });
 });

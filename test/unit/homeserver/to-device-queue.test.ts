@@ -15,6 +15,20 @@ function setup() {
 }
 
 describe('to-device queue', () => {
+  it('queue: the batch as text, contents spliced unparsed, reads as the same batch and records the same delivery', () => {
+    const { db, queue } = setup();
+    const contents = [{ n: 0, body: 'é "quoted" \\ \u0000 \u2028 😀', nested: { list: [1, null, true], empty: {} } }, { n: 1 }, {}];
+    for (const content of contents) queue.enqueue([{ userId: '@a:hs', deviceId: 'D1', type: 'm.type "odd"', sender: '@s:hs', content }]);
+    const text = queue.takeBatchText('@a:hs', 'D1', 0, 10);
+    const parsed = queue.takeBatch('@a:hs', 'D1', 0, 10);
+    expect(JSON.parse(text.eventsJson)).toEqual(parsed.events);
+    expect(parsed.events.map((event) => event.content)).toEqual(contents);
+    expect(text.nextStreamId).toBe(parsed.nextStreamId);
+    expect(queue.inspect('@a:hs', 'D1')?.delivered).toBe(6);
+    expect(queue.takeBatchText('@a:hs', 'D2', 0, 10)).toEqual({ eventsJson: '[]', nextStreamId: 0 });
+    db.close();
+  });
+
   it('queue: an empty batch never moves the position past an unreturned message', () => {
     const { queue, put } = setup();
     put('D2', 0);
