@@ -16,7 +16,8 @@
  *   compaction is behind) and a PASSIVE checkpoint, so the file gives back what compaction and pruning freed
  *   within seconds. On the slow cadence alone it carried up to 30 s of freed pages (700 pages, a fifth of the
  *   file, at the end of a soak); a step of 512 pages takes a few milliseconds, one short transaction;
- * - every `slowIntervalMs`: pruning `handled` (any consumer), `event_log`, `notifications`, `timeline`, and
+ * - every `slowIntervalMs`: pruning `handled` (any consumer), `event_log`, `notifications`, `timeline`, the
+ *   hashes of decrypted Olm messages older than `OLM_MESSAGE_HASH_MAX_AGE_MS`, and
  *   the one-time auto-vacuum conversion once compaction has caught up;
  * - every `behindIntervalMs` (50 ms), for a task that stopped at its bound: compaction, or the slow tasks. At
  *   one bounded batch a second, compaction removed 1,000 rows a second while a drain or a burst delivers ten or
@@ -37,7 +38,8 @@ import { listCursors, NOTIFIER_CONSUMER, registerConsumer } from './cursors';
 import { COMPACTION_BATCH_ROWS, compactInbox, MAINTENANCE_SCOPE, skipPastWindow } from './inbox-compaction';
 import { handledConsumers, pruneEventLog, pruneHandled, pruneNotifications, pruneTimeline, type PruneOutcome } from './log-retention';
 import type { ClientStore } from './open-store';
-import { retentionPolicyOf } from './retention-policy';
+import { pruneOlmMessageHashes } from './olm-bookkeeping';
+import { DAY_MS, retentionPolicyOf } from './retention-policy';
 import { addToCounter, setCounter } from './store-counters';
 import { checkpointPassive } from './wal-checkpoint';
 
@@ -57,7 +59,7 @@ export interface MaintenanceOptions {
 export interface MaintenanceReport {
   inboxDeleted: number;
   notifierSkipped: number;
-  pruned: { handled: number; eventLog: number; notifications: number; timeline: number };
+  pruned: { handled: number; eventLog: number; notifications: number; timeline: number; olmMessageHashes: number };
   vacuumPagesFreed: number;
   /** Present when the conversion to incremental auto-vacuum was attempted in this step. */
   autoVacuum?: ConversionResult;
@@ -76,6 +78,14 @@ const HANDLED_BATCH_ROWS = COMPACTION_BATCH_ROWS;
 /** Batches one step runs at most while behind (see `behindBatches`). */
 const MAX_BEHIND_BATCHES = 10;
 const DEFAULT_VACUUM_PAGES_PER_STEP = 512;
+/**
+ * How long the hash of a decrypted Olm message is kept, so that the same message delivered again is counted as
+ * a replay and not as a broken session. A batch is delivered again only until its acknowledgement (the next
+ * request's `since`) reaches the server, which is seconds or, for a device that went offline after
+ * decrypting, the day it comes back; a month covers that with room. Room keys are a few messages a day per
+ * device, so a month of hashes is small; a drain of thousands still goes at the next slow step after a month.
+ */
+export const OLM_MESSAGE_HASH_MAX_AGE_MS = 30 * DAY_MS;
 /** Free pages left alone: the next inserts reuse them, and returning them would only make the file grow again. */
 const MIN_FREE_PAGES = 256;
 
@@ -209,6 +219,7 @@ export class StoreMaintenance {
     report.pruned.eventLog += eventLog.deleted;
     report.pruned.notifications += notifications.deleted;
     report.pruned.timeline += timeline.deleted;
+    report.pruned.olmMessageHashes += pruneOlmMessageHashes(store, nowMs - OLM_MESSAGE_HASH_MAX_AGE_MS);
     outcomes.push(eventLog, notifications, timeline);
     if (this.inboxCaughtUp) {
       const conversion = convertToIncrementalAutoVacuum(store);
@@ -231,5 +242,10 @@ export class StoreMaintenance {
 }
 
 function emptyReport(): MaintenanceReport {
-  return { inboxDeleted: 0, notifierSkipped: 0, pruned: { handled: 0, eventLog: 0, notifications: 0, timeline: 0 }, vacuumPagesFreed: 0 };
+  return {
+    inboxDeleted: 0,
+    notifierSkipped: 0,
+    pruned: { handled: 0, eventLog: 0, notifications: 0, timeline: 0, olmMessageHashes: 0 },
+    vacuumPagesFreed: 0,
+  };
 }

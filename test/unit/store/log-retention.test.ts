@@ -1,11 +1,12 @@
-// Retention of the history tables: handled, event log, notifications, timeline are bounded by rows and by age,
+// Retention of the history tables: handled, event log, notifications, timeline, Olm message hashes are bounded by rows and by age,
 // and the counters computed from them never go down because rows were pruned.
 import { describe, expect, it } from 'vitest';
 import { appendProcessEvent, listProcessEvents } from '../../../src/store/event-log';
 import { recordHandled, summarizeHandled } from '../../../src/store/handled';
 import type { InboxRow } from '../../../src/store/inbox';
 import { pruneEventLog, pruneHandled, pruneNotifications, pruneTimeline } from '../../../src/store/log-retention';
-import { StoreMaintenance } from '../../../src/store/maintenance';
+import { OLM_MESSAGE_HASH_MAX_AGE_MS, StoreMaintenance } from '../../../src/store/maintenance';
+import { isOlmMessageKnown, rememberOlmMessages } from '../../../src/store/olm-bookkeeping';
 import { countNotifications, recordNotification } from '../../../src/store/notification-log';
 import type { ClientStore } from '../../../src/store/open-store';
 import { DAY_MS, HARNESS_RETENTION, KEEP_ALL, retentionPolicyOf, writeRetentionPolicy } from '../../../src/store/retention-policy';
@@ -134,7 +135,7 @@ describe('log retention', () => {
     recordNotification(store, { eventId: '$b', pid: 1, outcome: 'plain', sessionId: null, shownAtMs: 2 });
     appendTimelinePage(store, '!r:x', [entry(1, 1, true), entry(2, 2, true)], 'p');
     const report = new StoreMaintenance({ store, clock: { nowMs: () => 10 } }).runAll();
-    expect(report.pruned).toEqual({ handled: 2, eventLog: 1, notifications: 1, timeline: 1 });
+    expect(report.pruned).toEqual({ handled: 2, eventLog: 1, notifications: 1, timeline: 1, olmMessageHashes: 0 });
     expect(readStorageStats(store).rows).toMatchObject({ handled: 1, eventLog: 1, notifications: 1, timeline: 1 });
     expect(readStorageStats(store).removed).toMatchObject({ handledRows: 2, eventLogRows: 1, notifications: 1, timelineRows: 1 });
   });
@@ -154,5 +155,21 @@ describe('retention cost', () => {
     // Measured at about 50 ms here; the plan without the tag index took about a minute. The bound is generous
     // for a loaded machine and still far below the quadratic plan.
     expect(elapsedMs).toBeLessThan(10_000);
+  });
+});
+
+describe('Olm message hash retention', () => {
+  it('olm hashes: maintenance drops hashes of messages decrypted over a month ago and keeps younger ones', () => {
+    const store = tempStore();
+    const digest = (n: number) => Buffer.alloc(32, n).toString('base64');
+    const nowMs = 100 * DAY_MS;
+    store.immediate(() => {
+      rememberOlmMessages(store, 'old-sender', [digest(1), digest(2)], nowMs - OLM_MESSAGE_HASH_MAX_AGE_MS - 1);
+      rememberOlmMessages(store, 'young-sender', [digest(3)], nowMs - DAY_MS);
+    });
+    const report = new StoreMaintenance({ store, clock: { nowMs: () => nowMs } }).runAll();
+    expect(report.pruned.olmMessageHashes).toBe(2);
+    expect(isOlmMessageKnown(store, 'old-sender', digest(1))).toBe(false);
+    expect(isOlmMessageKnown(store, 'young-sender', digest(3))).toBe(true);
   });
 });
