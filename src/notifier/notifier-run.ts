@@ -50,8 +50,15 @@ import { classifySqliteError } from '../store/sqlite-errors';
 import { buildNotification, fetchFailedNotification, type BuiltNotification, type PayloadRow } from './notification-text';
 import type { NotifierOptions } from './notifier-options';
 import { OlmOpening } from './olm-opening';
+import { syncForPush } from './sync-for-push';
 
 export const NOTIFIER_PROCESS = NOTIFIER_CONSUMER;
+
+/**
+ * Most inbox rows one run moves its cursor over (after those its window passes over): a notifier needs the
+ * recent rows, not a backlog, which waits for the main process or the next notifier (sync-for-push.ts).
+ */
+export const NOTIFIER_MAX_CURSOR_ROWS = 1_000;
 
 /** Runs the notifier and returns its exit code (0 also when the data was missing: that is a shown result). */
 /** `pickleKeySource`: where the pickle key comes from (default: the `pickle-key` file beside the store). */
@@ -83,7 +90,11 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
     });
     // The pushed event is fetched alongside the sync: it depends on nothing the sync brings.
     const fetching = client.getEvent(options.roomId, options.eventId);
-    const summary = await engine.syncUntilCaughtUp({ leaseWaitMs: options.leaseWaitMs });
+    const legacy = options.strategy === 'legacy';
+    const summary = await syncForPush(engine, options.leaseWaitMs, async () => {
+      const fetched = await fetching;
+      return fetched.ok && pushedEventNeedsToDevice(store, fetched.value, legacy);
+    });
     const device = await opening.opened;
     if (!device.ok) {
       report({ kind: 'failed', pid, error: `notifier: ${device.error}` });
@@ -136,7 +147,7 @@ function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, kil
       strategy: options.strategy,
       processName: NOTIFIER_PROCESS,
       killPoints,
-      maxRows: 10_000,
+      maxRows: NOTIFIER_MAX_CURSOR_ROWS,
       window: retentionPolicyOf(store).notifierWindow,
       handler: (row, db) => {
         const effect = applyInboxEffects(db, NOTIFIER_PROCESS, row, systemClock.nowMs());
@@ -178,6 +189,24 @@ async function notificationFor(
   const tag = event.content[PAYLOAD_TAG_FIELD];
   const payloads = typeof tag === 'string' ? [...handledPayloads, ...findInboxRowsByTag(store, tag, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {})] : [];
   return buildNotification(event, { payloads });
+}
+
+/**
+ * Whether the pushed event still waits for something that comes by to-device: the room key of an encrypted
+ * event (neither stored, nor in the inbox, nor withheld), or the payload a demo event names by tag.
+ */
+function pushedEventNeedsToDevice(store: ClientStore, event: RoomEvent, legacy: boolean): boolean {
+  if (event.type === ENCRYPTED_EVENT_TYPE) {
+    const sessionId = megolmSessionId(event.content);
+    if (sessionId === undefined) return false;
+    return (
+      roomKeyForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {}) === undefined &&
+      roomKeyInInbox(store, sessionId, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {}) === undefined &&
+      withheldForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {}) === undefined
+    );
+  }
+  const tag = event.content[PAYLOAD_TAG_FIELD];
+  return typeof tag === 'string' && findInboxRowsByTag(store, tag, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {}).length === 0;
 }
 
 /**
