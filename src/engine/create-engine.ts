@@ -13,7 +13,7 @@ import type { ClientStore } from '../store/open-store';
 import type { EngineEvent, Strategy, SyncEngineOptions } from './engine-types';
 import { holderProcessGone } from './holder-liveness';
 import { createKillPoints, killPointConfigFromEnv, type KillPointConfig, type KillPoints } from './kill-points';
-import { MatrixClient } from './matrix-client';
+import { MatrixClient, type SyncTransport } from './matrix-client';
 import { SyncEngine } from './sync-engine';
 import { realSleep, seededRandom } from './timing';
 
@@ -30,6 +30,11 @@ export interface ProcessEngineInput {
   onEvent?: (event: EngineEvent) => void;
   /** The device's Olm members (decryption at commit, the legacy write-back, e2ee counts), from src/device. */
   olm?: Pick<SyncEngineOptions, 'transformEvents' | 'afterCommit' | 'e2ee' | 'onE2ee'>;
+  /**
+   * What the engine syncs through, built around the client (the notifier holds responses back until its Olm
+   * state is open, src/notifier/olm-opening.ts). Default: the client itself.
+   */
+  transport?: (client: MatrixClient) => SyncTransport;
   /** Any other engine option (limit, leaseDurationMs, longPollTimeoutMs, backoff, …). */
   tuning?: Partial<Pick<SyncEngineOptions, 'limit' | 'leaseDurationMs' | 'longPollTimeoutMs' | 'backoff' | 'leasePollIntervalMs' | 'logEvents'>>;
 }
@@ -59,7 +64,7 @@ export function createProcessEngine(input: ProcessEngineInput): { engine: SyncEn
   const killPoints = createProcessKillPoints(input.processName, input.killPoint, input.env);
   const engine = new SyncEngine({
     store: input.store,
-    client,
+    client: input.transport === undefined ? client : input.transport(client),
     clock: systemClock,
     sleep: realSleep,
     random: seededRandom(pid ^ systemClock.nowMs()),

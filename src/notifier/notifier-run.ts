@@ -2,15 +2,17 @@
  * One notifier run, start to exit: what a phone's notification extension does for one push.
  *
  * Runtime: node / electron-utility (no Electron import). Steps, each bounded:
- *  1. open the shared store and read the account the main process saved; open the device's Olm state (libolm,
- *     the pickle key, the account), which it shares with the main process through the store;
+ *  1. open the shared store and read the account the main process saved; start opening the device's Olm state
+ *     (libolm, the pickle key, the account), which it shares with the main process through the store, and
+ *     start fetching the pushed event: both run while step 2 waits for the lease and the server;
  *  2. sync to-device until caught up, under the lease, which it gets within `leaseWaitMs` because a main
- *     process in a long poll yields it when asked through the database (DESIGN.md §4.4);
+ *     process in a long poll yields it when asked through the database (DESIGN.md §4.4); a batch commits only
+ *     once the Olm state is open (olm-opening.ts), and nothing commits when it cannot be opened;
  *  3. advance the `notifier` cursor over the inbox (effect and cursor in one transaction); this is where the
  *     room keys it (or any process) committed are stored for it. Rows older than its retention window
  *     (src/store/retention-policy.ts) are passed over first, counted as skipped, their room keys kept;
- *  4. fetch the pushed event; if it is encrypted, decrypt it (Megolm, through libolm's InboundGroupSession) with
- *     the room keys it may see; build the notification (the plaintext, or a plain "unable to decrypt");
+ *  4. if the pushed event is encrypted, decrypt it (Megolm, through libolm's InboundGroupSession) with the room
+ *     keys it may see; build the notification (the plaintext, or a plain "unable to decrypt");
  *  5. record what it showed, report, exit.
  * A SIGKILL anywhere loses nothing: every to-device event it fetched was committed with the token before it was
  * acknowledged, so the main process (or the next notifier) handles it from the inbox, keys included (the
@@ -18,6 +20,7 @@
  */
 import path from 'node:path';
 import { createMegolmDecryptor } from '../crypto/megolm-decryptor';
+import { loadOlm } from '../crypto/olm-library';
 import type { PickleKey, PickleKeySource } from '../crypto/pickle-key';
 import type { DecryptOutcome } from '../crypto/room-decryptor';
 import { openOlmDevice, type OlmDevice } from '../device/olm-device';
@@ -26,11 +29,13 @@ import { createProcessEngine } from '../engine/create-engine';
 import type { CatchUpSummary } from '../engine/engine-types';
 import { applyInboxEffects } from '../engine/inbox-effects';
 import type { KillPoints } from '../engine/kill-points';
+import type { MatrixClientError } from '../engine/http';
 import type { MatrixClient } from '../engine/matrix-client';
 import { systemClock } from '../shared/clock';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
 import { PAYLOAD_EVENT_TYPE, PAYLOAD_TAG_FIELD } from '../shared/demo-protocol';
 import type { NotifierMessage } from '../shared/notifier-messages';
+import type { Result } from '../shared/result';
 import { ENCRYPTED_EVENT_TYPE, megolmSessionId } from '../shared/room-key-protocol';
 import type { RoomEvent } from '../shared/wire';
 import { readAccount, type Account } from '../store/account';
@@ -44,14 +49,24 @@ import { roomKeyForSession, roomKeyInInbox } from '../store/room-keys';
 import { classifySqliteError } from '../store/sqlite-errors';
 import { buildNotification, fetchFailedNotification, type BuiltNotification, type PayloadRow } from './notification-text';
 import type { NotifierOptions } from './notifier-options';
+import { OlmOpening } from './olm-opening';
+import { syncForPush } from './sync-for-push';
 
 export const NOTIFIER_PROCESS = NOTIFIER_CONSUMER;
+
+/**
+ * Most inbox rows one run moves its cursor over (after those its window passes over): a notifier needs the
+ * recent rows, not a backlog, which waits for the main process or the next notifier (sync-for-push.ts).
+ */
+export const NOTIFIER_MAX_CURSOR_ROWS = 1_000;
 
 /** Runs the notifier and returns its exit code (0 also when the data was missing: that is a shown result). */
 /** `pickleKeySource`: where the pickle key comes from (default: the `pickle-key` file beside the store). */
 export async function runNotifier(options: NotifierOptions, report: (message: NotifierMessage) => void, pickleKeySource?: PickleKeySource): Promise<number> {
   const startedAtMs = systemClock.nowMs();
   const pid = process.pid;
+  // libolm's WebAssembly compiles while the store opens; a failure is reported by openOlmDevice's own attempt.
+  loadOlm().catch(() => undefined);
   const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE), { create: false });
   try {
     const account = readAccount(store);
@@ -60,21 +75,39 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
       return 1;
     }
     report({ kind: 'started', pid, eventId: options.eventId, roomId: options.roomId });
-    const device = await openOlmDevice({ store, account, strategy: options.strategy, processName: NOTIFIER_PROCESS, pid, ...(pickleKeySource === undefined ? {} : { pickleKeySource }) });
+    // The Olm state opens while the lease is taken and the first sync request is in flight; no batch commits
+    // before it is open (olm-opening.ts).
+    const opening = new OlmOpening(
+      openOlmDevice({ store, account, strategy: options.strategy, processName: NOTIFIER_PROCESS, pid, ...(pickleKeySource === undefined ? {} : { pickleKeySource }) }),
+    );
+    const { engine, client, killPoints } = createProcessEngine({
+      store,
+      account,
+      processName: NOTIFIER_PROCESS,
+      strategy: options.strategy,
+      olm: opening.hooks(),
+      transport: (matrixClient) => opening.gate(matrixClient),
+    });
+    // The pushed event is fetched alongside the sync: it depends on nothing the sync brings.
+    const fetching = client.getEvent(options.roomId, options.eventId);
+    const legacy = options.strategy === 'legacy';
+    const summary = await syncForPush(engine, options.leaseWaitMs, async () => {
+      const fetched = await fetching;
+      return fetched.ok && pushedEventNeedsToDevice(store, fetched.value, legacy);
+    });
+    const device = await opening.opened;
     if (!device.ok) {
       report({ kind: 'failed', pid, error: `notifier: ${device.error}` });
       return 1;
     }
     const olm = device.value;
-    const { engine, client, killPoints } = createProcessEngine({ store, account, processName: NOTIFIER_PROCESS, strategy: options.strategy, olm: olm.engineHooks() });
     olm.leaseHolder = () => engine.leaseHolder;
     olm.killPoints = killPoints;
-    const summary = await engine.syncUntilCaughtUp({ leaseWaitMs: options.leaseWaitMs });
     // Keys from a sender device first seen in this batch decrypt here, before the cursor passes their rows.
     await maintainOlm(olm, client);
     const handledPayloads = advanceNotifierCursor(store, options, killPoints);
     killPoints.hit('notifier-before-display');
-    const notification = await notificationFor(store, client, account, options, handledPayloads, olm.pickleKey);
+    const notification = await notificationFor(store, await fetching, account, options, handledPayloads, olm.pickleKey);
     whenWriteLockFree(() =>
       recordNotification(store, { eventId: options.eventId, pid, outcome: notification.outcome, sessionId: notification.sessionId, shownAtMs: systemClock.nowMs() }),
     );
@@ -114,7 +147,7 @@ function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, kil
       strategy: options.strategy,
       processName: NOTIFIER_PROCESS,
       killPoints,
-      maxRows: 10_000,
+      maxRows: NOTIFIER_MAX_CURSOR_ROWS,
       window: retentionPolicyOf(store).notifierWindow,
       handler: (row, db) => {
         const effect = applyInboxEffects(db, NOTIFIER_PROCESS, row, systemClock.nowMs());
@@ -137,13 +170,12 @@ async function maintainOlm(olm: OlmDevice, client: MatrixClient): Promise<void> 
 
 async function notificationFor(
   store: ClientStore,
-  client: MatrixClient,
+  fetched: Result<RoomEvent, MatrixClientError>,
   account: Account,
   options: NotifierOptions,
   handledPayloads: readonly PayloadRow[],
   pickleKey: PickleKey,
 ): Promise<BuiltNotification> {
-  const fetched = await client.getEvent(options.roomId, options.eventId);
   if (!fetched.ok) return fetchFailedNotification(options.eventId, fetched.error.kind);
   const event: RoomEvent = fetched.value;
   // A legacy notification process kept its own store: it can only use what it fetched and handled itself.
@@ -157,6 +189,24 @@ async function notificationFor(
   const tag = event.content[PAYLOAD_TAG_FIELD];
   const payloads = typeof tag === 'string' ? [...handledPayloads, ...findInboxRowsByTag(store, tag, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {})] : [];
   return buildNotification(event, { payloads });
+}
+
+/**
+ * Whether the pushed event still waits for something that comes by to-device: the room key of an encrypted
+ * event (neither stored, nor in the inbox, nor withheld), or the payload a demo event names by tag.
+ */
+function pushedEventNeedsToDevice(store: ClientStore, event: RoomEvent, legacy: boolean): boolean {
+  if (event.type === ENCRYPTED_EVENT_TYPE) {
+    const sessionId = megolmSessionId(event.content);
+    if (sessionId === undefined) return false;
+    return (
+      roomKeyForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {}) === undefined &&
+      roomKeyInInbox(store, sessionId, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {}) === undefined &&
+      withheldForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {}) === undefined
+    );
+  }
+  const tag = event.content[PAYLOAD_TAG_FIELD];
+  return typeof tag === 'string' && findInboxRowsByTag(store, tag, legacy ? { fetchedBy: NOTIFIER_PROCESS } : {}).length === 0;
 }
 
 /**
