@@ -130,6 +130,19 @@ export class LeaseKeeper {
     return wanters.some((wanter) => holderGone?.(wanter.wanter) !== true);
   }
 
+  /**
+   * Does a live process other than this one hold the lease right now: unexpired, and its process not known to
+   * be gone? A process that only needs a room key it already has (a notifier) uses this to leave the lease to a
+   * holder that is syncing anyway, instead of making it give way. A read, no write; the answer can be stale at
+   * once, which only decides whether this process syncs itself: nothing is acknowledged or committed on it.
+   */
+  heldByAnotherLiveProcess(): boolean {
+    const { store, clock, key, holder, holderGone } = this.options;
+    const lease = readLease(store, key);
+    if (lease === undefined || lease.holder === holder || lease.expiresAtMs <= clock.nowMs()) return false;
+    return holderGone?.(lease.holder) !== true;
+  }
+
   private wantedFreshMs(): number {
     return Math.max(1000, 10 * this.options.pollIntervalMs);
   }

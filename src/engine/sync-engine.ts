@@ -132,6 +132,17 @@ export class SyncEngine {
     return this.lease?.holder;
   }
 
+  /**
+   * Whether another live process holds the lease now (lease-keeper.ts, `heldByAnotherLiveProcess`): false
+   * without a lease, and false when the store is busy (the caller then syncs as it would otherwise).
+   */
+  leaseHeldByAnotherLiveProcess(): boolean {
+    const lease = this.lease;
+    if (lease === undefined) return false;
+    const held = this.guardDb(() => lease.heldByAnotherLiveProcess());
+    return held.ok && held.value;
+  }
+
   /** An IPC hint that someone may want the lease: the long poll checks the database now instead of later. */
   hint(): void {
     this.wakeWatch?.();

@@ -4,7 +4,8 @@
  * Runtime: node / electron-utility (no Electron import). Steps, each bounded:
  *  1. open the shared store and read the account the main process saved; open the device's Olm state (libolm,
  *     the pickle key, the account), which it shares with the main process through the store;
- *  2. sync to-device until caught up, under the lease, which it gets within `leaseWaitMs` because a main
+ *  2. sync to-device until caught up, under the lease (skipped when another live process holds the lease and
+ *     the pushed event's room key is already stored: src/notifier/pushed-key.ts), which it gets within `leaseWaitMs` because a main
  *     process in a long poll yields it when asked through the database (DESIGN.md §4.4);
  *  3. advance the `notifier` cursor over the inbox (effect and cursor in one transaction); this is where the
  *     room keys it (or any process) committed are stored for it. Rows older than its retention window
@@ -44,8 +45,11 @@ import { roomKeyForSession, roomKeyInInbox } from '../store/room-keys';
 import { classifySqliteError } from '../store/sqlite-errors';
 import { buildNotification, fetchFailedNotification, type BuiltNotification, type PayloadRow } from './notification-text';
 import type { NotifierOptions } from './notifier-options';
+import { pushedEventKeyStored } from './pushed-key';
 
 export const NOTIFIER_PROCESS = NOTIFIER_CONSUMER;
+/** The `finished` outcome of a run that showed its push without syncing (its key was stored, another process held the lease). */
+export const KEY_STORED_OUTCOME = 'key-stored';
 
 /** Runs the notifier and returns its exit code (0 also when the data was missing: that is a shown result). */
 /** `pickleKeySource`: where the pickle key comes from (default: the `pickle-key` file beside the store). */
@@ -69,21 +73,37 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
     const { engine, client, killPoints } = createProcessEngine({ store, account, processName: NOTIFIER_PROCESS, strategy: options.strategy, olm: olm.engineHooks() });
     olm.leaseHolder = () => engine.leaseHolder;
     olm.killPoints = killPoints;
-    const summary = await engine.syncUntilCaughtUp({ leaseWaitMs: options.leaseWaitMs });
+    // While another live process holds the lease it is syncing the stream anyway: fetch the pushed event first,
+    // and when its room key is already stored, show it without taking the lease from that holder (pushed-key.ts).
+    const prefetched = engine.leaseHeldByAnotherLiveProcess() ? await client.getEvent(options.roomId, options.eventId) : undefined;
+    const keyStored = prefetched?.ok === true && whenStoreReadable(() => pushedEventKeyStored(store, prefetched.value));
+    const summary = keyStored ? undefined : await engine.syncUntilCaughtUp({ leaseWaitMs: options.leaseWaitMs });
     // Keys from a sender device first seen in this batch decrypt here, before the cursor passes their rows.
     await maintainOlm(olm, client);
     const handledPayloads = advanceNotifierCursor(store, options, killPoints);
     killPoints.hit('notifier-before-display');
-    const notification = await notificationFor(store, client, account, options, handledPayloads, olm.pickleKey);
+    const pushedEvent = prefetched?.ok === true ? prefetched.value : undefined;
+    const notification = await notificationFor(store, client, account, options, handledPayloads, olm.pickleKey, pushedEvent);
     whenWriteLockFree(() =>
       recordNotification(store, { eventId: options.eventId, pid, outcome: notification.outcome, sessionId: notification.sessionId, shownAtMs: systemClock.nowMs() }),
     );
-    const { title, body, dataMissing, outcome } = notification;
-    report({ kind: 'notification', pid, eventId: options.eventId, title, body, dataMissing, outcome });
-    report({ kind: 'finished', pid, outcome: summary.kind, committedEvents: committedEvents(summary), elapsedMs: systemClock.nowMs() - startedAtMs });
+    const { title, body, dataMissing } = notification;
+    report({ kind: 'notification', pid, eventId: options.eventId, title, body, dataMissing, outcome: notification.outcome });
+    const outcome = summary?.kind ?? KEY_STORED_OUTCOME;
+    report({ kind: 'finished', pid, outcome, committedEvents: summary === undefined ? 0 : committedEvents(summary), elapsedMs: systemClock.nowMs() - startedAtMs });
     return 0;
   } finally {
     store.close();
+  }
+}
+
+/** A read that may meet a busy store: then the answer is no, and the run syncs as it would have anyway. */
+function whenStoreReadable(read: () => boolean): boolean {
+  try {
+    return read();
+  } catch (error) {
+    if (classifySqliteError(error)?.kind !== 'db-busy') throw error;
+    return false;
   }
 }
 
@@ -142,8 +162,9 @@ async function notificationFor(
   options: NotifierOptions,
   handledPayloads: readonly PayloadRow[],
   pickleKey: PickleKey,
+  prefetched: RoomEvent | undefined,
 ): Promise<BuiltNotification> {
-  const fetched = await client.getEvent(options.roomId, options.eventId);
+  const fetched = prefetched === undefined ? await client.getEvent(options.roomId, options.eventId) : { ok: true as const, value: prefetched };
   if (!fetched.ok) return fetchFailedNotification(options.eventId, fetched.error.kind);
   const event: RoomEvent = fetched.value;
   // A legacy notification process kept its own store: it can only use what it fetched and handled itself.
