@@ -168,9 +168,11 @@ export class LeaseKeeper {
 
   /**
    * Waits up to `waitMs` for the lease, announcing the wish so a long-polling holder gives way. Bounded both by
-   * the clock and by a number of attempts (so a fake clock cannot make it spin forever).
+   * the clock and by a number of attempts (so a fake clock cannot make it spin forever). `giveUpWhen`, asked
+   * before every attempt after the first, ends the wait early (the caller no longer needs the lease, say because
+   * the holder it waited for has committed what it needed); the answer is then the refused attempt before it.
    */
-  async acquireWithin(waitMs: number, signal?: AbortSignal): Promise<LeaseAcquisition> {
+  async acquireWithin(waitMs: number, signal?: AbortSignal, giveUpWhen?: () => boolean): Promise<LeaseAcquisition> {
     const { store, clock, key, holder, pollIntervalMs, sleep } = this.options;
     const deadlineMs = clock.nowMs() + waitMs;
     const maxAttempts = Math.ceil(waitMs / pollIntervalMs) + 2;
@@ -186,6 +188,7 @@ export class LeaseKeeper {
         markedAtMs = nowMs;
       }
       await sleep(Math.min(pollIntervalMs, deadlineMs - nowMs), signal);
+      if (giveUpWhen?.() === true) break;
       result = this.take();
     }
     clearLeaseWanted(store, { key, wanter: holder });

@@ -75,14 +75,17 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
     olm.killPoints = killPoints;
     // While another live process holds the lease it is syncing the stream anyway: fetch the pushed event first,
     // and when its room key is already stored, show it without taking the lease from that holder (pushed-key.ts).
+    // Queued behind a holder, it stops waiting once that holder has committed the key it needs.
     const prefetched = engine.leaseHeldByAnotherLiveProcess() ? await client.getEvent(options.roomId, options.eventId) : undefined;
-    const keyStored = prefetched?.ok === true && whenStoreReadable(() => pushedEventKeyStored(store, prefetched.value));
-    const summary = keyStored ? undefined : await engine.syncUntilCaughtUp({ leaseWaitMs: options.leaseWaitMs });
+    const pushedEvent = prefetched?.ok === true ? prefetched.value : undefined;
+    const keyStored = (): boolean => pushedEvent !== undefined && whenStoreReadable(() => pushedEventKeyStored(store, pushedEvent));
+    const synced = keyStored() ? undefined : await engine.syncUntilCaughtUp({ leaseWaitMs: options.leaseWaitMs, giveUpWaitingWhen: keyStored });
+    // Not synced because the key came while it waited: the same as not needing to sync at all.
+    const summary = synced?.kind === 'lease-busy' && keyStored() ? undefined : synced;
     // Keys from a sender device first seen in this batch decrypt here, before the cursor passes their rows.
     await maintainOlm(olm, client);
     const handledPayloads = advanceNotifierCursor(store, options, killPoints);
     killPoints.hit('notifier-before-display');
-    const pushedEvent = prefetched?.ok === true ? prefetched.value : undefined;
     const notification = await notificationFor(store, client, account, options, handledPayloads, olm.pickleKey, pushedEvent);
     whenWriteLockFree(() =>
       recordNotification(store, { eventId: options.eventId, pid, outcome: notification.outcome, sessionId: notification.sessionId, shownAtMs: systemClock.nowMs() }),

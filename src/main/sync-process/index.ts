@@ -5,7 +5,8 @@
  *
  * Arguments: `--data DIR --strategy NAME [--pickle-key file|parent]`. The account comes from the store, written
  * by the host; the device's Olm state is opened (libolm, the pickle key, the account) before the loop starts, and
- * a state it cannot open stops it with one line. The pickle key is the `pickle-key` file beside the store, or,
+ * a state it cannot open stops it with one line. Meanwhile the `main` consumer already handles the rows other
+ * processes committed while this one was down (`consumeWhileStarting`: they need no Olm). The pickle key is the `pickle-key` file beside the store, or,
  * with `--pickle-key parent` (the desktop app), the key the app posts on `parentPort` (src/crypto/pickle-key-handoff.ts).
  */
 import path from 'node:path';

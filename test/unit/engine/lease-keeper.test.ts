@@ -59,4 +59,30 @@ describe('lease keeper', () => {
     main.release('done');
     expect(notifier.heldByAnotherLiveProcess()).toBe(false); // released
   });
+
+  it('lease keeper: a waiter stops waiting as soon as it no longer needs the lease, without taking it and without leaving its wish behind', async () => {
+    let nowMs = 10_000;
+    const store = tempStore();
+    const main = keeper(store, () => nowMs, new Set());
+    expect(main.take().acquired).toBe(true);
+    let attempts = 0;
+    const notifier = new LeaseKeeper({
+      store: reopen(store), clock: { nowMs: () => nowMs }, key: 'to-device', holder: 'notifier:200', durationMs: 3000, pollIntervalMs: 25,
+      sleep: async (ms) => {
+        nowMs += ms;
+      },
+      onChange: () => undefined,
+    });
+    // The need goes away at the third look (say, the holder committed the key the waiter was after).
+    const result = await notifier.acquireWithin(2000, undefined, () => (attempts += 1) >= 3);
+    expect(result).toMatchObject({ acquired: false, holder: 'main:100' });
+    expect(attempts).toBe(3);
+    expect(nowMs).toBe(10_000 + 3 * 25); // not the whole 2 s
+    expect(main.othersWant()).toBe(false);
+    // Without the predicate the same wait runs to its bound.
+    const bounded = await notifier.acquireWithin(200);
+    expect(bounded.acquired).toBe(false);
+    expect(nowMs).toBeGreaterThanOrEqual(10_000 + 3 * 25 + 200);
+  });
 });
+
