@@ -26,6 +26,11 @@ export interface ProcessEngineInput {
   pid?: number;
   /** Explicit kill point; when absent the environment is read. */
   killPoint?: KillPointConfig;
+  /**
+   * Kill points already built for this process (`createProcessKillPoints`), when it hit them before the engine
+   * existed: the nth hit then counts over both. Takes precedence over `killPoint`.
+   */
+  killPoints?: KillPoints;
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: EngineEvent) => void;
   /** The device's Olm members (decryption at commit, the legacy write-back, e2ee counts), from src/device. */
@@ -61,7 +66,7 @@ export function createProcessEngine(input: ProcessEngineInput): { engine: SyncEn
   const pid = input.pid ?? process.pid;
   const leaseDurationMs = leaseDurationFromEnv(input.env);
   const client = new MatrixClient({ baseUrl: input.account.homeserverUrl, accessToken: input.account.accessToken });
-  const killPoints = createProcessKillPoints(input.processName, input.killPoint, input.env);
+  const killPoints = input.killPoints ?? createProcessKillPoints(input.processName, input.killPoint, input.env);
   const engine = new SyncEngine({
     store: input.store,
     client: input.transport === undefined ? client : input.transport(client),

@@ -130,6 +130,19 @@ export class LeaseKeeper {
     return wanters.some((wanter) => holderGone?.(wanter.wanter) !== true);
   }
 
+  /**
+   * Does a live process other than this one hold the lease right now: unexpired, and its process not known to
+   * be gone? A process that only needs a room key it already has (a notifier) uses this to leave the lease to a
+   * holder that is syncing anyway, instead of making it give way. A read, no write; the answer can be stale at
+   * once, which only decides whether this process syncs itself: nothing is acknowledged or committed on it.
+   */
+  heldByAnotherLiveProcess(): boolean {
+    const { store, clock, key, holder, holderGone } = this.options;
+    const lease = readLease(store, key);
+    if (lease === undefined || lease.holder === holder || lease.expiresAtMs <= clock.nowMs()) return false;
+    return holderGone?.(lease.holder) !== true;
+  }
+
   private wantedFreshMs(): number {
     return Math.max(1000, 10 * this.options.pollIntervalMs);
   }
@@ -155,9 +168,11 @@ export class LeaseKeeper {
 
   /**
    * Waits up to `waitMs` for the lease, announcing the wish so a long-polling holder gives way. Bounded both by
-   * the clock and by a number of attempts (so a fake clock cannot make it spin forever).
+   * the clock and by a number of attempts (so a fake clock cannot make it spin forever). `giveUpWhen`, asked
+   * before every attempt after the first, ends the wait early (the caller no longer needs the lease, say because
+   * the holder it waited for has committed what it needed); the answer is then the refused attempt before it.
    */
-  async acquireWithin(waitMs: number, signal?: AbortSignal): Promise<LeaseAcquisition> {
+  async acquireWithin(waitMs: number, signal?: AbortSignal, giveUpWhen?: () => boolean): Promise<LeaseAcquisition> {
     const { store, clock, key, holder, pollIntervalMs, sleep } = this.options;
     const deadlineMs = clock.nowMs() + waitMs;
     const maxAttempts = Math.ceil(waitMs / pollIntervalMs) + 2;
@@ -173,6 +188,7 @@ export class LeaseKeeper {
         markedAtMs = nowMs;
       }
       await sleep(Math.min(pollIntervalMs, deadlineMs - nowMs), signal);
+      if (giveUpWhen?.() === true) break;
       result = this.take();
     }
     clearLeaseWanted(store, { key, wanter: holder });

@@ -132,6 +132,17 @@ export class SyncEngine {
     return this.lease?.holder;
   }
 
+  /**
+   * Whether another live process holds the lease now (lease-keeper.ts, `heldByAnotherLiveProcess`): false
+   * without a lease, and false when the store is busy (the caller then syncs as it would otherwise).
+   */
+  leaseHeldByAnotherLiveProcess(): boolean {
+    const lease = this.lease;
+    if (lease === undefined) return false;
+    const held = this.guardDb(() => lease.heldByAnotherLiveProcess());
+    return held.ok && held.value;
+  }
+
   /** An IPC hint that someone may want the lease: the long poll checks the database now instead of later. */
   hint(): void {
     this.wakeWatch?.();
@@ -429,11 +440,17 @@ export class SyncEngine {
    * The notifier's entry: take the lease within `leaseWaitMs` (announcing the wish so a long-polling holder gives
    * way), sync with `timeout=0` until a batch comes back shorter than the limit, release, and say what happened.
    */
-  async syncUntilCaughtUp(options: { leaseWaitMs: number; maxBatches?: number; signal?: AbortSignal }): Promise<CatchUpSummary> {
+  async syncUntilCaughtUp(options: {
+    leaseWaitMs: number;
+    maxBatches?: number;
+    signal?: AbortSignal;
+    /** Asked while waiting for the lease: true ends the wait (`lease-busy`), the caller no longer needs to sync. */
+    giveUpWaitingWhen?: () => boolean;
+  }): Promise<CatchUpSummary> {
     if (this.lease !== undefined) {
       this.emit('lease-wanted', { leaseWaitMs: options.leaseWaitMs });
       const leaseKeeper = this.lease;
-      const acquired = await this.guardAsyncDb(() => leaseKeeper.acquireWithin(options.leaseWaitMs, options.signal));
+      const acquired = await this.guardAsyncDb(() => leaseKeeper.acquireWithin(options.leaseWaitMs, options.signal, options.giveUpWaitingWhen));
       if (!acquired.ok) return { kind: 'failed', error: acquired.error, batches: 0, events: 0, stale: 0, firstSeq: null, lastSeq: null };
       const lease = acquired.value;
       if (lease === undefined) throw new Error('acquireWithin returned nothing');

@@ -5,9 +5,11 @@
  *  1. open the shared store and read the account the main process saved; start opening the device's Olm state
  *     (libolm, the pickle key, the account), which it shares with the main process through the store, and
  *     start fetching the pushed event: both run while step 2 waits for the lease and the server;
- *  2. sync to-device until caught up, under the lease, which it gets within `leaseWaitMs` because a main
- *     process in a long poll yields it when asked through the database (DESIGN.md §4.4); a batch commits only
- *     once the Olm state is open (olm-opening.ts), and nothing commits when it cannot be opened;
+ *  2. sync to-device for its push (sync-for-push.ts), under the lease, which it gets within `leaseWaitMs`
+ *     because a main process in a long poll yields it when asked through the database (DESIGN.md §4.4); a batch
+ *     commits only once the Olm state is open (olm-opening.ts), and nothing commits when it cannot be opened.
+ *     Skipped when another live process holds the lease and the pushed event's room key is already stored
+ *     (pushed-key.ts);
  *  3. advance the `notifier` cursor over the inbox (effect and cursor in one transaction); this is where the
  *     room keys it (or any process) committed are stored for it. Rows older than its retention window
  *     (src/store/retention-policy.ts) are passed over first, counted as skipped, their room keys kept;
@@ -50,9 +52,12 @@ import { classifySqliteError } from '../store/sqlite-errors';
 import { buildNotification, fetchFailedNotification, type BuiltNotification, type PayloadRow } from './notification-text';
 import type { NotifierOptions } from './notifier-options';
 import { OlmOpening } from './olm-opening';
+import { pushedEventKeyStored } from './pushed-key';
 import { syncForPush } from './sync-for-push';
 
 export const NOTIFIER_PROCESS = NOTIFIER_CONSUMER;
+/** The `finished` outcome of a run that showed its push without syncing (its key was stored, another process held the lease). */
+export const KEY_STORED_OUTCOME = 'key-stored';
 
 /**
  * Most inbox rows one run moves its cursor over (after those its window passes over): a notifier needs the
@@ -91,10 +96,25 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
     // The pushed event is fetched alongside the sync: it depends on nothing the sync brings.
     const fetching = client.getEvent(options.roomId, options.eventId);
     const legacy = options.strategy === 'legacy';
-    const summary = await syncForPush(engine, options.leaseWaitMs, async () => {
-      const fetched = await fetching;
-      return fetched.ok && pushedEventNeedsToDevice(store, fetched.value, legacy);
-    });
+    // While another live process holds the lease it is syncing the stream anyway: wait for the pushed event first,
+    // and when its room key is already stored, show it without taking the lease from that holder (pushed-key.ts).
+    // Queued behind a holder, it stops waiting once that holder has committed the key it needs.
+    const prefetched = engine.leaseHeldByAnotherLiveProcess() ? await fetching : undefined;
+    const pushedEvent = prefetched?.ok === true ? prefetched.value : undefined;
+    const keyStored = (): boolean => pushedEvent !== undefined && whenStoreReadable(() => pushedEventKeyStored(store, pushedEvent));
+    const synced = keyStored()
+      ? undefined
+      : await syncForPush(
+          engine,
+          options.leaseWaitMs,
+          async () => {
+            const fetched = await fetching;
+            return fetched.ok && pushedEventNeedsToDevice(store, fetched.value, legacy);
+          },
+          keyStored,
+        );
+    // Not synced because the key came while it waited: the same as not needing to sync at all.
+    const summary = synced?.kind === 'lease-busy' && keyStored() ? undefined : synced;
     const device = await opening.opened;
     if (!device.ok) {
       report({ kind: 'failed', pid, error: `notifier: ${device.error}` });
@@ -111,12 +131,23 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
     whenWriteLockFree(() =>
       recordNotification(store, { eventId: options.eventId, pid, outcome: notification.outcome, sessionId: notification.sessionId, shownAtMs: systemClock.nowMs() }),
     );
-    const { title, body, dataMissing, outcome } = notification;
-    report({ kind: 'notification', pid, eventId: options.eventId, title, body, dataMissing, outcome });
-    report({ kind: 'finished', pid, outcome: summary.kind, committedEvents: committedEvents(summary), elapsedMs: systemClock.nowMs() - startedAtMs });
+    const { title, body, dataMissing } = notification;
+    report({ kind: 'notification', pid, eventId: options.eventId, title, body, dataMissing, outcome: notification.outcome });
+    const outcome = summary?.kind ?? KEY_STORED_OUTCOME;
+    report({ kind: 'finished', pid, outcome, committedEvents: summary === undefined ? 0 : committedEvents(summary), elapsedMs: systemClock.nowMs() - startedAtMs });
     return 0;
   } finally {
     store.close();
+  }
+}
+
+/** A read that may meet a busy store: then the answer is no, and the run syncs as it would have anyway. */
+function whenStoreReadable(read: () => boolean): boolean {
+  try {
+    return read();
+  } catch (error) {
+    if (classifySqliteError(error)?.kind !== 'db-busy') throw error;
+    return false;
   }
 }
 

@@ -23,12 +23,18 @@ export async function syncForPush(
   engine: Pick<SyncEngine, 'syncUntilCaughtUp'>,
   leaseWaitMs: number,
   stillNeedsToDevice: () => Promise<boolean>,
+  /** While queued for the lease: stop waiting once this turns true (the holder committed what the push needs). */
+  giveUpWaitingWhen?: () => boolean,
 ): Promise<CatchUpSummary> {
   let batches = 0;
   let events = 0;
   let firstSeq: number | null = null;
   for (;;) {
-    const summary = await engine.syncUntilCaughtUp({ leaseWaitMs, maxBatches: NOTIFIER_BATCHES_PER_PASS });
+    const summary = await engine.syncUntilCaughtUp({
+      leaseWaitMs,
+      maxBatches: NOTIFIER_BATCHES_PER_PASS,
+      ...(giveUpWaitingWhen === undefined ? {} : { giveUpWaitingWhen }),
+    });
     if (!('batches' in summary)) return summary;
     batches += summary.batches;
     events += summary.events;

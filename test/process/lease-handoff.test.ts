@@ -52,9 +52,10 @@ const reports = (process: RunningProcess): Report[] =>
 describe('lease handoff between real processes', () => {
   it('notifier: gets the lease from a main process in a 30 s long poll, within about one lease period (F11)', async () => {
     const { dataDir, main, sender, roomId } = await world();
-    // The push arrives while main is in its long poll.
+    // The push arrives while main is in its long poll. Its room key is withheld, so the notifier cannot find it
+    // in the store and must sync (with the key stored it would not: the next test).
     await waitForLongPoll(dataDir, main.pid);
-    const sent = await sender.traffic.sendRoomMessage(roomId, 'meet at noon');
+    const sent = await sender.traffic.sendRoomMessage(roomId, 'meet at noon', { withholdKey: true });
     expect(sent.ok).toBe(true);
     await waitFor(() => reports(main).some((r) => r.kind === 'finished'), 15_000, () => JSON.stringify(main.lines));
     const finished = reports(main).find((r) => r.kind === 'finished');
@@ -66,7 +67,20 @@ describe('lease handoff between real processes', () => {
     const acquired = notifierEvents.find((e) => e.kind === 'lease-acquired');
     expect(Number(acquired?.atMs) - Number(wanted?.atMs)).toBeLessThan(3_000);
     expect(finished?.elapsedMs).toBeLessThan(15_000);
-    expect(reports(main).find((r) => r.kind === 'notification')).toMatchObject({ body: 'meet at noon', dataMissing: false });
+    expect(reports(main).find((r) => r.kind === 'notification')).toMatchObject({ outcome: 'unable-to-decrypt' });
+  });
+
+  it('notifier: with its room key already stored and main holding the lease, shows the push without taking the lease or preempting main', async () => {
+    const { dataDir, main, sender, roomId } = await world();
+    await waitForLongPoll(dataDir, main.pid);
+    const sent = await sender.traffic.sendRoomMessage(roomId, 'meet at noon');
+    expect(sent.ok).toBe(true);
+    await waitFor(() => reports(main).some((r) => r.kind === 'finished'), 15_000, () => JSON.stringify(main.lines));
+    expect(reports(main).find((r) => r.kind === 'notification')).toMatchObject({ body: 'meet at noon', dataMissing: false, outcome: 'decrypted' });
+    expect(reports(main).find((r) => r.kind === 'finished')).toMatchObject({ outcome: 'key-stored', committedEvents: 0 });
+    const events = withStore(dataDir, (store) => listProcessEvents(store, { limit: 5000 }));
+    expect(events.filter((e) => e.process === 'notifier').map((e) => e.kind)).not.toContain('lease-wanted');
+    expect(events.filter((e) => e.process === 'main').map((e) => e.kind)).not.toContain('preempted');
   });
 
   it('main: stalled past its lease (SIGSTOP), a notifier takes over, the stale holder wakes and commits nothing under its old generation (F9)', async () => {

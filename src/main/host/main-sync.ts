@@ -64,6 +64,8 @@ export interface MainSyncOptions {
   olm?: OlmDevice;
   /** The full consume pass's period (default 250 ms); tests lengthen it to see the inbox watch alone. */
   consumePassIntervalMs?: number;
+  /** This process's kill points, when it built them before (see `consumeWhileStarting`); else from the environment. */
+  killPoints?: KillPoints;
 }
 
 export interface MainSync {
@@ -114,6 +116,7 @@ export function startMainSync(options: MainSyncOptions): MainSync {
     },
     ...(options.tuning === undefined ? {} : { tuning: options.tuning }),
     ...(olm === undefined ? {} : { olm: olm.engineHooks() }),
+    ...(options.killPoints === undefined ? {} : { killPoints: options.killPoints }),
   });
   if (olm !== undefined) {
     olm.leaseHolder = () => engine.leaseHolder;
@@ -149,6 +152,28 @@ export function startMainSync(options: MainSyncOptions): MainSync {
       timeline?.close();
     },
   };
+}
+
+/**
+ * The `main` consumer while the process is still starting: one pass at once, then a pass whenever the inbox's
+ * last seq grew (the same 25 ms watch as `startMainSync`), until `stop()`. The process that starts again after a
+ * kill can do nothing else yet: loading libolm and the device's Olm account takes some 100 ms (more on a loaded
+ * machine) before the sync loop can decrypt a batch, while the rows other processes committed in the meantime
+ * need none of it (Olm is decrypted at commit, room keys are sealed in their rows). Handling them is the same
+ * consume transaction as ever (effects and cursor together), in this one process, never beside the loop's own
+ * passes: the caller stops this before `startMainSync`.
+ */
+export function consumeWhileStarting(input: { store: ClientStore; strategy: Strategy; killPoints: KillPoints; log?: (line: string) => void }): { stop(): void } {
+  const { store, strategy, killPoints } = input;
+  const log = input.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  let consumedUpToSeq = -1;
+  const pass = (): void => {
+    whenFree(() => (consumedUpToSeq = lastInboxSeq(store)));
+    consumeWhenFree(store, strategy, killPoints, log);
+  };
+  pass();
+  const watch = setInterval(() => whenFree(() => lastInboxSeq(store) > consumedUpToSeq && pass()), inboxWatchIntervalMs);
+  return { stop: () => clearInterval(watch) };
 }
 
 /** Starts the Olm upkeep when it has work and is not running; a busy store leaves it to the next pass. */

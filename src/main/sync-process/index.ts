@@ -5,7 +5,8 @@
  *
  * Arguments: `--data DIR --strategy NAME [--pickle-key file|parent]`. The account comes from the store, written
  * by the host; the device's Olm state is opened (libolm, the pickle key, the account) before the loop starts, and
- * a state it cannot open stops it with one line. The pickle key is the `pickle-key` file beside the store, or,
+ * a state it cannot open stops it with one line. Meanwhile the `main` consumer already handles the rows other
+ * processes committed while this one was down (`consumeWhileStarting`: they need no Olm). The pickle key is the `pickle-key` file beside the store, or,
  * with `--pickle-key parent` (the desktop app), the key the app posts on `parentPort` (src/crypto/pickle-key-handoff.ts).
  */
 import path from 'node:path';
@@ -16,7 +17,8 @@ import { readAccount } from '../../store/account';
 import { openStore } from '../../store/open-store';
 import { parentPickleKeySource, processParentPort } from '../../crypto/pickle-key-handoff';
 import { openOlmDevice } from '../../device/olm-device';
-import { MAIN_CONSUMER, startMainSync } from '../host/main-sync';
+import { consumeWhileStarting, MAIN_CONSUMER, startMainSync } from '../host/main-sync';
+import { createProcessKillPoints } from '../../engine/create-engine';
 
 function optionalArgument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -39,13 +41,18 @@ if (!isStrategy(strategy)) throw new Error(`sync process: unknown strategy "${st
 const store = openStore(path.join(argument('data'), CLIENT_DB_FILE), { create: false });
 const account = readAccount(store);
 if (account === undefined) throw new Error('sync process: no account in the store; the host writes it before starting us');
+// Rows other processes committed while we were down are handled now, not after libolm has loaded (main-sync.ts).
+const killPoints = createProcessKillPoints(MAIN_CONSUMER);
+const starting = consumeWhileStarting({ store, strategy, killPoints });
 void openOlmDevice({ store, account, strategy, processName: MAIN_CONSUMER, ...(pickleKeySource === undefined ? {} : { pickleKeySource }) }).then((device) => {
   if (!device.ok) {
+    starting.stop();
     process.stderr.write(`sync process: ${device.error}\n`);
     store.close();
     process.exit(1);
   }
-  const sync = startMainSync({ store, account, strategy, olm: device.value });
+  starting.stop();
+  const sync = startMainSync({ store, account, strategy, olm: device.value, killPoints });
   const stop = (): void => {
     void sync.stop().then(() => {
       store.close();

@@ -1,4 +1,5 @@
-// The lease keeper's view of waiters: a waiter whose process is gone does not make the holder give way.
+// The lease keeper's view of waiters and holders: a waiter whose process is gone does not make the holder give way,
+// and only an unexpired lease of another live process counts as held by someone else.
 import { describe, expect, it } from 'vitest';
 import { LeaseKeeper } from '../../../src/engine/lease-keeper';
 import { markLeaseWanted } from '../../../src/store/lease';
@@ -35,4 +36,53 @@ describe('lease keeper', () => {
     markLeaseWanted(reopen(store), { key: 'to-device', wanter: 'notifier:300', nowMs });
     expect(main.check()).toBe('preempted');
   });
+
+  it('lease keeper: held by another live process only while that holder is unexpired and its process not gone', () => {
+    let nowMs = 10_000;
+    const store = tempStore();
+    const gone = new Set<string>();
+    const main = keeper(store, () => nowMs, gone);
+    const notifier = new LeaseKeeper({
+      store: reopen(store), clock: { nowMs: () => nowMs }, sleep: async () => undefined, key: 'to-device', holder: 'notifier:200',
+      durationMs: 3000, pollIntervalMs: 25, holderGone: (name) => gone.has(name), onChange: () => undefined,
+    });
+    expect(notifier.heldByAnotherLiveProcess()).toBe(false); // nobody ever held it
+    expect(main.take().acquired).toBe(true);
+    expect(notifier.heldByAnotherLiveProcess()).toBe(true);
+    expect(main.heldByAnotherLiveProcess()).toBe(false); // its own lease is not someone else's
+    gone.add('main:100');
+    expect(notifier.heldByAnotherLiveProcess()).toBe(false); // killed holding it
+    gone.clear();
+    nowMs += 3000;
+    expect(notifier.heldByAnotherLiveProcess()).toBe(false); // expired (a stalled holder)
+    nowMs -= 1000;
+    main.release('done');
+    expect(notifier.heldByAnotherLiveProcess()).toBe(false); // released
+  });
+
+  it('lease keeper: a waiter stops waiting as soon as it no longer needs the lease, without taking it and without leaving its wish behind', async () => {
+    let nowMs = 10_000;
+    const store = tempStore();
+    const main = keeper(store, () => nowMs, new Set());
+    expect(main.take().acquired).toBe(true);
+    let attempts = 0;
+    const notifier = new LeaseKeeper({
+      store: reopen(store), clock: { nowMs: () => nowMs }, key: 'to-device', holder: 'notifier:200', durationMs: 3000, pollIntervalMs: 25,
+      sleep: async (ms) => {
+        nowMs += ms;
+      },
+      onChange: () => undefined,
+    });
+    // The need goes away at the third look (say, the holder committed the key the waiter was after).
+    const result = await notifier.acquireWithin(2000, undefined, () => (attempts += 1) >= 3);
+    expect(result).toMatchObject({ acquired: false, holder: 'main:100' });
+    expect(attempts).toBe(3);
+    expect(nowMs).toBe(10_000 + 3 * 25); // not the whole 2 s
+    expect(main.othersWant()).toBe(false);
+    // Without the predicate the same wait runs to its bound.
+    const bounded = await notifier.acquireWithin(200);
+    expect(bounded.acquired).toBe(false);
+    expect(nowMs).toBeGreaterThanOrEqual(10_000 + 3 * 25 + 200);
+  });
 });
+
