@@ -35,11 +35,10 @@ const MAX_ID_LENGTH = 255;
 export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
   const listDevices = ctx.db.prepare('SELECT device_id FROM devices WHERE user_id = ? ORDER BY device_id');
   const findDevice = ctx.db.prepare('SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?');
-  const findTxn = ctx.db.prepare(
-    'SELECT 1 FROM transactions WHERE user_id = ? AND device_id = ? AND scope = ? AND txn_id = ?',
-  );
-  const insertTxn = ctx.db.prepare(
-    'INSERT INTO transactions (user_id, device_id, scope, txn_id, result, created_ts) VALUES (?, ?, ?, ?, ?, ?)',
+  // One statement both checks and records the transaction: a retry finds the record and changes nothing.
+  const recordTxn = ctx.db.prepare(
+    `INSERT INTO transactions (user_id, device_id, scope, txn_id, result, created_ts) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (user_id, device_id, scope, txn_id) DO NOTHING`,
   );
   const group = new ToDeviceGroupCommit(ctx.db, ctx.waiters);
   const devicesOf = (userId: string): string[] =>
@@ -56,8 +55,7 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
     const messages = parseMessages(objectBody(request.body));
     const scope = `sendToDevice/${eventType}`;
     await group.submit(() => {
-      if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return [];
-      insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}', Date.now());
+      if (recordTxn.run(me.userId, me.deviceId, scope, txnId, '{}', Date.now()).changes === 0) return [];
       const expanded = expand(messages, devices, eventType, me.userId);
       ctx.queue.enqueue(expanded);
       return distinctDevices(expanded);

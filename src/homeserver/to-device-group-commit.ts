@@ -13,7 +13,7 @@
  * - Waiting long polls of the recipient devices take their batch inside the group's transaction, once per
  *   device, after every request's messages are queued (device-waiters.ts): one batch carries the whole group.
  *   They are woken after the commit, and answered before the senders: the senders' answers wait one more turn.
- * - A request that comes alone, more than `BURST_GAP_MS` after the last commit, commits at once, within its own
+ * - A request that comes alone, more than `BURST_GAP_MS` after the last commit ended, commits at once, within its own
  *   request handling, as it would without grouping. One that comes during a burst waits for nothing but one
  *   `setImmediate` turn: the group is whatever else is ready then. Nothing waits for a group to fill.
  */
@@ -36,7 +36,12 @@ interface Job {
 export class ToDeviceGroupCommit {
   private pending: Job[] = [];
   private scheduled = false;
-  private lastCommitAtMs = Number.NEGATIVE_INFINITY;
+  /**
+   * When the last transaction ended (committed or failed). Measured from the end, not the start: a commit that
+   * waits several milliseconds for its fsync would otherwise make every request read right after it look like
+   * one that came alone, and on a slow disk nothing would ever be grouped.
+   */
+  private lastCommitEndMs = Number.NEGATIVE_INFINITY;
   /** Transactions committed, and requests they held: for tests and the bench. */
   readonly stats = { groups: 0, requests: 0 };
 
@@ -58,7 +63,7 @@ export class ToDeviceGroupCommit {
       if (this.scheduled) return;
       // A request that comes alone, long after the last commit (a live message), commits at once: waiting a turn
       // for company that is not coming would only add to its latency. During a burst, the turn gathers the group.
-      if (this.pending.length === 1 && performance.now() - this.lastCommitAtMs > this.burstGapMs) {
+      if (this.pending.length === 1 && performance.now() - this.lastCommitEndMs > this.burstGapMs) {
         void this.commitGroup();
         return;
       }
@@ -71,7 +76,6 @@ export class ToDeviceGroupCommit {
     const jobs = this.pending;
     this.pending = [];
     this.scheduled = false;
-    this.lastCommitAtMs = performance.now();
     const failures = new Map<Job, unknown>();
     const devices = new Map<string, readonly [string, string]>();
     try {
@@ -87,10 +91,12 @@ export class ToDeviceGroupCommit {
         for (const [userId, deviceId] of devices.values()) this.waiters.prepare(userId, deviceId);
       });
     } catch (error) {
+      this.lastCommitEndMs = performance.now();
       for (const [userId, deviceId] of devices.values()) this.waiters.discardPrepared(userId, deviceId);
       for (const job of jobs) job.reject(error);
       return;
     }
+    this.lastCommitEndMs = performance.now();
     this.stats.groups += 1;
     this.stats.requests += jobs.length - failures.size;
     let woken = 0;

@@ -57,6 +57,27 @@ describe('to-device group commit', () => {
     expect(group.stats).toEqual({ groups: 2, requests: 3 });
   });
 
+  it('group commit: the burst window counts from the end of the last commit, so requests read right after a slow commit are grouped', async () => {
+    const { db, waiters, put, queued } = setup();
+    const burstGapMs = 250;
+    const group = new ToDeviceGroupCommit(db, waiters, { burstGapMs });
+    // A commit that takes twice the window (a slow fsync on a loaded disk), measured as it runs.
+    const slow = (): Array<[string, string]> => {
+      const startedMs = performance.now();
+      while (performance.now() - startedMs < 2 * burstGapMs) {
+        // busy: the synchronous commit holds the thread, as a waiting fsync does
+      }
+      return put(1)();
+    };
+    await group.submit(slow);
+    // These come right after that commit ended, though long after it started: a burst, one turn, one group.
+    const burst = [group.submit(put(2)), group.submit(put(3))];
+    expect(queued()).toEqual([1]);
+    await Promise.all(burst);
+    expect(queued()).toEqual([1, 2, 3]);
+    expect(group.stats).toEqual({ groups: 2, requests: 3 });
+  });
+
   it('group commit: a request whose work throws fails alone and leaves nothing; the others of its group commit', async () => {
     const { group, put, queued } = setup();
     const failing = (): Array<[string, string]> => {
