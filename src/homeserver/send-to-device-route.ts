@@ -24,7 +24,7 @@
  */
 import type { HomeserverContext } from './context';
 import { badJson, invalidParam, tooLarge } from './errors';
-import { isJsonObject, jsonByteLength, objectBody, type JsonObject } from './json-checks';
+import { isJsonObject, objectBody, type JsonObject } from './json-checks';
 import type { Route, RouteRequest } from './router';
 import { ToDeviceGroupCommit } from './to-device-group-commit';
 import type { QueuedMessage } from './to-device-queue';
@@ -35,13 +35,12 @@ const MAX_ID_LENGTH = 255;
 export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
   const listDevices = ctx.db.prepare('SELECT device_id FROM devices WHERE user_id = ? ORDER BY device_id');
   const findDevice = ctx.db.prepare('SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?');
-  const findTxn = ctx.db.prepare(
-    'SELECT 1 FROM transactions WHERE user_id = ? AND device_id = ? AND scope = ? AND txn_id = ?',
+  // One statement both checks and records the transaction: a retry finds the record and changes nothing.
+  const recordTxn = ctx.db.prepare(
+    `INSERT INTO transactions (user_id, device_id, scope, txn_id, result, created_ts) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (user_id, device_id, scope, txn_id) DO NOTHING`,
   );
-  const insertTxn = ctx.db.prepare(
-    'INSERT INTO transactions (user_id, device_id, scope, txn_id, result, created_ts) VALUES (?, ?, ?, ?, ?, ?)',
-  );
-  const group = new ToDeviceGroupCommit(ctx.db, ctx.waiters);
+  const group = new ToDeviceGroupCommit(ctx.db, ctx.queue, ctx.waiters);
   const devicesOf = (userId: string): string[] =>
     (listDevices.all(userId) as Array<{ device_id: string }>).map((row) => row.device_id);
   const devices: DeviceLookup = { all: devicesOf, has: (userId, deviceId) => findDevice.get(userId, deviceId) !== undefined };
@@ -56,11 +55,8 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
     const messages = parseMessages(objectBody(request.body));
     const scope = `sendToDevice/${eventType}`;
     await group.submit(() => {
-      if (findTxn.get(me.userId, me.deviceId, scope, txnId) !== undefined) return [];
-      insertTxn.run(me.userId, me.deviceId, scope, txnId, '{}', Date.now());
-      const expanded = expand(messages, devices, eventType, me.userId);
-      ctx.queue.enqueue(expanded);
-      return distinctDevices(expanded);
+      if (recordTxn.run(me.userId, me.deviceId, scope, txnId, '{}', Date.now()).changes === 0) return [];
+      return expand(messages, devices, eventType, me.userId);
     });
     return { status: 200, body: {} };
   };
@@ -68,7 +64,13 @@ export function sendToDeviceRoutes(ctx: HomeserverContext): Route[] {
   return [{ method: 'PUT', pattern: '/_matrix/client/v3/sendToDevice/:eventType/:txnId', hasBody: true, handle }];
 }
 
-type Messages = Array<[userId: string, Array<[deviceKey: string, content: JsonObject]>]>;
+/** Content as sent, and as the JSON text it was measured by (stored as it is, not serialised again). */
+interface Content {
+  value: JsonObject;
+  json: string;
+}
+
+type Messages = Array<[userId: string, Array<[deviceKey: string, content: Content]>]>;
 
 /** Validates `messages` completely before anything is queued. */
 function parseMessages(body: JsonObject): Messages {
@@ -76,20 +78,16 @@ function parseMessages(body: JsonObject): Messages {
   if (!isJsonObject(messages)) throw badJson('"messages" must be an object of user ID → device ID → content');
   return Object.entries(messages).map(([userId, byDevice]) => {
     if (!isJsonObject(byDevice)) throw badJson(`"messages.${userId}" must be an object of device ID → content`);
-    const devices = Object.entries(byDevice).map(([deviceKey, content]): [string, JsonObject] => {
+    const devices = Object.entries(byDevice).map(([deviceKey, content]): [string, Content] => {
       if (!isJsonObject(content)) throw badJson(`content for ${userId} ${deviceKey} must be an object`);
-      if (jsonByteLength(content) > MAX_TO_DEVICE_CONTENT_BYTES) {
+      const json = JSON.stringify(content);
+      if (Buffer.byteLength(json, 'utf8') > MAX_TO_DEVICE_CONTENT_BYTES) {
         throw tooLarge(`to-device content over ${MAX_TO_DEVICE_CONTENT_BYTES} bytes`);
       }
-      return [deviceKey, content];
+      return [deviceKey, { value: content, json }];
     });
     return [userId, devices];
   });
-}
-
-function distinctDevices(queued: readonly QueuedMessage[]): Array<[userId: string, deviceId: string]> {
-  const keys = new Set(queued.map((message) => JSON.stringify([message.userId, message.deviceId])));
-  return [...keys].map((key) => JSON.parse(key) as [string, string]);
 }
 
 /** How `expand` finds devices: all of a user's (for `"*"`), or whether one exists (one primary-key lookup). */
@@ -108,7 +106,7 @@ function expand(messages: Messages, devices: DeviceLookup, type: string, sender:
     let everyDevice: string[] | undefined;
     for (const [deviceKey, content] of byDevice) {
       const targets = deviceKey === '*' ? (everyDevice ??= devices.all(userId)) : devices.has(userId, deviceKey) ? [deviceKey] : [];
-      for (const deviceId of targets) queued.push({ userId, deviceId, type, sender, content });
+      for (const deviceId of targets) queued.push({ userId, deviceId, type, sender, content: content.value, contentJson: content.json });
     }
   }
   return queued;

@@ -16,6 +16,7 @@
  */
 import type { DeviceInspection } from '../shared/admin-wire';
 import type { ToDeviceEvent } from '../shared/wire';
+import type { Statement } from 'better-sqlite3';
 import { immediate, type Db } from './db';
 
 export interface QueuedMessage {
@@ -24,7 +25,12 @@ export interface QueuedMessage {
   type: string;
   sender: string;
   content: Record<string, unknown>;
+  /** `content` already serialised as JSON (a caller that measured its size has it): stored instead of serialising it again. */
+  contentJson?: string;
 }
+
+/** Rows per multi-row `INSERT` (5 parameters each, far below SQLite's parameter limit). */
+const ROWS_PER_INSERT = 32;
 
 export interface Batch {
   events: ToDeviceEvent[];
@@ -45,14 +51,13 @@ interface QueueRow {
 
 export class ToDeviceQueue {
   private readonly statements;
+  /** `INSERT ... VALUES (...), (...)` for n rows, prepared on first use. */
+  private readonly insertRows = new Map<number, Statement>();
 
   constructor(private readonly db: Db) {
     this.statements = {
-      insert: db.prepare(
-        'INSERT INTO to_device_queue (user_id, device_id, type, sender, content) VALUES (?, ?, ?, ?, ?)',
-      ),
       countAccepted: db.prepare(
-        'UPDATE devices SET accepted_count = accepted_count + 1 WHERE user_id = ? AND device_id = ?',
+        'UPDATE devices SET accepted_count = accepted_count + ? WHERE user_id = ? AND device_id = ?',
       ),
       positions: db.prepare(
         'SELECT acked_stream_id, max_issued_stream_id FROM devices WHERE user_id = ? AND device_id = ?',
@@ -81,14 +86,34 @@ export class ToDeviceQueue {
     };
   }
 
-  /** Appends messages in the given order. Call inside the caller's transaction; returns how many were queued. */
+  /**
+   * Appends messages in the given order. Call inside the caller's transaction; returns how many were queued.
+   * The rows go in with multi-row inserts (SQLite inserts a `VALUES` list in its order, so stream ids follow the
+   * given order), and each device's accepted counter is raised once by its number of messages.
+   */
   enqueue(messages: readonly QueuedMessage[]): number {
-    for (const message of messages) {
-      const content = JSON.stringify(message.content);
-      this.statements.insert.run(message.userId, message.deviceId, message.type, message.sender, content);
-      this.statements.countAccepted.run(message.userId, message.deviceId);
+    for (let start = 0; start < messages.length; start += ROWS_PER_INSERT) {
+      const chunk = messages.slice(start, start + ROWS_PER_INSERT);
+      const values: unknown[] = [];
+      for (const message of chunk) {
+        values.push(message.userId, message.deviceId, message.type, message.sender, message.contentJson ?? JSON.stringify(message.content));
+      }
+      this.insertStatement(chunk.length).run(values);
+    }
+    for (const [userId, byDevice] of countByDevice(messages)) {
+      for (const [deviceId, count] of byDevice) this.statements.countAccepted.run(count, userId, deviceId);
     }
     return messages.length;
+  }
+
+  private insertStatement(rows: number): Statement {
+    let statement = this.insertRows.get(rows);
+    if (statement === undefined) {
+      const tuples = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?)').join(', ');
+      statement = this.db.prepare(`INSERT INTO to_device_queue (user_id, device_id, type, sender, content) VALUES ${tuples}`);
+      this.insertRows.set(rows, statement);
+    }
+    return statement;
   }
 
   /** Acknowledged and highest-issued positions of a device, or undefined for an unknown device. */
@@ -172,4 +197,15 @@ export class ToDeviceQueue {
       deleted: counters.deleted_count,
     };
   }
+}
+
+/** How many of `messages` go to each device: user ID → device ID → count. */
+function countByDevice(messages: readonly QueuedMessage[]): Map<string, Map<string, number>> {
+  const counts = new Map<string, Map<string, number>>();
+  for (const { userId, deviceId } of messages) {
+    let byDevice = counts.get(userId);
+    if (byDevice === undefined) counts.set(userId, (byDevice = new Map()));
+    byDevice.set(deviceId, (byDevice.get(deviceId) ?? 0) + 1);
+  }
+  return counts;
 }

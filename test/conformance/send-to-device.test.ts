@@ -91,6 +91,22 @@ describe('sendToDevice', () => {
     expect(unknown).toMatchObject({ status: 401, body: { errcode: 'M_UNKNOWN_TOKEN' } });
   });
 
+  it('sendToDevice: concurrent requests (committed together) each get their own answer: a repeated txnId queues once, a too-large one nothing', async () => {
+    const me = await register(ts.url);
+    const others = await Promise.all(['S1', 'S2', 'S3'].map((deviceId) => login(ts.url, sender, deviceId)));
+    const to = (n: number) => ({ [me.userId]: { [me.deviceId]: { n } } });
+    const responses = await Promise.all([
+      sendToDevice(ts.url, others[0]!, to(1), 'm.test', 'concurrent'),
+      sendToDevice(ts.url, others[0]!, to(1), 'm.test', 'concurrent'),
+      sendToDevice(ts.url, others[1]!, { [me.userId]: { [me.deviceId]: { n: 2, padding: 'x'.repeat(65536) } } }, 'm.test', 'big'),
+      sendToDevice(ts.url, others[2]!, to(3), 'm.test', 'concurrent'),
+      sendToDevice(ts.url, others[0]!, to(1), 'm.test', 'concurrent'),
+    ]);
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 413, 200, 200]);
+    expect((await queued(me)).sort()).toEqual([1, 3]);
+    expect((await ts.admin.inspectDevice(me.userId, me.deviceId)).accepted).toBe(2);
+  });
+
   it('sendToDevice: messages from one sender arrive in the order they were sent', async () => {
     const me = await register(ts.url);
     const messages = { [me.userId]: { [me.deviceId]: { n: 0 } } };

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/homeserver/db';
 import { DeviceWaiters } from '../../../src/homeserver/device-waiters';
 import { ToDeviceGroupCommit } from '../../../src/homeserver/to-device-group-commit';
-import { ToDeviceQueue } from '../../../src/homeserver/to-device-queue';
+import { ToDeviceQueue, type QueuedMessage } from '../../../src/homeserver/to-device-queue';
 
 function setup(dbPath = ':memory:') {
   const { db } = openDatabase(dbPath, 'hs');
@@ -17,18 +17,16 @@ function setup(dbPath = ':memory:') {
   const queue = new ToDeviceQueue(db);
   const waiters = new DeviceWaiters();
   // Every request grouped, however far apart: what a burst sees.
-  const group = new ToDeviceGroupCommit(db, waiters, { burstGapMs: Number.POSITIVE_INFINITY });
-  const put = (n: number) => (): Array<[string, string]> => {
-    queue.enqueue([{ userId: '@a:hs', deviceId: 'D1', type: 't', sender: '@s:hs', content: { n } }]);
-    return [['@a:hs', 'D1']];
-  };
+  const group = new ToDeviceGroupCommit(db, queue, waiters, { burstGapMs: Number.POSITIVE_INFINITY });
+  const message = (n: number): QueuedMessage => ({ userId: '@a:hs', deviceId: 'D1', type: 't', sender: '@s:hs', content: { n } });
+  const put = (n: number) => (): QueuedMessage[] => [message(n)];
   const queued = () => queue.inspect('@a:hs', 'D1')?.queued.map((row) => row.content.n);
-  return { db, queue, waiters, group, put, queued };
+  return { db, queue, waiters, group, message, put, queued };
 }
 
 describe('to-device group commit', () => {
   it('group commit: requests submitted in one turn commit in one transaction, in submission order, and resolve after it', async () => {
-    const { group, put, queued } = setup();
+    const { queue, group, put, queued } = setup();
     const order: number[] = [];
     const answers = [1, 2, 3, 4, 5].map((n) => group.submit(put(n)).then(() => order.push(n)));
     // Nothing is written before the group's turn: an answer never comes before its commit.
@@ -37,14 +35,15 @@ describe('to-device group commit', () => {
     expect(queued()).toEqual([1, 2, 3, 4, 5]);
     expect(order).toEqual([1, 2, 3, 4, 5]);
     expect(group.stats).toEqual({ groups: 1, requests: 5 });
+    expect(queue.inspect('@a:hs', 'D1')?.accepted).toBe(5);
     await group.submit(put(6));
     expect(group.stats).toEqual({ groups: 2, requests: 6 });
   });
 
   it('group commit: a request that comes alone, long after the last commit, commits at once, without waiting a turn', async () => {
-    const { db, waiters, put, queued } = setup();
+    const { db, queue, waiters, put, queued } = setup();
     // A burst window of a minute: the second request below is inside it however loaded the machine is.
-    const group = new ToDeviceGroupCommit(db, waiters, { burstGapMs: 60_000 });
+    const group = new ToDeviceGroupCommit(db, queue, waiters, { burstGapMs: 60_000 });
     const answered = group.submit(put(1));
     // Written within the submit itself: a live message pays no extra turn.
     expect(queued()).toEqual([1]);
@@ -57,10 +56,32 @@ describe('to-device group commit', () => {
     expect(group.stats).toEqual({ groups: 2, requests: 3 });
   });
 
+  it('group commit: the burst window counts from the end of the last commit, so requests read right after a slow commit are grouped', async () => {
+    const { db, queue, waiters, put, queued } = setup();
+    const burstGapMs = 250;
+    const group = new ToDeviceGroupCommit(db, queue, waiters, { burstGapMs });
+    // A commit that takes twice the window (a slow fsync on a loaded disk), measured as it runs.
+    const slow = (): QueuedMessage[] => {
+      const startedMs = performance.now();
+      while (performance.now() - startedMs < 2 * burstGapMs) {
+        // busy: the synchronous commit holds the thread, as a waiting fsync does
+      }
+      return put(1)();
+    };
+    await group.submit(slow);
+    // These come right after that commit ended, though long after it started: a burst, one turn, one group.
+    const burst = [group.submit(put(2)), group.submit(put(3))];
+    expect(queued()).toEqual([1]);
+    await Promise.all(burst);
+    expect(queued()).toEqual([1, 2, 3]);
+    expect(group.stats).toEqual({ groups: 2, requests: 3 });
+  });
+
   it('group commit: a request whose work throws fails alone and leaves nothing; the others of its group commit', async () => {
-    const { group, put, queued } = setup();
-    const failing = (): Array<[string, string]> => {
-      put(99)();
+    const { queue, group, message, put, queued } = setup();
+    // Writes (as a request's transaction record is written) and then throws: the write is undone with it.
+    const failing = (): QueuedMessage[] => {
+      queue.enqueue([message(99)]);
       throw new Error('bad request found while writing');
     };
     const results = await Promise.allSettled([group.submit(put(1)), group.submit(failing), group.submit(put(2))]);

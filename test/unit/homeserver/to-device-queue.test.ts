@@ -29,6 +29,26 @@ describe('to-device queue', () => {
     db.close();
   });
 
+  it('queue: one enqueue of many messages to several devices keeps their order in stream ids, stores each content as given, and counts each device once per message', () => {
+    const { db, queue } = setup();
+    // More than one multi-row insert's worth, interleaved between two devices; some carry their JSON already.
+    const messages = Array.from({ length: 75 }, (_, n) => ({
+      userId: '@a:hs',
+      deviceId: n % 3 === 0 ? 'D2' : 'D1',
+      type: 't',
+      sender: '@s:hs',
+      content: { n },
+      ...(n % 2 === 0 ? { contentJson: JSON.stringify({ n }) } : {}),
+    }));
+    expect(queue.enqueue(messages)).toBe(75);
+    const rows = db.prepare('SELECT device_id, content FROM to_device_queue ORDER BY stream_id').all() as Array<{ device_id: string; content: string }>;
+    expect(rows.map((row) => [row.device_id, (JSON.parse(row.content) as { n: number }).n])).toEqual(messages.map((m) => [m.deviceId, m.content.n]));
+    expect(queue.inspect('@a:hs', 'D1')?.accepted).toBe(50);
+    expect(queue.inspect('@a:hs', 'D2')?.accepted).toBe(25);
+    expect(queue.takeBatch('@a:hs', 'D2', 0, 100).events.map((event) => event.content.n)).toEqual(messages.filter((m) => m.deviceId === 'D2').map((m) => m.content.n));
+    db.close();
+  });
+
   it('queue: an empty batch never moves the position past an unreturned message', () => {
     const { queue, put } = setup();
     put('D2', 0);
