@@ -16,6 +16,7 @@ import {
   waitForLongPoll,
   waitForExactlyOnce,
   withStore,
+  notifierReports,
   type RunningProcess,
   type TestServer,
 } from './support';
@@ -45,9 +46,7 @@ async function world() {
   return { dataDir, main, sender, roomId };
 }
 
-type Report = { kind: string; body?: string; dataMissing?: boolean; outcome?: string; committedEvents?: number; elapsedMs?: number };
-const reports = (process: RunningProcess): Report[] =>
-  process.lines.map((line) => ((line as { notifier?: Report }).notifier ?? line) as Report);
+const reports = notifierReports;
 
 describe('lease handoff between real processes', () => {
   it('notifier: gets the lease from a main process in a 30 s long poll, within about one lease period (F11)', async () => {

@@ -15,6 +15,8 @@ import {
   waitForKeysPublished,
   waitForLongPoll,
   waitForExactlyOnce,
+  notifierReports,
+  type NotifierReport,
   type RunningProcess,
   type TestServer,
 } from './support';
@@ -33,10 +35,9 @@ afterEach(async () => {
   await server.close();
 });
 
-type Report = { kind: string; body?: string; dataMissing?: boolean; outcome?: string; committedEvents?: number };
-const reports = (process: RunningProcess): Report[] => process.lines.map((line) => ((line as { notifier?: Report }).notifier ?? line) as Report);
+const reports = notifierReports;
 
-async function finished(notifier: RunningProcess): Promise<Report[]> {
+async function finished(notifier: RunningProcess): Promise<NotifierReport[]> {
   await waitFor(() => reports(notifier).some((r) => r.kind === 'finished'), 60_000, () => JSON.stringify(notifier.lines) + notifier.stderr.join('\n'));
   return reports(notifier);
 }

@@ -61,6 +61,14 @@ export interface RunningProcess {
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
+/** One line a notifier reports (`started`, `notification`, `finished`, ...), with the fields the tests read. */
+export type NotifierReport = { kind: string; body?: string; dataMissing?: boolean; outcome?: string; committedEvents?: number; elapsedMs?: number };
+
+/** A process's notifier reports, printed bare (a notifier run) or under `notifier` (a host that started one). */
+export function notifierReports(process: RunningProcess): NotifierReport[] {
+  return process.lines.map((line) => ((line as { notifier?: NotifierReport }).notifier ?? line) as NotifierReport);
+}
+
 function track(child: ChildProcess): RunningProcess {
   const running: RunningProcess = {
     child,
