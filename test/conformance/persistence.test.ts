@@ -7,6 +7,13 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { numbers, register, runServeExpectingFailure, sendNumbered, sendToDevice, slidingSync, startTestServer, toDeviceBody } from './support';
 
+/** Puts an older copy of a stopped server's database back in place, with no WAL of the newer one left beside it. */
+function restoreCopy(backup: string, dbPath: string): void {
+  copyFileSync(backup, dbPath);
+  rmSync(`${dbPath}-wal`, { force: true });
+  rmSync(`${dbPath}-shm`, { force: true });
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'todevice-hs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -51,9 +58,7 @@ describe('persistence', () => {
     const futureSince = ahead.body.extensions.to_device.next_batch;
     await ts.close();
 
-    copyFileSync(backup, dbPath);
-    rmSync(`${dbPath}-wal`, { force: true });
-    rmSync(`${dbPath}-shm`, { force: true });
+    restoreCopy(backup, dbPath);
     ts = await startTestServer({ dbPath });
     try {
       await sendNumbered(ts.url, sender, me, 1, 10);
@@ -83,9 +88,7 @@ describe('persistence', () => {
     expect(third.status).toBe(200);
     await ts.close();
 
-    copyFileSync(backup, dbPath);
-    rmSync(`${dbPath}-wal`, { force: true });
-    rmSync(`${dbPath}-shm`, { force: true });
+    restoreCopy(backup, dbPath);
     ts = await startTestServer({ dbPath });
     try {
       const restored = await slidingSync(ts.url, me, { pos: third.body.pos, body: toDeviceBody({ since, limit: 1 }) });
