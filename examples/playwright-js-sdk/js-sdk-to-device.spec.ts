@@ -146,8 +146,10 @@ for (const compat of ['todevice', 'synapse'] as const) {
       const web = alice.device;
       const handled: string[] = [];
       await openApp(page, web, handled);
-      // The long poll in flight was accepted before this fault; every request after it is answered 500 before the
-      // server looks at it, so the request that would acknowledge the next messages never lands.
+      // Once a long poll is in flight (accepted, waiting for a message), every request after it is answered 500
+      // before the server looks at it, so the request that would acknowledge the next messages never lands.
+      // Between two polls the SDK has none in flight; a fault installed then would fail the next poll itself.
+      await expect.poll(async () => (await homeserver.inspect(web)).waitingPolls).toBeGreaterThan(0);
       await homeserver.faults.failRequests(web, 500, { count: 1000 });
       await sender.toDevice(bob.device, web, { count: 5 });
       await expect.poll(() => handled.length).toBeGreaterThan(0);

@@ -9,11 +9,12 @@
  *   counted fault may name an `endpoint` (`sync`, the default, `keys/upload`, `keys/query`, `keys/claim`);
  * - `GET    /_todevice/admin/faults`   → `{faults: [{user_id, device_id, fault}]}` still pending;
  * - `DELETE /_todevice/admin/faults`   → `{}`; clears every pending fault;
- * - `GET    /_todevice/admin/devices/{userId}/{deviceId}` (URL-encoded) → `DeviceInspection`, 404 if unknown;
+ * - `GET    /_todevice/admin/devices/{userId}/{deviceId}` (URL-encoded) → `DeviceInspection` (its queue and the
+ *   long polls waiting for it now), 404 if unknown;
  * - `POST   /_todevice/admin/retention` body `RunRetentionRequest` → `RunRetentionResponse`: one retention pass.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { ADMIN_PREFIX, FAULT_ENDPOINTS, type Fault, type FaultEndpoint, type RunRetentionResponse } from '../shared/admin-wire';
+import { ADMIN_PREFIX, FAULT_ENDPOINTS, type DeviceInspection, type Fault, type FaultEndpoint, type RunRetentionResponse } from '../shared/admin-wire';
 import { ErrCode } from '../shared/matrix-errors';
 import { bearerToken } from './auth';
 import type { HomeserverContext } from './context';
@@ -47,9 +48,12 @@ export function adminRoutes(ctx: HomeserverContext): Route[] {
 
   const inspect = (request: RouteRequest) => {
     requireAdmin(request);
-    const inspection = ctx.queue.inspect(request.params.userId ?? '', request.params.deviceId ?? '');
+    const userId = request.params.userId ?? '';
+    const deviceId = request.params.deviceId ?? '';
+    const inspection = ctx.queue.inspect(userId, deviceId);
     if (inspection === undefined) throw notFound('unknown user or device');
-    return { status: 200, body: inspection };
+    const body: DeviceInspection = { ...inspection, waiting_polls: ctx.waiters.waitingForToDevice(userId, deviceId) };
+    return { status: 200, body };
   };
 
   const runRetention = (request: RouteRequest) => {

@@ -134,6 +134,13 @@ export class DeviceWaiters {
     return woken.length;
   }
 
+  /** How many waiters of this device a to-device message would wake now: its long polls in flight. */
+  waitingForToDevice(userId: string, deviceId: string): number {
+    let count = 0;
+    for (const waiter of this.waiters.get(waiterKey(userId, deviceId)) ?? []) if (waiter.wakeOn.toDevice) count += 1;
+    return count;
+  }
+
   /** Number of pending waiters, for tests that check cleanup. */
   size(): number {
     let total = 0;

@@ -175,8 +175,11 @@ export class ToDeviceQueue {
     return this.db.inTransaction ? take() : immediate(this.db, take);
   }
 
-  /** What the oracle sees for one device, or undefined when the device does not exist. */
-  inspect(userId: string, deviceId: string): DeviceInspection | undefined {
+  /**
+   * What the oracle sees for one device's queue, or undefined when the device does not exist. The long polls
+   * waiting for it are the waiters' to count (admin-routes.ts adds them).
+   */
+  inspect(userId: string, deviceId: string): Omit<DeviceInspection, 'waiting_polls'> | undefined {
     const counters = this.statements.counters.get(userId, deviceId) as
       | { acked_stream_id: number; accepted_count: number; delivered_count: number; deleted_count: number }
       | undefined;

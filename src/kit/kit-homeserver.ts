@@ -68,6 +68,11 @@ export interface KitInspection {
   delivered: number;
   /** Messages ever deleted by an acknowledgement. */
   deleted: number;
+  /**
+   * The device's sync requests waiting now for a to-device message (long polls in flight). Wait for this to be
+   * at least 1 before a fault meant for "every request after the one in flight".
+   */
+  waitingPolls: number;
 }
 
 export interface FaultOptions {
@@ -267,5 +272,6 @@ function toInspection(wire: DeviceInspection): KitInspection {
     accepted: wire.accepted,
     delivered: wire.delivered,
     deleted: wire.deleted,
+    waitingPolls: wire.waiting_polls,
   };
 }

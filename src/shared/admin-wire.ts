@@ -51,6 +51,11 @@ export interface DeviceInspection {
   delivered: number;
   /** Messages ever deleted by an acknowledgement. */
   deleted: number;
+  /**
+   * Sync requests of this device waiting now for a to-device message (long polls in flight). A test that
+   * installs a fault for "every request after the one in flight" waits for this to be at least 1 first.
+   */
+  waiting_polls: number;
 }
 
 /**

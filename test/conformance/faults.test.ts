@@ -128,4 +128,20 @@ describe('faults', () => {
     expect(inspection).toMatchObject({ accepted: 3, delivered: 6, deleted: 3, queued: [] });
     expect(inspection.acked_stream_id).toBeGreaterThan(0);
   });
+
+  it('inspection: waiting_polls counts the long polls in flight for the device, until a message answers them', async () => {
+    const me = await register(ts.url);
+    const { pos, since } = await primed(me, 0);
+    const waitingPolls = async (): Promise<number> => (await ts.admin.inspectDevice(me.userId, me.deviceId)).waiting_polls;
+    expect(await waitingPolls()).toBe(0);
+    const poll = slidingSync(ts.url, me, { pos, timeoutMs: 30_000, body: toDeviceBody({ since }) });
+    await expect.poll(waitingPolls).toBe(1);
+    // Another device's message does not answer it.
+    const other = await register(ts.url);
+    await sendNumbered(ts.url, sender, other, 1);
+    expect(await waitingPolls()).toBe(1);
+    await sendNumbered(ts.url, sender, me, 1);
+    expect(numbers((await poll).body.extensions.to_device.events)).toEqual([0]);
+    expect(await waitingPolls()).toBe(0);
+  });
 });

@@ -27,7 +27,7 @@ function sentTo(to: typeof web, sender: number, count: number, firstN = 1): Sent
 
 function server(device: typeof web, queuedTags: string[]): Array<typeof web & KitInspection> {
   const queued = queuedTags.map((tag, i) => ({ streamId: 10 + i, type: 'org.todevice.test', sender: bob.userId, tag, ciphertextDigest: undefined }));
-  return [{ ...device, queued, acknowledged: 9, accepted: 12, delivered: 12, deleted: 12 - queued.length }];
+  return [{ ...device, queued, acknowledged: 9, accepted: 12, delivered: 12, deleted: 12 - queued.length, waitingPolls: 0 }];
 }
 
 describe('kit oracle: judgeHandled', () => {
@@ -48,7 +48,7 @@ describe('kit oracle: judgeHandled', () => {
   it('kit oracle: an encrypted message is pending while its ciphertext is queued (the server cannot read its tag), lost once deleted', () => {
     const sent = sentTo(web, 0, 3).map((message, i) => ({ ...message, encrypted: true, ciphertextDigest: `digest-${i + 1}` }));
     const queued = [{ streamId: 12, type: 'm.room.encrypted', sender: bob.userId, tag: undefined, ciphertextDigest: 'digest-3' }];
-    const facts = judgeHandled(sent, ['s0-1'], [{ ...web, queued, acknowledged: 11, accepted: 3, delivered: 3, deleted: 2 }]);
+    const facts = judgeHandled(sent, ['s0-1'], [{ ...web, queued, acknowledged: 11, accepted: 3, delivered: 3, deleted: 2, waitingPolls: 0 }]);
     expect(facts.lost).toEqual(['s0-2']);
     expect(facts.pending).toEqual(['s0-3']);
   });

@@ -38,7 +38,7 @@ function snapshot(store: ClientStore, inspection: DeviceInspection | null, strat
 
 function inspection(accepted: number, queuedTags: string[]): DeviceInspection {
   return {
-    user_id: account.userId, device_id: account.deviceId, acked_stream_id: 0, accepted, delivered: accepted, deleted: 0,
+    user_id: account.userId, device_id: account.deviceId, acked_stream_id: 0, accepted, delivered: accepted, deleted: 0, waiting_polls: 0,
     queued: queuedTags.map((tag, i) => ({ stream_id: i + 1, type: 'm.test', sender: '@s:x', content: { tag, sent_at_ms: 1 } })),
   };
 }

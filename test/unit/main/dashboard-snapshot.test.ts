@@ -37,6 +37,7 @@ function inspection(accepted: number, queued: Array<ReturnType<typeof message>>)
     accepted,
     delivered: 0,
     deleted: 0,
+    waiting_polls: 0,
   };
 }
 
