@@ -18,7 +18,9 @@ import { runRace } from '../../src/harness/run-race';
 import type { Strategy } from '../../src/shared/strategies';
 
 const killsPerStrategy = 500;
-const maxSeedsPerStrategy = 8;
+// A run lands about 45 to 75 kills, fewer on a slower machine; seeds go on until each strategy has its share. The
+// cap only stops a campaign that lands almost none from running for ever.
+const maxSeedsPerStrategy = 14;
 const campaignOptions: Partial<RaceOptions> = {
   messages: 60,
   senders: 2,
@@ -79,7 +81,7 @@ describe('race campaign', () => {
     printLatency('campaign', reports);
     expectSafe(reports);
     expect(kills).toBeGreaterThanOrEqual(1000);
-  }, 420_000);
+  }, 600_000);
 
   it("campaign against Synapse's to-device behaviour (--compat synapse): explicit-cas and explicit-lease lose, duplicate and reorder nothing", async () => {
     const began = Date.now();
