@@ -14,10 +14,14 @@
  * teaches our device the sender (`unknown-device`, then `/keys/query`). The two drains alternate in rounds; the
  * figure is the round whose ratio is the median.
  *
- * Two further figures say where the time goes: the Olm cost added per event (from the same rounds) against the
- * whole per-event cost of the plaintext drain, and libolm's own decryption of one such pre-key message (its
- * session match and decrypt, timed in this process) against the whole per-event cost of the Olm drain: the share
- * no store design removes.
+ * Two further figures say where the time goes, both against the whole per-event cost of the plaintext drain (the
+ * 0.5× target allows an Olm event exactly one such cost on top): the Olm cost added per event (from the same
+ * rounds), and libolm's `Session.decrypt` alone of one pre-key message like the drain's, the part of that
+ * allowance that is libolm's own work, which no store design removes.
+ * That decryption is timed in this process after the rounds, call by call, on messages encrypted beforehand with
+ * the drain's payload (the same fields and sizes), each one ratchet step on one existing inbound session, as in
+ * the drain; nothing else is on the clock (no session lookup or match, no parse, no store). It runs in a tight
+ * loop with warm caches, so it is, if anything, less than the same call costs inside the drain.
  *
  * Runtime: node.
  */
@@ -80,18 +84,23 @@ async function olmSender(world: BenchWorld, name: string, recipient: { userId: s
   };
 }
 
-/** The `m.room.encrypted` content of the n-th room key from `sender` to our device. */
-function encryptedRoomKey(sender: OlmSender & { recipientCurve25519: string; recipientEd25519: string }, recipientUserId: string, n: number): Record<string, unknown> {
+/** The Olm payload (plaintext JSON) of the n-th room key from `senderUserId` to `recipientUserId`. */
+function roomKeyPayload(keys: { senderUserId: string; senderEd25519: string; recipientUserId: string; recipientEd25519: string }, n: number): string {
   const room = benchContent(n);
-  const payload = {
+  return JSON.stringify({
     type: ROOM_KEY_TYPE,
     content: { algorithm: 'm.megolm.v1.aes-sha2', room_id: room.room_id, session_id: `olm-bench-session-${n}`, session_key: room.session_key },
-    sender: sender.userId,
-    recipient: recipientUserId,
-    recipient_keys: { ed25519: sender.recipientEd25519 },
-    keys: { ed25519: sender.ed25519 },
-  };
-  const message = sender.session.encrypt(JSON.stringify(payload));
+    sender: keys.senderUserId,
+    recipient: keys.recipientUserId,
+    recipient_keys: { ed25519: keys.recipientEd25519 },
+    keys: { ed25519: keys.senderEd25519 },
+  });
+}
+
+/** The `m.room.encrypted` content of the n-th room key from `sender` to our device. */
+function encryptedRoomKey(sender: OlmSender & { recipientCurve25519: string; recipientEd25519: string }, recipientUserId: string, n: number): Record<string, unknown> {
+  const payload = roomKeyPayload({ senderUserId: sender.userId, senderEd25519: sender.ed25519, recipientUserId, recipientEd25519: sender.recipientEd25519 }, n);
+  const message = sender.session.encrypt(payload);
   return { algorithm: OLM_ALGORITHM, sender_key: sender.curve25519, ciphertext: { [sender.recipientCurve25519]: { type: message.type, body: message.body } } };
 }
 
@@ -151,8 +160,11 @@ async function plainDrain(world: BenchWorld, sizes: BenchSizes, round: number, c
   }
 }
 
-/** Microseconds libolm takes to match and decrypt one pre-key message on an existing inbound session (median). */
-function libolmDecryptUs(): number {
+/**
+ * Microseconds libolm's `Session.decrypt` takes for one pre-key message like the drain's (median of
+ * `DECRYPT_SAMPLES`): every message is encrypted before the clock starts, and each call is timed alone.
+ */
+function libolmDecryptUs(senderUserId: string, recipientUserId: string): number {
   const O = olm();
   const alice = new O.Account();
   const bob = new O.Account();
@@ -162,19 +174,20 @@ function libolmDecryptUs(): number {
     alice.create();
     bob.create();
     bob.generate_one_time_keys(1);
-    const bobCurve = (JSON.parse(bob.identity_keys()) as { curve25519: string }).curve25519;
-    const aliceCurve = (JSON.parse(alice.identity_keys()) as { curve25519: string }).curve25519;
+    const bobKeys = JSON.parse(bob.identity_keys()) as { curve25519: string; ed25519: string };
+    const aliceKeys = JSON.parse(alice.identity_keys()) as { curve25519: string; ed25519: string };
     const oneTimeKey = Object.values((JSON.parse(bob.one_time_keys()) as { curve25519: Record<string, string> }).curve25519)[0] as string;
-    outbound.create_outbound(alice, bobCurve, oneTimeKey);
-    const plaintext = JSON.stringify({ type: ROOM_KEY_TYPE, content: benchContent(0) });
-    const first = outbound.encrypt(plaintext);
-    inbound.create_inbound_from(bob, aliceCurve, first.body);
+    outbound.create_outbound(alice, bobKeys.curve25519, oneTimeKey);
+    const keys = { senderUserId, senderEd25519: aliceKeys.ed25519, recipientUserId, recipientEd25519: bobKeys.ed25519 };
+    // Messages 1 to DECRYPT_SAMPLES, as the drain's events 1 to N: one outbound session, all pre-key messages.
+    const messages = Array.from({ length: DECRYPT_SAMPLES + 1 }, (_, n) => outbound.encrypt(roomKeyPayload(keys, n)));
+    const [first, ...timed] = messages;
+    if (first === undefined || first.type !== 0) throw new Error('bench: the first message of an outbound session is not a pre-key message');
+    inbound.create_inbound_from(bob, aliceKeys.curve25519, first.body);
     inbound.decrypt(first.type, first.body);
     const samples: number[] = [];
-    for (let i = 0; i < DECRYPT_SAMPLES; i += 1) {
-      const message = outbound.encrypt(plaintext);
+    for (const message of timed) {
       const startedMs = nowMs();
-      inbound.matches_inbound_from(aliceCurve, message.body);
       inbound.decrypt(message.type, message.body);
       samples.push((nowMs() - startedMs) * 1000);
     }
@@ -194,7 +207,6 @@ export async function runOlmDrainCase(world: BenchWorld, sizes: BenchSizes, prog
   const plainRates: number[] = [];
   const addedUs: number[] = [];
   const plainUs: number[] = [];
-  const olmUs: number[] = [];
   for (let round = 0; round < sizes.rounds; round += 1) {
     progress(`case 7: Olm drain round ${round + 1} of ${sizes.rounds} (${count} Olm-encrypted room keys, then the same drain in plaintext)`);
     // Alternating order, so a drift of the machine weighs on both sides alike.
@@ -211,10 +223,9 @@ export async function runOlmDrainCase(world: BenchWorld, sizes: BenchSizes, prog
     plainRates.push(perSecond(count, plainMs));
     addedUs.push(((olmMs - plainMs) / count) * 1000);
     plainUs.push((plainMs / count) * 1000);
-    olmUs.push((olmMs / count) * 1000);
   }
   const drain = medianRound(olmRates, plainRates);
-  const decryptUs = libolmDecryptUs();
+  const decryptUs = libolmDecryptUs(`@olm-bench-sender-0:${world.server.serverName}`, world.recipientUserId);
   const added = median(addedUs);
   return [
     {
@@ -227,8 +238,9 @@ export async function runOlmDrainCase(world: BenchWorld, sizes: BenchSizes, prog
       unit: 'µs', better: 'lower', note: 'decrypt, session write-back, replay hash, sealed room key; info, no target',
     },
     {
-      caseNumber: 7, name: 'libolm decrypt of one pre-key message', value: decryptUs, baselineName: 'Olm drain, per event', baseline: median(olmUs),
-      unit: 'µs', better: 'lower', note: `match and decrypt on an existing session, median of ${DECRYPT_SAMPLES}: the share of an Olm event that no store design removes`,
+      caseNumber: 7, name: 'libolm Session.decrypt alone, one pre-key message', value: decryptUs, baselineName: 'plaintext drain, per event', baseline: median(plainUs),
+      unit: 'µs', better: 'lower',
+      note: `libolm's decrypt call only, on the drain's payload, one ratchet step on an existing session, median of ${DECRYPT_SAMPLES} calls timed one by one in a warm loop; the 0.5× target allows an Olm event one plaintext event more, and this is the part of that allowance libolm alone takes`,
     },
   ];
 }

@@ -31,7 +31,7 @@ import type { ToDeviceEvent } from '../shared/wire';
 import type { OlmIdentity } from './olm-account';
 import { olm, type OlmSession } from './olm-library';
 import { OlmPassBookkeeping } from './olm-pass-bookkeeping';
-import { preKeyMessageSessionId } from './olm-prekey-session-id';
+import { PreKeySessionIds } from './olm-prekey-session-id';
 import { OlmWorkingSet, type SessionEntry } from './olm-working-set';
 import type { PickleKey } from './pickle-key';
 import { sealSecret } from './secret-box';
@@ -59,8 +59,9 @@ export function decryptToDeviceBatch(context: OlmDecryptContext, events: readonl
   return context.state.immediate(() => {
     const working = new OlmWorkingSet(context.state, context.pickleKey);
     const bookkeeping = new OlmPassBookkeeping(context.state);
+    const pass: Pass = { working, bookkeeping, sessionIds: new PreKeySessionIds() };
     try {
-      const rows = events.map((event) => (event.type === ENCRYPTED_TO_DEVICE_TYPE ? decryptEvent(context, working, bookkeeping, event) : event));
+      const rows = events.map((event) => (event.type === ENCRYPTED_TO_DEVICE_TYPE ? decryptEvent(context, pass, event) : event));
       working.flush(context.nowMs);
       bookkeeping.flush(context.nowMs);
       return rows;
@@ -76,8 +77,16 @@ function failed(bookkeeping: OlmPassBookkeeping, event: ToDeviceEvent, reason: O
   return { type: event.type, sender: event.sender, content: event.content, decryptionError: reason };
 }
 
-function decryptEvent(context: OlmDecryptContext, working: OlmWorkingSet, bookkeeping: OlmPassBookkeeping, event: ToDeviceEvent): InboxEventInput {
+/** What one pass works with: the Olm objects, the reads and counts, the pre-key messages' session IDs. */
+interface Pass {
+  working: OlmWorkingSet;
+  bookkeeping: OlmPassBookkeeping;
+  sessionIds: PreKeySessionIds;
+}
+
+function decryptEvent(context: OlmDecryptContext, pass: Pass, event: ToDeviceEvent): InboxEventInput {
   const { state, identity, nowMs } = context;
+  const { working, bookkeeping } = pass;
   const content = event.content;
   if (content.algorithm !== OLM_ALGORITHM) return failed(bookkeeping, event, typeof content.algorithm === 'string' ? 'unsupported-algorithm' : 'malformed');
   const senderKey = content.sender_key;
@@ -89,7 +98,7 @@ function decryptEvent(context: OlmDecryptContext, working: OlmWorkingSet, bookke
   if (device === undefined) return failed(bookkeeping, event, 'unknown-device');
 
   const hash = messageHash(senderKey, mine.type, mine.body);
-  const attempt = mine.type === 1 ? decryptNormal(working, senderKey, mine.body, nowMs) : decryptPreKey(working, senderKey, mine.body, nowMs);
+  const attempt = mine.type === 1 ? decryptNormal(working, senderKey, mine.body, nowMs) : decryptPreKey(working, pass.sessionIds, senderKey, mine.body, nowMs);
   if (!attempt.ok) {
     if (SESSION_ERRORS.has(attempt.reason) && bookkeeping.isMessageKnown(senderKey, hash)) return failed(bookkeeping, event, 'replayed');
     if (SESSION_ERRORS.has(attempt.reason)) recordWedged(state, device, attempt.reason, nowMs);
@@ -132,8 +141,8 @@ function decryptNormal(working: OlmWorkingSet, senderKey: string, body: string, 
   return { ok: false, reason: reasons.every((reason) => reason === 'malformed') ? 'malformed' : 'olm-error' };
 }
 
-function decryptPreKey(working: OlmWorkingSet, senderKey: string, body: string, nowMs: number): Attempt {
-  const sessionId = preKeyMessageSessionId(senderKey, body);
+function decryptPreKey(working: OlmWorkingSet, sessionIds: PreKeySessionIds, senderKey: string, body: string, nowMs: number): Attempt {
+  const sessionId = sessionIds.sessionId(senderKey, body);
   if (sessionId !== undefined) {
     // The message names its session (olm-prekey-session-id.ts): the one `matches_inbound_from` would pick, or none.
     const entry = working.sessionsFor(senderKey).find((candidate) => candidate.record.sessionId === sessionId);

@@ -36,29 +36,33 @@ function boxKey(pickleKey: PickleKey): Buffer {
 /**
  * IVs drawn from the system's random generator a few hundred at a time: one `randomBytes` call per sealed key cost
  * more than the cipher (a batch seals every room key it decrypted). Every IV is still fresh random bytes, used
- * once: the pool is consumed front to back and refilled when spent.
+ * once: the pool is consumed front to back and replaced by a new one when spent. An IV is handed to the cipher
+ * as a view into the pool (the cipher copies it when it starts) and written into the sealed value from there.
  */
 const IV_POOL_IVS = 256;
 let ivPool = Buffer.alloc(0);
 let ivPoolOffset = 0;
 
-function nextIv(): Buffer {
+/** The pool holding the next unused IV, and where in it: the IV is `pool[offset, offset + IV_BYTES)`. */
+function nextIv(): { pool: Buffer; offset: number } {
   if (ivPoolOffset + IV_BYTES > ivPool.length) {
     ivPool = randomBytes(IV_BYTES * IV_POOL_IVS);
     ivPoolOffset = 0;
   }
-  const iv = Buffer.from(ivPool.subarray(ivPoolOffset, ivPoolOffset + IV_BYTES));
-  ivPool.fill(0, ivPoolOffset, ivPoolOffset + IV_BYTES);
+  const offset = ivPoolOffset;
   ivPoolOffset += IV_BYTES;
-  return iv;
+  return { pool: ivPool, offset };
 }
 
 export function sealSecret(pickleKey: PickleKey, plaintext: string, aad: string): string {
-  const iv = nextIv();
-  const cipher = createCipheriv('aes-256-gcm', boxKey(pickleKey), iv);
+  const { pool, offset } = nextIv();
+  const cipher = createCipheriv('aes-256-gcm', boxKey(pickleKey), pool.subarray(offset, offset + IV_BYTES));
   cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-  return `${PREFIX}.${iv.toString('base64url')}.${body.toString('base64url')}`;
+  const ciphertext = cipher.update(plaintext, 'utf8');
+  const rest = cipher.final();
+  const tag = cipher.getAuthTag();
+  const body = Buffer.concat([ciphertext, rest, tag], ciphertext.length + rest.length + tag.length);
+  return `${PREFIX}.${pool.toString('base64url', offset, offset + IV_BYTES)}.${body.toString('base64url')}`;
 }
 
 export function isSealed(value: string): boolean {

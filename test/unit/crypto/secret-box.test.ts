@@ -17,4 +17,17 @@ describe('secret box', () => {
     expect(openSecret(key, tampered, 'session:abc')).toEqual({ ok: false, error: 'does-not-open' });
     expect(openSecret(key, 'plain-text', 'session:abc')).toEqual({ ok: false, error: 'not-sealed' });
   });
+
+  it('secret box: every seal has its own IV, also across refills of the IV pool, and each value opens in its place only', () => {
+    const key = PickleKey.generate();
+    // More seals than one pool of IVs holds (256), so the pool is refilled in between.
+    const sealed = Array.from({ length: 600 }, (_, n) => sealSecret(key, `room-key-${n}`, `session:${n}`));
+    const ivs = sealed.map((value) => value.split('.')[1]);
+    expect(new Set(ivs).size).toBe(sealed.length);
+    for (const iv of ivs) expect(Buffer.from(iv ?? '', 'base64url')).toHaveLength(12);
+    sealed.forEach((value, n) => {
+      expect(openSecret(key, value, `session:${n}`)).toEqual({ ok: true, value: `room-key-${n}` });
+      expect(openSecret(key, value, `session:${n + 1}`)).toEqual({ ok: false, error: 'does-not-open' });
+    });
+  });
 });
