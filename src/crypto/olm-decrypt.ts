@@ -78,7 +78,7 @@ function failed(bookkeeping: OlmPassBookkeeping, event: ToDeviceEvent, reason: O
   return { type: event.type, sender: event.sender, content: event.content, decryptionError: reason };
 }
 
-/** What one pass works with: the Olm objects, the reads and counts, the pre-key messages' session IDs. */
+/** What one pass works with: the Olm objects, the reads and counts, the pre-key messages' session IDs, the room keys it seals. */
 interface Pass {
   working: OlmWorkingSet;
   bookkeeping: OlmPassBookkeeping;
