@@ -225,9 +225,13 @@ interface RoomKeyToSeal {
   sessionId: string;
 }
 
+/**
+ * Every room key's `session_key` is sealed, a malformed one's too: a key without a string `session_id` is bound
+ * to the empty place (it is of no use to anyone, and must not sit in clear at rest either).
+ */
 function keepRoomKeyToSeal(roomKeys: RoomKeyToSeal[], row: { type: string; content: Record<string, unknown> }): void {
   const { session_key: sessionKey, session_id: sessionId } = row.content;
-  if (ROOM_KEY_TYPES.has(row.type) && typeof sessionKey === 'string' && typeof sessionId === 'string') roomKeys.push({ row, sessionKey, sessionId });
+  if (ROOM_KEY_TYPES.has(row.type) && typeof sessionKey === 'string') roomKeys.push({ row, sessionKey, sessionId: typeof sessionId === 'string' ? sessionId : '' });
 }
 
 /**

@@ -292,9 +292,12 @@ describe('olm decrypt', () => {
       peer.encrypt(device.identity, 'm.test', { n: 'not a key' }),
       peer.encrypt(device.identity, 'm.forwarded_room_key', keyContent(2)),
       peer.encrypt(device.identity, 'm.room_key', keyContent(3)),
+      // Malformed (no session ID): of no use, but its key must not sit in clear either.
+      peer.encrypt(device.identity, 'm.room_key', { algorithm: 'm.megolm.v1.aes-sha2', room_id: '!batch:localhost', session_key: 'megolm-key-orphan' }),
     ];
     const rows = decryptToDeviceBatch({ state: device.state, pickleKey: device.pickleKey, identity: device.identity, nowMs: 2000, sealRoomKeys: true }, events);
-    expect(rows.map((row) => row.decryptionError)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(rows.map((row) => row.decryptionError)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(openSecret(device.pickleKey, String(rows[4]?.content.session_key), '')).toEqual({ ok: true, value: 'megolm-key-orphan' });
     for (const [index, n] of [[0, 1], [2, 2], [3, 3]] as const) {
       const sealed = String(rows[index]?.content.session_key);
       expect(isSealed(sealed)).toBe(true);
