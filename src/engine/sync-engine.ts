@@ -422,9 +422,10 @@ export class SyncEngine {
    * While another live process holds the lease (and this one does not believe it holds it), each poll only
    * reads it: the upsert that `take()` would try is refused anyway, and it is a write, which waits for the
    * write lock while the holder commits a batch, in SQLite's busy handler (sleeps of 1, 2, 5, 10 ... ms), this
-   * event loop with it. In the contention bench (loaded machine) the refused upserts alone blocked main for
-   * 100 to 200 ms per drain of 20,000 messages; reading first, 40 to 75. A stale read only defers the take to
-   * the next poll, and a holder that believes it holds the lease goes through `holdOrTake` as before.
+   * event loop with it. In one contention drain of 20,000 messages (loaded machine) the refused upserts that
+   * took over 5 ms blocked main for 217 ms in all; reading first, 40 and 74 ms in two drains. A stale read only
+   * defers the take to the next poll, and a holder that believes it holds the lease goes through `holdOrTake`
+   * as before.
    */
   private async waitForLeaseTurn(signal: AbortSignal): Promise<'long-poll' | 'catch-up' | undefined> {
     const lease = this.lease;

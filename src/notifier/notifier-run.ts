@@ -215,8 +215,8 @@ function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, kil
       maxRows: NOTIFIER_MAX_CURSOR_ROWS,
       // The whole bounded pass in one transaction (one fsync) instead of chunks of 64 (sixteen): the pass runs
       // right after the notifier gave the lease back, and the main process, taking it back, waited on the write
-      // lock for all of them (main's successful takes blocked 0.7 to 1.2 s per 20,000-message drain in the
-      // contention bench on a loaded machine, 0.35 s with one transaction). A crash redelivers the whole pass:
+      // lock for all of them (in single 20,000-message contention drains on a loaded machine, main's successful
+      // takes blocked it 0.7 and 1.2 s in all, 0.34 s with one transaction). A crash redelivers the whole pass:
       // its effects roll back with its cursor (src/store/consume.ts).
       chunkRows: NOTIFIER_MAX_CURSOR_ROWS,
       window: retentionPolicyOf(store).notifierWindow,
