@@ -53,9 +53,17 @@ type Attempt = { ok: true; plaintext: string; sessionId: string } | { ok: false;
 
 const SESSION_ERRORS: ReadonlySet<OlmDecryptionFailure> = new Set(['no-session', 'bad-mac', 'one-time-key-gone']);
 
+/**
+ * Whether a batch has anything for `decryptToDeviceBatch` to do. When it has not, the rows are the events as
+ * they are, nothing of the Olm state is read or written, and libolm is not needed at all.
+ */
+export function needsOlmDecryption(events: readonly ToDeviceEvent[]): boolean {
+  return events.some((event) => event.type === ENCRYPTED_TO_DEVICE_TYPE);
+}
+
 /** The rows for `events`, in order: decrypted, kept encrypted with a reason, or unchanged when not Olm. */
 export function decryptToDeviceBatch(context: OlmDecryptContext, events: readonly ToDeviceEvent[]): InboxEventInput[] {
-  if (!events.some((event) => event.type === ENCRYPTED_TO_DEVICE_TYPE)) return [...events];
+  if (!needsOlmDecryption(events)) return [...events];
   return context.state.immediate(() => {
     const working = new OlmWorkingSet(context.state, context.pickleKey);
     const bookkeeping = new OlmPassBookkeeping(context.state);
