@@ -171,28 +171,43 @@ export class LeaseKeeper {
    * the clock and by a number of attempts (so a fake clock cannot make it spin forever). `giveUpWhen`, asked
    * before every attempt after the first, ends the wait early (the caller no longer needs the lease, say because
    * the holder it waited for has committed what it needed); the answer is then the refused attempt before it.
+   *
+   * `notBefore`: the wish is announced at once, but the lease is taken only once this promise has settled (the
+   * caller is not ready to use it before: a notifier whose Olm state is still opening could send its request
+   * but not commit the answer). Why: a holder that is not ready holds everyone else up for nothing. A notifier
+   * used to take the lease first and then wait, holding it, for its Olm state to open, which is 0.1 s on a
+   * quiet machine and over a second on a loaded one; every other process waited that long behind it, one
+   * notifier after another. Announcing early still makes the holder give way while the caller gets ready, and
+   * the lease, free in the meantime, goes to any process that is ready. Refused when the wait ends before.
    */
-  async acquireWithin(waitMs: number, signal?: AbortSignal, giveUpWhen?: () => boolean): Promise<LeaseAcquisition> {
+  async acquireWithin(waitMs: number, signal?: AbortSignal, giveUpWhen?: () => boolean, notBefore?: Promise<unknown>): Promise<LeaseAcquisition> {
     const { store, clock, key, holder, pollIntervalMs, sleep } = this.options;
     const deadlineMs = clock.nowMs() + waitMs;
     const maxAttempts = Math.ceil(waitMs / pollIntervalMs) + 2;
     // The wish is a durable write: refreshed well within its freshness window, not on every short poll.
     const refreshEveryMs = this.wantedFreshMs() / 4;
+    const readiness = new Readiness(notBefore);
     let markedAtMs = Number.NEGATIVE_INFINITY;
-    let result = this.take();
-    for (let attempt = 1; !result.acquired && attempt < maxAttempts; attempt += 1) {
+    let result = readiness.ready ? this.take() : undefined;
+    for (let attempt = 1; result?.acquired !== true && attempt < maxAttempts; attempt += 1) {
       const nowMs = clock.nowMs();
       if (nowMs >= deadlineMs || signal?.aborted === true) break;
       if (nowMs - markedAtMs >= refreshEveryMs) {
         markLeaseWanted(store, { key, wanter: holder, nowMs });
         markedAtMs = nowMs;
       }
-      await sleep(Math.min(pollIntervalMs, deadlineMs - nowMs), signal);
+      await sleep(Math.min(pollIntervalMs, deadlineMs - nowMs), readiness.wakeSignal(signal));
       if (giveUpWhen?.() === true) break;
-      result = this.take();
+      if (readiness.ready) result = this.take();
     }
     clearLeaseWanted(store, { key, wanter: holder });
-    return result;
+    return result ?? this.refusal();
+  }
+
+  /** A refused acquisition that names the current holder, for a wait that ended before any attempt was made. */
+  private refusal(): LeaseAcquisition {
+    const lease = readLease(this.options.store, this.options.key);
+    return { acquired: false, holder: lease?.holder ?? '', expiresAtMs: lease?.expiresAtMs ?? 0, generation: lease?.generation ?? 0 };
   }
 
   /**
@@ -210,5 +225,26 @@ export class LeaseKeeper {
       if (!this.othersWant()) return;
       await sleep(pollIntervalMs, signal);
     }
+  }
+}
+
+/** Whether a `notBefore` promise has settled, and a signal that wakes a waiter's sleep when it does. */
+class Readiness {
+  ready: boolean;
+  private readonly settled = new AbortController();
+
+  constructor(notBefore: Promise<unknown> | undefined) {
+    this.ready = notBefore === undefined;
+    const settle = (): void => {
+      this.ready = true;
+      this.settled.abort();
+    };
+    void notBefore?.then(settle, settle);
+  }
+
+  /** `signal`, and, until ready, the moment of readiness: a sleep then ends at once instead of at its poll. */
+  wakeSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
+    if (this.ready) return signal;
+    return signal === undefined ? this.settled.signal : AbortSignal.any([signal, this.settled.signal]);
   }
 }

@@ -446,11 +446,13 @@ export class SyncEngine {
     signal?: AbortSignal;
     /** Asked while waiting for the lease: true ends the wait (`lease-busy`), the caller no longer needs to sync. */
     giveUpWaitingWhen?: () => boolean;
+    /** The lease is wanted at once but taken only once this settled (the caller is ready): `acquireWithin`. */
+    takeLeaseNotBefore?: Promise<unknown>;
   }): Promise<CatchUpSummary> {
     if (this.lease !== undefined) {
       this.emit('lease-wanted', { leaseWaitMs: options.leaseWaitMs });
       const leaseKeeper = this.lease;
-      const acquired = await this.guardAsyncDb(() => leaseKeeper.acquireWithin(options.leaseWaitMs, options.signal, options.giveUpWaitingWhen));
+      const acquired = await this.guardAsyncDb(() => leaseKeeper.acquireWithin(options.leaseWaitMs, options.signal, options.giveUpWaitingWhen, options.takeLeaseNotBefore));
       if (!acquired.ok) return { kind: 'failed', error: acquired.error, batches: 0, events: 0, stale: 0, firstSeq: null, lastSeq: null };
       const lease = acquired.value;
       if (lease === undefined) throw new Error('acquireWithin returned nothing');

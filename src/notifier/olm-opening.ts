@@ -1,12 +1,13 @@
 /**
- * The device's Olm state opening while the notifier's first sync request is in flight.
+ * The device's Olm state opening while the notifier waits for the lease.
  *
  * Runtime: node / electron-utility. A notifier starts for one push and every millisecond before its notification
  * counts. Opening the Olm state (libolm's WebAssembly compiled and instantiated, the pickle key read, the account
- * unpickled) takes as long as the lease and the first sync round trip together, and neither needs the other: the
- * request needs only the lease and the token, the Olm state is needed only when a batch commits (its to-device
- * events decrypt inside the commit's transaction). So the notifier starts both at once, and this module holds
- * the commit back until the state is open. Guarantees:
+ * unpickled) takes about as long as a lease handoff from a long-polling holder, and neither needs the other. So
+ * the notifier announces at once that it wants the lease and opens the device meanwhile, but takes the lease
+ * only once the device is open (`whenSettled`): a holder that cannot commit yet holds every other process up for
+ * the whole opening, which on a loaded machine is over a second. Whatever the caller does, this module holds any
+ * commit back until the state is open. Guarantees:
  * - No batch is committed, and no sync response is handed to the engine, before the device is open: `gate`
  *   wraps the engine's sync transport so that a response is returned only after `opened` settled. The engine
  *   commits a batch straight after its response (no other await in between), inside the transaction in which
@@ -44,6 +45,14 @@ export class OlmOpening<Device extends HooksSource = OlmDevice> {
       },
       () => false,
     );
+  }
+
+  /**
+   * Settles (never rejects) once the device is open or known not to open: the notifier takes the lease only
+   * then, so it never holds the lease while it could not commit (lease-keeper.ts, `acquireWithin`).
+   */
+  get whenSettled(): Promise<unknown> {
+    return this.settled;
   }
 
   /** The engine's Olm hooks, forwarding to the device once it is open. */
