@@ -212,13 +212,16 @@ export class LeaseKeeper {
 
   /**
    * After giving the lease up to a waiter: waits until another process took it, nobody wants it any more, or
-   * four lease periods passed. Without this the holder would retake the lease before the waiter's next poll.
+   * `boundMs` passed. Without this the holder would retake the lease before the waiter's next poll. Bounded
+   * short (the caller passes its deferral, a fraction of a second) rather than by lease periods: a waiter may
+   * announce its wish before it is ready to take the lease (`acquireWithin`'s `notBefore`), and the holder,
+   * which is ready, then goes back to short turns of its own instead of idling through the waiter's start.
    */
-  async yieldToWaiter(signal: AbortSignal): Promise<void> {
-    const { store, clock, key, durationMs, pollIntervalMs, sleep } = this.options;
+  async yieldToWaiter(signal: AbortSignal, boundMs: number): Promise<void> {
+    const { store, clock, key, pollIntervalMs, sleep } = this.options;
     const sinceGeneration = this.knownGeneration ?? 0;
-    const deadlineMs = clock.nowMs() + 4 * durationMs;
-    const maxPolls = Math.ceil((4 * durationMs) / pollIntervalMs) + 1;
+    const deadlineMs = clock.nowMs() + boundMs;
+    const maxPolls = Math.ceil(boundMs / pollIntervalMs) + 1;
     for (let poll = 0; poll < maxPolls && !signal.aborted && clock.nowMs() < deadlineMs; poll += 1) {
       const lease = readLease(store, key);
       if (lease !== undefined && lease.generation > sinceGeneration) return;

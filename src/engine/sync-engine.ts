@@ -404,7 +404,7 @@ export class SyncEngine {
     if (outcome.kind === 'lease-busy') await this.sleep(this.pollIntervalMs, signal);
     if (outcome.kind === 'preempted' && this.lease !== undefined) {
       this.guardDb(() => this.lease?.release('preempted by a waiter'));
-      await this.guardAsyncDb(() => this.lease?.yieldToWaiter(signal));
+      await this.guardAsyncDb(() => this.lease?.yieldToWaiter(signal, LEASE_DEFER_MS));
     }
   }
 
