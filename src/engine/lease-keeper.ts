@@ -12,8 +12,9 @@
  * 3. The holder then waits until another process has taken the lease, or nobody wants it any more, or a bound
  *    passes, and goes back to waiting for its turn (which defers while anyone else wants the lease).
  * So a waiter gets the lease within one poll interval plus the abort, far inside one lease period. A holder that
- * stalls (SIGSTOP) instead of cooperating loses the lease by expiry, and its next commit is fenced (F9). A holder
- * whose process is gone (killed) is not waited out when `holderGone` says so: the next attempt takes its lease.
+ * stalls instead of cooperating loses the lease by expiry, and its next commit is fenced (F9). A holder whose
+ * process is gone (killed) or stopped (SIGSTOP) is not waited out when `holderGone` says so: the next attempt
+ * takes its lease, and the stopped one, once continued, is fenced the same way.
  */
 import type { Clock } from '../shared/clock';
 import type { ClientStore } from '../store/open-store';
