@@ -404,7 +404,7 @@ export class SyncEngine {
     if (outcome.kind === 'lease-busy') await this.sleep(this.pollIntervalMs, signal);
     if (outcome.kind === 'preempted' && this.lease !== undefined) {
       this.guardDb(() => this.lease?.release('preempted by a waiter'));
-      await this.guardAsyncDb(() => this.lease?.yieldToWaiter(signal));
+      await this.guardAsyncDb(() => this.lease?.yieldToWaiter(signal, LEASE_DEFER_MS));
     }
   }
 
@@ -455,11 +455,13 @@ export class SyncEngine {
     signal?: AbortSignal;
     /** Asked while waiting for the lease: true ends the wait (`lease-busy`), the caller no longer needs to sync. */
     giveUpWaitingWhen?: () => boolean;
+    /** The lease is wanted at once but taken only once this settled (the caller is ready): `acquireWithin`. */
+    takeLeaseNotBefore?: Promise<unknown>;
   }): Promise<CatchUpSummary> {
     if (this.lease !== undefined) {
       this.emit('lease-wanted', { leaseWaitMs: options.leaseWaitMs });
       const leaseKeeper = this.lease;
-      const acquired = await this.guardAsyncDb(() => leaseKeeper.acquireWithin(options.leaseWaitMs, options.signal, options.giveUpWaitingWhen));
+      const acquired = await this.guardAsyncDb(() => leaseKeeper.acquireWithin(options.leaseWaitMs, options.signal, options.giveUpWaitingWhen, options.takeLeaseNotBefore));
       if (!acquired.ok) return { kind: 'failed', error: acquired.error, batches: 0, events: 0, stale: 0, firstSeq: null, lastSeq: null };
       const lease = acquired.value;
       if (lease === undefined) throw new Error('acquireWithin returned nothing');

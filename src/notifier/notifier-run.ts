@@ -4,13 +4,13 @@
  * Runtime: node / electron-utility (no Electron import). Steps, each bounded:
  *  1. open the shared store and read the account the main process saved; start opening the device's Olm state
  *     (libolm, the pickle key, the account), which it shares with the main process through the store, and
- *     start fetching the pushed event: both run while step 2 waits for the lease and the server. Under
- *     `explicit-lease` the Olm state opens only once something needs it (olm-opening.ts): a batch carrying an
- *     Olm-encrypted event, an encrypted pushed event, or Olm upkeep waiting; a run that needs none of these
- *     never loads libolm;
+ *     start fetching the pushed event: both run while step 2 waits for the lease. Under `explicit-lease` the
+ *     Olm state opens only once something needs it (olm-opening.ts): a batch carrying an Olm-encrypted event, an
+ *     encrypted pushed event, or Olm upkeep waiting; a run that needs none of these never loads libolm;
  *  2. sync to-device for its push (sync-for-push.ts), under the lease, which it gets within `leaseWaitMs`
- *     because a main process in a long poll yields it when asked through the database (DESIGN.md §4.4); a batch
- *     commits only once the Olm state is open (olm-opening.ts), and nothing commits when it cannot be opened.
+ *     because a main process in a long poll yields it when asked through the database (DESIGN.md §4.4); it asks
+ *     at once but takes the lease only once its Olm state is open, so it never holds up other processes while it
+ *     could not commit (olm-opening.ts), and nothing commits when the state cannot be opened.
  *     Skipped when another live process holds the lease and the pushed event's room key is already stored
  *     (pushed-key.ts);
  *  3. advance the `notifier` cursor over the inbox (effect and cursor in one transaction); this is where the
@@ -95,8 +95,8 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
       return 1;
     }
     report({ kind: 'started', pid, eventId: options.eventId, roomId: options.roomId });
-    // The Olm state opens while the lease is taken and the first sync request is in flight, or, under
-    // explicit-lease, once something needs it; no batch that needs decryption commits before it is open
+    // The Olm state opens while the notifier waits for the lease (taken once an opening under way is done), or,
+    // under explicit-lease, once something needs it; no batch that needs decryption commits before it is open
     // (olm-opening.ts).
     const openDevice = () =>
       openOlmDevice({ store, account, strategy: options.strategy, processName: NOTIFIER_PROCESS, pid, ...(pickleKeySource === undefined ? {} : { pickleKeySource }) });
@@ -134,6 +134,7 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
             return fetched.ok && pushedEventNeedsToDevice(store, fetched.value, legacy);
           },
           keyStored,
+          opening.whenSettled,
         );
     // Not synced because the key came while it waited: the same as not needing to sync at all.
     const summary = synced?.kind === 'lease-busy' && keyStored() ? undefined : synced;

@@ -1,13 +1,14 @@
 /**
- * The device's Olm state opening while the notifier's first sync request is in flight, or only once something
- * needs it.
+ * The device's Olm state opening while the notifier waits for the lease, or only once something needs it.
  *
  * Runtime: node / electron-utility. A notifier starts for one push and every millisecond before its notification
  * counts. Opening the Olm state (libolm's WebAssembly compiled and instantiated, the pickle key read, the account
- * unpickled) takes as long as the lease and the first sync round trip together, and neither needs the other: the
- * request needs only the lease and the token, the Olm state is needed only when a batch commits (its to-device
- * events decrypt inside the commit's transaction). So the notifier starts both at once, and this module holds
- * the commit back until the state is open.
+ * unpickled) takes about as long as a lease handoff from a long-polling holder, and neither needs the other: the
+ * Olm state is needed only when a batch commits (its to-device events decrypt inside the commit's transaction).
+ * So the notifier starts opening at once and announces meanwhile that it wants the lease, but takes the lease
+ * only once an opening under way is done (`whenSettled`): on a loaded machine opening takes over a second, and a
+ * holder that cannot commit yet would hold every other process up for all of it. Whatever the caller does, this
+ * module holds back every commit that needs the state until it is open.
  *
  * Opening on demand (`lazy`): libolm costs a notifier some 5 MB of resident memory (V8's WebAssembly compiler
  * paged in, the module's code and heap) and two background compile threads' CPU beside the main process, and
@@ -91,6 +92,16 @@ export class OlmOpening<Device extends HooksSource = OlmDevice> {
   /** The device, opening it if it has not started. */
   get opened(): Promise<Result<Device, string>> {
     return this.start();
+  }
+
+  /**
+   * Settles (never rejects) once an opening that has started is done, the device open or known not to open; at
+   * once when none has started (on demand, nothing needed the device yet: a batch without an Olm-encrypted event
+   * commits without it). The notifier takes the lease only then (lease-keeper.ts, `acquireWithin`), so it never
+   * holds the lease, and every other process up, while it could not commit what it fetches.
+   */
+  get whenSettled(): Promise<unknown> {
+    return this.opening?.settled ?? Promise.resolve();
   }
 
   /** The engine's Olm hooks, forwarding to the device once it is open. */
