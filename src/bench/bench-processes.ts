@@ -6,9 +6,11 @@
  *
  * Runtime: node (Linux for resident memory: it reads /proc/<pid>/status).
  */
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { prepareEntries, type ProcessEntries, type StartedProcess } from '../harness/process-entries';
+import { realSleep } from '../engine/timing';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
 import { isNotifierMessage, type NotifierMessage } from '../shared/notifier-messages';
 import { saveAccount, type Account } from '../store/account';
@@ -52,6 +54,22 @@ function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * Peak RSS of a bare Node process (an empty ES module, started with `fork` like the entries, no V8 options): the
+ * baseline of every notifier memory figure.
+ */
+export async function bareNodePeakRssKb(dir: string): Promise<number> {
+  const script = path.join(dir, 'bare.mjs');
+  fs.writeFileSync(script, 'process.on("message", () => process.exit(0)); process.send("ready");\n');
+  const child = fork(script, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  await new Promise<void>((resolve) => child.once('message', () => resolve()));
+  await realSleep(200);
+  const kb = peakRssKb(child.pid ?? -1);
+  child.send('exit');
+  await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return kb;
 }
 
 export async function prepareBenchProcesses(): Promise<BenchProcesses> {

@@ -91,6 +91,38 @@ export const QUICK_SIZES: BenchSizes = {
   limit: 100,
 };
 
+/** The cases of `todevice bench`, by the number in the table's first column (`--case`). */
+export const BENCH_CASES = [1, 2, 3, 4, 5, 6, 7, 8] as const;
+
+/** The sizes of case 8, scaling (case-scaling.ts). */
+export interface ScalingSizes {
+  /** Queue sizes of the drain figures, smallest first (the first is the baseline). */
+  drainQueues: number[];
+  /** Each queue size is drained until at least this many messages went through (see the header). */
+  minDrained: number;
+  /** Rows already in the inbox for the commit figure. */
+  inboxRows: number;
+  /** Devices of the three `sendToDevice` targets, smallest first (the first is the baseline). */
+  deviceCounts: number[];
+  /** Messages queued for another device during the `sendToDevice` figures. */
+  queuedForOthers: number;
+  /** `sendToDevice` round trips per target. */
+  sendsPerTarget: number;
+}
+
+export const FULL_SCALING: ScalingSizes = {
+  drainQueues: [1000, 10_000, 100_000, 1_000_000], minDrained: 50_000, inboxRows: 1_000_000,
+  deviceCounts: [1, 100, 10_000], queuedForOthers: 100_000, sendsPerTarget: 1000,
+};
+
+export const QUICK_SCALING: ScalingSizes = {
+  drainQueues: [100, 300, 1000, 3000], minDrained: 0, inboxRows: 5000, deviceCounts: [1, 10, 100], queuedForOthers: 1000, sendsPerTarget: 10,
+};
+
+/** To-device messages of `todevice bench --soak` by default, and the fewest it accepts (soak.ts). */
+export const DEFAULT_SOAK_MESSAGES = 1_000_000;
+export const MIN_SOAK_MESSAGES = 20_000;
+
 export function judge(figure: Figure): JudgedFigure {
   const ratio = figure.baseline === 0 ? Number.NaN : figure.value / figure.baseline;
   const target = figure.target;

@@ -15,7 +15,6 @@
  *
  * Runtime: node (Linux /proc for memory).
  */
-import { fork } from 'node:child_process';
 import path from 'node:path';
 import { MatrixClient } from '../engine/matrix-client';
 import { realSleep } from '../engine/timing';
@@ -23,7 +22,7 @@ import { inboxStats } from '../store/inbox';
 import type { ClientStore } from '../store/open-store';
 import { BENCH_EVENT_TYPE, benchContent, type BenchWorld } from './bench-world';
 import type { BenchProcesses, NotifierRun } from './bench-processes';
-import { peakRssKb } from './bench-processes';
+import { bareNodePeakRssKb, peakRssKb } from './bench-processes';
 import type { BenchSizes, Figure, Progress } from './bench-types';
 import { median, medianRound, nowMs, perSecond } from './stats';
 
@@ -102,19 +101,6 @@ async function drainWithMain(
     await processes.stopMain(main);
     store.close();
   }
-}
-
-/** Peak RSS of a bare Node process (an empty ES module, started with `fork` like the entries). */
-async function bareNodePeakRssKb(dir: string): Promise<number> {
-  const script = path.join(dir, 'bare.mjs');
-  (await import('node:fs')).writeFileSync(script, 'process.on("message", () => process.exit(0)); process.send("ready");\n');
-  const child = fork(script, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
-  await new Promise<void>((resolve) => child.once('message', () => resolve()));
-  await realSleep(200);
-  const kb = peakRssKb(child.pid ?? -1);
-  child.send('exit');
-  await new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return kb;
 }
 
 export async function runContentionCase(world: BenchWorld, sizes: BenchSizes, processes: BenchProcesses, progress: Progress): Promise<Figure[]> {

@@ -16,6 +16,9 @@
  * store, makes one request and exits (src/bench/handoff-floor): what any push process costs before it does
  * anything of its own. The main-long-polling p99 is judged against its p99.
  *
+ * Every notifier's peak resident memory is read too, against a bare `node` process (the same baseline as case
+ * 6's): these notifiers decrypt an encrypted push, so they load libolm, where case 6's handle a plaintext one.
+ *
  * The two conditions alternate in rounds (alone, with main; then with main, alone; ...), each round on a fresh
  * device, and the percentiles are taken over the samples of all rounds, so a disturbance of the shared machine
  * lands on both conditions rather than on one.
@@ -31,8 +34,8 @@ import { MatrixClient } from '../engine/matrix-client';
 import { realSleep } from '../engine/timing';
 import type { BenchWorld } from './bench-world';
 import type { BenchSizes, Figure, Progress } from './bench-types';
-import type { BenchProcesses } from './bench-processes';
-import { percentile } from './stats';
+import { bareNodePeakRssKb, type BenchProcesses } from './bench-processes';
+import { median, percentile } from './stats';
 import { publishDeviceKeysAtFirstStart } from '../harness/device-first-start';
 
 const MAIN_SETTLE_MS = 300;
@@ -52,6 +55,8 @@ interface HandoffRun {
   floorSamples: number[];
   notifications: number;
   unableToDecrypt: number;
+  /** Each notifier's peak resident memory: every push here is an encrypted message, so each one loads libolm. */
+  notifierPeakRssKb: number[];
   /** Main's timeline entries for this run's messages, when main ran: how many were paged, how many undecryptable. */
   timeline: { paged: number; unableToDecrypt: number } | undefined;
 }
@@ -79,7 +84,7 @@ async function handoffSamples(
   if (!sharing.ok) throw new Error(`bench: key sharing: ${describeOlmSenderError(sharing.error, (error) => JSON.stringify(error))}`);
   const recipientDevice = { userId: world.recipientUserId, deviceId };
   const main = withMain ? processes.startMain(dir) : undefined;
-  const run: HandoffRun = { samples: [], floorSamples: [], notifications: 0, unableToDecrypt: 0, timeline: undefined };
+  const run: HandoffRun = { samples: [], floorSamples: [], notifications: 0, unableToDecrypt: 0, notifierPeakRssKb: [], timeline: undefined };
   const eventIds: string[] = [];
   try {
     if (main !== undefined) await realSleep(1000);
@@ -102,6 +107,7 @@ async function handoffSamples(
       if (notified.notification.outcome === 'unable-to-decrypt') run.unableToDecrypt += 1;
       else if (notified.notification.dataMissing) throw new Error(`bench: notifier ${i} (${deviceId}): ${notified.notification.body}`);
       run.samples.push(notified.pushToNotificationMs);
+      run.notifierPeakRssKb.push(notified.peakRssKb);
       run.floorSamples.push(await processes.runHandoffFloor(dir, account.homeserverUrl));
     }
   } finally {
@@ -158,6 +164,8 @@ export async function runHandoffCase(
   const aloneMs = alone.flatMap((r) => r.samples);
   const floorMs = [...withMain, ...alone].flatMap((r) => r.floorSamples);
   const note = `${withMainMs.length} real notifier processes per condition, ${sizes.rounds} alternated rounds`;
+  const notifierKb = [...withMain, ...alone].flatMap((r) => r.notifierPeakRssKb);
+  const bareKb = await bareNodePeakRssKb(world.dir);
   return [
     {
       caseNumber: 3, name: 'handoff push→data p99, main long-polling', value: percentile(withMainMs, 99), baselineName: 'no main process p99',
@@ -173,5 +181,10 @@ export async function runHandoffCase(
       baseline: percentile(aloneMs, 50), unit: 'ms', better: 'lower', note,
     },
     ...decryptionFigures(withMain, alone),
+    {
+      caseNumber: 3, name: 'notifier peak RSS, encrypted push (median)', value: median(notifierKb) / 1024, baselineName: 'bare node process',
+      baseline: bareKb / 1024, unit: 'MiB', better: 'lower', target: { op: '<=', ratio: 1.5 },
+      note: `${notifierKb.length} notifiers, each decrypting its pushed message (libolm loaded); case 6's notifiers handle a plaintext push`,
+    },
   ];
 }

@@ -27,7 +27,7 @@ import { commitBatch } from '../store/commit-batch';
 import { tryAcquireLease } from '../store/lease';
 import { openStore, type ClientStore } from '../store/open-store';
 import { BENCH_EVENT_TYPE, benchContent, type BenchWorld } from './bench-world';
-import type { BenchSizes, Figure, Progress } from './bench-types';
+import type { BenchSizes, Figure, Progress, ScalingSizes } from './bench-types';
 import { drainWithEngine } from './drain-engine';
 import { rawInsertBatch } from './raw-insert';
 import { median, nowMs, percentile } from './stats';
@@ -38,30 +38,6 @@ const FILL_CHUNK = 10_000;
 const WARMUP_DRAIN = 10_000;
 export const SCALING_DRAIN_TARGET = 0.8;
 export const SCALING_COST_TARGET = 1.2;
-
-export interface ScalingSizes {
-  /** Queue sizes of the drain figures, smallest first (the first is the baseline). */
-  drainQueues: number[];
-  /** Each queue size is drained until at least this many messages went through (see the header). */
-  minDrained: number;
-  /** Rows already in the inbox for the commit figure. */
-  inboxRows: number;
-  /** Devices of the three `sendToDevice` targets, smallest first (the first is the baseline). */
-  deviceCounts: number[];
-  /** Messages queued for another device during the `sendToDevice` figures. */
-  queuedForOthers: number;
-  /** `sendToDevice` round trips per target. */
-  sendsPerTarget: number;
-}
-
-export const FULL_SCALING: ScalingSizes = {
-  drainQueues: [1000, 10_000, 100_000, 1_000_000], minDrained: 50_000, inboxRows: 1_000_000,
-  deviceCounts: [1, 100, 10_000], queuedForOthers: 100_000, sendsPerTarget: 1000,
-};
-
-export const QUICK_SCALING: ScalingSizes = {
-  drainQueues: [100, 300, 1000, 3000], minDrained: 0, inboxRows: 5000, deviceCounts: [1, 10, 100], queuedForOthers: 1000, sendsPerTarget: 10,
-};
 
 /** `1000` → `1k`, `1000000` → `1M`: the figures' names. */
 export function countLabel(count: number): string {

@@ -9,7 +9,7 @@
  * that everything runs. Case 8 (scaling, case-scaling.ts) runs last, at its own sizes (full or tiny); `--scaling`
  * runs it alone, and `--case` picks any of them (the table then holds only the figures of the cases picked).
  */
-import type { BenchSizes, Figure, JudgedFigure, Progress } from './bench-types';
+import type { BenchSizes, Figure, JudgedFigure, Progress, ScalingSizes } from './bench-types';
 import { judge } from './bench-types';
 import { benchWarnings } from './bench-warnings';
 import { startBenchWorld, type BenchWorld } from './bench-world';
@@ -18,7 +18,7 @@ import { runDrainCase } from './case-drain';
 import { runHandoffCase } from './case-handoff';
 import { runLatencyCase } from './case-latency';
 import { runOlmDrainCase } from './case-olm-drain';
-import { runScalingCase, type ScalingSizes } from './case-scaling';
+import { runScalingCase } from './case-scaling';
 import { peerFigures } from './case-peer';
 import { runServerCase } from './case-server';
 import { prepareBenchProcesses, type BenchProcesses } from './bench-processes';
@@ -43,9 +43,6 @@ export interface BenchRun {
   /** Only these cases (`--case`, `--scaling`); all of them when absent. */
   cases?: ReadonlySet<number>;
 }
-
-/** The case numbers a run can pick, and which of them each case function's figures carry. */
-export const BENCH_CASES = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 
 export async function runBench(input: BenchRun): Promise<BenchReport> {
   const { sizes, progress } = input;

@@ -40,15 +40,13 @@ import type { ClientStore } from '../store/open-store';
 import type { BenchProcesses, NotifierRun } from './bench-processes';
 import { prepareBenchProcesses, residentRssKb } from './bench-processes';
 import type { JudgedFigure, Progress } from './bench-types';
-import { judge } from './bench-types';
+import { judge, MIN_SOAK_MESSAGES } from './bench-types';
 import { BENCH_EVENT_TYPE, benchContent, startBenchWorld, type BenchWorld } from './bench-world';
 import { readServerDbStats, type ServerDbStats } from './server-db-stats';
 import { soakFigures, tenthLatencies, type TenthLatencies } from './soak-figures';
 import { nowMs, perSecond } from './stats';
 import { growthPointOf, type GrowthPoint } from './store-growth';
 
-export const DEFAULT_SOAK_MESSAGES = 1_000_000;
-export const MIN_SOAK_MESSAGES = 20_000;
 export const SOAK_WARMUP_MESSAGES = 10_000;
 const CHUNK_MESSAGES = 1000;
 const PUSHES = 20;

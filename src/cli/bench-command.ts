@@ -13,13 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { renderBenchHtml } from '../bench/bench-report-html';
-import { renderTable } from '../bench/bench-table';
-import { DEFAULT_SIZES, QUICK_SIZES } from '../bench/bench-types';
-import { FULL_SCALING, QUICK_SCALING } from '../bench/case-scaling';
-import { BENCH_CASES, runBench } from '../bench/run-bench';
-import { DEFAULT_SOAK_MESSAGES, MIN_SOAK_MESSAGES, runSoak } from '../bench/soak';
-import { renderSoak } from '../bench/soak-text';
+import { BENCH_CASES, DEFAULT_SIZES, DEFAULT_SOAK_MESSAGES, FULL_SCALING, MIN_SOAK_MESSAGES, QUICK_SCALING, QUICK_SIZES } from '../bench/bench-types';
 import { parsePositiveInt, runCommand, UsageError } from './cli-errors';
 
 interface BenchCliOptions {
@@ -66,6 +60,7 @@ async function soakCommand(options: BenchCliOptions): Promise<void> {
   const messages = options.messages ?? DEFAULT_SOAK_MESSAGES;
   if (messages < MIN_SOAK_MESSAGES) throw new UsageError(`invalid messages "${messages}": the soak needs at least ${MIN_SOAK_MESSAGES}`);
   const out = outputDir(options.out);
+  const [{ runSoak }, { renderSoak }] = await Promise.all([import('../bench/soak'), import('../bench/soak-text')]);
   const report = await runSoak({ messages, progress: progressSince(Date.now()) });
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (out !== undefined) fs.writeFileSync(path.join(out, 'soak.json'), json);
@@ -75,6 +70,11 @@ async function soakCommand(options: BenchCliOptions): Promise<void> {
 async function benchCommand(options: BenchCliOptions): Promise<void> {
   const quick = options.quick === true;
   const out = outputDir(options.out);
+  const [{ runBench }, { renderBenchHtml }, { renderTable }] = await Promise.all([
+    import('../bench/run-bench'),
+    import('../bench/bench-report-html'),
+    import('../bench/bench-table'),
+  ]);
   const report = await runBench({
     sizes: quick ? QUICK_SIZES : DEFAULT_SIZES,
     quick,

@@ -11,9 +11,6 @@ import type { Command } from 'commander';
 import { describeSyncFailure } from '../engine/describe-failure';
 import { isStrategy, STRATEGIES, type Strategy } from '../engine/engine-types';
 import { parseHomeserverUrl } from '../shared/homeserver-url';
-import { HostStartError, startHeadlessHost } from '../main/host/headless-host';
-import { nodeNotifierLauncher } from '../main/host/notifier-launcher';
-import { StoreOpenError } from '../store/store-errors';
 import type { RetentionOptions } from '../store/retention-policy';
 import { runCommand, UsageError } from './cli-errors';
 import { collectRetain, RETAIN_HELP } from './retention-flags';
@@ -63,6 +60,11 @@ async function headless(options: HeadlessOptions): Promise<void> {
   const homeserverUrl = parseHomeserverUrl(options.homeserver);
   if (!homeserverUrl.ok) throw new UsageError(homeserverUrl.error);
   const line = (value: unknown): boolean => process.stdout.write(`${JSON.stringify(value)}\n`);
+  const [{ HostStartError, startHeadlessHost }, { nodeNotifierLauncher }, { StoreOpenError }] = await Promise.all([
+    import('../main/host/headless-host'),
+    import('../main/host/notifier-launcher'),
+    import('../store/store-errors'),
+  ]);
   let host;
   try {
     host = await startHeadlessHost({

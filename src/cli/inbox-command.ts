@@ -16,7 +16,6 @@ import type { Command } from 'commander';
 import { redactSecrets } from '../shared/redact-secrets';
 import type { InboxRow } from '../store/inbox';
 import type { OlmStats } from '../store/olm-stats';
-import { readStoreReadOnly } from '../store/open-store';
 import { describeLimit, RETENTION_KEYS } from '../store/retention-policy';
 import { DEFAULT_SNAPSHOT_INBOX_ROWS, readStoreSnapshot, type StoreSnapshot } from '../store/snapshot';
 import type { StorageStats } from '../store/storage-stats';
@@ -37,10 +36,11 @@ export function registerInboxCommand(program: Command): void {
     .requiredOption('--data <dir>', 'data directory of a main process (todevice headless --data, or the app)')
     .option('--json', 'print one JSON object (shape in the README)')
     .option('--limit <n>', 'print at most this many inbox rows (the newest)', parsePositiveInt('limit'), DEFAULT_SNAPSHOT_INBOX_ROWS)
-    .action((options: InboxOptions) => runCommand(async () => printInbox(options)));
+    .action((options: InboxOptions) => runCommand(() => printInbox(options)));
 }
 
-function printInbox(options: InboxOptions): void {
+async function printInbox(options: InboxOptions): Promise<void> {
+  const { readStoreReadOnly } = await import('../store/open-store');
   const dbPath = path.join(options.data, CLIENT_DB_FILE);
   let snapshot: StoreSnapshot;
   try {

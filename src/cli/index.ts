@@ -1,7 +1,9 @@
 /**
  * Entry of the `todevice` command: wires the subcommands and nothing else.
  *
- * Runtime: node. Each subcommand lives in its own `*-command.ts` file and owns its options and help text. Usage
+ * Runtime: node. Each subcommand lives in its own `*-command.ts` file and owns its options and help text; it
+ * imports what its action runs (the homeserver, the host, the bench, the harness) only when the action runs, so
+ * every command starts without loading the others and `--help` loads none of them. Usage
  * errors are one line on stderr and exit code 2 (cli-errors.ts); a reader that closes the pipe early
  * (`todevice inbox | head`) ends the command quietly (output.ts).
  */

@@ -10,11 +10,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { describeClientError } from '../engine/describe-failure';
-import { MatrixClient } from '../engine/matrix-client';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
-import { readAccount, type Account } from '../store/account';
-import { readStoreReadOnly } from '../store/open-store';
-import { StoreOpenError } from '../store/store-errors';
+import type { Account } from '../store/account';
 import { runCommand, UsageError } from './cli-errors';
 
 interface JoinOptions {
@@ -33,7 +30,8 @@ export function registerJoinCommand(program: Command): void {
 
 async function join(room: string, options: JoinOptions): Promise<void> {
   if (!/^[!#][^:]+:.+$/.test(room)) throw new UsageError(`"${room}" is not a room ID (!abc:server) or alias (#name:server)`);
-  const account = readStoredAccount(options.data);
+  const account = await readStoredAccount(options.data);
+  const { MatrixClient } = await import('../engine/matrix-client');
   const client = new MatrixClient({ baseUrl: account.homeserverUrl, accessToken: account.accessToken });
   const joined = await client.joinRoom(room);
   if (!joined.ok) {
@@ -44,7 +42,12 @@ async function join(room: string, options: JoinOptions): Promise<void> {
   process.stdout.write(`${account.userId} joined ${joined.value.roomId}; the main process shows its messages from its next timeline pass\n`);
 }
 
-function readStoredAccount(dataDir: string): Account {
+async function readStoredAccount(dataDir: string): Promise<Account> {
+  const [{ readAccount }, { readStoreReadOnly }, { StoreOpenError }] = await Promise.all([
+    import('../store/account'),
+    import('../store/open-store'),
+    import('../store/store-errors'),
+  ]);
   try {
     const account = readStoreReadOnly(path.join(dataDir, CLIENT_DB_FILE), (store) => readAccount(store));
     if (account === undefined) throw new UsageError(`${dataDir} holds no account yet: start a main process with it first`);

@@ -11,14 +11,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { LONG_CAMPAIGN, runCampaign } from '../harness/campaign';
 import { campaignLatency, campaignLatencyTable, latencyVerdictLines } from '../harness/campaign-latency';
 import { buildSchedule, scheduleHash } from '../harness/fault-schedule';
-import { DEFAULT_FAULTS, DEFAULT_RACE_OPTIONS, describeOptions, validateRaceOptions, type FaultProbabilities, type RaceOptions } from '../harness/race-options';
+import { DEFAULT_FAULTS, DEFAULT_RACE_OPTIONS, describeOptions, LONG_CAMPAIGN, validateRaceOptions, type FaultProbabilities, type RaceOptions } from '../harness/race-options';
 import { renderReportHtml } from '../harness/report-html';
 import { describeProgress, faultLines, olmCells, sideBySideTable, verdictLines } from '../harness/report-text';
 import type { RaceProgress, RaceReport } from '../harness/report-types';
-import { runRace } from '../harness/run-race';
 import { isStrategy, STRATEGIES } from '../shared/strategies';
 import { parsePositiveInt, runCommand, UsageError } from './cli-errors';
 
@@ -101,6 +99,7 @@ async function race(cli: RaceCliOptions): Promise<void> {
   info(`${describeOptions(options)} schedule=${scheduleHash(buildSchedule(options))}`);
   const seeds = cli.campaign ?? (cli.long ? LONG_CAMPAIGN.seeds : undefined);
   if (seeds !== undefined) return campaign(options, seeds, info, cli.out ?? path.join('reports', `campaign-${options.seed}`));
+  const { runRace } = await import('../harness/run-race');
   const report = await runRace(options, printProgress);
   const outDir = cli.out ?? path.join('reports', `race-${options.seed}`);
   writeReports(report, outDir);
@@ -118,6 +117,7 @@ async function race(cli: RaceCliOptions): Promise<void> {
 }
 
 async function campaign(options: RaceOptions, seeds: number, info: (line: string) => void, outDir: string): Promise<void> {
+  const { runCampaign } = await import('../harness/campaign');
   const result = await runCampaign(options, seeds, printProgress, (report) => {
     const cells = report.strategies.map((r) => `${r.strategy} kills=${r.kills} lost=${r.totals.lost} dup=${r.totals.duplicated} reord=${r.totals.reordered} ${olmCells(r.olm)}${r.ok ? '' : ' VIOLATION'}`);
     info(`seed ${report.seed} (${(report.elapsedMs / 1000).toFixed(1)} s): ${cells.join(' | ')}`);

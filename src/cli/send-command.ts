@@ -10,11 +10,9 @@
  */
 import type { Command } from 'commander';
 import { describeClientError } from '../engine/describe-failure';
-import { MatrixClient } from '../engine/matrix-client';
+import type { MatrixClient } from '../engine/matrix-client';
 import { parseHomeserverUrl } from '../shared/homeserver-url';
-import { DemoTraffic, describeTrafficError } from '../main/host/demo-traffic';
 import { parsePositiveInt, runCommand, UsageError } from './cli-errors';
-import { checkRecipient, recipientNotice } from './recipient-check';
 
 interface SendOptions {
   homeserver: string;
@@ -51,6 +49,10 @@ async function send(options: SendOptions): Promise<void> {
   if (!parsed.ok) throw new UsageError(parsed.error);
   const homeserverUrl = parsed.value;
   const encrypted = options.encrypted === true;
+  const [{ DemoTraffic, describeTrafficError }, { checkRecipient, recipientNotice }] = await Promise.all([
+    import('../main/host/demo-traffic'),
+    import('./recipient-check'),
+  ]);
   const sender = await senderClient(options, homeserverUrl);
   const recipient = { userId: options.to, deviceId: options.device };
   const check = await checkRecipient(sender, recipient);
@@ -76,6 +78,7 @@ async function send(options: SendOptions): Promise<void> {
 }
 
 async function senderClient(options: SendOptions, homeserverUrl: string): Promise<MatrixClient> {
+  const { MatrixClient } = await import('../engine/matrix-client');
   const anonymous = new MatrixClient({ baseUrl: homeserverUrl });
   if (options.user !== undefined) {
     if (options.password === undefined) throw new UsageError('--user needs --password');

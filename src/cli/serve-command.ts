@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CompatMode } from '../homeserver/context';
-import { startHomeserver, type RunningHomeserver } from '../homeserver/homeserver';
+import type { RunningHomeserver } from '../homeserver/homeserver';
 import { parsePort, runCommand, UsageError } from './cli-errors';
 import { defaultDataDir } from './data-paths';
 import { waitForStopSignal } from './stop-signal';
@@ -53,6 +53,7 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   const dbPath = options.db ?? path.join(defaultDataDir(), 'homeserver.db');
   if (dbPath !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(dbPath)), { recursive: true });
+  const { startHomeserver } = await import('../homeserver/homeserver');
   let server: RunningHomeserver;
   try {
     server = await startHomeserver({

@@ -15,25 +15,14 @@
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { createDashboardRaceRunner } from '../harness/dashboard-race-runner';
-import { HomeserverDatabaseError } from '../homeserver/db';
-import { startAppHost } from '../main/host/app-host';
-import { DemoSetupError } from '../main/host/demo-setup';
-import { nodeNotifierLauncher } from '../main/host/notifier-launcher';
-import { startUiHttpBridge } from '../main/host/ui-http-bridge';
 import { SQLITE_ELECTRON_BINDING_ENV } from '../shared/electron-sqlite';
 import { parseHomeserverUrl } from '../shared/homeserver-url';
 import { isStrategy, STRATEGIES, type Strategy } from '../shared/strategies';
-import { StoreOpenError } from '../store/store-errors';
 import type { RetentionOptions } from '../store/retention-policy';
 import { parsePort, runCommand, UsageError } from './cli-errors';
 import { defaultAppDataDir } from './data-paths';
 import { collectRetain, RETAIN_HELP } from './retention-flags';
 import { findElectronBinary } from './electron-binary';
-import { ensureElectronBuilt } from './electron-build';
-import { ensureSqliteForElectron } from './electron-sqlite';
-import { defaultSqliteForElectronOptions, nodeSqliteBuildRuntime } from './electron-sqlite-runtime';
-import { ensureRendererBuilt } from './renderer-build';
 import { emptyDataDir } from './reset-command';
 import { waitForStopSignal } from './stop-signal';
 
@@ -86,6 +75,11 @@ async function start(options: StartOptions): Promise<void> {
 
 async function runElectron(binary: string, options: StartOptions, strategy: Strategy | undefined): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`todevice: ${line}\n`);
+  const [{ ensureSqliteForElectron }, { defaultSqliteForElectronOptions, nodeSqliteBuildRuntime }, { ensureElectronBuilt }] = await Promise.all([
+    import('./electron-sqlite'),
+    import('./electron-sqlite-runtime'),
+    import('./electron-build'),
+  ]);
   const sqlite = await ensureSqliteForElectron(nodeSqliteBuildRuntime(log), defaultSqliteForElectronOptions(binary));
   if (!sqlite.ok) {
     log(sqlite.error);
@@ -120,6 +114,17 @@ async function runBrowserMode(options: StartOptions, strategy: Strategy | undefi
   const parsed = options.homeserver === undefined ? undefined : parseHomeserverUrl(options.homeserver);
   if (parsed !== undefined && !parsed.ok) throw new UsageError(parsed.error);
   const homeserverUrl = parsed?.value;
+  const [{ ensureRendererBuilt }, { startAppHost }, { nodeNotifierLauncher }, { createDashboardRaceRunner }, { startUiHttpBridge }, { StoreOpenError }, { DemoSetupError }, { HomeserverDatabaseError }] =
+    await Promise.all([
+      import('./renderer-build'),
+      import('../main/host/app-host'),
+      import('../main/host/notifier-launcher'),
+      import('../harness/dashboard-race-runner'),
+      import('../main/host/ui-http-bridge'),
+      import('../store/store-errors'),
+      import('../main/host/demo-setup'),
+      import('../homeserver/db'),
+    ]);
   const renderer = await ensureRendererBuilt();
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const host = await startAppHost({

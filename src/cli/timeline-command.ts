@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
 import { LATE_DECRYPTION_GRACE_MS } from '../shared/room-key-protocol';
 import type { WithheldRoomKey } from '../shared/olm-room-key';
-import { readStoreReadOnly, type ClientStore } from '../store/open-store';
+import type { ClientStore } from '../store/open-store';
 import { withheldForSession } from '../store/room-key-withheld';
 import { StoreOpenError } from '../store/store-errors';
 import { timelineOfRoom, timelineRooms, type TimelineEntry } from '../store/timeline';
@@ -39,7 +39,7 @@ export function registerTimelineCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .option('--limit <n>', 'print at most this many messages (the newest)', parsePositiveInt('limit'), 200)
     .addHelpText('after', '\nExample:\n  todevice timeline --data ./phone --room \'!abc:localhost\'')
-    .action((options: TimelineOptions) => runCommand(async () => printTimeline(options)));
+    .action((options: TimelineOptions) => runCommand(() => printTimeline(options)));
 }
 
 interface TimelineView {
@@ -51,7 +51,8 @@ interface TimelineView {
   nowMs: number;
 }
 
-function printTimeline(options: TimelineOptions): void {
+async function printTimeline(options: TimelineOptions): Promise<void> {
+  const { readStoreReadOnly } = await import('../store/open-store');
   const dbPath = path.join(options.data, CLIENT_DB_FILE);
   let view: TimelineView;
   try {

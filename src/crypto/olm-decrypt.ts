@@ -31,10 +31,10 @@ import type { ToDeviceEvent } from '../shared/wire';
 import type { OlmIdentity } from './olm-account';
 import { olm, type OlmSession } from './olm-library';
 import { OlmPassBookkeeping } from './olm-pass-bookkeeping';
-import { preKeyMessageSessionId } from './olm-prekey-session-id';
+import { PreKeySessionIds } from './olm-prekey-session-id';
 import { OlmWorkingSet, type SessionEntry } from './olm-working-set';
 import type { PickleKey } from './pickle-key';
-import { sealSecret } from './secret-box';
+import { sealSecrets } from './secret-box';
 
 export interface OlmDecryptContext {
   state: OlmStateStore;
@@ -53,14 +53,24 @@ type Attempt = { ok: true; plaintext: string; sessionId: string } | { ok: false;
 
 const SESSION_ERRORS: ReadonlySet<OlmDecryptionFailure> = new Set(['no-session', 'bad-mac', 'one-time-key-gone']);
 
+/**
+ * Whether a batch has anything for `decryptToDeviceBatch` to do. When it has not, the rows are the events as
+ * they are, nothing of the Olm state is read or written, and libolm is not needed at all.
+ */
+export function needsOlmDecryption(events: readonly ToDeviceEvent[]): boolean {
+  return events.some((event) => event.type === ENCRYPTED_TO_DEVICE_TYPE);
+}
+
 /** The rows for `events`, in order: decrypted, kept encrypted with a reason, or unchanged when not Olm. */
 export function decryptToDeviceBatch(context: OlmDecryptContext, events: readonly ToDeviceEvent[]): InboxEventInput[] {
-  if (!events.some((event) => event.type === ENCRYPTED_TO_DEVICE_TYPE)) return [...events];
+  if (!needsOlmDecryption(events)) return [...events];
   return context.state.immediate(() => {
     const working = new OlmWorkingSet(context.state, context.pickleKey);
     const bookkeeping = new OlmPassBookkeeping(context.state);
+    const pass: Pass = { working, bookkeeping, sessionIds: new PreKeySessionIds(), roomKeys: [] };
     try {
-      const rows = events.map((event) => (event.type === ENCRYPTED_TO_DEVICE_TYPE ? decryptEvent(context, working, bookkeeping, event) : event));
+      const rows = events.map((event) => (event.type === ENCRYPTED_TO_DEVICE_TYPE ? decryptEvent(context, pass, event) : event));
+      sealPassRoomKeys(context.pickleKey, pass.roomKeys);
       working.flush(context.nowMs);
       bookkeeping.flush(context.nowMs);
       return rows;
@@ -76,8 +86,18 @@ function failed(bookkeeping: OlmPassBookkeeping, event: ToDeviceEvent, reason: O
   return { type: event.type, sender: event.sender, content: event.content, decryptionError: reason };
 }
 
-function decryptEvent(context: OlmDecryptContext, working: OlmWorkingSet, bookkeeping: OlmPassBookkeeping, event: ToDeviceEvent): InboxEventInput {
+/** What one pass works with: the Olm objects, the reads and counts, the pre-key messages' session IDs, the room keys it seals. */
+interface Pass {
+  working: OlmWorkingSet;
+  bookkeeping: OlmPassBookkeeping;
+  sessionIds: PreKeySessionIds;
+  /** The decrypted room keys to seal before the pass returns its rows (`sealRoomKeys`). */
+  roomKeys: RoomKeyToSeal[];
+}
+
+function decryptEvent(context: OlmDecryptContext, pass: Pass, event: ToDeviceEvent): InboxEventInput {
   const { state, identity, nowMs } = context;
+  const { working, bookkeeping } = pass;
   const content = event.content;
   if (content.algorithm !== OLM_ALGORITHM) return failed(bookkeeping, event, typeof content.algorithm === 'string' ? 'unsupported-algorithm' : 'malformed');
   const senderKey = content.sender_key;
@@ -89,7 +109,7 @@ function decryptEvent(context: OlmDecryptContext, working: OlmWorkingSet, bookke
   if (device === undefined) return failed(bookkeeping, event, 'unknown-device');
 
   const hash = messageHash(senderKey, mine.type, mine.body);
-  const attempt = mine.type === 1 ? decryptNormal(working, senderKey, mine.body, nowMs) : decryptPreKey(working, senderKey, mine.body, nowMs);
+  const attempt = mine.type === 1 ? decryptNormal(working, senderKey, mine.body, nowMs) : decryptPreKey(working, pass.sessionIds, senderKey, mine.body, nowMs);
   if (!attempt.ok) {
     if (SESSION_ERRORS.has(attempt.reason) && bookkeeping.isMessageKnown(senderKey, hash)) return failed(bookkeeping, event, 'replayed');
     if (SESSION_ERRORS.has(attempt.reason)) recordWedged(state, device, attempt.reason, nowMs);
@@ -99,10 +119,10 @@ function decryptEvent(context: OlmDecryptContext, working: OlmWorkingSet, bookke
   const checked = checkPayload(attempt.plaintext, event, identity, device);
   if (!checked.ok) return failed(bookkeeping, event, checked.reason);
   bookkeeping.count('decrypted');
-  return {
+  const row = {
     type: checked.type,
     sender: event.sender,
-    content: context.sealRoomKeys === true ? sealRoomKey(context.pickleKey, checked.type, checked.content) : checked.content,
+    content: checked.content,
     encryption: {
       algorithm: OLM_ALGORITHM,
       sender_key: senderKey,
@@ -111,6 +131,8 @@ function decryptEvent(context: OlmDecryptContext, working: OlmWorkingSet, bookke
       sender_ed25519: device.ed25519,
     },
   };
+  if (context.sealRoomKeys === true) keepRoomKeyToSeal(pass.roomKeys, row);
+  return row;
 }
 
 function decryptNormal(working: OlmWorkingSet, senderKey: string, body: string, nowMs: number): Attempt {
@@ -132,8 +154,8 @@ function decryptNormal(working: OlmWorkingSet, senderKey: string, body: string, 
   return { ok: false, reason: reasons.every((reason) => reason === 'malformed') ? 'malformed' : 'olm-error' };
 }
 
-function decryptPreKey(working: OlmWorkingSet, senderKey: string, body: string, nowMs: number): Attempt {
-  const sessionId = preKeyMessageSessionId(senderKey, body);
+function decryptPreKey(working: OlmWorkingSet, sessionIds: PreKeySessionIds, senderKey: string, body: string, nowMs: number): Attempt {
+  const sessionId = sessionIds.sessionId(senderKey, body);
   if (sessionId !== undefined) {
     // The message names its session (olm-prekey-session-id.ts): the one `matches_inbound_from` would pick, or none.
     const entry = working.sessionsFor(senderKey).find((candidate) => candidate.record.sessionId === sessionId);
@@ -204,10 +226,32 @@ function checkPayload(plaintext: string, event: ToDeviceEvent, identity: OlmIden
 
 const ROOM_KEY_TYPES: ReadonlySet<string> = new Set(['m.room_key', 'm.forwarded_room_key']);
 
-function sealRoomKey(pickleKey: PickleKey, type: string, content: Record<string, unknown>): Record<string, unknown> {
-  const { session_key: sessionKey, session_id: sessionId } = content;
-  if (!ROOM_KEY_TYPES.has(type) || typeof sessionKey !== 'string' || typeof sessionId !== 'string') return content;
-  return { ...content, session_key: sealSecret(pickleKey, sessionKey, sessionId) };
+/** A decrypted room key row of this pass, whose `session_key` is sealed before the pass returns it. */
+interface RoomKeyToSeal {
+  row: { content: Record<string, unknown> };
+  sessionKey: string;
+  sessionId: string;
+}
+
+/**
+ * Every room key's `session_key` is sealed, a malformed one's too: a key without a string `session_id` is bound
+ * to the empty place (it is of no use to anyone, and must not sit in clear at rest either).
+ */
+function keepRoomKeyToSeal(roomKeys: RoomKeyToSeal[], row: { type: string; content: Record<string, unknown> }): void {
+  const { session_key: sessionKey, session_id: sessionId } = row.content;
+  if (ROOM_KEY_TYPES.has(row.type) && typeof sessionKey === 'string') roomKeys.push({ row, sessionKey, sessionId: typeof sessionId === 'string' ? sessionId : '' });
+}
+
+/**
+ * Seals the pass's room keys in one go (secret-box.ts: one cipher for the batch, each value opening alone, bound
+ * to its session ID) and puts each sealed value in its row. It runs before the pass returns, so no row leaves the
+ * pass with a room key in clear; if it throws, the pass throws and the commit rolls back.
+ */
+function sealPassRoomKeys(pickleKey: PickleKey, roomKeys: readonly RoomKeyToSeal[]): void {
+  const sealed = sealSecrets(pickleKey, roomKeys.map((key) => ({ plaintext: key.sessionKey, aad: key.sessionId })));
+  roomKeys.forEach((key, index) => {
+    key.row.content = { ...key.row.content, session_key: sealed[index] };
+  });
 }
 
 function recordWedged(state: OlmStateStore, device: OlmDeviceRecord, reason: OlmDecryptionFailure, nowMs: number): void {

@@ -16,7 +16,7 @@
  * libolm is deprecated upstream in favour of vodozemac and has known timing side channels (CVE-2024-45191,
  * CVE-2024-45192, CVE-2024-45193). It is used because vodozemac's only JavaScript binding, matrix-rust-sdk's
  * `OlmMachine` in WebAssembly, keeps its store in one process's memory or in IndexedDB, which two OS processes
- * cannot share (docs/drafts/olm14.md).
+ * cannot share (the README's "Encryption" section says more).
  */
 import type * as OlmModule from '@matrix-org/olm';
 

@@ -22,6 +22,11 @@ export interface SessionEntry {
   record: OlmSessionRecord;
   object: OlmSession | undefined;
   dirty: boolean;
+  /**
+   * Whether `record` is this pass's own copy, which it may update in place: the record read from the state is
+   * copied once, at its first change, so the state's own objects are never changed behind its back.
+   */
+  owned: boolean;
 }
 
 export class OlmWorkingSet {
@@ -54,7 +59,7 @@ export class OlmWorkingSet {
   sessionsFor(senderKey: string): SessionEntry[] {
     let entries = this.sessions.get(senderKey);
     if (entries === undefined) {
-      entries = this.state.sessionsFor(senderKey).map((record) => ({ record, object: undefined, dirty: false }));
+      entries = this.state.sessionsFor(senderKey).map((record) => ({ record, object: undefined, dirty: false, owned: false }));
       this.sessions.set(senderKey, entries);
     }
     return entries;
@@ -76,12 +81,13 @@ export class OlmWorkingSet {
   /** Records a successful use of `entry`; its object is pickled into the record at `flush`. */
   keepProgress(entry: SessionEntry, nowMs: number, counts: { received?: number; sent?: number }): void {
     if (entry.object === undefined) throw new Error('keepProgress for a session whose object was never used');
-    entry.record = {
-      ...entry.record,
-      lastUsedAtMs: nowMs,
-      messagesReceived: entry.record.messagesReceived + (counts.received ?? 0),
-      messagesSent: entry.record.messagesSent + (counts.sent ?? 0),
-    };
+    if (!entry.owned) {
+      entry.record = { ...entry.record };
+      entry.owned = true;
+    }
+    entry.record.lastUsedAtMs = nowMs;
+    entry.record.messagesReceived += counts.received ?? 0;
+    entry.record.messagesSent += counts.sent ?? 0;
     entry.dirty = true;
     // Most recently used first, as the store orders them.
     const entries = this.sessionsFor(entry.record.senderKey);
@@ -107,6 +113,7 @@ export class OlmWorkingSet {
       },
       object: session,
       dirty: true,
+      owned: true,
     };
     this.sessionsFor(senderKey).unshift(entry);
     return entry;
@@ -121,6 +128,8 @@ export class OlmWorkingSet {
         entry.record = { ...entry.record, pickle: entry.object.pickle(this.pickleKey.forOlm()) };
         this.state.saveSession(entry.record);
         entry.dirty = false;
+        // The state may keep the object it was given: a later change copies it again.
+        entry.owned = false;
       }
     }
     if (this.accountDirty && this.account !== undefined && this.accountRecord !== undefined) {

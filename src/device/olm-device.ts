@@ -152,14 +152,9 @@ export class OlmDevice {
       afterCommit: (nowMs) => this.writeBack(nowMs),
       e2ee: true,
       onE2ee: (report, nowMs) => {
-        if (report.oneTimeKeyCounts[SIGNED_CURVE25519] === undefined && Object.keys(report.oneTimeKeyCounts).length === 0) return;
-        // Written only when the server says something new: a write per sync response would take the write
-        // lock once more for every long poll that returns.
-        if (!sameCounts(this.state.readKeyCounts(), report)) recordKeyCounts(this.state, report, nowMs);
-        const count = report.oneTimeKeyCounts[SIGNED_CURVE25519] ?? 0;
-        const fallbackUsed = report.unusedFallbackKeyTypes !== null && !report.unusedFallbackKeyTypes.includes(SIGNED_CURVE25519);
-        if (count < ONE_TIME_KEY_TARGET / 2 || fallbackUsed) this.keysDue = true;
-        if (report.changedUsers.length > 0) this.devicesDue = true;
+        const due = recordE2eeReport(this.state, report, nowMs);
+        if (due.keys) this.keysDue = true;
+        if (due.devices) this.devicesDue = true;
       },
     };
   }
@@ -299,6 +294,30 @@ export class OlmDevice {
     }
     return sent;
   }
+}
+
+/**
+ * What a sync response's e2ee fields change: the server's key counts are recorded in `state` when they differ
+ * from those stored (a write per sync response would take the write lock once more for every long poll that
+ * returns), and the answer says whether keys should be published (one-time keys below half the target, or the
+ * fallback key used) and whether devices changed. Needs no libolm, so a process whose Olm state is not open
+ * yet records the counts all the same.
+ */
+export function recordE2eeReport(state: OlmStateStore, report: E2eeReport, nowMs: number): { keys: boolean; devices: boolean } {
+  if (report.oneTimeKeyCounts[SIGNED_CURVE25519] === undefined && Object.keys(report.oneTimeKeyCounts).length === 0) return { keys: false, devices: false };
+  if (!sameCounts(state.readKeyCounts(), report)) recordKeyCounts(state, report, nowMs);
+  const count = report.oneTimeKeyCounts[SIGNED_CURVE25519] ?? 0;
+  const fallbackUsed = report.unusedFallbackKeyTypes !== null && !report.unusedFallbackKeyTypes.includes(SIGNED_CURVE25519);
+  return { keys: count < ONE_TIME_KEY_TARGET / 2 || fallbackUsed, devices: report.changedUsers.length > 0 };
+}
+
+/**
+ * Whether `maintain` has work other than publishing keys: rows kept encrypted for an unknown sender device, or a
+ * wedged session due for recovery. Read from the store alone (no libolm), so a process that may publish no keys
+ * (a notifier under `explicit-lease` after it gave the lease back) can tell whether it needs its Olm state open.
+ */
+export function olmUpkeepWaitsBesidesKeys(store: ClientStore, nowMs: number): boolean {
+  return undecryptedInbox(store, 'unknown-device', 1).length > 0 || devicesToUnwedge(openOlmState(store), nowMs).length > 0;
 }
 
 function sameCounts(stored: OlmKeyCounts | undefined, report: E2eeReport): boolean {

@@ -24,6 +24,8 @@ export interface ConsumeInboxInput {
   processName: string;
   killPoints?: KillPoints;
   maxRows?: number;
+  /** Most rows per transaction (see `ConsumeOptions.chunkRows`). */
+  chunkRows?: number;
   clock?: Clock;
   /** The consumer needs recent rows only (the notifier): see `ConsumeOptions.window`. */
   window?: RowLimit;
@@ -33,6 +35,7 @@ export function consumeInbox(input: ConsumeInboxInput): ConsumeSummary {
   const killPoints = input.killPoints ?? noKillPoints;
   return consume(input.store, input.consumer, input.handler, {
     ...(input.maxRows === undefined ? {} : { maxRows: input.maxRows }),
+    ...(input.chunkRows === undefined ? {} : { chunkRows: input.chunkRows }),
     ...(input.clock === undefined ? {} : { clock: input.clock }),
     ...(input.window === undefined ? {} : { window: input.window }),
     ...(input.strategy === 'legacy' ? { fetchedBy: input.processName } : {}),

@@ -1,11 +1,11 @@
 /**
- * Is the process behind a lease holder gone? Lets a waiter take the lease from a holder that was killed
- * instead of waiting out the rest of its lease (src/store/lease.ts).
+ * Is the process behind a lease holder gone (exited, or stopped)? Lets a waiter take the lease from a holder that
+ * was killed or stopped instead of waiting out the rest of its lease (src/store/lease.ts).
  *
  * Runtime: node. A holder is named `<processName>:<pid>` (sync-engine.ts). The answer is "gone" only when the
- * operating system says no process has that PID (`kill(pid, 0)` fails with ESRCH); anything else (the process
- * exists, belongs to another user, the name carries no PID) counts as alive, and the waiter falls back to the
- * lease's expiry. The check is meaningful because every process sharing the store runs on this machine: SQLite's
+ * operating system says no process has that PID (`kill(pid, 0)` fails with ESRCH), or, on Linux, that the
+ * process has exited or is stopped (below); anything else (the process runs, belongs to another user, the name
+ * carries no PID) counts as alive, and the waiter falls back to the lease's expiry. The check is meaningful because every process sharing the store runs on this machine: SQLite's
  * WAL mode works only between processes of one host, and PIDs are that host's.
  *
  * Why it is safe to act on:
@@ -21,6 +21,12 @@
  *   busy parent (the app host or the race harness starting a notifier per push) left a killed holder looking
  *   alive for 0.4-1 s in the kill campaign, while every waiter waited. Where `/proc` cannot be read (another OS),
  *   a zombie counts as alive, as before, until its parent reaps it.
+ * - A stopped process (SIGSTOP, job control, a tracer: `T` or `t` in `/proc/<pid>/stat`) counts as gone too. It
+ *   can do nothing until someone continues it, and that may be never; meanwhile its lease blocked every other
+ *   process for the rest of its period (the race harness stops main for longer than a lease, as an OS does with
+ *   a suspended app). Taking its lease is safe for the same reason as above: when it is continued, its renewal
+ *   is refused and its next commit is fenced by the generation bump (F9), so at most the one request it had in
+ *   flight is wasted. While it stays stopped it also does not count as a waiter.
  * Why it matters: a notifier killed while holding the lease (the system reclaiming a push extension, F10 for
  * notifiers) otherwise blocked the main process and every later notifier for up to a whole lease period.
  */
@@ -35,11 +41,14 @@ export function holderProcessGone(holder: string): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
-  return exitedUnreaped(pid);
+  return exitedOrStopped(pid);
 }
 
-/** Linux: the process has exited and waits for its parent to reap it. False whenever that cannot be read. */
-function exitedUnreaped(pid: number): boolean {
+/**
+ * Linux: the process has exited and waits for its parent to reap it, or it is stopped (see the header). False
+ * whenever that cannot be read.
+ */
+function exitedOrStopped(pid: number): boolean {
   let stat: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -48,5 +57,5 @@ function exitedUnreaped(pid: number): boolean {
   }
   // "pid (comm) state ...": comm may itself hold parentheses, so the state follows the last ") ".
   const state = stat.charAt(stat.lastIndexOf(')') + 2);
-  return state === 'Z' || state === 'X';
+  return state === 'Z' || state === 'X' || state === 'T' || state === 't';
 }

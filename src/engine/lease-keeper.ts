@@ -12,8 +12,9 @@
  * 3. The holder then waits until another process has taken the lease, or nobody wants it any more, or a bound
  *    passes, and goes back to waiting for its turn (which defers while anyone else wants the lease).
  * So a waiter gets the lease within one poll interval plus the abort, far inside one lease period. A holder that
- * stalls (SIGSTOP) instead of cooperating loses the lease by expiry, and its next commit is fenced (F9). A holder
- * whose process is gone (killed) is not waited out when `holderGone` says so: the next attempt takes its lease.
+ * stalls instead of cooperating loses the lease by expiry, and its next commit is fenced (F9). A holder whose
+ * process is gone (killed) or stopped (SIGSTOP) is not waited out when `holderGone` says so: the next attempt
+ * takes its lease, and the stopped one, once continued, is fenced the same way.
  */
 import type { Clock } from '../shared/clock';
 import type { ClientStore } from '../store/open-store';
@@ -171,44 +172,83 @@ export class LeaseKeeper {
    * the clock and by a number of attempts (so a fake clock cannot make it spin forever). `giveUpWhen`, asked
    * before every attempt after the first, ends the wait early (the caller no longer needs the lease, say because
    * the holder it waited for has committed what it needed); the answer is then the refused attempt before it.
+   *
+   * `notBefore`: the wish is announced at once, but the lease is taken only once this promise has settled (the
+   * caller is not ready to use it before: a notifier whose Olm state is still opening could send its request
+   * but not commit the answer). Why: a holder that is not ready holds everyone else up for nothing. A notifier
+   * used to take the lease first and then wait, holding it, for its Olm state to open, which is 0.1 s on a
+   * quiet machine and over a second on a loaded one; every other process waited that long behind it, one
+   * notifier after another. Announcing early still makes the holder give way while the caller gets ready, and
+   * the lease, free in the meantime, goes to any process that is ready. Refused when the wait ends before.
    */
-  async acquireWithin(waitMs: number, signal?: AbortSignal, giveUpWhen?: () => boolean): Promise<LeaseAcquisition> {
+  async acquireWithin(waitMs: number, signal?: AbortSignal, giveUpWhen?: () => boolean, notBefore?: Promise<unknown>): Promise<LeaseAcquisition> {
     const { store, clock, key, holder, pollIntervalMs, sleep } = this.options;
     const deadlineMs = clock.nowMs() + waitMs;
     const maxAttempts = Math.ceil(waitMs / pollIntervalMs) + 2;
     // The wish is a durable write: refreshed well within its freshness window, not on every short poll.
     const refreshEveryMs = this.wantedFreshMs() / 4;
+    const readiness = new Readiness(notBefore);
     let markedAtMs = Number.NEGATIVE_INFINITY;
-    let result = this.take();
-    for (let attempt = 1; !result.acquired && attempt < maxAttempts; attempt += 1) {
+    let result = readiness.ready ? this.take() : undefined;
+    for (let attempt = 1; result?.acquired !== true && attempt < maxAttempts; attempt += 1) {
       const nowMs = clock.nowMs();
       if (nowMs >= deadlineMs || signal?.aborted === true) break;
       if (nowMs - markedAtMs >= refreshEveryMs) {
         markLeaseWanted(store, { key, wanter: holder, nowMs });
         markedAtMs = nowMs;
       }
-      await sleep(Math.min(pollIntervalMs, deadlineMs - nowMs), signal);
+      await sleep(Math.min(pollIntervalMs, deadlineMs - nowMs), readiness.wakeSignal(signal));
       if (giveUpWhen?.() === true) break;
-      result = this.take();
+      if (readiness.ready) result = this.take();
     }
     clearLeaseWanted(store, { key, wanter: holder });
-    return result;
+    return result ?? this.refusal();
+  }
+
+  /** A refused acquisition that names the current holder, for a wait that ended before any attempt was made. */
+  private refusal(): LeaseAcquisition {
+    const lease = readLease(this.options.store, this.options.key);
+    return { acquired: false, holder: lease?.holder ?? '', expiresAtMs: lease?.expiresAtMs ?? 0, generation: lease?.generation ?? 0 };
   }
 
   /**
    * After giving the lease up to a waiter: waits until another process took it, nobody wants it any more, or
-   * four lease periods passed. Without this the holder would retake the lease before the waiter's next poll.
+   * `boundMs` passed. Without this the holder would retake the lease before the waiter's next poll. Bounded
+   * short (the caller passes its deferral, a fraction of a second) rather than by lease periods: a waiter may
+   * announce its wish before it is ready to take the lease (`acquireWithin`'s `notBefore`), and the holder,
+   * which is ready, then goes back to short turns of its own instead of idling through the waiter's start.
    */
-  async yieldToWaiter(signal: AbortSignal): Promise<void> {
-    const { store, clock, key, durationMs, pollIntervalMs, sleep } = this.options;
+  async yieldToWaiter(signal: AbortSignal, boundMs: number): Promise<void> {
+    const { store, clock, key, pollIntervalMs, sleep } = this.options;
     const sinceGeneration = this.knownGeneration ?? 0;
-    const deadlineMs = clock.nowMs() + 4 * durationMs;
-    const maxPolls = Math.ceil((4 * durationMs) / pollIntervalMs) + 1;
+    const deadlineMs = clock.nowMs() + boundMs;
+    const maxPolls = Math.ceil(boundMs / pollIntervalMs) + 1;
     for (let poll = 0; poll < maxPolls && !signal.aborted && clock.nowMs() < deadlineMs; poll += 1) {
       const lease = readLease(store, key);
       if (lease !== undefined && lease.generation > sinceGeneration) return;
       if (!this.othersWant()) return;
       await sleep(pollIntervalMs, signal);
     }
+  }
+}
+
+/** Whether a `notBefore` promise has settled, and a signal that wakes a waiter's sleep when it does. */
+class Readiness {
+  ready: boolean;
+  private readonly settled = new AbortController();
+
+  constructor(notBefore: Promise<unknown> | undefined) {
+    this.ready = notBefore === undefined;
+    const settle = (): void => {
+      this.ready = true;
+      this.settled.abort();
+    };
+    void notBefore?.then(settle, settle);
+  }
+
+  /** `signal`, and, until ready, the moment of readiness: a sleep then ends at once instead of at its poll. */
+  wakeSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
+    if (this.ready) return signal;
+    return signal === undefined ? this.settled.signal : AbortSignal.any([signal, this.settled.signal]);
   }
 }

@@ -34,8 +34,6 @@ export interface CampaignResult {
   elapsedMs: number;
 }
 
-export const LONG_CAMPAIGN = { seeds: 20, kills: 120, durationS: 20 } as const;
-
 export async function runCampaign(
   base: Partial<RaceOptions>,
   seedCount: number,

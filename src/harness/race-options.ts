@@ -74,6 +74,9 @@ export const DEFAULT_RACE_OPTIONS: RaceOptions = {
   faults: DEFAULT_FAULTS,
 };
 
+/** `todevice race --long`: the longer kill campaign's seeds, and each run's kills and duration. */
+export const LONG_CAMPAIGN = { seeds: 20, kills: 120, durationS: 20 } as const;
+
 /** The strategies a run covers, in the order of the side-by-side table. */
 export function strategiesOf(options: Pick<RaceOptions, 'strategy'>): Strategy[] {
   return options.strategy === 'all' ? [...STRATEGIES] : [options.strategy];

@@ -4,10 +4,13 @@
  * Runtime: node / electron-utility (no Electron import). Steps, each bounded:
  *  1. open the shared store and read the account the main process saved; start opening the device's Olm state
  *     (libolm, the pickle key, the account), which it shares with the main process through the store, and
- *     start fetching the pushed event: both run while step 2 waits for the lease and the server;
+ *     start fetching the pushed event: both run while step 2 waits for the lease. Under `explicit-lease` the
+ *     Olm state opens only once something needs it (olm-opening.ts): a batch carrying an Olm-encrypted event, an
+ *     encrypted pushed event, or Olm upkeep waiting; a run that needs none of these never loads libolm;
  *  2. sync to-device for its push (sync-for-push.ts), under the lease, which it gets within `leaseWaitMs`
- *     because a main process in a long poll yields it when asked through the database (DESIGN.md §4.4); a batch
- *     commits only once the Olm state is open (olm-opening.ts), and nothing commits when it cannot be opened.
+ *     because a main process in a long poll yields it when asked through the database (DESIGN.md §4.4); it asks
+ *     at once but takes the lease only once its Olm state is open, so it never holds up other processes while it
+ *     could not commit (olm-opening.ts), and nothing commits when the state cannot be opened.
  *     Skipped when another live process holds the lease and the pushed event's room key is already stored
  *     (pushed-key.ts);
  *  3. advance the `notifier` cursor over the inbox (effect and cursor in one transaction); this is where the
@@ -25,7 +28,7 @@ import { createMegolmDecryptor } from '../crypto/megolm-decryptor';
 import { loadOlm } from '../crypto/olm-library';
 import type { PickleKey, PickleKeySource } from '../crypto/pickle-key';
 import type { DecryptOutcome } from '../crypto/room-decryptor';
-import { openOlmDevice, type OlmDevice } from '../device/olm-device';
+import { olmUpkeepWaitsBesidesKeys, openOlmDevice, recordE2eeReport, type OlmDevice } from '../device/olm-device';
 import { consumeInbox } from '../engine/consumer';
 import { createProcessEngine } from '../engine/create-engine';
 import type { CatchUpSummary } from '../engine/engine-types';
@@ -44,6 +47,7 @@ import { readAccount, type Account } from '../store/account';
 import { findInboxRowsByTag } from '../store/inbox';
 import { recordNotification } from '../store/notification-log';
 import { NOTIFIER_CONSUMER } from '../store/cursors';
+import { openOlmState } from '../store/olm-state';
 import { openStore, type ClientStore } from '../store/open-store';
 import { retentionPolicyOf } from '../store/retention-policy';
 import { withheldForSession } from '../store/room-key-withheld';
@@ -65,14 +69,25 @@ export const KEY_STORED_OUTCOME = 'key-stored';
  */
 export const NOTIFIER_MAX_CURSOR_ROWS = 1_000;
 
+/**
+ * SQLite's page cache for the notifier's connection, in KiB (better-sqlite3 builds SQLite with 16,000). A run
+ * commits a few passes of batches and moves its cursor over at most `NOTIFIER_MAX_CURSOR_ROWS` rows, reading each
+ * page once or twice: with the default, the pages it had read once stayed cached, 3 to 6 MB of a notifier's
+ * resident memory in the contention bench (measured), the most its memory grew by in any step after start.
+ * Pages it needs again come back from the OS's file cache (the WAL index is shared memory either way).
+ */
+export const NOTIFIER_CACHE_KIB = 512;
+
 /** Runs the notifier and returns its exit code (0 also when the data was missing: that is a shown result). */
 /** `pickleKeySource`: where the pickle key comes from (default: the `pickle-key` file beside the store). */
 export async function runNotifier(options: NotifierOptions, report: (message: NotifierMessage) => void, pickleKeySource?: PickleKeySource): Promise<number> {
   const startedAtMs = systemClock.nowMs();
   const pid = process.pid;
-  // libolm's WebAssembly compiles while the store opens; a failure is reported by openOlmDevice's own attempt.
-  loadOlm().catch(() => undefined);
-  const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE), { create: false });
+  // Under explicit-lease the Olm state opens only when something needs it (olm-opening.ts); otherwise libolm's
+  // WebAssembly compiles while the store opens, and a failure is reported by openOlmDevice's own attempt.
+  const onDemand = options.strategy === 'explicit-lease';
+  if (!onDemand) loadOlm().catch(() => undefined);
+  const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE), { create: false, cacheSizeKib: NOTIFIER_CACHE_KIB });
   try {
     const account = readAccount(store);
     if (account === undefined) {
@@ -80,11 +95,13 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
       return 1;
     }
     report({ kind: 'started', pid, eventId: options.eventId, roomId: options.roomId });
-    // The Olm state opens while the lease is taken and the first sync request is in flight; no batch commits
-    // before it is open (olm-opening.ts).
-    const opening = new OlmOpening(
-      openOlmDevice({ store, account, strategy: options.strategy, processName: NOTIFIER_PROCESS, pid, ...(pickleKeySource === undefined ? {} : { pickleKeySource }) }),
-    );
+    // The Olm state opens while the notifier waits for the lease (taken once an opening under way is done), or,
+    // under explicit-lease, once something needs it; no batch that needs decryption commits before it is open
+    // (olm-opening.ts).
+    const openDevice = () =>
+      openOlmDevice({ store, account, strategy: options.strategy, processName: NOTIFIER_PROCESS, pid, ...(pickleKeySource === undefined ? {} : { pickleKeySource }) });
+    const sharedOlmState = openOlmState(store);
+    const opening = new OlmOpening(openDevice, onDemand ? { onE2ee: (report, nowMs) => void recordE2eeReport(sharedOlmState, report, nowMs) } : undefined);
     const { engine, client, killPoints } = createProcessEngine({
       store,
       account,
@@ -93,8 +110,13 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
       olm: opening.hooks(),
       transport: (matrixClient) => opening.gate(matrixClient),
     });
-    // The pushed event is fetched alongside the sync: it depends on nothing the sync brings.
+    // The pushed event is fetched alongside the sync: it depends on nothing the sync brings. An encrypted one
+    // needs the Olm state (its Megolm key is unsealed with the pickle key, decrypted by libolm): it starts opening
+    // as soon as that is known.
     const fetching = client.getEvent(options.roomId, options.eventId);
+    void fetching.then((fetched) => {
+      if (fetched.ok && fetched.value.type === ENCRYPTED_EVENT_TYPE) void opening.start();
+    });
     const legacy = options.strategy === 'legacy';
     // While another live process holds the lease it is syncing the stream anyway: wait for the pushed event first,
     // and when its room key is already stored, show it without taking the lease from that holder (pushed-key.ts).
@@ -112,22 +134,35 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
             return fetched.ok && pushedEventNeedsToDevice(store, fetched.value, legacy);
           },
           keyStored,
+          opening.whenSettled,
         );
     // Not synced because the key came while it waited: the same as not needing to sync at all.
     const summary = synced?.kind === 'lease-busy' && keyStored() ? undefined : synced;
-    const device = await opening.opened;
-    if (!device.ok) {
-      report({ kind: 'failed', pid, error: `notifier: ${device.error}` });
-      return 1;
+    const fetched = await fetching;
+    // Opened on demand, the state is needed for an encrypted pushed event, and for the upkeep a notifier does
+    // without the lease: rows kept encrypted for an unknown sender device, wedged sessions (it publishes no keys:
+    // it holds no lease now).
+    const needsOlm =
+      opening.started ||
+      (fetched.ok && fetched.value.type === ENCRYPTED_EVENT_TYPE) ||
+      whenStoreReadable(() => olmUpkeepWaitsBesidesKeys(store, systemClock.nowMs()));
+    let pickleKey: PickleKey | undefined;
+    if (needsOlm) {
+      const device = await opening.opened;
+      if (!device.ok) {
+        report({ kind: 'failed', pid, error: `notifier: ${device.error}` });
+        return 1;
+      }
+      const olm = device.value;
+      olm.leaseHolder = () => engine.leaseHolder;
+      olm.killPoints = killPoints;
+      // Keys from a sender device first seen in this batch decrypt here, before the cursor passes their rows.
+      await maintainOlm(olm, client);
+      pickleKey = olm.pickleKey;
     }
-    const olm = device.value;
-    olm.leaseHolder = () => engine.leaseHolder;
-    olm.killPoints = killPoints;
-    // Keys from a sender device first seen in this batch decrypt here, before the cursor passes their rows.
-    await maintainOlm(olm, client);
     const handledPayloads = advanceNotifierCursor(store, options, killPoints);
     killPoints.hit('notifier-before-display');
-    const notification = await notificationFor(store, await fetching, account, options, handledPayloads, olm.pickleKey);
+    const notification = await notificationFor(store, fetched, account, options, handledPayloads, pickleKey);
     whenWriteLockFree(() =>
       recordNotification(store, { eventId: options.eventId, pid, outcome: notification.outcome, sessionId: notification.sessionId, shownAtMs: systemClock.nowMs() }),
     );
@@ -179,6 +214,12 @@ function advanceNotifierCursor(store: ClientStore, options: NotifierOptions, kil
       processName: NOTIFIER_PROCESS,
       killPoints,
       maxRows: NOTIFIER_MAX_CURSOR_ROWS,
+      // The whole bounded pass in one transaction (one fsync) instead of chunks of 64 (sixteen): the pass runs
+      // right after the notifier gave the lease back, and the main process, taking it back, waited on the write
+      // lock for all of them (in single 20,000-message contention drains on a loaded machine, main's successful
+      // takes blocked it 0.7 and 1.2 s in all, 0.34 s with one transaction). A crash redelivers the whole pass:
+      // its effects roll back with its cursor (src/store/consume.ts).
+      chunkRows: NOTIFIER_MAX_CURSOR_ROWS,
       window: retentionPolicyOf(store).notifierWindow,
       handler: (row, db) => {
         const effect = applyInboxEffects(db, NOTIFIER_PROCESS, row, systemClock.nowMs());
@@ -205,13 +246,15 @@ async function notificationFor(
   account: Account,
   options: NotifierOptions,
   handledPayloads: readonly PayloadRow[],
-  pickleKey: PickleKey,
+  /** The device's pickle key; opened for every encrypted pushed event (see runNotifier). */
+  pickleKey: PickleKey | undefined,
 ): Promise<BuiltNotification> {
   if (!fetched.ok) return fetchFailedNotification(options.eventId, fetched.error.kind);
   const event: RoomEvent = fetched.value;
   // A legacy notification process kept its own store: it can only use what it fetched and handled itself.
   const legacy = options.strategy === 'legacy';
   if (event.type === ENCRYPTED_EVENT_TYPE) {
+    if (pickleKey === undefined) throw new Error('an encrypted pushed event reached decryption without the Olm state open');
     const decryption = await decrypt(store, account, event, legacy, pickleKey);
     const sessionId = megolmSessionId(event.content);
     const withheld = sessionId === undefined ? undefined : withheldForSession(store, sessionId, legacy ? { storedBy: NOTIFIER_PROCESS } : {});

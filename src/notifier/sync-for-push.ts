@@ -25,6 +25,8 @@ export async function syncForPush(
   stillNeedsToDevice: () => Promise<boolean>,
   /** While queued for the lease: stop waiting once this turns true (the holder committed what the push needs). */
   giveUpWaitingWhen?: () => boolean,
+  /** The first pass takes the lease only once this settled (the Olm state is open): see `acquireWithin`. */
+  takeLeaseNotBefore?: Promise<unknown>,
 ): Promise<CatchUpSummary> {
   let batches = 0;
   let events = 0;
@@ -34,6 +36,7 @@ export async function syncForPush(
       leaseWaitMs,
       maxBatches: NOTIFIER_BATCHES_PER_PASS,
       ...(giveUpWaitingWhen === undefined ? {} : { giveUpWaitingWhen }),
+      ...(takeLeaseNotBefore === undefined ? {} : { takeLeaseNotBefore }),
     });
     if (!('batches' in summary)) return summary;
     batches += summary.batches;

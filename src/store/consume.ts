@@ -41,6 +41,8 @@ export const CHUNK_ROWS = 64;
 export interface ConsumeOptions {
   /** Upper bound on rows looked at in this call. Default 100. */
   maxRows?: number;
+  /** Most rows per transaction. Default `CHUNK_ROWS`. */
+  chunkRows?: number;
   /**
    * Only rows fetched by this process are handed to the handler; the cursor moves past the others unhandled.
    * The `legacy` strategy uses it to model real legacy clients, whose notification process kept what it synced
@@ -92,7 +94,7 @@ export function consume(
   const summary: ConsumeSummary = { handled: 0, skipped: 0, skippedByWindow, cursor: readCursor(store, consumer) ?? 0 };
   // Bounded: every pass looks at least one row or ends the loop.
   for (let looked = 0; looked < maxRows; ) {
-    const limit = Math.min(CHUNK_ROWS, maxRows - looked);
+    const limit = Math.min(options.chunkRows ?? CHUNK_ROWS, maxRows - looked);
     const chunk = store.immediate(() => deliverChunk(store, consumer, handler, options, clock, limit));
     summary.handled += chunk.handled;
     summary.skipped += chunk.skipped;

@@ -14,9 +14,9 @@
  * `lease_wanted` rows let a waiting process ask the holder to give the lease up early (DESIGN.md §4.4); a waiter
  * refreshes its row while it waits, so rows of a waiter that crashed go stale and are ignored.
  *
- * A holder known to be gone (its process no longer exists, see src/engine/holder-liveness.ts) need not be waited
- * out: `tryAcquireLease` with `holderGone` takes an unexpired lease from it with a compare-and-set on the holder
- * and generation it saw, bumping the generation, so a second waiter that saw the same dead holder loses the race
+ * A holder known to be gone (its process no longer exists, or is stopped: src/engine/holder-liveness.ts) need not
+ * be waited out: `tryAcquireLease` with `holderGone` takes an unexpired lease from it with a compare-and-set on the
+ * holder and generation it saw, bumping the generation, so a second waiter that saw the same dead holder loses the race
  * cleanly. Safety does not rest on that judgement either: a holder wrongly judged gone is fenced at its next
  * commit, exactly like one that stalled past its expiry.
  */

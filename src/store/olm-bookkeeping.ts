@@ -12,11 +12,12 @@ import type { OlmWedgedRecord } from '../shared/olm-state';
 import type { ClientStore } from './open-store';
 
 const DIGEST_BYTES = 32;
+const NOT_A_DIGEST = 'an Olm message hash is the base64 of a 32-byte SHA-256 digest';
 
 /** The 32 bytes of a message hash (`messageHash` in src/crypto/olm-decrypt.ts: base64 of a SHA-256 digest). */
 function digestOf(messageHash: string): Buffer {
   const digest = Buffer.from(messageHash, 'base64');
-  if (digest.length !== DIGEST_BYTES) throw new Error('an Olm message hash is the base64 of a 32-byte SHA-256 digest');
+  if (digest.length !== DIGEST_BYTES) throw new Error(NOT_A_DIGEST);
   return digest;
 }
 
@@ -37,12 +38,19 @@ export function isOlmMessageKnown(store: ClientStore, senderKey: string, message
   return false;
 }
 
-/** Remembers the hashes of messages of `senderKey` decrypted together, as one run (one row). */
+/**
+ * Remembers the hashes of messages of `senderKey` decrypted together, as one run (one row). The digests are
+ * decoded straight into the run's buffer (a batch writes a hundred of them), each checked to be the base64 of 32 bytes.
+ */
 export function rememberOlmMessages(store: ClientStore, senderKey: string, messageHashes: readonly string[], nowMs: number): void {
   if (messageHashes.length === 0) return;
-  store
-    .statement('INSERT INTO olm_message_hash_runs (sender_key, decrypted_at_ms, hashes) VALUES (?, ?, ?)')
-    .run(senderKey, nowMs, Buffer.concat(messageHashes.map(digestOf)));
+  const run = Buffer.allocUnsafe(messageHashes.length * DIGEST_BYTES);
+  messageHashes.forEach((messageHash, index) => {
+    if (Buffer.byteLength(messageHash, 'base64') !== DIGEST_BYTES || run.write(messageHash, index * DIGEST_BYTES, DIGEST_BYTES, 'base64') !== DIGEST_BYTES) {
+      throw new Error(NOT_A_DIGEST);
+    }
+  });
+  store.statement('INSERT INTO olm_message_hash_runs (sender_key, decrypted_at_ms, hashes) VALUES (?, ?, ?)').run(senderKey, nowMs, run);
 }
 
 export function rememberOlmMessage(store: ClientStore, senderKey: string, messageHash: string, nowMs: number): void {

@@ -5,7 +5,7 @@ import { createMegolmDecryptor } from '../../../src/crypto/megolm-decryptor';
 import { decryptToDeviceBatch } from '../../../src/crypto/olm-decrypt';
 import { olm } from '../../../src/crypto/olm-library';
 import { PickleKey } from '../../../src/crypto/pickle-key';
-import { isSealed } from '../../../src/crypto/secret-box';
+import { isSealed, openSecret } from '../../../src/crypto/secret-box';
 import { roomKeyFromOlmEvent } from '../../../src/shared/olm-room-key';
 import { olmOutcomeCounts, readOlmWedged } from '../../../src/store/olm-bookkeeping';
 import { olmSessionsFor } from '../../../src/store/olm-sessions';
@@ -279,6 +279,34 @@ describe('olm decrypt', () => {
       expect(await decryptor.decrypt(roomEvent)).toMatchObject({ kind: 'decrypted', content: { body: 'sealed' } });
       decryptor.close();
     }
+  });
+
+  it('olm: in one batch every room key and forwarded room key is sealed, each opening in its own session only, and other events stay as sent', async () => {
+    const device = await ourDevice();
+    const peer = newPeer();
+    peer.makeKnownTo(device.store);
+    peer.startSession(device.identity, device.server.claim());
+    const keyContent = (n: number) => ({ algorithm: 'm.megolm.v1.aes-sha2', room_id: '!batch:localhost', session_id: `session-${n}`, session_key: `megolm-key-${n}-${'k'.repeat(n * 7)}` });
+    const events = [
+      peer.encrypt(device.identity, 'm.room_key', keyContent(1)),
+      peer.encrypt(device.identity, 'm.test', { n: 'not a key' }),
+      peer.encrypt(device.identity, 'm.forwarded_room_key', keyContent(2)),
+      peer.encrypt(device.identity, 'm.room_key', keyContent(3)),
+      // Malformed (no session ID): of no use, but its key must not sit in clear either.
+      peer.encrypt(device.identity, 'm.room_key', { algorithm: 'm.megolm.v1.aes-sha2', room_id: '!batch:localhost', session_key: 'megolm-key-orphan' }),
+    ];
+    const rows = decryptToDeviceBatch({ state: device.state, pickleKey: device.pickleKey, identity: device.identity, nowMs: 2000, sealRoomKeys: true }, events);
+    expect(rows.map((row) => row.decryptionError)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(openSecret(device.pickleKey, String(rows[4]?.content.session_key), '')).toEqual({ ok: true, value: 'megolm-key-orphan' });
+    for (const [index, n] of [[0, 1], [2, 2], [3, 3]] as const) {
+      const sealed = String(rows[index]?.content.session_key);
+      expect(isSealed(sealed)).toBe(true);
+      expect(openSecret(device.pickleKey, sealed, `session-${n}`)).toEqual({ ok: true, value: keyContent(n).session_key });
+      expect(openSecret(device.pickleKey, sealed, `session-${n === 3 ? 1 : 3}`)).toEqual({ ok: false, error: 'does-not-open' });
+      expect(rows[index]?.content).toEqual({ ...keyContent(n), session_key: sealed });
+    }
+    expect(rows[1]?.content).toEqual({ n: 'not a key' });
+    expect(JSON.stringify(rows)).not.toContain('megolm-key-');
   });
 });
 

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decryptToDeviceBatch } from '../../../src/crypto/olm-decrypt';
 import { loadOlm, olm, type OlmSession } from '../../../src/crypto/olm-library';
-import { preKeyMessageSessionId } from '../../../src/crypto/olm-prekey-session-id';
+import { preKeyMessageSessionId, PreKeySessionIds } from '../../../src/crypto/olm-prekey-session-id';
 import type { ToDeviceEvent } from '../../../src/shared/wire';
 import { olmSessionsFor } from '../../../src/store/olm-sessions';
 import { LibolmPeer, ourDevice } from './olm-fixture';
@@ -117,5 +117,39 @@ describe('olm pre-key session ID', () => {
     expect(again?.content).toEqual({ n: 'a3' });
     expect(again?.encryption?.session_id).toBe(row?.encryption?.session_id);
     expect(olmSessionsFor(device.store, peer.curve25519)).toHaveLength(2);
+  });
+
+  it('olm pre-key: the per-pass cache answers as the function does, for messages that share their key fields and differ after them', async () => {
+    const pair = await preKeyPair();
+    const later = [pair.body, ...['a', 'b'.repeat(200), 'c'.repeat(5000)].map((text) => pair.outbound.encrypt(text).body)];
+    const bytes = Buffer.from(pair.body, 'base64');
+    const otherTag = Buffer.from(bytes);
+    otherTag[103] = 0x2a;
+    const longerLength = Buffer.from(bytes);
+    longerLength[104] = (longerLength[104] ?? 0) + 1;
+    const otherIdentity = Buffer.from(bytes);
+    otherIdentity[102] = (otherIdentity[102] ?? 0) ^ 1;
+    const broken = [
+      unpadded(otherTag),
+      unpadded(longerLength),
+      unpadded(bytes.subarray(0, bytes.length - 3)),
+      unpadded(Buffer.concat([bytes, Buffer.from([0])])),
+      `${pair.body.slice(0, 140)}-${pair.body.slice(141)}`,
+      unpadded(otherIdentity),
+    ];
+    // Each order: the good messages first (a remembered ID must not leak to a broken tail), and the broken first.
+    for (const bodies of [[...later, ...broken], [...broken, ...later]]) {
+      const cache = new PreKeySessionIds();
+      for (const body of bodies) {
+        for (const senderKey of [pair.senderKey, pair.recipientKey]) {
+          expect(cache.sessionId(senderKey, body)).toBe(preKeyMessageSessionId(senderKey, body));
+        }
+      }
+    }
+    // The good ones name the session; every broken one names none.
+    for (const body of later) expect(preKeyMessageSessionId(pair.senderKey, body)).toBe(pair.inbound.session_id());
+    for (const body of broken) expect(preKeyMessageSessionId(pair.senderKey, body)).toBeUndefined();
+    // The shared prefix is what the cache keys on: the broken ones share it with the good ones (but the last).
+    for (const body of broken.slice(0, -1)) expect(body.slice(0, 138)).toBe(pair.body.slice(0, 138));
   });
 });

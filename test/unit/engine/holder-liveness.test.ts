@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { holderProcessGone } from '../../../src/engine/holder-liveness';
-import { tryAcquireLease } from '../../../src/store/lease';
+import { holdsLease, tryAcquireLease } from '../../../src/store/lease';
 import { tempStore } from '../store/temp-store';
 
 async function until(condition: () => boolean, boundMs: number, describe: () => string): Promise<void> {
@@ -68,12 +68,25 @@ describe('holder liveness', () => {
     }
   });
 
-  it('holder liveness: a stopped process (SIGSTOP) counts as alive', async () => {
+  it.runIf(process.platform === 'linux')('holder liveness: a stopped process (SIGSTOP) counts as gone and its lease is taken at once; continued, it counts as alive again and is fenced', async () => {
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)']);
     try {
+      const holder = `main:${child.pid}`;
+      await until(() => procState(child.pid ?? 0) === 'S' || procState(child.pid ?? 0) === 'R', 5000, () => `state ${procState(child.pid ?? 0) ?? 'unknown'}`);
+      expect(holderProcessGone(holder)).toBe(false);
+      const store = tempStore();
+      expect(tryAcquireLease(store, { key: 'to-device', holder, durationMs: 3000, nowMs: 1000 })).toMatchObject({ acquired: true, generation: 1 });
       child.kill('SIGSTOP');
-      if (process.platform === 'linux') await until(() => procState(child.pid ?? 0) === 'T', 5000, () => `state ${procState(child.pid ?? 0) ?? 'unknown'}`);
-      expect(holderProcessGone(`main:${child.pid}`)).toBe(false);
+      await until(() => procState(child.pid ?? 0) === 'T', 5000, () => `state ${procState(child.pid ?? 0) ?? 'unknown'}`);
+      expect(holderProcessGone(holder)).toBe(true);
+      const taken = tryAcquireLease(store, { key: 'to-device', holder: 'notifier:100', durationMs: 3000, nowMs: 1001, holderGone: holderProcessGone });
+      expect(taken).toMatchObject({ acquired: true, generation: 2, takenFromGoneHolder: holder });
+      child.kill('SIGCONT');
+      await until(() => procState(child.pid ?? 0) !== 'T', 5000, () => `state ${procState(child.pid ?? 0) ?? 'unknown'}`);
+      expect(holderProcessGone(holder)).toBe(false);
+      // The continued holder no longer holds the lease at its generation: its next commit is fenced.
+      expect(holdsLease(store, { key: 'to-device', holder, generation: 1 })).toBe(false);
+      store.close();
     } finally {
       child.kill('SIGKILL');
     }

@@ -164,6 +164,33 @@ describe('lease with the sync engine', () => {
     }
   });
 
+  it('preemption: a waiter that wants the lease but is not ready to take it keeps main idle for a moment, not for lease periods', async () => {
+    const fx = await startFixture();
+    const store = tempStore();
+    // The default lease period (3 s): main used to wait up to four of them for the waiter to take the lease.
+    const main = makeEngine(store, fx.receiver.client, { processName: 'main', longPollTimeoutMs: 20_000, leasePollIntervalMs: 10 });
+    const stop = new AbortController();
+    const running = main.engine.run(stop.signal);
+    const wanter = reopen(store);
+    let refresh: NodeJS.Timeout | undefined;
+    try {
+      await waitFor(() => main.events.some((event) => event.kind === 'request' && event.detail.timeoutMs === 20_000), 5000);
+      // A notifier announces its wish while its Olm state is still opening: it will not take the lease for now.
+      markLeaseWanted(wanter, { key: 'to-device', wanter: 'notifier:2', nowMs: Date.now() });
+      refresh = setInterval(() => markLeaseWanted(wanter, { key: 'to-device', wanter: 'notifier:2', nowMs: Date.now() }), 50);
+      await waitFor(() => main.events.some((event) => event.kind === 'preempted'), 5000);
+      const preemptedMs = Date.now();
+      await fx.send(0, 2);
+      await waitFor(() => listInbox(store).length === 2, 2000);
+      expect(listInbox(store).map((row) => row.fetchedByProcess)).toEqual(['main', 'main']);
+      expect(Date.now() - preemptedMs).toBeLessThan(2000);
+    } finally {
+      clearInterval(refresh);
+      stop.abort();
+      await running;
+    }
+  });
+
   it('backoff: a notifier backing off gives the lease up for the wait, takes it back and catches up', async () => {
     let requests = 0;
     // A 429, then one short batch.

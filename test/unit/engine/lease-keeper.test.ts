@@ -2,7 +2,7 @@
 // and only an unexpired lease of another live process counts as held by someone else.
 import { describe, expect, it } from 'vitest';
 import { LeaseKeeper } from '../../../src/engine/lease-keeper';
-import { markLeaseWanted } from '../../../src/store/lease';
+import { markLeaseWanted, readLease } from '../../../src/store/lease';
 import type { ClientStore } from '../../../src/store/open-store';
 import { reopen, tempStore } from '../store/temp-store';
 
@@ -84,5 +84,49 @@ describe('lease keeper', () => {
     expect(bounded.acquired).toBe(false);
     expect(nowMs).toBeGreaterThanOrEqual(10_000 + 3 * 25 + 200);
   });
-});
 
+  it('lease keeper: a waiter that is not ready yet announces its wish at once but takes the lease only once it is ready', async () => {
+    let nowMs = 10_000;
+    const store = tempStore();
+    const main = keeper(store, () => nowMs, new Set());
+    expect(main.take().acquired).toBe(true);
+    let markReady: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
+    let polls = 0;
+    const notifier = new LeaseKeeper({
+      store: reopen(store), clock: { nowMs: () => nowMs }, key: 'to-device', holder: 'notifier:200', durationMs: 3000, pollIntervalMs: 25,
+      sleep: async (ms) => {
+        nowMs += ms;
+        polls += 1;
+        if (polls === 2) {
+          // The holder saw the wish and gave the lease up; the waiter, still not ready, must leave it free.
+          expect(main.check()).toBe('preempted');
+          main.release('preempted by a waiter');
+        }
+        if (polls === 4) {
+          expect(readLease(store, 'to-device')).toMatchObject({ holder: 'main:100', expiresAtMs: 0 });
+          markReady();
+          await ready;
+        }
+      },
+      onChange: () => undefined,
+    });
+    const result = await notifier.acquireWithin(2000, undefined, undefined, ready);
+    expect(result).toMatchObject({ acquired: true, generation: 2 });
+    expect(polls).toBe(4); // taken at the first look after it became ready
+    expect(main.othersWant()).toBe(false); // its wish is cleared once it holds the lease
+
+    // A waiter that never gets ready takes nothing and says who holds the lease.
+    const never = new LeaseKeeper({
+      store: reopen(store), clock: { nowMs: () => nowMs }, key: 'to-device', holder: 'notifier:300', durationMs: 3000, pollIntervalMs: 25,
+      sleep: async (ms) => {
+        nowMs += ms;
+      },
+      onChange: () => undefined,
+    });
+    notifier.release('done');
+    const refused = await never.acquireWithin(200, undefined, undefined, new Promise(() => undefined));
+    expect(refused).toMatchObject({ acquired: false, holder: 'notifier:200' });
+    expect(readLease(store, 'to-device')).toMatchObject({ holder: 'notifier:200', expiresAtMs: 0 });
+  });
+});

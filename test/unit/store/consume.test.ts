@@ -94,6 +94,23 @@ describe('consume', () => {
     expect(readCursor(other, 'main')).toBe(3);
   });
 
+  it('consume: chunkRows sets how many rows one transaction delivers (the notifier takes its pass in one)', () => {
+    const store = tempStore();
+    fill(store, CHUNK_ROWS * 2 + 5);
+    const other = reopen(store);
+    registerConsumer(store, 'main', clock);
+    registerConsumer(store, 'notifier', clock);
+    const chunked = new Set<number | undefined>();
+    consume(store, 'main', () => chunked.add(readCursor(other, 'main')), { clock, maxRows: 1000 });
+    // Default chunks: other processes saw the cursor move after each of them.
+    expect([...chunked]).toEqual([0, CHUNK_ROWS, CHUNK_ROWS * 2]);
+    const whole = new Set<number | undefined>();
+    const summary = consume(store, 'notifier', () => whole.add(readCursor(other, 'notifier')), { clock, maxRows: 1000, chunkRows: 1000 });
+    expect([...whole]).toEqual([0]);
+    expect(summary.handled).toBe(CHUNK_ROWS * 2 + 5);
+    expect(readCursor(other, 'notifier')).toBe(CHUNK_ROWS * 2 + 5);
+  });
+
   it('consume: more rows than one chunk are delivered in order across chunks, within maxRows', () => {
     const store = tempStore();
     fill(store, CHUNK_ROWS + 10);

@@ -54,6 +54,18 @@ describe('open-store', () => {
     store.close();
   });
 
+  it('open: a connection can ask for a smaller page cache (a notifier), others keep the binding\'s default', () => {
+    const file = path.join(tempDir(), 'client.db');
+    const usual = openStore(file);
+    const small = openStore(file, { cacheSizeKib: 512 });
+    expect(small.db.pragma('cache_size', { simple: true })).toBe(-512);
+    // better-sqlite3 builds SQLite with a 16 MB default cache (SQLite's own is 2 MB).
+    expect(usual.db.pragma('cache_size', { simple: true })).toBe(-16000);
+    small.close();
+    usual.close();
+    expect(() => openStore(file, { cacheSizeKib: 0 })).toThrow('cacheSizeKib must be a positive integer');
+  });
+
   it('open: reopening an existing database keeps its data and applies no migration twice', () => {
     const file = path.join(tempDir(), 'client.sqlite');
     openStore(file).close();
