@@ -39,6 +39,12 @@ export interface PersistContext {
   killPoints: KillPoints;
   fence: LeaseFence | undefined;
   transformEvents?: ((events: readonly ToDeviceEvent[], nowMs: number) => readonly InboxEventInput[]) | undefined;
+  /**
+   * Diagnostic writes that ride along in the batch's transaction (the engine's buffered event log), run after
+   * the token swap, so only in a commit that goes through. The explicit strategies only: the others have no
+   * single transaction to carry them.
+   */
+  alsoInCommit?: (() => void) | undefined;
 }
 
 /**
@@ -71,7 +77,10 @@ export function persistBatch(context: PersistContext, batch: ReceivedBatch): Com
         nowMs,
         ...(context.fence === undefined ? {} : { fence: context.fence }),
         ...(transform === undefined ? {} : { transformEvents: (events: readonly ToDeviceEvent[]) => transform(events, nowMs) }),
-        afterTokenSwap: () => killPoints.hit('mid-commit'),
+        afterTokenSwap: () => {
+          killPoints.hit('mid-commit');
+          context.alsoInCommit?.();
+        },
       });
     case 'explicit-naive': {
       const events = transform === undefined ? batch.events : transform(batch.events, nowMs);

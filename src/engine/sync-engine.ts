@@ -304,6 +304,7 @@ export class SyncEngine {
       holder !== undefined && batch.generation !== undefined
         ? { key: this.options.leaseKey ?? 'to-device', holder, generation: batch.generation }
         : undefined;
+    const logged = this.eventsForCommit();
     const context = {
       store: this.store,
       strategy: this.strategy,
@@ -313,8 +314,11 @@ export class SyncEngine {
       killPoints: this.killPoints,
       fence,
       transformEvents: this.options.transformEvents,
+      alsoInCommit: logged === undefined ? undefined : () => appendProcessEvents(this.store, logged),
     };
     const persisted = this.guardDb(() => persistBatch(context, batch));
+    // Events the commit did not carry (refused, or rolled back) wait for the next write of the log.
+    if (logged !== undefined && !(persisted.ok && persisted.value.kind === 'committed')) this.unlogged = [...logged, ...this.unlogged];
     if (!persisted.ok) return this.failure(persisted.error);
     const result = persisted.value;
     if (result.kind === 'stale') {
@@ -572,16 +576,33 @@ export class SyncEngine {
    * (`request`, `response`, `commit`, `unchanged`) wait in memory until `EVENT_LOG_BATCH` of them gathered, any
    * other kind is emitted, a long poll has been sent, or a drain or run ends; then all go in one
    * transaction, in order. Writing each on its own cost three extra durable transactions per batch (three
-   * fsyncs at FULL), which halved the drain rate. The log is diagnostic only; a crash loses at most
-   * the routine events of the last few batches, never anything the protocol relies on.
+   * fsyncs at FULL), which halved the drain rate. With the explicit strategies, a full buffer is written in
+   * the next batch's commit instead (`eventsForCommit`): a transaction of its own was one more fsync every
+   * 21 batches of a drain. They write one of their own only past `EVENT_LOG_BOUND` events (no commit came, as
+   * in a run of empty answers). The log is diagnostic only; a crash loses at most the routine events of the
+   * last few batches, never anything the protocol relies on.
    */
   private emit(kind: EngineEventKind, detail: Record<string, unknown>): void {
     const event: EngineEvent = { kind, atMs: this.clock.nowMs(), process: this.processName, pid: this.pid, detail };
     if (this.options.logEvents !== false) {
       this.unlogged.push(event);
-      if (!ROUTINE_EVENT_KINDS.has(kind) || this.unlogged.length >= EVENT_LOG_BATCH) this.flushEventLog();
+      const flushAt = this.logsInCommits() ? EVENT_LOG_BOUND : EVENT_LOG_BATCH;
+      if (!ROUTINE_EVENT_KINDS.has(kind) || this.unlogged.length >= flushAt) this.flushEventLog();
     }
     this.options.onEvent?.(event);
+  }
+
+  /** Whether buffered events ride along in batch commits (see `emit`). */
+  private logsInCommits(): boolean {
+    return this.strategy === 'explicit-cas' || this.strategy === 'explicit-lease';
+  }
+
+  /** The buffered events the next commit writes, taken out of the buffer; undefined while fewer than a batch. */
+  private eventsForCommit(): EngineEvent[] | undefined {
+    if (!this.logsInCommits() || this.unlogged.length < EVENT_LOG_BATCH) return undefined;
+    const events = this.unlogged;
+    this.unlogged = [];
+    return events;
   }
 
   /** Writes the buffered events. The event log is diagnostic: a busy database must not stop the sync loop. */
@@ -608,6 +629,8 @@ const DEFAULT_LEASE_POLL_INTERVAL_MS = 25;
 const LEASE_DEFER_MS = 200;
 const ROUTINE_EVENT_KINDS: ReadonlySet<EngineEventKind> = new Set(['request', 'response', 'commit', 'unchanged']);
 const EVENT_LOG_BATCH = 64;
+/** Buffered events past which the explicit strategies write the log on its own (see `emit`). */
+const EVENT_LOG_BOUND = 4 * EVENT_LOG_BATCH;
 /**
  * Four batches of 100 events are about 64 WAL pages: checkpointing them took 0.7-0.9 ms on the 2-core
  * development machine, less than the reference server takes to answer a sync request, and it keeps the WAL far

@@ -16,11 +16,19 @@ export class JsonText {
 
 /**
  * `JSON.stringify(object)` for a plain object whose values may be `JsonText`, which are spliced in as they are.
- * Only the object's own values are looked at: a `JsonText` nested deeper is not supported.
+ * Only the object's own values are looked at: a `JsonText` nested deeper is not supported. The text is built
+ * with `+`, which joins strings without copying them (V8 keeps a concatenation as a pair until it is read), so
+ * a batch of stored contents nested in two objects is copied once, when the response is encoded, instead of
+ * once per level as `join` did.
  */
 export function objectWithJsonText(object: Record<string, unknown>): JsonText {
-  const members = Object.entries(object)
-    .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => `${JSON.stringify(key)}:${value instanceof JsonText ? value.text : JSON.stringify(value)}`);
-  return new JsonText(`{${members.join(',')}}`);
+  let text = '{';
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    const value = object[key];
+    if (value === undefined) continue;
+    text += `${text.length === 1 ? '' : ','}${JSON.stringify(key)}:`;
+    text += value instanceof JsonText ? value.text : JSON.stringify(value);
+  }
+  return new JsonText(`${text}}`);
 }

@@ -30,7 +30,9 @@
  *   issued before gets `M_UNKNOWN_POS` (DESIGN.md F12). All of this is in SQLite and survives a restart.
  * - Nothing here is written in the transaction that answers a request (which, on the live path, is the sender's
  *   transaction: device-waiters.ts): the connection row is written in the request's first transaction
- *   (`saveSticky`: settings, `acked_pos_seq`, `last_used_ts`), before any long poll.
+ *   (`saveSticky`: settings, `acked_pos_seq`, `last_used_ts`), before any long poll. `last_used_ts` is
+ *   written only when it is `LAST_USED_GRANULARITY_MS` old: it moves the connection's entry in the index
+ *   retention reads, a page of every drained batch's commit, and retention only asks whether a week passed.
  * - Bounded: one row per connection; a connection unused for a week is deleted with its room-send records
  *   (src/homeserver/retention.ts), as Synapse does; its client's next request gets `M_UNKNOWN_POS` and opens a
  *   new connection.
@@ -45,6 +47,9 @@ import { SlidingSyncPos, type PosFields } from './sliding-sync-pos';
 /** How many of a connection's most recent `pos` values stay usable. */
 export const POSITIONS_KEPT = 5;
 
+/** How stale `last_used_ts` may be before a request writes it again (see the module header). */
+export const LAST_USED_GRANULARITY_MS = 60_000;
+
 export interface ConnectionState {
   connectionId: number;
   connId: string;
@@ -57,6 +62,8 @@ export interface ConnectionState {
   e2eeEnabled: boolean;
   /** Sticky room subscriptions as stored (see sliding-sync-rooms.ts); null when the connection has none. */
   roomSubscriptions: string | null;
+  /** The connection's `last_used_ts` as read (or written when it was opened). */
+  lastUsedMs: number;
 }
 
 /** A connection continued from a verified `pos`, with what that `pos` stands for. */
@@ -93,6 +100,7 @@ interface ConnectionRow {
   to_device_keys: string;
   e2ee_enabled: number;
   room_subscriptions: string | null;
+  last_used_ts: number;
 }
 
 export class SlidingSyncConnections {
@@ -119,6 +127,11 @@ export class SlidingSyncConnections {
       updateSticky: db.prepare(
         `UPDATE sliding_sync_connections SET to_device_enabled = ?, to_device_limit = ?, to_device_keys = ?, e2ee_enabled = ?,
            acked_pos_seq = max(acked_pos_seq, ?), last_used_ts = ?
+         WHERE connection_id = ?`,
+      ),
+      updateStickyKeepingUse: db.prepare(
+        `UPDATE sliding_sync_connections SET to_device_enabled = ?, to_device_limit = ?, to_device_keys = ?, e2ee_enabled = ?,
+           acked_pos_seq = max(acked_pos_seq, ?)
          WHERE connection_id = ?`,
       ),
       nextRoomSeq: db.prepare('UPDATE sliding_sync_connections SET room_seq = room_seq + 1 WHERE connection_id = ? RETURNING room_seq'),
@@ -165,7 +178,8 @@ export class SlidingSyncConnections {
       // Its room-send records go with it (ON DELETE CASCADE).
       if (old !== undefined) this.statements.deleteConnection.run(old.connection_id);
       const posNonce = randomBytes(12).toString('hex');
-      const info = this.statements.insertConnection.run(userId, deviceId, connId, posNonce, Date.now());
+      const lastUsedMs = Date.now();
+      const info = this.statements.insertConnection.run(userId, deviceId, connId, posNonce, lastUsedMs);
       return {
         connectionId: Number(info.lastInsertRowid),
         connId,
@@ -175,6 +189,7 @@ export class SlidingSyncConnections {
         toDeviceKeys: [],
         e2eeEnabled: false,
         roomSubscriptions: null,
+        lastUsedMs,
       };
     });
   }
@@ -184,15 +199,10 @@ export class SlidingSyncConnections {
    * `presentedSeq` (the `seq` of the `pos` it presented, 0 for none) and that the connection is in use.
    */
   saveSticky(state: ConnectionState, presentedSeq: number): void {
-    this.statements.updateSticky.run(
-      state.toDeviceEnabled ? 1 : 0,
-      state.toDeviceLimit ?? null,
-      JSON.stringify(state.toDeviceKeys),
-      state.e2eeEnabled ? 1 : 0,
-      presentedSeq,
-      Date.now(),
-      state.connectionId,
-    );
+    const settings = [state.toDeviceEnabled ? 1 : 0, state.toDeviceLimit ?? null, JSON.stringify(state.toDeviceKeys), state.e2eeEnabled ? 1 : 0, presentedSeq];
+    const nowMs = Date.now();
+    if (nowMs - state.lastUsedMs < LAST_USED_GRANULARITY_MS) this.statements.updateStickyKeepingUse.run(...settings, state.connectionId);
+    else this.statements.updateSticky.run(...settings, nowMs, state.connectionId);
   }
 
   /**
@@ -274,5 +284,6 @@ function toState(row: ConnectionRow): ConnectionState {
     toDeviceKeys: Array.isArray(keys) ? keys.filter((key): key is string => typeof key === 'string') : [],
     e2eeEnabled: row.e2ee_enabled === 1,
     roomSubscriptions: row.room_subscriptions,
+    lastUsedMs: row.last_used_ts,
   };
 }

@@ -28,6 +28,7 @@
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { decodePositions, encodePositions, type RoomSidePositions } from './room-positions';
+import { RecentMacs } from './recent-macs';
 
 /** What a `pos` stands for. */
 export interface PosFields {
@@ -63,6 +64,8 @@ export interface ParsedPos {
 export class SlidingSyncPos {
   /** Imported once, as in sync-tokens.ts: a string secret would be re-imported on every MAC. */
   private readonly key: KeyObject;
+  /** The next request verifies the `pos` just issued: its MAC is remembered (recent-macs.ts). */
+  private readonly recent = new RecentMacs();
 
   constructor(secret: string) {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
@@ -99,6 +102,6 @@ export class SlidingSyncPos {
 
   private mac(binding: PosBinding, body: string): string {
     const input = JSON.stringify(['sliding-sync-pos', binding.userId, binding.deviceId, binding.connId, binding.nonce, body]);
-    return createHmac('sha256', this.key).update(input).digest().subarray(0, MAC_BYTES).toString('base64url');
+    return this.recent.of(input, (text) => createHmac('sha256', this.key).update(text).digest().subarray(0, MAC_BYTES).toString('base64url'));
   }
 }

@@ -290,5 +290,6 @@ function mergeSticky(state: ConnectionState, params: ExtensionParams): Connectio
     toDeviceKeys: toDevice.keys.length > 0 ? toDevice.keys : state.toDeviceKeys,
     e2eeEnabled: params.e2eeEnabled ?? state.e2eeEnabled,
     roomSubscriptions: state.roomSubscriptions,
+    lastUsedMs: state.lastUsedMs,
   };
 }

@@ -21,6 +21,7 @@
  * database, so tokens stay valid across restarts.
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { RecentMacs } from './recent-macs';
 
 export type TokenKind = 'to-device' | 'classic';
 
@@ -40,6 +41,8 @@ const CLASSIC_PATTERN = /^s(\d{1,15})_(\d{1,15})_([0-9a-f]{10})$/;
 export class SyncTokens {
   /** Imported once: handing `createHmac` the secret as a string re-imports the key on every token. */
   private readonly key: KeyObject;
+  /** The next request verifies the token just issued: its MAC is remembered (recent-macs.ts). */
+  private readonly recent = new RecentMacs();
 
   constructor(secret: string) {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
@@ -85,7 +88,7 @@ export class SyncTokens {
   }
 
   private mac(input: string): string {
-    return createHmac('sha256', this.key).update(input).digest('hex').slice(0, MAC_HEX_CHARS);
+    return this.recent.of(input, (text) => createHmac('sha256', this.key).update(text).digest('hex').slice(0, MAC_HEX_CHARS));
   }
 }
 

@@ -6,12 +6,20 @@
  * Guarantees (DESIGN.md §3, MSC3885, MSC4538):
  * - Stream ids are global and strictly increasing (see migrations.ts), so per-sender order is kept and a new
  *   message always sorts after every position already handed out.
- * - `acknowledge(since)` deletes exactly this device's rows with `stream_id <= since`, in the same transaction
- *   that raises `acked_stream_id` and the `deleted` counter; acknowledged messages are never returned again.
- * - `takeBatch` returns rows with `stream_id > after`, oldest first, at most `limit`. Its `nextStreamId` is the
- *   last returned row's id, or when nothing is returned `max(after, acked_stream_id)`: every row at or below it
- *   was either returned or already deleted, so acknowledging it later never deletes an unseen message. A retry
- *   with the same `since` therefore gets the same events first, in the same order.
+ * - `acknowledge(since)` deletes exactly this device's messages with `stream_id <= since`, in one transaction
+ *   that raises `acked_stream_id` and the `deleted` counter by the number of messages it deleted; acknowledged
+ *   messages are never returned again, nor inspected, nor counted again. A message is deleted when
+ *   `acked_stream_id` passes it: every read here looks only above `acked_stream_id`. Its row leaves the table in
+ *   bulk, in the acknowledging transaction whose `since` crosses a multiple of `ACKED_ROWS_DELETE_STRIDE` stream
+ *   ids (and every row at or below that `since` goes then), so a device keeps at most one stride of acknowledged
+ *   rows. Why: a `DELETE` of a client's 100 acknowledged rows rewrote 14 to 18 pages (the table's and its index's
+ *   leaves, rebalanced row by row), most of a drained batch's commit; ten batches' rows deleted at once cost 6
+ *   pages a batch, and the acknowledgements in between write only the device row.
+ * - `takeBatch` returns rows with `stream_id > max(after, acked_stream_id)`, oldest first, at most `limit`. Its
+ *   `nextStreamId` is the last returned row's id, or when nothing is returned `max(after, acked_stream_id)`:
+ *   every row at or below it was either returned or already acknowledged, so acknowledging it later never
+ *   deletes an unseen message. A retry with the same `since` therefore gets the same events first, in the same
+ *   order.
  * - `takeBatch` raises `max_issued_stream_id`, which is how a `since` "from the future" is recognised.
  */
 import type { DeviceInspection } from '../shared/admin-wire';
@@ -32,6 +40,9 @@ export interface QueuedMessage {
 /** Rows per multi-row `INSERT` (5 parameters each, far below SQLite's parameter limit). */
 const ROWS_PER_INSERT = 32;
 
+/** Acknowledged rows leave the table when `acked_stream_id` crosses a multiple of this (see the module header). */
+export const ACKED_ROWS_DELETE_STRIDE = 1000;
+
 export interface Batch {
   events: ToDeviceEvent[];
   nextStreamId: number;
@@ -49,6 +60,9 @@ interface QueueRow {
   content: string;
 }
 
+/** A `QueueRow` read as an array: stream id, type, sender, content. */
+type RawQueueRow = [number, string, string, string];
+
 export class ToDeviceQueue {
   private readonly statements;
   /** `INSERT ... VALUES (...), (...)` for n rows, prepared on first use. */
@@ -63,6 +77,9 @@ export class ToDeviceQueue {
         'SELECT acked_stream_id, max_issued_stream_id FROM devices WHERE user_id = ? AND device_id = ?',
       ),
       deleteUpTo: db.prepare('DELETE FROM to_device_queue WHERE user_id = ? AND device_id = ? AND stream_id <= ?'),
+      countBetween: db
+        .prepare('SELECT count(*) FROM to_device_queue WHERE user_id = ? AND device_id = ? AND stream_id > ? AND stream_id <= ?')
+        .pluck(),
       recordAck: db.prepare(
         `UPDATE devices SET acked_stream_id = max(acked_stream_id, ?), deleted_count = deleted_count + ?
          WHERE user_id = ? AND device_id = ?`,
@@ -74,6 +91,12 @@ export class ToDeviceQueue {
         `SELECT stream_id, type, sender, content FROM to_device_queue
          WHERE user_id = ? AND device_id = ? AND stream_id > ? ORDER BY stream_id LIMIT ?`,
       ),
+      selectAfterRaw: db
+        .prepare(
+          `SELECT stream_id, type, sender, content FROM to_device_queue
+           WHERE user_id = ? AND device_id = ? AND stream_id > ? ORDER BY stream_id LIMIT ?`,
+        )
+        .raw(true),
       recordIssue: db.prepare(
         `UPDATE devices SET max_issued_stream_id = max(max_issued_stream_id, ?), delivered_count = delivered_count + ?
          WHERE user_id = ? AND device_id = ?`,
@@ -121,11 +144,20 @@ export class ToDeviceQueue {
     return this.statements.positions.get(userId, deviceId) as DevicePositions | undefined;
   }
 
-  /** Deletes this device's messages up to and including `sinceStreamId`; returns how many were deleted. */
+  /**
+   * Deletes this device's messages up to and including `sinceStreamId`; returns how many were deleted (0 when
+   * they were all acknowledged before). Their rows leave the table now or with a later acknowledgement (see the
+   * module header).
+   */
   acknowledge(userId: string, deviceId: string, sinceStreamId: number): number {
     return immediate(this.db, () => {
-      const deleted = this.statements.deleteUpTo.run(userId, deviceId, sinceStreamId).changes;
+      const acked = this.positions(userId, deviceId)?.acked_stream_id;
+      if (acked === undefined || sinceStreamId <= acked) return 0;
+      const deleted = this.statements.countBetween.get(userId, deviceId, acked, sinceStreamId) as number;
       this.statements.recordAck.run(sinceStreamId, deleted, userId, deviceId);
+      if (Math.floor(sinceStreamId / ACKED_ROWS_DELETE_STRIDE) > Math.floor(acked / ACKED_ROWS_DELETE_STRIDE)) {
+        this.statements.deleteUpTo.run(userId, deviceId, sinceStreamId);
+      }
       return deleted;
     });
   }
@@ -136,41 +168,65 @@ export class ToDeviceQueue {
     return row?.seq ?? 0;
   }
 
+  /** Whether a message for this device is queued after `afterStreamId` and not acknowledged. */
   hasEventsAfter(userId: string, deviceId: string, afterStreamId: number): boolean {
-    return this.statements.firstAfter.get(userId, deviceId, afterStreamId) !== undefined;
+    return this.statements.firstAfter.get(userId, deviceId, this.unacknowledgedAfter(userId, deviceId, afterStreamId)) !== undefined;
+  }
+
+  /** Where this device's unacknowledged messages after `afterStreamId` begin: rows at or below it are not read. */
+  private unacknowledgedAfter(userId: string, deviceId: string, afterStreamId: number): number {
+    return Math.max(afterStreamId, this.positions(userId, deviceId)?.acked_stream_id ?? 0);
   }
 
   /** The next batch after `afterStreamId` (see the module header for `nextStreamId`), recorded as delivered. */
   takeBatch(userId: string, deviceId: string, afterStreamId: number, limit: number): Batch {
-    const { rows, nextStreamId } = this.takeRows(userId, deviceId, afterStreamId, limit);
-    const events = rows.map((row) => ({
-      type: row.type,
-      sender: row.sender,
-      content: JSON.parse(row.content) as Record<string, unknown>,
-    }));
+    const { value: events, nextStreamId } = this.take(userId, deviceId, afterStreamId, (after) => {
+      const rows = this.statements.selectAfter.all(userId, deviceId, after, limit) as QueueRow[];
+      const read = rows.map((row) => ({ type: row.type, sender: row.sender, content: JSON.parse(row.content) as Record<string, unknown> }));
+      return { value: read, count: rows.length, lastStreamId: rows[rows.length - 1]?.stream_id };
+    });
     return { events, nextStreamId };
   }
 
   /**
    * As `takeBatch`, with the events as one JSON array text: each stored content is spliced in as the JSON text
-   * `enqueue` wrote, never parsed (json-text.ts says why).
+   * `enqueue` wrote, never parsed (json-text.ts says why). The rows are read as arrays and the text is built in
+   * one pass, each distinct type and sender encoded once: a drained batch is 100 rows, and one object per row
+   * and an intermediate string per event were most of the cost of answering it.
    */
   takeBatchText(userId: string, deviceId: string, afterStreamId: number, limit: number): { eventsJson: string; nextStreamId: number } {
-    const { rows, nextStreamId } = this.takeRows(userId, deviceId, afterStreamId, limit);
-    const events = rows.map((row) => `{"type":${JSON.stringify(row.type)},"sender":${JSON.stringify(row.sender)},"content":${row.content}}`);
-    return { eventsJson: `[${events.join(',')}]`, nextStreamId };
+    const { value: eventsJson, nextStreamId } = this.take(userId, deviceId, afterStreamId, (after) => {
+      const rows = this.statements.selectAfterRaw.all(userId, deviceId, after, limit) as RawQueueRow[];
+      const typeJson = new JsonStrings();
+      const senderJson = new JsonStrings();
+      let text = '[';
+      for (let i = 0; i < rows.length; i += 1) {
+        const row = rows[i] as RawQueueRow;
+        text += `${i === 0 ? '' : ','}{"type":${typeJson.of(row[1])},"sender":${senderJson.of(row[2])},"content":${row[3]}}`;
+      }
+      return { value: `${text}]`, count: rows.length, lastStreamId: rows[rows.length - 1]?.[0] };
+    });
+    return { eventsJson, nextStreamId };
   }
 
-  private takeRows(userId: string, deviceId: string, afterStreamId: number, limit: number): { rows: QueueRow[]; nextStreamId: number } {
-    // One write after the reads: inside a caller's transaction (a woken long poll's, the sender's) it needs no
-    // savepoint of its own; alone, the transaction keeps the reads and the write together.
-    const take = (): { rows: QueueRow[]; nextStreamId: number } => {
-      const rows = this.statements.selectAfter.all(userId, deviceId, afterStreamId, limit) as QueueRow[];
-      const last = rows[rows.length - 1];
-      const nextStreamId =
-        last === undefined ? Math.max(afterStreamId, this.positions(userId, deviceId)?.acked_stream_id ?? 0) : last.stream_id;
-      this.statements.recordIssue.run(nextStreamId, rows.length, userId, deviceId);
-      return { rows, nextStreamId };
+  /**
+   * Reads the rows after `max(afterStreamId, acked_stream_id)` with `read` and records them as delivered, with
+   * the `nextStreamId` of the module header. One write after the reads: inside a caller's transaction (a woken
+   * long poll's, the sender's) it needs no savepoint of its own; alone, the transaction keeps the reads and the
+   * write together.
+   */
+  private take<T>(
+    userId: string,
+    deviceId: string,
+    afterStreamId: number,
+    read: (after: number) => { value: T; count: number; lastStreamId: number | undefined },
+  ): { value: T; nextStreamId: number } {
+    const take = (): { value: T; nextStreamId: number } => {
+      const after = this.unacknowledgedAfter(userId, deviceId, afterStreamId);
+      const rows = read(after);
+      const nextStreamId = rows.lastStreamId ?? after;
+      this.statements.recordIssue.run(nextStreamId, rows.count, userId, deviceId);
+      return { value: rows.value, nextStreamId };
     };
     return this.db.inTransaction ? take() : immediate(this.db, take);
   }
@@ -184,7 +240,7 @@ export class ToDeviceQueue {
       | { acked_stream_id: number; accepted_count: number; delivered_count: number; deleted_count: number }
       | undefined;
     if (counters === undefined) return undefined;
-    const rows = this.statements.selectAfter.all(userId, deviceId, 0, -1) as QueueRow[];
+    const rows = this.statements.selectAfter.all(userId, deviceId, counters.acked_stream_id, -1) as QueueRow[];
     return {
       user_id: userId,
       device_id: deviceId,
@@ -199,6 +255,20 @@ export class ToDeviceQueue {
       delivered: counters.delivered_count,
       deleted: counters.deleted_count,
     };
+  }
+}
+
+/** JSON string literals of the strings a batch repeats (its types and senders), each encoded once per batch. */
+class JsonStrings {
+  private readonly encoded = new Map<string, string>();
+
+  of(value: string): string {
+    let json = this.encoded.get(value);
+    if (json === undefined) {
+      json = JSON.stringify(value);
+      this.encoded.set(value, json);
+    }
+    return json;
   }
 }
 

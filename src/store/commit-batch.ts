@@ -57,13 +57,13 @@ export type CommitBatchResult =
 export function commitBatch(store: ClientStore, input: CommitBatchInput): CommitBatchResult {
   return store.immediate((): CommitBatchResult => {
     if (input.fence !== undefined && !holdsLease(store, input.fence)) return { kind: 'fenced' };
-    const swapped = compareAndSetToken(store, {
+    const tokenVersion = compareAndSetToken(store, {
       expectedSince: input.expectedSince,
       nextBatch: input.nextBatch,
       nowMs: input.nowMs,
       process: input.process,
     });
-    if (!swapped) return { kind: 'stale', currentSince: readToken(store).since };
+    if (tokenVersion === undefined) return { kind: 'stale', currentSince: readToken(store).since };
     const rows = input.transformEvents === undefined ? input.events : input.transformEvents(input.events);
     input.afterTokenSwap?.();
     const seqs = appendToInbox(store, rows, {
@@ -77,7 +77,7 @@ export function commitBatch(store: ClientStore, input: CommitBatchInput): Commit
       kind: 'committed',
       firstSeq: seqs?.firstSeq ?? null,
       lastSeq: seqs?.lastSeq ?? null,
-      tokenVersion: readToken(store).version,
+      tokenVersion,
     };
   });
 }

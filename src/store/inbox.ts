@@ -13,6 +13,7 @@
 import type { InboxEventInput, OlmDecryptionFailure, ToDeviceEncryptionInfo } from '../shared/olm-state';
 import { ROOM_KEY_TAG_PREFIX } from '../shared/delivery-tag';
 import { OLM_ROOM_KEY_EVENT_TYPE } from '../shared/olm-wire';
+import type { Statement } from 'better-sqlite3';
 import type { ClientStore } from './open-store';
 
 export interface InboxRow {
@@ -62,43 +63,53 @@ export const INBOX_COLUMNS =
   'seq, type, sender, content, received_at_ms, fetched_by_process, fetched_by_pid, batch_since, batch_next_batch, ' +
   'decryption_error, encryption, decryption_resolved_by_seq';
 
+/** Rows per multi-row insert: 5 parameters each and 5 shared, far below SQLite's limit of 32,766. */
+const ROWS_PER_INSERT = 100;
+
 /**
  * Appends `events` in order. Returns the first and last `seq`, or `null` for an empty batch. Call inside the
  * caller's transaction when the append must be atomic with other writes.
+ *
+ * The rows go in with multi-row inserts (SQLite inserts a `VALUES` list in its order, and AUTOINCREMENT gives
+ * the rows of one statement consecutive `seq`s while the write lock is held), the batch's origin bound once per
+ * statement as named parameters: this runs for every batch inside the commit's transaction, and one statement
+ * per row with ten parameters each cost a third more than the whole append does now.
  */
 export function appendToInbox(
   store: ClientStore,
   events: readonly InboxEventInput[],
   origin: BatchOrigin,
 ): { firstSeq: number; lastSeq: number } | null {
-  // Positional parameters and no per-row object: this loop runs for every event of every batch inside the
-  // commit's transaction, and binding named parameters from a fresh object cost about as much as the insert.
-  const insert = store.statement(
-    `INSERT INTO inbox (type, sender, content, received_at_ms, fetched_by_process, fetched_by_pid, batch_since,
-                        batch_next_batch, decryption_error, encryption)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const { receivedAtMs, process, pid, batchSince, batchNextBatch } = origin;
   let firstSeq: number | null = null;
   let lastSeq = 0;
-  for (const event of events) {
-    const encryption = event.encryption === undefined ? null : JSON.stringify(event.encryption);
-    const info = insert.run(
-      event.type,
-      event.sender,
-      JSON.stringify(event.content),
-      receivedAtMs,
-      process,
-      pid,
-      batchSince,
-      batchNextBatch,
-      event.decryptionError ?? null,
-      encryption,
-    );
+  for (let start = 0; start < events.length; start += ROWS_PER_INSERT) {
+    const end = Math.min(events.length, start + ROWS_PER_INSERT);
+    const values: unknown[] = [];
+    for (let i = start; i < end; i += 1) {
+      const event = events[i] as InboxEventInput;
+      values.push(
+        event.type,
+        event.sender,
+        JSON.stringify(event.content),
+        event.decryptionError ?? null,
+        event.encryption === undefined ? null : JSON.stringify(event.encryption),
+      );
+    }
+    const info = insertRows(store, end - start).run(values, origin);
     lastSeq = Number(info.lastInsertRowid);
-    firstSeq ??= lastSeq;
+    firstSeq ??= lastSeq - (end - start - 1);
   }
   return firstSeq === null ? null : { firstSeq, lastSeq };
+}
+
+/** `INSERT INTO inbox ... VALUES` for `rows` rows, cached by the store like every statement. */
+function insertRows(store: ClientStore, rows: number): Statement {
+  const tuple = '(?, ?, ?, ?, ?, @receivedAtMs, @process, @pid, @batchSince, @batchNextBatch)';
+  return store.statement(
+    `INSERT INTO inbox (type, sender, content, decryption_error, encryption, received_at_ms, fetched_by_process,
+                        fetched_by_pid, batch_since, batch_next_batch)
+     VALUES ${Array.from({ length: rows }, () => tuple).join(', ')}`,
+  );
 }
 
 export function listInbox(store: ClientStore, options: { afterSeq?: number; limit?: number } = {}): InboxRow[] {

@@ -35,21 +35,22 @@ export function readToken(store: ClientStore): TokenState {
 
 /**
  * Sets the token to `nextBatch` only if it still equals `expectedSince` (`IS`, so `null` compares equal to
- * `null`). Returns whether it was swapped. Call it inside the caller's transaction: the swap is only meaningful
- * together with the writes that justify it.
+ * `null`). Returns the token's new `version` when it was swapped, else undefined. Call it inside the caller's
+ * transaction: the swap is only meaningful together with the writes that justify it.
  */
 export function compareAndSetToken(
   store: ClientStore,
   input: { expectedSince: string | null; nextBatch: string; nowMs: number; process: string },
-): boolean {
-  const info = store
+): number | undefined {
+  const row = store
     .statement(
       `UPDATE to_device_token
          SET since = @nextBatch, version = version + 1, updated_at_ms = @nowMs, updated_by_process = @process
-       WHERE id = 1 AND since IS @expectedSince`,
+       WHERE id = 1 AND since IS @expectedSince
+       RETURNING version`,
     )
-    .run(input);
-  return info.changes === 1;
+    .get(input) as { version: number } | undefined;
+  return row?.version;
 }
 
 /** Writes the token whatever it was. Only the `explicit-naive` strategy uses this, to reproduce F3/F4. */

@@ -98,6 +98,15 @@ describe('matrix client', () => {
     expect(await pending).toEqual({ ok: false, error: { kind: 'aborted' } });
   });
 
+  it('http: a request past its timeout is a network error that says so', async () => {
+    const hanging = new MatrixClient({
+      baseUrl: 'http://hs.test',
+      requestTimeoutMs: 20,
+      fetch: (_url, init) => new Promise((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(new Error('aborted')))),
+    });
+    expect(await hanging.whoami()).toEqual({ ok: false, error: { kind: 'network', message: 'request timed out' } });
+  });
+
   it('keys: upload, query and claim post their bodies to /keys/* and return the parsed answers', async () => {
     const upload = clientAnswering(200, JSON.stringify({ one_time_key_counts: { signed_curve25519: 50 } }));
     const body = { one_time_keys: { 'signed_curve25519:AAAAAQ': { key: 'k', signatures: {} } } };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { listInbox } from '../../../src/store/inbox';
-import { readToken } from '../../../src/store/token';
+import { listProcessEvents } from '../../../src/store/event-log';
+import { overwriteToken, readToken } from '../../../src/store/token';
 import { reopen, tempStore } from '../store/temp-store';
 import type { SyncTransport } from '../../../src/engine/matrix-client';
 import type { ToDeviceEvent } from '../../../src/shared/wire';
@@ -152,6 +153,47 @@ describe('sync engine against the reference homeserver', () => {
 });
 
 describe('sync engine housekeeping', () => {
+  it('event log: a drain writes its routine events in batch commits, keeps those of a refused commit, and loses none', async () => {
+    const store = tempStore();
+    let served = 0;
+    // 40 full batches of 2, then a short one; another process moves the token while request 22 is in flight.
+    const transport: SyncTransport = {
+      async slidingSyncToDevice() {
+        served += 1;
+        if (served === 22) overwriteToken(store, { nextBatch: 'elsewhere', nowMs: 1, process: 'other' });
+        const count = served <= 40 ? 2 : 1;
+        const events = Array.from({ length: count }, (_, n) => ({ type: 'm.test', sender: '@a:hs', content: { n: served * 10 + n } }));
+        return { ok: true, value: { pos: `p${served}`, nextBatch: `b${served}`, events, malformedEvents: 0 } };
+      },
+      classicSync: () => Promise.reject(new Error('not used')),
+    };
+    // Kinds of the rows each transaction that wrote the event log but no batch wrote.
+    const logOnly: string[][] = [];
+    const immediate = store.immediate.bind(store);
+    const inboxRows = () => store.db.prepare('SELECT count(*) FROM inbox').pluck().get() as number;
+    const lastLogId = () => store.db.prepare('SELECT coalesce(max(id), 0) FROM event_log').pluck().get() as number;
+    store.immediate = (<T>(work: () => T): T => {
+      if (store.db.inTransaction) return immediate(work);
+      const [inboxBefore, logBefore] = [inboxRows(), lastLogId()];
+      const result = immediate(work);
+      if (lastLogId() > logBefore && inboxRows() === inboxBefore) {
+        logOnly.push(store.db.prepare('SELECT kind FROM event_log WHERE id > ? ORDER BY id').pluck().all(logBefore) as string[]);
+      }
+      return result;
+    }) as typeof store.immediate;
+    const { engine, events } = makeEngine(store, transport, { processName: 'notifier', limit: 2 });
+    const summary = await engine.syncUntilCaughtUp({ leaseWaitMs: 1000 });
+    expect(summary).toMatchObject({ kind: 'caught-up', stale: 1 });
+    const logged = listProcessEvents(store, { limit: 10_000 });
+    expect(logged.map((event) => event.kind)).toEqual(events.map((event) => event.kind));
+    expect(logged.filter((event) => event.kind === 'request')).toHaveLength(served);
+    // A transaction of the log's own is written for an event that is not routine (lease changes, the stale
+    // commit, the end of the drain), never because routine events piled up.
+    const routine = new Set(['request', 'response', 'commit', 'unchanged']);
+    expect(logOnly.filter((kinds) => kinds.every((kind) => routine.has(kind)))).toEqual([]);
+    expect(logOnly.length).toBeLessThan(served / 4);
+  });
+
   it('wal: the engine checkpoints every 4 commits, only while a request is in flight', async () => {
     const store = tempStore();
     let inFlight = false;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/homeserver/db';
-import { ToDeviceQueue } from '../../../src/homeserver/to-device-queue';
+import { ACKED_ROWS_DELETE_STRIDE, ToDeviceQueue } from '../../../src/homeserver/to-device-queue';
 
 function setup() {
   const { db } = openDatabase(':memory:', 'hs');
@@ -70,6 +70,47 @@ describe('to-device queue', () => {
     expect(queue.inspect('@a:hs', 'D1')).toMatchObject({ accepted: 2, delivered: 1, deleted: 1, acked_stream_id: first.nextStreamId });
     expect(queue.inspect('@a:hs', 'D2')?.queued).toHaveLength(1);
     expect(queue.positions('@a:hs', 'D1')?.max_issued_stream_id).toBe(first.nextStreamId);
+  });
+
+  it('queue: acknowledged messages whose rows are still stored are never returned, inspected, waited for or counted again', () => {
+    const { db, queue, put } = setup();
+    for (let n = 0; n < 5; n += 1) put('D1', n);
+    put('D2', 5);
+    const storedRows = (deviceId: string) => db.prepare('SELECT count(*) FROM to_device_queue WHERE device_id = ?').pluck().get(deviceId);
+    const first = queue.takeBatch('@a:hs', 'D1', 0, 3);
+    expect(queue.acknowledge('@a:hs', 'D1', first.nextStreamId)).toBe(3);
+    expect(storedRows('D1')).toBe(5);
+    // A request with an older since (or none) starts after the acknowledged position, as if the rows were gone.
+    for (const since of [0, 1, first.nextStreamId]) {
+      expect(queue.takeBatch('@a:hs', 'D1', since, 10).events.map((e) => e.content.n)).toEqual([3, 4]);
+      expect(queue.takeBatchText('@a:hs', 'D1', since, 10).eventsJson).toContain('"content":{"n":3}');
+    }
+    expect(queue.acknowledge('@a:hs', 'D1', 1)).toBe(0);
+    expect(queue.inspect('@a:hs', 'D1')).toMatchObject({ deleted: 3, acked_stream_id: first.nextStreamId });
+    expect(queue.inspect('@a:hs', 'D1')?.queued.map((row) => row.content.n)).toEqual([3, 4]);
+    const rest = queue.takeBatch('@a:hs', 'D1', first.nextStreamId, 10);
+    expect(queue.acknowledge('@a:hs', 'D1', rest.nextStreamId)).toBe(2);
+    expect(queue.hasEventsAfter('@a:hs', 'D1', 0)).toBe(false);
+    expect(queue.takeBatch('@a:hs', 'D1', 0, 10)).toEqual({ events: [], nextStreamId: rest.nextStreamId });
+    expect(queue.inspect('@a:hs', 'D1')).toMatchObject({ queued: [], deleted: 5 });
+    expect(queue.inspect('@a:hs', 'D2')?.queued).toHaveLength(1);
+  });
+
+  it('queue: acknowledged rows leave the table when the acknowledged position crosses a stride, other devices\' rows stay', () => {
+    const { db, queue, put } = setup();
+    const storedRows = (deviceId: string) => db.prepare('SELECT count(*) FROM to_device_queue WHERE device_id = ?').pluck().get(deviceId);
+    put('D2', -1);
+    for (let n = 0; n < ACKED_ROWS_DELETE_STRIDE + 10; n += 1) put('D1', n);
+    const below = queue.takeBatch('@a:hs', 'D1', 0, ACKED_ROWS_DELETE_STRIDE - 10);
+    expect(below.nextStreamId).toBeLessThan(ACKED_ROWS_DELETE_STRIDE);
+    queue.acknowledge('@a:hs', 'D1', below.nextStreamId);
+    expect(storedRows('D1')).toBe(ACKED_ROWS_DELETE_STRIDE + 10);
+    const across = queue.takeBatch('@a:hs', 'D1', below.nextStreamId, 100);
+    expect(across.nextStreamId).toBeGreaterThanOrEqual(ACKED_ROWS_DELETE_STRIDE);
+    expect(queue.acknowledge('@a:hs', 'D1', across.nextStreamId)).toBe(across.events.length);
+    expect(storedRows('D1')).toBe(ACKED_ROWS_DELETE_STRIDE + 10 - (below.events.length + across.events.length));
+    expect(storedRows('D2')).toBe(1);
+    expect(queue.inspect('@a:hs', 'D1')).toMatchObject({ deleted: below.events.length + across.events.length, accepted: ACKED_ROWS_DELETE_STRIDE + 10 });
   });
 
   it('queue: stream ids are never reused after the newest rows are deleted', () => {

@@ -22,6 +22,29 @@ describe('commit-batch', () => {
     expect(rows[0]).toMatchObject({ fetchedByProcess: 'main', fetchedByPid: 10, batchSince: null, batchNextBatch: 't1' });
   });
 
+  it('commit: batches longer than one multi-row insert keep their order, consecutive seqs and every row\'s own fields', () => {
+    const store = tempStore();
+    commitBatch(store, { ...base, expectedSince: null, nextBatch: 't1', events: [event(0)] });
+    const events = Array.from({ length: 250 }, (_, n) => ({ ...event(n), sender: `@s${n % 7}:hs` }));
+    const result = commitBatch(store, {
+      ...base,
+      expectedSince: 't1',
+      nextBatch: 't2',
+      events,
+      transformEvents: (fetched) =>
+        fetched.map((each, n) =>
+          n % 3 === 0 ? { ...each, decryptionError: 'bad-mac' as const } : n % 3 === 1 ? { ...each, encryption: { algorithm: 'm.olm.v1.curve25519-aes-sha2', sender_key: `key-${n}`, session_id: 's', sender_device_id: 'D', sender_ed25519: 'e' } } : each,
+        ),
+    });
+    expect(result).toMatchObject({ kind: 'committed', firstSeq: 2, lastSeq: 251 });
+    const rows = listInbox(store, { afterSeq: 1 });
+    expect(rows.map((row) => row.seq)).toEqual(Array.from({ length: 250 }, (_, n) => n + 2));
+    expect(rows.map((row) => [row.content.n, row.sender])).toEqual(events.map((each) => [each.content.n, each.sender]));
+    expect(rows.map((row) => row.decryptionError ?? null)).toEqual(events.map((_, n) => (n % 3 === 0 ? 'bad-mac' : null)));
+    expect(rows.map((row) => row.encryption?.sender_key ?? null)).toEqual(events.map((_, n) => (n % 3 === 1 ? `key-${n}` : null)));
+    for (const row of rows) expect(row).toMatchObject({ fetchedByProcess: 'main', fetchedByPid: 10, receivedAtMs: 5, batchSince: 't1', batchNextBatch: 't2' });
+  });
+
   it('commit: an empty batch still moves the token', () => {
     const store = tempStore();
     const result = commitBatch(store, { ...base, expectedSince: null, nextBatch: 't1', events: [] });
