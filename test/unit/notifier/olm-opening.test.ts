@@ -34,23 +34,28 @@ function controlledOpening(): { opening: OlmOpening<HooksSource>; hooks: OlmEngi
   };
 }
 
+/** Wraps a sync transport so a test can see how many responses the server has answered so far. */
+function countingTransport(client: SyncTransport): { counting: SyncTransport; answered: () => number } {
+  let answered = 0;
+  const counting: SyncTransport = {
+    slidingSyncToDevice: (request) => client.slidingSyncToDevice(request).finally(() => (answered += 1)),
+    classicSync: (request) => client.classicSync(request).finally(() => (answered += 1)),
+  };
+  return { counting, answered: () => answered };
+}
+
 describe('olm opening', () => {
   it('olm opening: a sync response waits for the device to open; the batch then commits through its decryption', async () => {
     const fixture = await startFixture();
     await fixture.send(0, 3);
     const store = tempStore();
     const { opening, open } = controlledOpening();
-    const client = fixture.receiver.client;
-    let answered = 0;
-    const counting: SyncTransport = {
-      slidingSyncToDevice: (request) => client.slidingSyncToDevice(request).finally(() => (answered += 1)),
-      classicSync: (request) => client.classicSync(request).finally(() => (answered += 1)),
-    };
+    const { counting, answered } = countingTransport(fixture.receiver.client);
     const { engine } = makeEngine(store, opening.gate(counting), { processName: 'notifier', strategy: 'explicit-lease', ...opening.hooks() });
     let done = false;
     const syncing = engine.syncUntilCaughtUp({ leaseWaitMs: 1000 }).finally(() => (done = true));
     // The server has answered, but nothing may commit before the device is open.
-    await expect.poll(() => answered).toBe(1);
+    await expect.poll(() => answered()).toBe(1);
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
     expect(done).toBe(false);
     expect(inboxStats(store).lastSeq).toBe(0);
@@ -140,17 +145,12 @@ describe('olm opening on demand', () => {
     await sendEncrypted(fixture);
     const store = tempStore();
     const { opening, opens, open } = onDemandOpening();
-    let answered = 0;
-    const client = fixture.receiver.client;
-    const counting: SyncTransport = {
-      slidingSyncToDevice: (request) => client.slidingSyncToDevice(request).finally(() => (answered += 1)),
-      classicSync: (request) => client.classicSync(request).finally(() => (answered += 1)),
-    };
+    const { counting, answered } = countingTransport(fixture.receiver.client);
     const { engine } = makeEngine(store, opening.gate(counting), { processName: 'notifier', strategy: 'explicit-lease', ...opening.hooks() });
     let done = false;
     const syncing = engine.syncUntilCaughtUp({ leaseWaitMs: 1000 }).finally(() => (done = true));
     await expect.poll(() => opens()).toBe(1);
-    await expect.poll(() => answered).toBe(1);
+    await expect.poll(() => answered()).toBe(1);
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
     expect(done).toBe(false);
     expect(inboxStats(store).lastSeq).toBe(0);
