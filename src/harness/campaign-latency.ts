@@ -30,6 +30,13 @@ export interface StrategyLatencyAggregate {
   p50Ms: number | null;
   p99Ms: number | null;
   maxMs: number | null;
+  /**
+   * The first part of the latency, send to stored in the inbox by any process, pooled the same way: what the
+   * strategy decides. The rest (stored to handled) is whether a main process was running to handle the row.
+   * Null when no seed recorded it (reports written before it existed).
+   */
+  storeP50Ms: number | null;
+  storeP99Ms: number | null;
   /** The worst seed's own p50 and p99. */
   worstSeedP50Ms: number | null;
   worstSeedP99Ms: number | null;
@@ -68,6 +75,7 @@ export function campaignLatency(reports: readonly RaceReport[]): CampaignLatency
 
 function aggregateOf(strategy: Strategy, runs: ReadonlyArray<{ seed: number; run: StrategyReport }>): StrategyLatencyAggregate {
   const pooled = runs.flatMap(({ run }) => run.latencySamplesMs ?? []).sort((a, b) => a - b);
+  const pooledStore = runs.flatMap(({ run }) => run.storeLatencySamplesMs ?? []).sort((a, b) => a - b);
   const converge = runs.flatMap(({ run }) => (run.liveness.converged && run.liveness.convergedAfterMs !== null ? [run.liveness.convergedAfterMs] : [])).sort((a, b) => a - b);
   const maxOf = (values: ReadonlyArray<number | null>): number | null => {
     const known = values.filter((value): value is number => value !== null);
@@ -81,6 +89,8 @@ function aggregateOf(strategy: Strategy, runs: ReadonlyArray<{ seed: number; run
     p50Ms: percentile(pooled, 0.5),
     p99Ms: percentile(pooled, 0.99),
     maxMs: pooled.at(-1) ?? null,
+    storeP50Ms: percentile(pooledStore, 0.5),
+    storeP99Ms: percentile(pooledStore, 0.99),
     worstSeedP50Ms: maxOf(runs.map(({ run }) => run.latency.p50Ms)),
     worstSeedP99Ms: maxOf(runs.map(({ run }) => run.latency.p99Ms)),
     convergeP50Ms: percentile(converge, 0.5),
@@ -115,7 +125,7 @@ const ms = (value: number | null): string => (value === null ? '-' : `${value} m
 
 /** The aggregate as a plain-text table, one row per strategy (the README pastes it as Markdown: `markdown`). */
 export function campaignLatencyTable(latency: CampaignLatency, format: 'text' | 'markdown' = 'text'): string {
-  const header = ['strategy', 'seeds', 'messages', 'p50', 'p99', 'max', 'worst seed p50', 'worst seed p99', 'converged (median / slowest)', 'wasted requests (worst seed)'];
+  const header = ['strategy', 'seeds', 'messages', 'p50', 'p99', 'max', 'to the store p50 / p99', 'worst seed p50', 'worst seed p99', 'converged (median / slowest)', 'wasted requests (worst seed)'];
   const body = latency.strategies.map((a) => [
     a.strategy,
     String(a.seeds),
@@ -123,6 +133,7 @@ export function campaignLatencyTable(latency: CampaignLatency, format: 'text' | 
     ms(a.p50Ms),
     ms(a.p99Ms),
     ms(a.maxMs),
+    `${ms(a.storeP50Ms)} / ${ms(a.storeP99Ms)}`,
     ms(a.worstSeedP50Ms),
     ms(a.worstSeedP99Ms),
     `${ms(a.convergeP50Ms)} / ${ms(a.convergeMaxMs)}${a.notConverged > 0 ? ` (${a.notConverged} not converged)` : ''}`,

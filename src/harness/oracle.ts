@@ -27,6 +27,8 @@ export interface HandledRow {
   seq: number;
   tag: string | null;
   sentAtMs: number | null;
+  /** When the row was committed to the shared inbox (by whichever process fetched it); null in older stores. */
+  storedAtMs: number | null;
   handledAtMs: number;
 }
 
@@ -86,7 +88,11 @@ function judgeSender(sender: number, tags: readonly string[], ordered: readonly 
 
 /** Latency of first handlings (a duplicate's later handling is not a delivery). */
 export function latencyOf(ordered: readonly HandledRow[]): LatencySummary {
-  const samples = latencySamples(ordered);
+  return latencyOfSamples(latencySamples(ordered));
+}
+
+/** Count, p50, p99 and max of samples sorted ascending. */
+export function latencyOfSamples(samples: readonly number[]): LatencySummary {
   return { count: samples.length, p50Ms: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99), maxMs: samples.at(-1) ?? null };
 }
 
@@ -95,12 +101,27 @@ export function latencyOf(ordered: readonly HandledRow[]): LatencySummary {
  * whole so a campaign can pool the samples of all its seeds (campaign-latency.ts). Input in handling order.
  */
 export function latencySamples(ordered: readonly HandledRow[]): number[] {
+  return firstHandlingSamples(ordered, (row) => row.handledAtMs);
+}
+
+/**
+ * The first part of that latency, send to stored: how long each delivered message took to be fetched and
+ * committed to the inbox by any process (what the strategy decides), for the same first handlings, sorted. The
+ * rest, stored to handled, is how long the main process took to get to it (whether it was running). Rows
+ * without a stored time (stores older than the column) are left out.
+ */
+export function storeLatencySamples(ordered: readonly HandledRow[]): number[] {
+  return firstHandlingSamples(ordered, (row) => row.storedAtMs);
+}
+
+function firstHandlingSamples(ordered: readonly HandledRow[], until: (row: HandledRow) => number | null): number[] {
   const first = new Set<string>();
   const samples: number[] = [];
   for (const row of ordered) {
     if (row.tag === null || row.sentAtMs === null || first.has(row.tag)) continue;
     first.add(row.tag);
-    samples.push(Math.max(0, row.handledAtMs - row.sentAtMs));
+    const endMs = until(row);
+    if (endMs !== null) samples.push(Math.max(0, endMs - row.sentAtMs));
   }
   return samples.sort((a, b) => a - b);
 }

@@ -139,6 +139,9 @@ function latencyBars(runs: readonly StrategyReport[]): string {
     `<tr class="group"><td colspan="3">${escapeHtml(run.strategy)}</td></tr>`,
     `<tr><td class="label">p50</td><td class="bar">${bar(run.latency.p50Ms ?? 0, max, 'plain light')}</td><td class="value">${text(run.latency.p50Ms)}</td></tr>`,
     `<tr><td class="label">p99</td><td class="bar">${bar(run.latency.p99Ms ?? 0, max, 'plain')}</td><td class="value">${text(run.latency.p99Ms)}</td></tr>`,
+    ...(run.storeLatency === undefined
+      ? []
+      : [`<tr><td class="label" title="send → committed to the inbox by any process">p50 to the store</td><td class="bar">${bar(run.storeLatency.p50Ms ?? 0, max, 'plain light')}</td><td class="value">${text(run.storeLatency.p50Ms)}</td></tr>`]),
   ]);
   return `<table class="bars" aria-label="latency p50 and p99 per strategy"><tbody>${rows.join('')}</tbody></table>`;
 }

@@ -33,6 +33,7 @@ export const reportRows: readonly ReportRow[] = [
   { label: 'wasted requests', value: (r) => `${r.wastedRequests.total} (${r.wastedRequests.stale} stale, ${r.wastedRequests.fenced} fenced)` },
   { label: 'latency p50', value: (r) => ms(r.latency.p50Ms) },
   { label: 'latency p99', value: (r) => ms(r.latency.p99Ms) },
+  { label: 'of it, to the store p50 / p99', value: (r) => (r.storeLatency === undefined ? '-' : `${ms(r.storeLatency.p50Ms)} / ${ms(r.storeLatency.p99Ms)}`) },
   { label: 'notifiers (killed)', value: (r) => `${r.notifiers.launched} (${r.notifiers.killed})` },
   { label: 'encrypted room messages', value: (r) => String(r.encryption.roomMessages) },
   {

@@ -105,6 +105,13 @@ export interface StrategyReport {
    * its seeds (campaign-latency.ts). Absent in reports written before it existed.
    */
   latencySamplesMs?: number[];
+  /**
+   * The first part of that latency, send to stored in the inbox by any process (what the strategy decides; the
+   * rest is how long main took to get to the row), over the same messages; absent in reports written before it.
+   */
+  storeLatency?: LatencySummary;
+  /** Its samples, sorted ascending, for a campaign to pool. */
+  storeLatencySamplesMs?: number[];
   /** Faults actually injected, by kind (`kill-main-point`, `kill-notifier-random`, `drop-response`, …). */
   faults: Record<string, number>;
   /** Faults the schedule planned, by kind (some cannot land, e.g. a kill point a strategy never reaches). */

@@ -14,7 +14,7 @@
 import type { DeviceInspection } from '../shared/admin-wire';
 import type { Strategy } from '../shared/strategies';
 import type { ClientStore } from '../store/open-store';
-import { judge, latencySamples, type HandledRow } from './oracle';
+import { judge, latencyOfSamples, latencySamples, storeLatencySamples, type HandledRow } from './oracle';
 import { olmViolations } from './olm-oracle';
 import type { EncryptionFigures, OlmFigures, StrategyReport, TimelinePoint } from './report-types';
 import { summarizeRunNotes, type RunNotes } from './report-notes';
@@ -36,14 +36,16 @@ export interface StrategyReportInput {
 
 export function readHandledRows(store: ClientStore): HandledRow[] {
   const rows = store
-    .statement("SELECT seq, tag, sent_at_ms, handled_at_ms FROM handled WHERE consumer = 'main' ORDER BY seq")
-    .all() as Array<{ seq: number; tag: string | null; sent_at_ms: number | null; handled_at_ms: number }>;
-  return rows.map((r) => ({ seq: r.seq, tag: r.tag, sentAtMs: r.sent_at_ms, handledAtMs: r.handled_at_ms }));
+    .statement("SELECT seq, tag, sent_at_ms, stored_at_ms, handled_at_ms FROM handled WHERE consumer = 'main' ORDER BY seq")
+    .all() as Array<{ seq: number; tag: string | null; sent_at_ms: number | null; stored_at_ms: number | null; handled_at_ms: number }>;
+  return rows.map((r) => ({ seq: r.seq, tag: r.tag, sentAtMs: r.sent_at_ms, storedAtMs: r.stored_at_ms, handledAtMs: r.handled_at_ms }));
 }
 
 export function buildStrategyReport(input: StrategyReportInput): StrategyReport {
   const { parts, inspection } = input;
   const verdict = judge(parts.traffic.sent, input.handled);
+  const ordered = [...input.handled].sort((a, b) => a.seq - b.seq);
+  const storeSamples = storeLatencySamples(ordered);
   const stale = parts.checker.eventCounts.stale ?? 0;
   const fenced = parts.checker.eventCounts.fenced ?? 0;
   const violations = input.mustBeSafe ? safetyViolations(input, verdict.totals) : [];
@@ -54,7 +56,9 @@ export function buildStrategyReport(input: StrategyReportInput): StrategyReport 
     totals: verdict.totals,
     perSender: verdict.perSender,
     latency: verdict.latency,
-    latencySamplesMs: latencySamples([...input.handled].sort((a, b) => a.seq - b.seq)),
+    latencySamplesMs: latencySamples(ordered),
+    storeLatency: latencyOfSamples(storeSamples),
+    storeLatencySamplesMs: storeSamples,
     faults: { ...parts.faults.counts },
     plannedFaults: input.plannedFaults,
     kills: parts.faults.kills,

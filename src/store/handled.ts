@@ -29,15 +29,18 @@ export function messageSentAtMs(content: Record<string, unknown>): number | null
 
 const insertStatements = new WeakMap<Database, Statement>();
 
-/** Records that `consumer` handled `row`; call it inside the consume handler's transaction. */
+/**
+ * Records that `consumer` handled `row`, with when it was sent (when stamped), stored in the inbox and handled;
+ * call it inside the consume handler's transaction.
+ */
 export function recordHandled(db: Database, consumer: string, row: InboxRow, nowMs: number): void {
   // Prepared once per connection: this runs for every row every consumer handles.
   let insert = insertStatements.get(db);
   if (insert === undefined) {
-    insert = db.prepare('INSERT INTO handled (consumer, seq, type, tag, sent_at_ms, handled_at_ms) VALUES (?, ?, ?, ?, ?, ?)');
+    insert = db.prepare('INSERT INTO handled (consumer, seq, type, tag, sent_at_ms, stored_at_ms, handled_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)');
     insertStatements.set(db, insert);
   }
-  insert.run(consumer, row.seq, row.type, messageTag(row.type, row.content), messageSentAtMs(row.content), nowMs);
+  insert.run(consumer, row.seq, row.type, messageTag(row.type, row.content), messageSentAtMs(row.content), row.receivedAtMs, nowMs);
 }
 
 export interface HandledSummary {

@@ -38,6 +38,24 @@ describe('campaign latency', () => {
     expect(campaignLatencyTable(latency, 'markdown').split('\n')[1]).toMatch(/^\| --- \|/);
   });
 
+  it('campaign latency: the send-to-stored part is pooled over the seeds that recorded it, and shown beside the whole', () => {
+    const withStore = (report: StrategyReport, samples: number[] | undefined): StrategyReport => {
+      const { storeLatencySamplesMs: _none, ...rest } = report;
+      return samples === undefined ? rest : { ...rest, storeLatencySamplesMs: samples };
+    };
+    const latency = campaignLatency([
+      seed(1, [withStore(run('explicit-lease', [500, 900], { p50: 500, p99: 900, convergedMs: 400, wasted: 0 }), [40, 60])]),
+      seed(2, [withStore(run('explicit-lease', [700, 2000], { p50: 700, p99: 2000, convergedMs: 400, wasted: 0 }), [80, 1200])]),
+      seed(3, [withStore(run('explicit-lease', [800], { p50: 800, p99: 800, convergedMs: 400, wasted: 0 }), undefined)]),
+    ]);
+    expect(latency.strategies[0]).toMatchObject({ samples: 5, p50Ms: 800, storeP50Ms: 60, storeP99Ms: 1200 });
+    const table = campaignLatencyTable(latency).split('\n');
+    expect(table[0]).toContain('to the store p50 / p99');
+    expect(table[2]).toContain('60 ms / 1200 ms');
+    const none = campaignLatency([seed(3, [withStore(run('explicit-lease', [800], { p50: 800, p99: 800, convergedMs: 400, wasted: 0 }), undefined)])]);
+    expect(none.strategies[0]).toMatchObject({ storeP50Ms: null, storeP99Ms: null });
+  });
+
   it('campaign latency: explicit-lease meeting every target on every seed is reported as met', () => {
     const latency = campaignLatency([
       seed(7, [

@@ -1,8 +1,8 @@
 // The oracle on synthetic data: it must see every kind of violation it reports, and nothing else.
 import { describe, expect, it } from 'vitest';
-import { judge, percentile, senderTag, type HandledRow } from '../../src/harness/oracle';
+import { judge, percentile, senderTag, storeLatencySamples, type HandledRow } from '../../src/harness/oracle';
 
-const rows = (tags: string[]): HandledRow[] => tags.map((tag, i) => ({ seq: i + 1, tag, sentAtMs: 1000, handledAtMs: 1000 + (i + 1) * 10 }));
+const rows = (tags: string[]): HandledRow[] => tags.map((tag, i) => ({ seq: i + 1, tag, sentAtMs: 1000, storedAtMs: 1000 + (i + 1) * 4, handledAtMs: 1000 + (i + 1) * 10 }));
 const sent = { bySender: [[1, 2, 3].map((n) => senderTag(0, n)), [1, 2].map((n) => senderTag(1, n))] };
 
 describe('oracle', () => {
@@ -35,7 +35,7 @@ describe('oracle', () => {
   });
 
   it('oracle: rows with unknown or missing tags are ignored', () => {
-    const result = judge({ bySender: [['s0-1']] }, [...rows(['s0-1']), { seq: 9, tag: null, sentAtMs: null, handledAtMs: 5 }, { seq: 10, tag: 'other', sentAtMs: 1, handledAtMs: 2 }]);
+    const result = judge({ bySender: [['s0-1']] }, [...rows(['s0-1']), { seq: 9, tag: null, sentAtMs: null, storedAtMs: 4, handledAtMs: 5 }, { seq: 10, tag: 'other', sentAtMs: 1, storedAtMs: 1, handledAtMs: 2 }]);
     expect(result.totals).toEqual({ sent: 1, delivered: 1, lost: 0, duplicated: 0, reordered: 0 });
   });
 
@@ -55,5 +55,12 @@ describe('oracle', () => {
     expect(percentile([], 0.5)).toBeNull();
     const result = judge({ bySender: [['s0-1', 's0-2']] }, rows(['s0-1', 's0-2', 's0-1']));
     expect(result.latency).toEqual({ count: 2, p50Ms: 10, p99Ms: 20, maxMs: 20 });
+  });
+
+  it('oracle: send-to-stored latency is over the same first handlings, and leaves out rows stored before the column existed', () => {
+    const handled = rows(['s0-1', 's0-2', 's0-1', 's0-3']);
+    expect(storeLatencySamples(handled)).toEqual([4, 8, 16]);
+    const older = handled.map((row) => (row.tag === 's0-2' ? { ...row, storedAtMs: null } : row));
+    expect(storeLatencySamples(older)).toEqual([4, 16]);
   });
 });

@@ -70,6 +70,12 @@ describe('report rendering', () => {
     expect(lines.find((line) => line.startsWith('UTD in timeline'))).toMatch(/^UTD in timeline\s+7\s+0$/);
   });
 
+  it('table: the send-to-stored part of the latency beside the whole, "-" for a report written before it', () => {
+    const lease = { ...run('explicit-lease', 0), storeLatency: { count: 3, p50Ms: 40, p99Ms: 310, maxMs: 310 } };
+    const lines = sideBySideTable(report([run('legacy', 7), lease])).split('\n');
+    expect(lines.find((line) => line.startsWith('of it, to the store'))).toMatch(/^of it, to the store p50 \/ p99\s+-\s+40 ms \/ 310 ms$/);
+  });
+
   it('table: the Olm figures side by side: messages never decrypted with their reasons, redeliveries, wedged sessions, one-time keys uploaded twice and lost, recoveries, and the UTD they cause', () => {
     const lines = sideBySideTable(report([run('legacy', 7, true, 2), run('explicit-lease', 0)])).split('\n');
     const line = (label: string): string => lines.find((l) => l.startsWith(label)) ?? `no line ${label}`;

@@ -31,7 +31,7 @@ describe('traffic with Olm key sharing', () => {
 
     const rows = await receiver.receive(6);
     expect(rows.filter((row) => row.type === 'm.room_key').every((row) => row.decryptionError === undefined && row.encryption !== undefined)).toBe(true);
-    const handled = rows.map((row, index) => ({ seq: index + 1, tag: deliveryTag(row.type, row.content), sentAtMs: null, handledAtMs: index }));
+    const handled = rows.map((row, index) => ({ seq: index + 1, tag: deliveryTag(row.type, row.content), sentAtMs: null, storedAtMs: null, handledAtMs: index }));
     expect(judge(traffic.sent, handled).totals).toEqual({ sent: 6, delivered: 6, lost: 0, duplicated: 0, reordered: 0 });
     for (const sent of traffic.roomEvents) {
       const event = await fixture.receiver.client.getEvent(room.value.roomId, sent.eventId);

@@ -1,0 +1,38 @@
+// Migration `handled-stored-at`: a store from before it upgrades in place; its handled rows keep everything and
+// have no stored time, and every row handled after the upgrade records when its inbox row was stored.
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { recordHandled } from '../../../../src/store/handled';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../../../src/store/migrations/registry';
+import { openStore } from '../../../../src/store/open-store';
+import { tempDir } from '../temp-store';
+
+describe('migration handled-stored-at', () => {
+  it('migration handled-stored-at: old handled rows stay with no stored time; a new one records its inbox row\'s', () => {
+    const storedAt = MIGRATIONS.find((m) => m.name === 'handled-stored-at');
+    if (storedAt === undefined) throw new Error('no handled-stored-at migration');
+    const file = path.join(tempDir(), 'before.sqlite');
+    const db = new Database(file);
+    for (const migration of MIGRATIONS.filter((m) => m.version < storedAt.version)) {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }
+    db.prepare("INSERT INTO handled (consumer, seq, type, tag, sent_at_ms, handled_at_ms) VALUES ('main', 1, 'm.test', 't1', 100, 300)").run();
+    db.close();
+
+    const store = openStore(file);
+    try {
+      expect(store.db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION);
+      const row = { seq: 2, type: 'm.test', sender: '@a:x', content: { tag: 't2', sent_at_ms: 400 }, receivedAtMs: 450, fetchedByProcess: 'notifier', fetchedByPid: 7, batchSince: null, batchNextBatch: 'n' };
+      recordHandled(store.db, 'main', row, 900);
+      const rows = store.db.prepare('SELECT seq, tag, sent_at_ms, stored_at_ms, handled_at_ms FROM handled ORDER BY seq').all();
+      expect(rows).toEqual([
+        { seq: 1, tag: 't1', sent_at_ms: 100, stored_at_ms: null, handled_at_ms: 300 },
+        { seq: 2, tag: 't2', sent_at_ms: 400, stored_at_ms: 450, handled_at_ms: 900 },
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+});
