@@ -55,6 +55,7 @@ import { roomKeyForSession, roomKeyInInbox } from '../store/room-keys';
 import { classifySqliteError } from '../store/sqlite-errors';
 import { buildNotification, fetchFailedNotification, type BuiltNotification, type PayloadRow } from './notification-text';
 import type { NotifierOptions } from './notifier-options';
+import { readyForLease } from './lease-readiness';
 import { OlmOpening } from './olm-opening';
 import { pushedEventKeyStored } from './pushed-key';
 import { syncForPush } from './sync-for-push';
@@ -95,9 +96,9 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
       return 1;
     }
     report({ kind: 'started', pid, eventId: options.eventId, roomId: options.roomId });
-    // The Olm state opens while the notifier waits for the lease (taken once an opening under way is done), or,
-    // under explicit-lease, once something needs it; no batch that needs decryption commits before it is open
-    // (olm-opening.ts).
+    // The Olm state opens while the notifier waits for the lease, or, under explicit-lease, once something needs
+    // it; the lease is taken once the pushed event's fetch said whether it is needed and an opening under way is
+    // done (lease-readiness.ts); no batch that needs decryption commits before it is open (olm-opening.ts).
     const openDevice = () =>
       openOlmDevice({ store, account, strategy: options.strategy, processName: NOTIFIER_PROCESS, pid, ...(pickleKeySource === undefined ? {} : { pickleKeySource }) });
     const sharedOlmState = openOlmState(store);
@@ -134,7 +135,7 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
             return fetched.ok && pushedEventNeedsToDevice(store, fetched.value, legacy);
           },
           keyStored,
-          opening.whenSettled,
+          readyForLease(fetching, () => opening.whenSettled),
         );
     // Not synced because the key came while it waited: the same as not needing to sync at all.
     const summary = synced?.kind === 'lease-busy' && keyStored() ? undefined : synced;
