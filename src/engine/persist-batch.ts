@@ -61,6 +61,23 @@ function withDecryptKillPoint(transform: PersistContext['transformEvents'], kill
   };
 }
 
+/**
+ * Whether a strategy's commit carries `alsoInCommit`: the explicit strategies commit a batch in one transaction
+ * (`commitBatch`); the naive one has no single transaction, and legacy's (`commitLegacyBatch`) takes no extra
+ * writes. Every strategy must be named here, so a new one decides.
+ */
+const CARRIES_ALSO_IN_COMMIT: Readonly<Record<Strategy, boolean>> = {
+  'explicit-cas': true,
+  'explicit-lease': true,
+  'explicit-naive': false,
+  legacy: false,
+};
+
+/** Whether `persistBatch` runs `alsoInCommit` inside the batch's transaction for this strategy. */
+export function carriesAlsoInCommit(strategy: Strategy): boolean {
+  return CARRIES_ALSO_IN_COMMIT[strategy];
+}
+
 export function persistBatch(context: PersistContext, batch: ReceivedBatch): CommitBatchResult {
   const { store, processName: process, pid, nowMs, killPoints } = context;
   const { since, nextBatch } = batch;

@@ -48,7 +48,7 @@ import { isRetryable, type MatrixClientError } from './http';
 import { noKillPoints, type KillPoints } from './kill-points';
 import { LeaseKeeper } from './lease-keeper';
 import type { SyncTransport } from './matrix-client';
-import { persistBatch, type ReceivedBatch } from './persist-batch';
+import { carriesAlsoInCommit, persistBatch, type ReceivedBatch } from './persist-batch';
 import type { E2eeReport, ToDeviceBatch } from './sync-responses';
 import { runLeaseWatch } from './lease-watch';
 import { SinceEchoCheck, type SinceNotIssuedError } from './since-echo-check';
@@ -592,9 +592,9 @@ export class SyncEngine {
     this.options.onEvent?.(event);
   }
 
-  /** Whether buffered events ride along in batch commits (see `emit`). */
+  /** Whether buffered events ride along in batch commits (see `emit`): where the strategy's commit carries them. */
   private logsInCommits(): boolean {
-    return this.strategy === 'explicit-cas' || this.strategy === 'explicit-lease';
+    return carriesAlsoInCommit(this.strategy);
   }
 
   /** The buffered events the next commit writes, taken out of the buffer; undefined while fewer than a batch. */
