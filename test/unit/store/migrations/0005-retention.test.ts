@@ -1,25 +1,16 @@
 // Migration `retention`: a store from before it upgrades in place, keeps its rows, and starts its running totals
 // at zero (so the dashboard's counters read exactly what they read before the upgrade).
-import Database from 'better-sqlite3';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summarizeHandled } from '../../../../src/store/handled';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../../../src/store/migrations/registry';
+import { LATEST_SCHEMA_VERSION } from '../../../../src/store/migrations/registry';
 import { countNotifications } from '../../../../src/store/notification-log';
 import { openStore } from '../../../../src/store/open-store';
 import { readStorageStats } from '../../../../src/store/storage-stats';
-import { tempDir } from '../temp-store';
+import { databaseBefore } from './database-before';
 
 describe('migration retention', () => {
   it('migration retention: a store from before it upgrades, keeps its handled rows and notifications, totals start at zero', () => {
-    const retention = MIGRATIONS.find((m) => m.name === 'retention');
-    if (retention === undefined) throw new Error('no retention migration');
-    const file = path.join(tempDir(), 'before.sqlite');
-    const db = new Database(file);
-    for (const migration of MIGRATIONS.filter((m) => m.version < retention.version)) {
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    }
+    const { file, db } = databaseBefore('retention');
     db.prepare("INSERT INTO handled (consumer, seq, type, tag, sent_at_ms, handled_at_ms) VALUES ('main', 1, 'm.test', 't1', NULL, 1)").run();
     db.prepare("INSERT INTO notifications (event_id, pid, outcome, session_id, shown_at_ms) VALUES ('$e', 1, 'decrypted', 'S', 1)").run();
     db.close();

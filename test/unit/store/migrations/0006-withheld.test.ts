@@ -1,27 +1,18 @@
 // Migration `withheld`: a store from before it upgrades in place, keeps its notifications (the table is rebuilt to
 // admit the new outcome), accepts "withheld", and keeps withheld notices per session and consumer.
-import Database from 'better-sqlite3';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyInboxEffects } from '../../../../src/engine/inbox-effects';
 import { listInbox, appendToInbox } from '../../../../src/store/inbox';
-import { MIGRATIONS } from '../../../../src/store/migrations/registry';
 import { countNotifications, recordNotification } from '../../../../src/store/notification-log';
 import { openStore } from '../../../../src/store/open-store';
 import { withheldCount, withheldForSession } from '../../../../src/store/room-key-withheld';
-import { tempDir, tempStore } from '../temp-store';
+import { tempStore } from '../temp-store';
+import { databaseBefore } from './database-before';
 
 describe('migration withheld', () => {
   it('migration withheld: notifications survive the rebuild and "withheld" is a valid outcome', () => {
-    const withheld = MIGRATIONS.find((m) => m.name === 'withheld');
-    if (withheld === undefined) throw new Error('no withheld migration');
+    const { file, db, migration: withheld } = databaseBefore('withheld');
     expect(withheld.version).toBe(6);
-    const file = path.join(tempDir(), 'before.sqlite');
-    const db = new Database(file);
-    for (const migration of MIGRATIONS.filter((m) => m.version < withheld.version)) {
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    }
     db.prepare("INSERT INTO notifications (event_id, pid, outcome, session_id, shown_at_ms) VALUES ('$e', 1, 'unable-to-decrypt', 'S', 1)").run();
     expect(() => db.prepare("INSERT INTO notifications (event_id, pid, outcome, session_id, shown_at_ms) VALUES ('$f', 1, 'withheld', 'S', 1)").run()).toThrow(/CHECK/);
     db.close();

@@ -1,25 +1,15 @@
 // Migration `olm-hash-runs`: a store from before it upgrades in place, keeps the message hashes it had (still
 // found, still pruned), and takes new hashes as runs, one row per sender key and decrypting commit.
-import Database from 'better-sqlite3';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { messageHash } from '../../../../src/crypto/olm-decrypt';
 import { isOlmMessageKnown, pruneOlmMessageHashes, rememberOlmMessages } from '../../../../src/store/olm-bookkeeping';
-import { MIGRATIONS } from '../../../../src/store/migrations/registry';
 import { openStore } from '../../../../src/store/open-store';
-import { tempDir } from '../temp-store';
+import { databaseBefore } from './database-before';
 
 describe('migration olm-hash-runs', () => {
   it('migration olm-hash-runs: hashes written before it are still known, new ones are one row per run, both prune by age', () => {
-    const runs = MIGRATIONS.find((m) => m.name === 'olm-hash-runs');
-    if (runs === undefined) throw new Error('no olm-hash-runs migration');
+    const { file, db, migration: runs } = databaseBefore('olm-hash-runs');
     expect(runs.version).toBe(7);
-    const file = path.join(tempDir(), 'before.sqlite');
-    const db = new Database(file);
-    for (const migration of MIGRATIONS.filter((m) => m.version < runs.version)) {
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    }
     const old = messageHash('K', 0, 'old message');
     db.prepare('INSERT INTO olm_message_hashes (sender_key, message_hash, decrypted_at_ms) VALUES (?, ?, ?)').run('K', old, 10);
     db.close();

@@ -1,23 +1,14 @@
 // Migration `handled-stored-at`: a store from before it upgrades in place; its handled rows keep everything and
 // have no stored time, and every row handled after the upgrade records when its inbox row was stored.
-import Database from 'better-sqlite3';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recordHandled } from '../../../../src/store/handled';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../../../src/store/migrations/registry';
+import { LATEST_SCHEMA_VERSION } from '../../../../src/store/migrations/registry';
 import { openStore } from '../../../../src/store/open-store';
-import { tempDir } from '../temp-store';
+import { databaseBefore } from './database-before';
 
 describe('migration handled-stored-at', () => {
   it('migration handled-stored-at: old handled rows stay with no stored time; a new one records its inbox row\'s', () => {
-    const storedAt = MIGRATIONS.find((m) => m.name === 'handled-stored-at');
-    if (storedAt === undefined) throw new Error('no handled-stored-at migration');
-    const file = path.join(tempDir(), 'before.sqlite');
-    const db = new Database(file);
-    for (const migration of MIGRATIONS.filter((m) => m.version < storedAt.version)) {
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    }
+    const { file, db } = databaseBefore('handled-stored-at');
     db.prepare("INSERT INTO handled (consumer, seq, type, tag, sent_at_ms, handled_at_ms) VALUES ('main', 1, 'm.test', 't1', 100, 300)").run();
     db.close();
 
