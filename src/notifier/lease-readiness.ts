@@ -11,7 +11,8 @@
  * that could not commit, for 0.1 s on a quiet machine and for several times that under load. Waiting for the
  * fetch first costs the notifier no time it would not have spent anyway when the event is encrypted (its
  * opening starts at the same moment, and its sync could not commit before the opening is done), and one request
- * round trip when it is not.
+ * round trip when it is not. A fetch that does not answer holds the notifier back for at most its lease wait
+ * (`acquireWithin` ends at its deadline), and without the pushed event it would have nothing to show anyway.
  *
  * Guarantees: the returned promise never rejects, and settles only after `pushedEventFetch` settled and then
  * after `whenSettled()` (read after the fetch settled, so it sees an opening the answer started) settled.
