@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { NOTIFIER_V8_FLAGS } from '../main/host/notifier-launcher';
 import { SYNC_PROCESS_V8_FLAGS } from '../main/host/sync-process-launcher';
 
 /** The app's two entries, and the bench's handoff floor (a bare process started the same way, to compare with). */
@@ -27,9 +28,9 @@ const sourceEntries: Record<EntryName, string> = {
   'handoff-floor': fileURLToPath(new URL('../bench/handoff-floor/index.ts', import.meta.url)),
 };
 
-/** V8 options per entry, as the app starts it (its launcher's, src/main/host/sync-process-launcher.ts). */
+/** V8 options per entry, as the app starts it (its launcher's: src/main/host/sync-process-launcher.ts, notifier-launcher.ts). */
 const entryV8Flags: Record<EntryName, readonly string[]> = {
-  notifier: [],
+  notifier: NOTIFIER_V8_FLAGS,
   'main-sync': SYNC_PROCESS_V8_FLAGS,
   'handoff-floor': [],
 };

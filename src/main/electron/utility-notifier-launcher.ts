@@ -10,13 +10,13 @@
 import type { PickleKey } from '../../crypto/pickle-key';
 import { pickleKeyMessage } from '../../crypto/pickle-key-handoff';
 import { isNotifierMessage, type NotifierMessage } from '../../shared/notifier-messages';
-import { notifierArgv, type LaunchedNotifier, type NotifierLauncher } from '../host/notifier-launcher';
+import { NOTIFIER_V8_FLAGS, notifierArgv, type LaunchedNotifier, type NotifierLauncher } from '../host/notifier-launcher';
 import { forkUtility } from './fork-utility';
 
 export function utilityNotifierLauncher(notifierEntryFile: string, pickleKey: PickleKey): NotifierLauncher {
   return {
     launch(args): LaunchedNotifier {
-      const forked = forkUtility(notifierEntryFile, [...notifierArgv(args), '--pickle-key', 'parent'], args.env, 'todevice notifier');
+      const forked = forkUtility(notifierEntryFile, [...notifierArgv(args), '--pickle-key', 'parent'], args.env, 'todevice notifier', NOTIFIER_V8_FLAGS);
       // The key goes over the process's own message port, never through its arguments or environment.
       forked.child.postMessage(pickleKeyMessage(pickleKey));
       const listeners: Array<(message: NotifierMessage) => void> = [];
