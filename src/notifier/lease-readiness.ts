@@ -18,15 +18,6 @@
  * after `whenSettled()` (read after the fetch settled, so it sees an opening the answer started) settled.
  */
 export function readyForLease(pushedEventFetch: Promise<unknown>, whenSettled: () => Promise<unknown>): Promise<void> {
-  return pushedEventFetch.then(
-    () => settle(whenSettled()),
-    () => settle(whenSettled()),
-  );
-}
-
-function settle(promise: Promise<unknown>): Promise<void> {
-  return promise.then(
-    () => undefined,
-    () => undefined,
-  );
+  const ignore = (): void => undefined;
+  return pushedEventFetch.then(ignore, ignore).then(whenSettled).then(ignore, ignore);
 }
