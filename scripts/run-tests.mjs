@@ -2,7 +2,8 @@
 // `npm test`: lint, typecheck, the Electron build, every Vitest suite, the Playwright end-to-end suite, then the
 // kill campaign, and one closing line `N passed, N failed, N skipped` that counts every test of both runners
 // (lint, each typecheck and the build count as one check each). Each step's own output streams through, so a
-// failure is read where it happened. A run must leave the work tree as it found it (test output belongs in
+// failure is read where it happened; the closing lines also name every failed test with the first line of its
+// error, so a log read only from its tail still says what failed. A run must leave the work tree as it found it (test output belongs in
 // ignored folders: out/, test-results/); the last check compares `git status` before and after.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +22,15 @@ function workTreeStatus() {
 }
 const statusBefore = workTreeStatus();
 const failedSteps = [];
+/** One line per failed test, `file › name: first line of the error`, repeated at the end of the run. */
+const failedTests = [];
+
+/** The first line of a failure message, without terminal colours, cut to one readable line. */
+function firstLine(message) {
+  const escape = String.fromCharCode(27);
+  const line = String(message ?? '').replaceAll(new RegExp(`${escape}\\[[0-9;]*m`, 'g'), '').split('\n').find((part) => part.trim() !== '') ?? '';
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
 
 function run(label, command, args, env = {}) {
   process.stdout.write(`\n=== ${label}: ${[command, ...args].join(' ')}\n`);
@@ -57,6 +67,14 @@ function countVitest(label, env = {}) {
   totals.passed += report.numPassedTests;
   totals.failed += report.numFailedTests;
   totals.skipped += report.numPendingTests + report.numTodoTests;
+  for (const suite of report.testResults ?? []) {
+    const file = path.relative(root, suite.name);
+    for (const test of suite.assertionResults ?? []) {
+      if (test.status === 'failed') failedTests.push(`${label}: ${file} › ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+    }
+    // A file that failed to load has no tests, only its own message.
+    if (suite.status === 'failed' && (suite.assertionResults ?? []).length === 0) failedTests.push(`${label}: ${file}: ${firstLine(suite.message)}`);
+  }
   // A suite that fails to load has no failed tests but still fails the run.
   if (!ok && report.numFailedTests === 0) {
     totals.failed += 1;
@@ -68,7 +86,8 @@ function countPlaywright() {
   const file = path.join(resultsDir, 'playwright.json');
   fs.rmSync(file, { force: true });
   const ok = run('playwright', 'npx', ['playwright', 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: file });
-  const stats = readJson(file)?.stats;
+  const playwrightReport = readJson(file);
+  const stats = playwrightReport?.stats;
   if (!stats) {
     totals.failed += 1;
     failedSteps.push('playwright (no report written)');
@@ -77,10 +96,25 @@ function countPlaywright() {
   totals.passed += stats.expected + stats.flaky;
   totals.failed += stats.unexpected;
   totals.skipped += stats.skipped;
+  collectPlaywrightFailures(playwrightReport.suites ?? []);
   if (!ok && stats.unexpected === 0) {
     totals.failed += 1;
     failedSteps.push('playwright (run failed)');
   } else if (stats.unexpected > 0) failedSteps.push('playwright');
+}
+
+/** Walks Playwright's nested suites for tests whose outcome was unexpected (failed on every retry). */
+function collectPlaywrightFailures(suites) {
+  for (const suite of suites) {
+    for (const spec of suite.specs ?? []) {
+      for (const test of spec.tests ?? []) {
+        if (test.status !== 'unexpected') continue;
+        const error = test.results?.at(-1)?.error?.message;
+        failedTests.push(`playwright: ${spec.file} › [${test.projectName}] ${spec.title}: ${firstLine(error)}`);
+      }
+    }
+    collectPlaywrightFailures(suite.suites ?? []);
+  }
 }
 
 check('lint', 'npx', ['eslint', '.']);
@@ -103,5 +137,6 @@ if (statusBefore !== null && statusAfter !== statusBefore) {
 } else totals.passed += 1;
 
 if (failedSteps.length > 0) process.stdout.write(`\nFailed: ${failedSteps.join(', ')}\n`);
+for (const line of failedTests) process.stdout.write(`  ✗ ${line}\n`);
 process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
 process.exit(totals.failed === 0 ? 0 : 1);
