@@ -3,8 +3,9 @@
 // kill campaign, and one closing line `N passed, N failed, N skipped` that counts every test of both runners
 // (lint, each typecheck and the build count as one check each). Each step's own output streams through, so a
 // failure is read where it happened; the closing lines also name every failed test with the first line of its
-// error, so a log read only from its tail still says what failed. A run must leave the work tree as it found it (test output belongs in
-// ignored folders: out/, test-results/); the last check compares `git status` before and after.
+// error, so a log read only from its tail still says what failed. A run must leave the work tree as it found it
+// (test output belongs in ignored folders: out/, test-results/); the last check compares `git status` before and
+// after.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,10 +26,12 @@ const failedSteps = [];
 /** One line per failed test, `file › name: first line of the error`, repeated at the end of the run. */
 const failedTests = [];
 
+/** Terminal colour codes (ESC [ … m), which the runners put in their failure messages. */
+const colourCodes = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
 /** The first line of a failure message, without terminal colours, cut to one readable line. */
 function firstLine(message) {
-  const escape = String.fromCharCode(27);
-  const line = String(message ?? '').replaceAll(new RegExp(`${escape}\\[[0-9;]*m`, 'g'), '').split('\n').find((part) => part.trim() !== '') ?? '';
+  const line = String(message ?? '').replaceAll(colourCodes, '').split('\n').find((part) => part.trim() !== '') ?? '';
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
