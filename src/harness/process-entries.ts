@@ -5,8 +5,8 @@
  * TypeScript transpiling per process) would dominate it. So the two entries are bundled once per run with
  * esbuild (which tsx already ships) into a temporary directory and started as plain `node bundle.mjs` (about
  * 0.1 s). better-sqlite3 and the two crypto libraries (each loads its .wasm beside itself; libolm's olm.js also
- * needs CommonJS `require` and `__dirname`) stay external and are imported by absolute path, so the bundle runs
- * from any directory. The bundle is built from the same source files the app runs; nothing is reimplemented. When
+ * needs CommonJS `require` and `__dirname`) stay outside the bundle and are loaded by absolute path (the
+ * CommonJS ones with `require`, see `requiredByPath`), so the bundle runs from any directory. The bundle is built from the same source files the app runs; nothing is reimplemented. When
  * esbuild cannot be loaded the entries are started through tsx instead: slower, same behaviour. Either way an
  * entry gets the V8 options the app starts it with (the main sync process's young-generation cap).
  */
@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { NOTIFIER_V8_FLAGS } from '../main/host/notifier-launcher';
 import { SYNC_PROCESS_V8_FLAGS } from '../main/host/sync-process-launcher';
 
@@ -66,12 +66,13 @@ export async function prepareEntries(): Promise<ProcessEntries> {
   };
 }
 
-async function bundleEntries(): Promise<string> {
+/** Bundles the entries into a new temporary directory and returns it (the caller removes it). */
+export async function bundleEntries(): Promise<string> {
   const esbuild = (await import('esbuild')) as typeof import('esbuild');
   const betterSqlite = createRequire(import.meta.url).resolve('better-sqlite3');
   // The crypto library loads its .wasm file relative to itself, so it stays external too (by absolute URL).
   const cryptoLibrary = import.meta.resolve('@matrix-org/matrix-sdk-crypto-wasm');
-  const olmLibrary = pathToFileURL(createRequire(import.meta.url).resolve('@matrix-org/olm')).href;
+  const olmLibrary = createRequire(import.meta.url).resolve('@matrix-org/olm');
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-race-bundle-'));
   await esbuild.build({
     entryPoints: sourceEntries,
@@ -83,15 +84,38 @@ async function bundleEntries(): Promise<string> {
     outExtension: { '.js': '.mjs' },
     logLevel: 'silent',
     plugins: [
-      { name: 'external-sqlite', setup: (build) => void build.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: betterSqlite, external: true })) },
+      requiredByPath({ 'better-sqlite3': betterSqlite, '@matrix-org/olm': olmLibrary }),
       {
         name: 'external-crypto',
         setup: (build) => void build.onResolve({ filter: /^@matrix-org\/matrix-sdk-crypto-wasm$/ }, () => ({ path: cryptoLibrary, external: true })),
       },
-      { name: 'external-olm', setup: (build) => void build.onResolve({ filter: /^@matrix-org\/olm$/ }, () => ({ path: olmLibrary, external: true })) },
     ],
   });
   return outdir;
+}
+
+const REQUIRED_NAMESPACE = 'required-by-path';
+
+/**
+ * Stands in for CommonJS packages (`specifier` → absolute path of its main file): the bundle loads each with
+ * `require` from that path, where it runs from its own folder (libolm's olm.js finds olm.wasm beside itself),
+ * and a dynamic `import()` of it still loads it only when called. Not an `import` of the file: Node's ESM
+ * loader would first scan a CommonJS file for its export names (cjs-module-lexer), and under the notifier's
+ * `--no-concurrent-recompilation` V8 optimizes that scanner on the main thread, about 20 ms of every
+ * notifier's start for olm.js alone (measured with `--cpu-prof`).
+ */
+function requiredByPath(paths: Record<string, string>): import('esbuild').Plugin {
+  const filter = new RegExp(`^(${Object.keys(paths).map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
+  return {
+    name: REQUIRED_NAMESPACE,
+    setup(build) {
+      build.onResolve({ filter }, (args) => ({ path: args.path, namespace: REQUIRED_NAMESPACE }));
+      build.onLoad({ filter: /.*/, namespace: REQUIRED_NAMESPACE }, (args) => ({
+        contents: `import { createRequire } from 'node:module';\nexport default createRequire(import.meta.url)(${JSON.stringify(paths[args.path])});\n`,
+        loader: 'js',
+      }));
+    },
+  };
 }
 
 /**
