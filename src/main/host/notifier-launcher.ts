@@ -42,7 +42,11 @@ export function notifierArgv(args: NotifierArgs): string[] {
  * has least of. Measured with `todevice bench --case 3` in alternated runs: a notifier for an encrypted push
  * peaked at 62.2 and 61.7 MiB with it and 64.8 and 64.5 MiB without, push to data p50 166 and 158 ms with it and
  * 151 and 167 ms without. `--single-threaded` (no V8 background threads at all) saved a little more, 61.4 MiB,
- * but cost the handoff: p50 206 to 239 ms against 166 to 196 ms without it.
+ * but cost the handoff: p50 206 to 239 ms against 166 to 196 ms without it. Much of what the background compiler
+ * had been doing was Node's scan of olm.js for its export names; since the bundled processes `require` it
+ * (src/harness/process-entries.ts), alternated runs show the same peak with the flag and without (60.4 to
+ * 60.5 MiB). It is kept for runs that compile more than these (a notifier with a backlog to drain), which were
+ * not measured with and without it.
  */
 export const NOTIFIER_V8_FLAGS: readonly string[] = ['--no-concurrent-recompilation'];
 
