@@ -6,9 +6,10 @@
  * esbuild (which tsx already ships) into a temporary directory and started as plain `node bundle.mjs` (about
  * 0.1 s). better-sqlite3 and the two crypto libraries (each loads its .wasm beside itself; libolm's olm.js also
  * needs CommonJS `require` and `__dirname`) stay outside the bundle and are loaded by absolute path (the
- * CommonJS ones with `require`, see `requiredByPath`), so the bundle runs from any directory. The bundle is built from the same source files the app runs; nothing is reimplemented. When
- * esbuild cannot be loaded the entries are started through tsx instead: slower, same behaviour. Either way an
- * entry gets the V8 options the app starts it with (the main sync process's young-generation cap).
+ * CommonJS ones with `require`, see `requiredByPath`), so the bundle runs from any directory. The bundle is
+ * built from the same source files the app runs; nothing is reimplemented. When esbuild cannot be loaded the
+ * entries are started through tsx instead: slower, same behaviour. Either way an entry gets the V8 options the
+ * app starts it with (the main sync process's young-generation cap).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -70,7 +71,7 @@ export async function prepareEntries(): Promise<ProcessEntries> {
 export async function bundleEntries(): Promise<string> {
   const esbuild = (await import('esbuild')) as typeof import('esbuild');
   const betterSqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-  // The crypto library loads its .wasm file relative to itself, so it stays external too (by absolute URL).
+  // The rust-sdk crypto library loads its .wasm file relative to itself; an ES module, it is imported by absolute URL.
   const cryptoLibrary = import.meta.resolve('@matrix-org/matrix-sdk-crypto-wasm');
   const olmLibrary = createRequire(import.meta.url).resolve('@matrix-org/olm');
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-race-bundle-'));
