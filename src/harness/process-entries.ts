@@ -70,10 +70,9 @@ export async function prepareEntries(): Promise<ProcessEntries> {
 /** Bundles the entries into a new temporary directory and returns it (the caller removes it). */
 export async function bundleEntries(): Promise<string> {
   const esbuild = (await import('esbuild')) as typeof import('esbuild');
-  const betterSqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+  const { resolve } = createRequire(import.meta.url);
   // The rust-sdk crypto library loads its .wasm file relative to itself; an ES module, it is imported by absolute URL.
   const cryptoLibrary = import.meta.resolve('@matrix-org/matrix-sdk-crypto-wasm');
-  const olmLibrary = createRequire(import.meta.url).resolve('@matrix-org/olm');
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-race-bundle-'));
   await esbuild.build({
     entryPoints: sourceEntries,
@@ -85,7 +84,7 @@ export async function bundleEntries(): Promise<string> {
     outExtension: { '.js': '.mjs' },
     logLevel: 'silent',
     plugins: [
-      requiredByPath({ 'better-sqlite3': betterSqlite, '@matrix-org/olm': olmLibrary }),
+      requiredByPath({ 'better-sqlite3': resolve('better-sqlite3'), '@matrix-org/olm': resolve('@matrix-org/olm') }),
       {
         name: 'external-crypto',
         setup: (build) => void build.onResolve({ filter: /^@matrix-org\/matrix-sdk-crypto-wasm$/ }, () => ({ path: cryptoLibrary, external: true })),
