@@ -22,7 +22,7 @@ import { noKillPoints } from '../engine/kill-points';
 import { MatrixClient } from '../engine/matrix-client';
 import { SyncEngine } from '../engine/sync-engine';
 import { realSleep, seededRandom } from '../engine/timing';
-import { consumeMain } from '../main/host/main-sync';
+import { consumeMain } from '../main/host/main-consumer';
 import { systemClock } from '../shared/clock';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
 import { saveAccount } from '../store/account';

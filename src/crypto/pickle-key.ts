@@ -14,7 +14,6 @@
  * - `PickleKey` never shows its bytes: `String()`, JSON and `util.inspect` print `<redacted>`. `forOlm()` hands
  *   out a fresh copy each time because libolm zeroes the key buffer it is given after every pickle and unpickle.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
@@ -25,6 +24,15 @@ export const PICKLE_KEY_BYTES = 32;
 export const PICKLE_KEY_FILE = 'pickle-key';
 /** Where the desktop app keeps the key sealed by the OS secret store (sealed-pickle-key.ts). */
 export const SEALED_PICKLE_KEY_FILE = 'pickle-key.sealed';
+
+/**
+ * Random bytes from Web Crypto (`globalThis.crypto`, a CSPRNG as `node:crypto`'s are), which Node loads when it
+ * is first used: a static import of `node:crypto` here would load it and its streams into every process that
+ * reads a pickle key, before its first line runs (the main sync process's first consume pass needs neither).
+ */
+function randomBytes(length: number): Buffer {
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(length)));
+}
 
 export class PickleKey {
   readonly #bytes: Uint8Array;

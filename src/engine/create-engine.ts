@@ -12,7 +12,7 @@ import type { Account } from '../store/account';
 import type { ClientStore } from '../store/open-store';
 import type { EngineEvent, Strategy, SyncEngineOptions } from './engine-types';
 import { holderProcessGone } from './holder-liveness';
-import { createKillPoints, killPointConfigFromEnv, type KillPointConfig, type KillPoints } from './kill-points';
+import { createProcessKillPoints, type KillPointConfig, type KillPoints } from './kill-points';
 import { MatrixClient, type SyncTransport } from './matrix-client';
 import { SyncEngine } from './sync-engine';
 import { realSleep, seededRandom } from './timing';
@@ -42,13 +42,6 @@ export interface ProcessEngineInput {
   transport?: (client: MatrixClient) => SyncTransport;
   /** Any other engine option (limit, leaseDurationMs, longPollTimeoutMs, backoff, …). */
   tuning?: Partial<Pick<SyncEngineOptions, 'limit' | 'leaseDurationMs' | 'longPollTimeoutMs' | 'backoff' | 'leasePollIntervalMs' | 'logEvents'>>;
-}
-
-export function createProcessKillPoints(processName: string, killPoint?: KillPointConfig, env: NodeJS.ProcessEnv = process.env): KillPoints {
-  if (killPoint !== undefined) return createKillPoints(killPoint, processName);
-  const fromEnv = killPointConfigFromEnv(env);
-  if (!fromEnv.ok) throw new Error(`TODEVICE_KILL_AT: ${fromEnv.error}`);
-  return createKillPoints(fromEnv.value, processName);
 }
 
 /** Reads TODEVICE_LEASE_DURATION_MS: an integer from 100 ms to 10 minutes, or nothing. A bad value throws. */

@@ -116,3 +116,11 @@ export function createKillPoints(
 }
 
 export const noKillPoints: KillPoints = { hit: () => undefined };
+
+/** A process's kill points: from `killPoint` when given, else from TODEVICE_KILL_AT / TODEVICE_KILL_PROCESS (a bad value throws). */
+export function createProcessKillPoints(processName: string, killPoint?: KillPointConfig, env: NodeJS.ProcessEnv = process.env): KillPoints {
+  if (killPoint !== undefined) return createKillPoints(killPoint, processName);
+  const fromEnv = killPointConfigFromEnv(env);
+  if (!fromEnv.ok) throw new Error(`TODEVICE_KILL_AT: ${fromEnv.error}`);
+  return createKillPoints(fromEnv.value, processName);
+}

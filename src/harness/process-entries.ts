@@ -74,8 +74,7 @@ export async function bundleEntries(): Promise<string> {
   // The rust-sdk crypto library loads its .wasm file relative to itself; an ES module, it is imported by absolute URL.
   const cryptoLibrary = import.meta.resolve('@matrix-org/matrix-sdk-crypto-wasm');
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-race-bundle-'));
-  await esbuild.build({
-    entryPoints: sourceEntries,
+  const common = {
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -90,7 +89,16 @@ export async function bundleEntries(): Promise<string> {
         setup: (build) => void build.onResolve({ filter: /^@matrix-org\/matrix-sdk-crypto-wasm$/ }, () => ({ path: cryptoLibrary, external: true })),
       },
     ],
-  });
+  } satisfies import('esbuild').BuildOptions;
+  const { 'main-sync': mainSync, ...singleFile } = sourceEntries;
+  // The main sync process is split at its dynamic imports, so what it runs before the sync loop (the consume
+  // pass of a process starting again after a kill) loads the store's modules only, not Node's HTTP client or
+  // node:crypto (src/main/host/main-consumer.ts). A notifier needs nearly all of its code at once, so it stays
+  // one file: every extra chunk is another module for Node's ESM loader to load.
+  await Promise.all([
+    esbuild.build({ ...common, entryPoints: singleFile }),
+    esbuild.build({ ...common, entryPoints: { 'main-sync': mainSync }, splitting: true, chunkNames: 'chunks/main-sync-[hash]' }),
+  ]);
   return outdir;
 }
 

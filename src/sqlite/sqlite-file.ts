@@ -16,7 +16,6 @@
  * that sets it. So `application_id` 0 with a non-empty `-wal` beside it is `unknown`: SQLite must read the WAL to
  * tell.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -84,7 +83,9 @@ export interface CreateOptions {
  */
 export function createSqliteFileAtomically(file: string, initialise: (db: SqliteDatabase) => void, options: CreateOptions = {}): void {
   removeAbandonedTemporaries(file);
-  const temporary = `${file}${CREATING_INFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
+  // Web Crypto, not node:crypto: Node loads it only when first used, so a process that opens a store at once
+  // (the main sync process's first consume pass) does not load node:crypto and its streams before its first line.
+  const temporary = `${file}${CREATING_INFIX}${process.pid}-${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(4))).toString('hex')}`;
   fs.closeSync(fs.openSync(temporary, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600));
   try {
     const db = new Database(temporary, { ...options.databaseOptions, fileMustExist: true });

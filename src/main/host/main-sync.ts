@@ -6,7 +6,7 @@
  * written in the same transaction as its cursor move. So a SIGKILL at any line here loses nothing: what was
  * committed stays in the inbox and is consumed after the restart, from the stored cursor.
  *
- * The consumer runs after each of our own commits, as soon as a cheap poll of the inbox's last seq shows rows
+ * The consumer (main-consumer.ts) runs after each of our own commits, as soon as a cheap poll of the inbox's last seq shows rows
  * that another process appended (a notifier commits into the same inbox and tells us nothing: the database is
  * the only channel correctness relies on), and on a slower timer for everything else. Its effects
  * include storing room keys (src/engine/inbox-effects.ts); right after each consume pass the timeline pass
@@ -20,7 +20,6 @@
  */
 import { createProcessEngine } from '../../engine/create-engine';
 import { describeClientError } from '../../engine/describe-failure';
-import { consumeInbox } from '../../engine/consumer';
 import type { EngineEvent, RunSummary, Strategy } from '../../engine/engine-types';
 import type { KillPoints } from '../../engine/kill-points';
 import type { MatrixClient } from '../../engine/matrix-client';
@@ -28,23 +27,15 @@ import type { SyncEngine } from '../../engine/sync-engine';
 import type { OlmDevice } from '../../device/olm-device';
 import { systemClock } from '../../shared/clock';
 import type { Account } from '../../store/account';
-import { applyInboxEffects } from '../../engine/inbox-effects';
-import { MAIN_CONSUMER } from '../../store/cursors';
 import { lastInboxSeq } from '../../store/inbox';
 import { StoreMaintenance } from '../../store/maintenance';
 import type { ClientStore } from '../../store/open-store';
 import { classifySqliteError } from '../../store/sqlite-errors';
+import { consumeMain, consumeWhenFree, inboxWatchIntervalMs, MAIN_CONSUMER, whenFree } from './main-consumer';
 import { TimelineSync } from './timeline-sync';
 
 export { MAIN_CONSUMER };
 const consumePollIntervalMs = 250;
-/**
- * How often main looks for rows another process appended: one read of `sqlite_sequence`. At the 250 ms of the
- * full pass, a message a notifier committed waited 125 ms on average before main handled it (the race harness's
- * latency under explicit-lease, where notifiers commit a large share of the rows).
- */
-const inboxWatchIntervalMs = 25;
-const consumeRowsPerPass = 500;
 
 export interface MainSyncOptions {
   store: ClientStore;
@@ -154,28 +145,6 @@ export function startMainSync(options: MainSyncOptions): MainSync {
   };
 }
 
-/**
- * The `main` consumer while the process is still starting: one pass at once, then a pass whenever the inbox's
- * last seq grew (the same 25 ms watch as `startMainSync`), until `stop()`. The process that starts again after a
- * kill can do nothing else yet: loading libolm and the device's Olm account takes some 100 ms (more on a loaded
- * machine) before the sync loop can decrypt a batch, while the rows other processes committed in the meantime
- * need none of it (Olm is decrypted at commit, room keys are sealed in their rows). Handling them is the same
- * consume transaction as ever (effects and cursor together), in this one process, never beside the loop's own
- * passes: the caller stops this before `startMainSync`.
- */
-export function consumeWhileStarting(input: { store: ClientStore; strategy: Strategy; killPoints: KillPoints; log?: (line: string) => void }): { stop(): void } {
-  const { store, strategy, killPoints } = input;
-  const log = input.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  let consumedUpToSeq = -1;
-  const pass = (): void => {
-    whenFree(() => (consumedUpToSeq = lastInboxSeq(store)));
-    consumeWhenFree(store, strategy, killPoints, log);
-  };
-  pass();
-  const watch = setInterval(() => whenFree(() => lastInboxSeq(store) > consumedUpToSeq && pass()), inboxWatchIntervalMs);
-  return { stop: () => clearInterval(watch) };
-}
-
 /** Starts the Olm upkeep when it has work and is not running; a busy store leaves it to the next pass. */
 function maintainOlm(olm: OlmDevice, client: MatrixClient, log: (line: string) => void): void {
   let due: boolean;
@@ -189,42 +158,4 @@ function maintainOlm(olm: OlmDevice, client: MatrixClient, log: (line: string) =
   olm.maintain(client).catch((error: unknown) => {
     if (classifySqliteError(error)?.kind !== 'db-busy') log(`main: Olm upkeep failed: ${error instanceof Error ? error.message : String(error)}`);
   });
-}
-
-/**
- * A consume pass that tolerates another process holding the write lock past the busy timeout (F16): the rows
- * stay in the inbox and the next pass takes them. Any other error is a bug and propagates.
- */
-function consumeWhenFree(store: ClientStore, strategy: Strategy, killPoints: KillPoints, log: (line: string) => void): void {
-  whenFree(() => consumeMain(store, strategy, killPoints, log));
-}
-
-function whenFree(work: () => unknown): void {
-  try {
-    work();
-  } catch (error) {
-    if (classifySqliteError(error)?.kind !== 'db-busy') throw error;
-  }
-}
-
-/** Drains the inbox into the `main` consumer, a bounded number of rows per pass. */
-export function consumeMain(store: ClientStore, strategy: Strategy, killPoints: KillPoints, log: (line: string) => void): number {
-  let handled = 0;
-  for (let pass = 0; pass < 100; pass += 1) {
-    const summary = consumeInbox({
-      store,
-      consumer: MAIN_CONSUMER,
-      strategy,
-      processName: MAIN_CONSUMER,
-      killPoints,
-      maxRows: consumeRowsPerPass,
-      handler: (row, db) => {
-        const effect = applyInboxEffects(db, MAIN_CONSUMER, row, systemClock.nowMs());
-        if (effect.kind === 'bad-room-key') log(`main: ignored a malformed room key: ${effect.reason}`);
-      },
-    });
-    handled += summary.handled;
-    if (summary.handled + summary.skipped < consumeRowsPerPass) break;
-  }
-  return handled;
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createKillPoints, killPointConfigFromEnv, parseKillPointSpec } from '../../../src/engine/kill-points';
-import { createProcessKillPoints } from '../../../src/engine/create-engine';
+import { createKillPoints, createProcessKillPoints, killPointConfigFromEnv, parseKillPointSpec } from '../../../src/engine/kill-points';
 
 describe('kill points', () => {
   it('kill points: a spec names a point and optionally the nth hit', () => {

@@ -2,7 +2,7 @@
 // at once, and keeps doing so while it is still starting (before libolm has loaded and its sync loop can run).
 import { describe, expect, it } from 'vitest';
 import { noKillPoints } from '../../../src/engine/kill-points';
-import { consumeWhileStarting } from '../../../src/main/host/main-sync';
+import { consumeWhileStarting } from '../../../src/main/host/main-consumer';
 import { summarizeHandled } from '../../../src/store/handled';
 import { appendToInbox } from '../../../src/store/inbox';
 import { reopen, tempStore } from '../store/temp-store';
