@@ -1,7 +1,8 @@
 /**
  * The e2e fixtures: todevice's Playwright kit (`todevice/playwright`: `homeserver`, `accounts`, `sender`,
  * `oracle`, `processes`, imported as an outside project imports it) extended with the app under test. Each test
- * gets its own app host (main sync process, push gateway, notifiers as real child processes) on a fresh
+ * gets its own app host (main sync process, push gateway, notifiers as real child processes, started from the
+ * entries bundled once per worker as `todevice start` does) on a fresh
  * temporary data directory, the HTTP bridge on port 0, and a page opened on the dashboard once it shows live
  * data. `app` runs the app's embedded homeserver, as `npm start` does; `appOnKit` runs the same app against the
  * kit's `homeserver` fixture (a separate `todevice serve`), so the kit's faults, process helpers and oracle work
@@ -24,6 +25,8 @@ import { ensureRendererBuilt } from '../../src/cli/renderer-build';
 import { createDashboardRaceRunner } from '../../src/harness/dashboard-race-runner';
 import { startAppHost } from '../../src/main/host/app-host';
 import { nodeNotifierLauncher } from '../../src/main/host/notifier-launcher';
+import { prepareEntries, type ProcessEntries } from '../../src/main/host/process-entries';
+import { nodeSyncProcessLauncher } from '../../src/main/host/sync-process-launcher';
 import { startUiHttpBridge } from '../../src/main/host/ui-http-bridge';
 import type { UiBackend } from '../../src/shared/ui-api';
 
@@ -36,6 +39,8 @@ export interface AppUnderTest {
 
 interface WorkerFixtures {
   rendererDir: string;
+  /** The notifier and main sync entries, bundled once per worker as `todevice start` bundles them. */
+  processEntries: ProcessEntries;
 }
 
 export interface AppOptions {
@@ -62,24 +67,38 @@ export const test = kit.extend<TestFixtures, WorkerFixtures>({
     { scope: 'worker' },
   ],
 
-  app: async ({ page, rendererDir, notifierEnv }, use, testInfo) => {
-    await runApp({ page, rendererDir, notifierEnv, homeserver: undefined }, use, testInfo);
+  processEntries: [
+    // eslint-disable-next-line no-empty-pattern
+    async ({}, use) => {
+      const entries = await prepareEntries('host');
+      try {
+        await use(entries);
+      } finally {
+        entries.dispose();
+      }
+    },
+    { scope: 'worker' },
+  ],
+
+  app: async ({ page, rendererDir, processEntries, notifierEnv }, use, testInfo) => {
+    await runApp({ page, rendererDir, processEntries, notifierEnv, homeserver: undefined }, use, testInfo);
   },
 
-  appOnKit: async ({ page, rendererDir, notifierEnv, homeserver }, use, testInfo) => {
-    await runApp({ page, rendererDir, notifierEnv, homeserver }, use, testInfo);
+  appOnKit: async ({ page, rendererDir, processEntries, notifierEnv, homeserver }, use, testInfo) => {
+    await runApp({ page, rendererDir, processEntries, notifierEnv, homeserver }, use, testInfo);
   },
 });
 
 interface AppSetUp extends AppOptions {
   page: Page;
   rendererDir: string;
+  processEntries: ProcessEntries;
   /** The server the app uses; undefined for its embedded one. */
   homeserver: KitHomeserver | undefined;
 }
 
 async function runApp(setUp: AppSetUp, use: (app: AppUnderTest) => Promise<void>, testInfo: TestInfo): Promise<void> {
-  const { page, rendererDir, notifierEnv, homeserver } = setUp;
+  const { page, rendererDir, processEntries, notifierEnv, homeserver } = setUp;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-e2e-'));
   const logFile = testInfo.outputPath('host.log');
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -90,7 +109,8 @@ async function runApp(setUp: AppSetUp, use: (app: AppUnderTest) => Promise<void>
   const raceRunner = createDashboardRaceRunner({ messages: 40, durationS: 5, kills: 12 });
   const host = await startAppHost({
     dataDir,
-    launcher: nodeNotifierLauncher,
+    launcher: nodeNotifierLauncher(processEntries),
+    syncLauncher: nodeSyncProcessLauncher(processEntries),
     raceRunner,
     log,
     ...(notifierEnv === undefined ? {} : { notifierEnv }),

@@ -6,16 +6,9 @@
  */
 import path from 'node:path';
 import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
-import { readAccount } from '../../src/store/account';
 import { readStoreReadOnly } from '../../src/store/open-store';
+import { appDevice } from '../support/app-device';
 import { expect, test } from '../support/fixtures';
-
-/** The app's device, from its store. */
-function appDevice(dataDir: string): { userId: string; deviceId: string } {
-  const account = readStoreReadOnly(path.join(dataDir, CLIENT_DB_FILE), (store) => readAccount(store));
-  if (account === undefined) throw new Error(`no account in ${dataDir}`);
-  return { userId: account.userId, deviceId: account.deviceId };
-}
 
 /** Every tag the app's main consumer handled, in handling order (a duplicate is a second row). */
 function handledByMain(dataDir: string): string[] {

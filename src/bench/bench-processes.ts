@@ -1,7 +1,7 @@
 /**
  * Real OS processes for the handoff, contention and memory cases: the app's own main sync process entry
  * (src/main/sync-process) and notifier entry (src/notifier), started exactly as the race harness starts them
- * (bundled once with esbuild, then `node bundle.mjs`, see src/harness/process-entries.ts), each with the data
+ * (bundled once with esbuild, then `node bundle.mjs`, see src/main/host/process-entries.ts), each with the data
  * directory whose store the bench prepared (account saved as the host saves it).
  *
  * Runtime: node (Linux for resident memory: it reads /proc/<pid>/status).
@@ -9,7 +9,7 @@
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { prepareEntries, type ProcessEntries, type StartedProcess } from '../harness/process-entries';
+import { prepareEntries, type ProcessEntries, type StartedProcess } from '../main/host/process-entries';
 import { realSleep } from '../engine/timing';
 import { CLIENT_DB_FILE } from '../shared/data-layout';
 import { isNotifierMessage, type NotifierMessage } from '../shared/notifier-messages';

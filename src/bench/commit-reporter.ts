@@ -8,7 +8,7 @@
  * through tsx, with the bench's environment minus kill points (`childEnvironment`, as the harness starts its).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { childEnvironment } from '../harness/process-entries';
+import { childEnvironment } from '../main/host/process-entries';
 import { isLiveEngineMessage } from './live-engine-protocol';
 
 const COMMIT_BOUND_MS = 10_000;

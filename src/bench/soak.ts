@@ -33,7 +33,7 @@
 import path from 'node:path';
 import { MatrixClient } from '../engine/matrix-client';
 import { realSleep } from '../engine/timing';
-import type { StartedProcess } from '../harness/process-entries';
+import type { StartedProcess } from '../main/host/process-entries';
 import { MAIN_CONSUMER } from '../store/cursors';
 import { hasHandledTag } from '../store/handled';
 import type { ClientStore } from '../store/open-store';

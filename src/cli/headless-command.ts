@@ -60,42 +60,49 @@ async function headless(options: HeadlessOptions): Promise<void> {
   const homeserverUrl = parseHomeserverUrl(options.homeserver);
   if (!homeserverUrl.ok) throw new UsageError(homeserverUrl.error);
   const line = (value: unknown): boolean => process.stdout.write(`${JSON.stringify(value)}\n`);
-  const [{ HostStartError, startHeadlessHost }, { nodeNotifierLauncher }, { StoreOpenError }] = await Promise.all([
+  const [{ HostStartError, startHeadlessHost }, { prepareEntries }, { nodeNotifierLauncher }, { StoreOpenError }] = await Promise.all([
     import('../main/host/headless-host'),
+    import('../main/host/process-entries'),
     import('../main/host/notifier-launcher'),
     import('../store/store-errors'),
   ]);
-  let host;
+  const entries = await prepareEntries('host');
+  if (entries.fallbackReason !== undefined) process.stderr.write(`todevice headless: notifiers start through tsx (slower): bundling them failed: ${entries.fallbackReason}\n`);
   try {
-    host = await startHeadlessHost({
-      homeserverUrl: homeserverUrl.value,
-      homeserverMoved: options.homeserverMoved === true,
-      dataDir: options.data,
-      user: options.user,
-      password: options.password,
-      ...(options.device === undefined ? {} : { deviceId: options.device }),
-      register: options.register === true,
-      strategy,
-      synchronous: options.synchronous,
-      ...(options.retain === undefined ? {} : { retention: options.retain }),
-      launcher: nodeNotifierLauncher,
-      onNotifierMessage: (_run, message) => line({ notifier: message }),
-      onNotifierExit: (run) => line({ notifier_exit: { pid: run.pid, code: run.exitCode, signal: run.signal } }),
-      ...(options.verbose ? { onEngineEvent: (event) => process.stderr.write(`${JSON.stringify(event)}\n`) } : {}),
-      log: (text) => process.stderr.write(`${text}\n`),
-    });
-  } catch (error) {
-    if (error instanceof HostStartError || error instanceof StoreOpenError) throw new UsageError(error.message);
-    throw error;
+    let host;
+    try {
+      host = await startHeadlessHost({
+        homeserverUrl: homeserverUrl.value,
+        homeserverMoved: options.homeserverMoved === true,
+        dataDir: options.data,
+        user: options.user,
+        password: options.password,
+        ...(options.device === undefined ? {} : { deviceId: options.device }),
+        register: options.register === true,
+        strategy,
+        synchronous: options.synchronous,
+        ...(options.retain === undefined ? {} : { retention: options.retain }),
+        launcher: nodeNotifierLauncher(entries),
+        onNotifierMessage: (_run, message) => line({ notifier: message }),
+        onNotifierExit: (run) => line({ notifier_exit: { pid: run.pid, code: run.exitCode, signal: run.signal } }),
+        ...(options.verbose ? { onEngineEvent: (event) => process.stderr.write(`${JSON.stringify(event)}\n`) } : {}),
+        log: (text) => process.stderr.write(`${text}\n`),
+      });
+    } catch (error) {
+      if (error instanceof HostStartError || error instanceof StoreOpenError) throw new UsageError(error.message);
+      throw error;
+    }
+    const stopped = waitForStopSignal();
+    line({ pid: process.pid, user_id: host.account.userId, device_id: host.account.deviceId, push_gateway: host.push.notifyUrl, data: options.data, strategy });
+    const outcome = await Promise.race([stopped.then(() => 'signal' as const), host.sync.done.then(() => 'sync-ended' as const)]);
+    if (outcome === 'sync-ended') {
+      const result = await host.sync.done;
+      const why = result.kind === 'failed' ? describeSyncFailure(result.error, { homeserverUrl: homeserverUrl.value }) : result.kind;
+      process.stderr.write(`todevice headless: the sync loop stopped: ${why}\n`);
+      process.exitCode = 1;
+    }
+    await host.close();
+  } finally {
+    entries.dispose();
   }
-  const stopped = waitForStopSignal();
-  line({ pid: process.pid, user_id: host.account.userId, device_id: host.account.deviceId, push_gateway: host.push.notifyUrl, data: options.data, strategy });
-  const outcome = await Promise.race([stopped.then(() => 'signal' as const), host.sync.done.then(() => 'sync-ended' as const)]);
-  if (outcome === 'sync-ended') {
-    const result = await host.sync.done;
-    const why = result.kind === 'failed' ? describeSyncFailure(result.error, { homeserverUrl: homeserverUrl.value }) : result.kind;
-    process.stderr.write(`todevice headless: the sync loop stopped: ${why}\n`);
-    process.exitCode = 1;
-  }
-  await host.close();
 }

@@ -114,11 +114,23 @@ async function runBrowserMode(options: StartOptions, strategy: Strategy | undefi
   const parsed = options.homeserver === undefined ? undefined : parseHomeserverUrl(options.homeserver);
   if (parsed !== undefined && !parsed.ok) throw new UsageError(parsed.error);
   const homeserverUrl = parsed?.value;
-  const [{ ensureRendererBuilt }, { startAppHost }, { nodeNotifierLauncher }, { createDashboardRaceRunner }, { startUiHttpBridge }, { StoreOpenError }, { DemoSetupError }, { HomeserverDatabaseError }] =
-    await Promise.all([
+  const [
+    { ensureRendererBuilt },
+    { startAppHost },
+    { prepareEntries },
+    { nodeNotifierLauncher },
+    { nodeSyncProcessLauncher },
+    { createDashboardRaceRunner },
+    { startUiHttpBridge },
+    { StoreOpenError },
+    { DemoSetupError },
+    { HomeserverDatabaseError },
+  ] = await Promise.all([
       import('./renderer-build'),
       import('../main/host/app-host'),
+      import('../main/host/process-entries'),
       import('../main/host/notifier-launcher'),
+      import('../main/host/sync-process-launcher'),
       import('../harness/dashboard-race-runner'),
       import('../main/host/ui-http-bridge'),
       import('../store/store-errors'),
@@ -127,30 +139,37 @@ async function runBrowserMode(options: StartOptions, strategy: Strategy | undefi
     ]);
   const renderer = await ensureRendererBuilt();
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const host = await startAppHost({
-    dataDir: path.resolve(options.data),
-    ...(homeserverUrl === undefined ? {} : { homeserverUrl }),
-    ...(strategy ? { strategy } : {}),
-    ...(options.retain ? { retention: options.retain } : {}),
-    launcher: nodeNotifierLauncher,
-    log,
-    ambientTraffic: true,
-    raceRunner: createDashboardRaceRunner(),
-  }).catch((error: unknown) => {
-    // A data directory holding someone else's database, or another account's store, is the user's to fix.
-    if (error instanceof StoreOpenError || error instanceof DemoSetupError || error instanceof HomeserverDatabaseError) {
-      throw new UsageError(error.message);
-    }
-    throw error;
-  });
+  const entries = await prepareEntries('host');
+  if (entries.fallbackReason !== undefined) log(`todevice start: the notifier and the main sync process start through tsx (slower): bundling them failed: ${entries.fallbackReason}`);
   try {
-    const bridge = await startUiHttpBridge({ backend: host.backend, staticDir: renderer.dir, host: '127.0.0.1', port: options.port, log });
-    const stopped = waitForStopSignal();
-    // The only place the launch's secret is shown: the URL carries it in its fragment (never sent to a server).
-    process.stdout.write(`Dashboard: ${bridge.launchUrl}\n`);
-    await stopped;
-    await bridge.close();
+    const host = await startAppHost({
+      dataDir: path.resolve(options.data),
+      ...(homeserverUrl === undefined ? {} : { homeserverUrl }),
+      ...(strategy ? { strategy } : {}),
+      ...(options.retain ? { retention: options.retain } : {}),
+      launcher: nodeNotifierLauncher(entries),
+      syncLauncher: nodeSyncProcessLauncher(entries),
+      log,
+      ambientTraffic: true,
+      raceRunner: createDashboardRaceRunner(),
+    }).catch((error: unknown) => {
+      // A data directory holding someone else's database, or another account's store, is the user's to fix.
+      if (error instanceof StoreOpenError || error instanceof DemoSetupError || error instanceof HomeserverDatabaseError) {
+        throw new UsageError(error.message);
+      }
+      throw error;
+    });
+    try {
+      const bridge = await startUiHttpBridge({ backend: host.backend, staticDir: renderer.dir, host: '127.0.0.1', port: options.port, log });
+      const stopped = waitForStopSignal();
+      // The only place the launch's secret is shown: the URL carries it in its fragment (never sent to a server).
+      process.stdout.write(`Dashboard: ${bridge.launchUrl}\n`);
+      await stopped;
+      await bridge.close();
+    } finally {
+      await host.close();
+    }
   } finally {
-    await host.close();
+    entries.dispose();
   }
 }

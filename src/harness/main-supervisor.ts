@@ -12,7 +12,7 @@
 import type { KillPointName } from '../engine/kill-points';
 import type { Strategy } from '../shared/strategies';
 import type { FaultLog } from './fault-log';
-import type { ProcessEntries, StartedProcess } from './process-entries';
+import type { ProcessEntries, StartedProcess } from '../main/host/process-entries';
 
 const pointDeadlineMs = 2500;
 const stopTimeoutMs = 12_000;

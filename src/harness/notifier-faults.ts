@@ -12,7 +12,7 @@ import type { LaunchedNotifier, NotifierArgs, NotifierLauncher } from '../main/h
 import { notifierArgv } from '../main/host/notifier-launcher';
 import type { FaultLog } from './fault-log';
 import type { NotifierFault } from './fault-schedule';
-import type { ProcessEntries } from './process-entries';
+import type { ProcessEntries } from '../main/host/process-entries';
 
 export interface NotifierStats {
   launched: number;

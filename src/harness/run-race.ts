@@ -11,7 +11,7 @@
  *   if (!report.ok) console.error(report.reproduce);
  */
 import { buildSchedule, scheduleHash } from './fault-schedule';
-import { prepareEntries } from './process-entries';
+import { prepareEntries } from '../main/host/process-entries';
 import { DEFAULT_RACE_OPTIONS, reproduceCommand, strategiesOf, validateRaceOptions, type RaceOptions } from './race-options';
 import { RACE_REPORT_SCHEMA, type RaceProgress, type RaceReport, type StrategyReport } from './report-types';
 import { runStrategy } from './strategy-run';

@@ -7,7 +7,7 @@
  */
 import type { Strategy } from '../shared/strategies';
 import type { NotifierFault, Schedule, SendPlan, TimedFault } from './fault-schedule';
-import { prepareEntries } from './process-entries';
+import { prepareEntries } from '../main/host/process-entries';
 import { DEFAULT_RACE_OPTIONS, type RaceOptions } from './race-options';
 import type { StrategyReport } from './report-types';
 import { runStrategy } from './strategy-run';

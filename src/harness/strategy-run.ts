@@ -22,7 +22,7 @@ import { FaultLog } from './fault-log';
 import { plannedFaultCounts, type Schedule } from './fault-schedule';
 import { MainSupervisor } from './main-supervisor';
 import { FaultyNotifierLauncher } from './notifier-faults';
-import type { ProcessEntries } from './process-entries';
+import type { ProcessEntries } from '../main/host/process-entries';
 import { SAFE_STRATEGIES, type RaceOptions } from './race-options';
 import { startWorld, type RaceWorld } from './race-world';
 import type { RaceProgress, StrategyReport } from './report-types';

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleEntries } from '../../src/harness/process-entries';
+import { bundleEntries } from '../../src/main/host/process-entries';
 
 let dir: string;
 

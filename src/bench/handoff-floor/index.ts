@@ -2,7 +2,7 @@
  * Entry of the handoff floor (case 3): the least a notification process does before it can show anything. A
  * bare Node process that starts, opens the device's SQLite store (better-sqlite3, WAL, as the notifier opens it),
  * makes one HTTP request to the homeserver, reports over IPC and exits. No crypto library, no sync, no lease.
- * Started exactly as the notifier is (bundled, plain `node`, src/harness/process-entries.ts), so the difference
+ * Started exactly as the notifier is (bundled, plain `node`, src/main/host/process-entries.ts), so the difference
  * between the two is the notifier's own work.
  *
  * Runtime: node. Arguments: `--store FILE --url URL`. Reports `{ kind: 'floor-done' }`, or `{ kind: 'failed' }`.

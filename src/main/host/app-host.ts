@@ -32,7 +32,7 @@ import { setUpDemoWorld } from './demo-setup';
 import type { RaceRunner } from './race-control';
 import type { NotifierLauncher } from './notifier-launcher';
 import { startPushDispatch } from './push-dispatch';
-import { nodeSyncProcessLauncher, type SyncProcessLauncher } from './sync-process-launcher';
+import type { SyncProcessLauncher } from './sync-process-launcher';
 
 export interface AppHostOptions {
   dataDir: string;
@@ -46,8 +46,9 @@ export interface AppHostOptions {
   strategy?: Strategy;
   /** How much history the store keeps (defaults: src/store/retention-policy.ts); stored for every process. */
   retention?: RetentionOptions;
+  /** How notifiers and the main sync process start: Node child processes (`process-entries.ts`) or Electron utility processes. */
   launcher: NotifierLauncher;
-  syncLauncher?: SyncProcessLauncher;
+  syncLauncher: SyncProcessLauncher;
   onNotification?: (notification: NotificationView) => void;
   /** Extra environment for every notifier, e.g. a kill point (`TODEVICE_KILL_AT`) for an e2e test. */
   notifierEnv?: Record<string, string>;
@@ -171,7 +172,7 @@ async function startSession(
       dataDir: options.dataDir,
       homeserverUrl,
       admin: adminFor(homeserver, options),
-      syncLauncher: options.syncLauncher ?? nodeSyncProcessLauncher,
+      syncLauncher: options.syncLauncher,
       ...(options.onNotification === undefined ? {} : { onNotification: options.onNotification }),
       ...(options.ambientTraffic ? { ambientTraffic: DEFAULT_AMBIENT_TRAFFIC } : {}),
       ...(options.raceRunner === undefined ? {} : { raceRunner: options.raceRunner }),

@@ -5,9 +5,8 @@
  * Runtime: node. The notifier's correctness never depends on this channel: it finds its credentials, token and
  * lease in the shared store, so a launcher only passes the push's IDs and relays reports.
  */
-import { fileURLToPath } from 'node:url';
-import { forkTypeScript } from './fork-typescript';
 import { isNotifierMessage, type NotifierMessage } from '../../shared/notifier-messages';
+import type { ProcessEntries } from './process-entries';
 
 export interface NotifierArgs {
   dataDir: string;
@@ -44,26 +43,26 @@ export function notifierArgv(args: NotifierArgs): string[] {
  * 151 and 167 ms without. `--single-threaded` (no V8 background threads at all) saved a little more, 61.4 MiB,
  * but cost the handoff: p50 206 to 239 ms against 166 to 196 ms without it. Much of what the background compiler
  * had been doing was Node's scan of olm.js for its export names; since the bundled processes `require` it
- * (src/harness/process-entries.ts), alternated runs show the same peak with the flag and without (60.4 to
+ * (src/main/host/process-entries.ts), alternated runs show the same peak with the flag and without (60.4 to
  * 60.5 MiB). It is kept for runs that compile more than these (a notifier with a backlog to drain), which were
  * not measured with and without it.
  */
 export const NOTIFIER_V8_FLAGS: readonly string[] = ['--no-concurrent-recompilation'];
 
-const notifierEntry = fileURLToPath(new URL('../../notifier/index.ts', import.meta.url));
-
-/** Starts the notifier's TypeScript entry under plain Node through tsx, with an IPC channel for reports. */
-export const nodeNotifierLauncher: NotifierLauncher = {
-  launch(args) {
-    const forked = forkTypeScript(notifierEntry, notifierArgv(args), args.env, NOTIFIER_V8_FLAGS);
-    return {
-      pid: forked.pid,
-      onMessage: (listener) =>
-        forked.child.on('message', (message) => {
-          if (isNotifierMessage(message)) listener(message);
-        }),
-      exited: forked.exited,
-      kill: forked.kill,
-    };
-  },
-};
+/** Starts each notifier as a Node child process from `entries` (bundled, or through tsx), with an IPC channel for reports. */
+export function nodeNotifierLauncher(entries: ProcessEntries): NotifierLauncher {
+  return {
+    launch(args) {
+      const started = entries.start('notifier', notifierArgv(args), args.env ?? {});
+      return {
+        pid: started.pid,
+        onMessage: (listener) =>
+          started.child.on('message', (message) => {
+            if (isNotifierMessage(message)) listener(message);
+          }),
+        exited: started.exited,
+        kill: (signal = 'SIGKILL') => void started.child.kill(signal),
+      };
+    },
+  };
+}

@@ -5,8 +5,7 @@
  *
  * Runtime: node.
  */
-import { fileURLToPath } from 'node:url';
-import { forkTypeScript } from './fork-typescript';
+import type { ProcessEntries } from './process-entries';
 
 export interface SyncProcessArgs {
   dataDir: string;
@@ -46,8 +45,12 @@ export function syncProcessArgv(args: SyncProcessArgs): string[] {
   return ['--data', args.dataDir, '--strategy', args.strategy];
 }
 
-const syncProcessEntry = fileURLToPath(new URL('../sync-process/index.ts', import.meta.url));
-
-export const nodeSyncProcessLauncher: SyncProcessLauncher = {
-  launch: (args) => forkTypeScript(syncProcessEntry, syncProcessArgv(args), args.env, SYNC_PROCESS_V8_FLAGS),
-};
+/** Starts the main sync process as a Node child process from `entries` (bundled, or through tsx). */
+export function nodeSyncProcessLauncher(entries: ProcessEntries): SyncProcessLauncher {
+  return {
+    launch: (args) => {
+      const started = entries.start('main-sync', syncProcessArgv(args), args.env ?? {});
+      return { pid: started.pid, exited: started.exited, kill: (signal = 'SIGKILL') => void started.child.kill(signal) };
+    },
+  };
+}

@@ -1,9 +1,9 @@
-// Every notifier runs with the notifier's V8 options, whichever path starts it: the app's Node launcher and the
-// race harness's (and the bench's) process entries. The Electron utility-process launcher passes the same
+// Every notifier runs with the notifier's V8 options, whichever path starts it: the app's Node launcher (over the
+// host's process entries) and the race harness's (and the bench's) process entries. The Electron utility-process launcher passes the same
 // constant; no Electron binary exists here to start one.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { prepareEntries } from '../../../src/harness/process-entries';
+import { prepareEntries } from '../../../src/main/host/process-entries';
 import { NOTIFIER_V8_FLAGS, nodeNotifierLauncher } from '../../../src/main/host/notifier-launcher';
 import { tempDir } from '../store/temp-store';
 
@@ -28,13 +28,15 @@ async function commandLineOf(pid: number, entry: string): Promise<string> {
 describe('notifier V8 options', () => {
   it('notifier V8 options: a notifier started by the app runs with them', async () => {
     expect(NOTIFIER_V8_FLAGS.length).toBeGreaterThan(0);
-    const launched = nodeNotifierLauncher.launch({ dataDir: tempDir(), ...push });
+    const entries = await prepareEntries('host');
+    const launched = nodeNotifierLauncher(entries).launch({ dataDir: tempDir(), ...push });
     try {
-      const line = await commandLineOf(launched.pid, 'notifier/index.ts');
+      const line = await commandLineOf(launched.pid, entries.mode === 'bundle' ? 'notifier.mjs' : 'notifier/index.ts');
       for (const flag of NOTIFIER_V8_FLAGS) expect(line).toContain(flag);
     } finally {
       launched.kill('SIGKILL');
       await launched.exited;
+      entries.dispose();
     }
   });
 

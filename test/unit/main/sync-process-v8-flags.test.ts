@@ -1,9 +1,9 @@
 // The main sync process's V8 options: its young generation stays at two 8 MiB semi-spaces under a drain's
 // allocation, where V8's default lets it double to two 16 MiB ones (24 MiB more resident memory for nothing),
 // and its old generation stays near what is alive instead of filling with garbage between full collections.
+import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { forkTypeScript } from '../../../src/main/host/fork-typescript';
 import { SYNC_PROCESS_V8_FLAGS } from '../../../src/main/host/sync-process-launcher';
 
 const youngProbe = fileURLToPath(new URL('../../support/young-generation-probe.ts', import.meta.url));
@@ -15,15 +15,16 @@ const peakOldSpaceBytes = (v8Flags: readonly string[]) => probeReport(oldProbe, 
 
 /** Runs a probe under these V8 options and answers one figure of its report. */
 async function probeReport(probe: string, figure: string, v8Flags: readonly string[]): Promise<number> {
-  const forked = forkTypeScript(probe, [], {}, v8Flags);
+  const child = fork(probe, [], { execArgv: [...v8Flags, '--import', import.meta.resolve('tsx')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const report = new Promise<number>((resolve, reject) => {
-    forked.child.once('message', (message: unknown) => resolve((message as Record<string, number>)[figure] ?? Number.NaN));
-    void forked.exited.then(({ code }) => reject(new Error(`the probe exited (${String(code)}) without a report`)));
+    child.once('message', (message: unknown) => resolve((message as Record<string, number>)[figure] ?? Number.NaN));
+    void exited.then((code) => reject(new Error(`the probe exited (${String(code)}) without a report`)));
   });
   try {
     return await report;
   } finally {
-    await forked.exited;
+    await exited;
   }
 }
 

@@ -1,15 +1,23 @@
 /**
- * How the harness starts the app's own process entries (the notifier and the main sync process) cheaply.
+ * How the project starts its own process entries (the notifier and the main sync process) under plain Node,
+ * cheaply: the app host (`todevice start` in browser mode, `todevice headless`), the race harness and the bench.
  *
- * Runtime: node. A race run starts hundreds of short-lived processes, and tsx's start-up (0.3-0.5 s of
- * TypeScript transpiling per process) would dominate it. So the two entries are bundled once per run with
- * esbuild (which tsx already ships) into a temporary directory and started as plain `node bundle.mjs` (about
- * 0.1 s). better-sqlite3 and the two crypto libraries (each loads its .wasm beside itself; libolm's olm.js also
- * needs CommonJS `require` and `__dirname`) stay outside the bundle and are loaded by absolute path (the
- * CommonJS ones with `require`, see `requiredByPath`), so the bundle runs from any directory. The bundle is
- * built from the same source files the app runs; nothing is reimplemented. When esbuild cannot be loaded the
- * entries are started through tsx instead: slower, same behaviour. Either way an entry gets the V8 options the
- * app starts it with (the main sync process's young-generation cap).
+ * Runtime: node. tsx's start-up (0.3-0.5 s of TypeScript transpiling per process; the main sync process's first
+ * consume pass 280 to 360 ms after its spawn, against 81 to 87 ms bundled, on a quiet machine) would be paid on
+ * every push and every restart, and a race run starts hundreds of short-lived processes. So the entries are
+ * bundled once, when the host or the run starts, with esbuild (which tsx already ships) into a temporary
+ * directory and started as plain `node bundle.mjs`. better-sqlite3 and the two crypto libraries (each loads its
+ * .wasm beside itself; libolm's olm.js also needs CommonJS `require` and `__dirname`) stay outside the bundle
+ * and are loaded by absolute path (the CommonJS ones with `require`, see `requiredByPath`), so the bundle runs
+ * from any directory. The bundle is built from the same source files; nothing is reimplemented. When esbuild
+ * cannot be loaded or fails, the entries are started through tsx instead: slower, same behaviour (`mode` says
+ * which). Either way an entry gets the V8 options the app starts it with (the launchers' constants). The Electron
+ * app starts electron-vite's build of the same entries as utility processes instead (src/main/electron).
+ *
+ * Two ways of starting a child (`ChildUse`): for the `host`, a child's output goes to the host's own and it
+ * inherits the environment as it is (a `TODEVICE_KILL_AT` given to `todevice start` arms the processes the app
+ * starts); for the `harness`, stdout is dropped, stderr is piped so the caller keeps its tail, and kill points
+ * come only from the `env` the caller passes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,16 +25,16 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NOTIFIER_V8_FLAGS } from '../main/host/notifier-launcher';
-import { SYNC_PROCESS_V8_FLAGS } from '../main/host/sync-process-launcher';
+import { NOTIFIER_V8_FLAGS } from './notifier-launcher';
+import { SYNC_PROCESS_V8_FLAGS } from './sync-process-launcher';
 
 /** The app's two entries, and the bench's handoff floor (a bare process started the same way, to compare with). */
 export type EntryName = 'notifier' | 'main-sync' | 'handoff-floor';
 
 const sourceEntries: Record<EntryName, string> = {
-  notifier: fileURLToPath(new URL('../notifier/index.ts', import.meta.url)),
-  'main-sync': fileURLToPath(new URL('../main/sync-process/index.ts', import.meta.url)),
-  'handoff-floor': fileURLToPath(new URL('../bench/handoff-floor/index.ts', import.meta.url)),
+  notifier: fileURLToPath(new URL('../../notifier/index.ts', import.meta.url)),
+  'main-sync': fileURLToPath(new URL('../sync-process/index.ts', import.meta.url)),
+  'handoff-floor': fileURLToPath(new URL('../../bench/handoff-floor/index.ts', import.meta.url)),
 };
 
 /** V8 options per entry, as the app starts it (its launcher's: src/main/host/sync-process-launcher.ts, notifier-launcher.ts). */
@@ -45,24 +53,34 @@ export interface StartedProcess {
 export interface ProcessEntries {
   /** `bundle` (plain node) or `tsx` (fallback). */
   mode: 'bundle' | 'tsx';
-  /** stdout is ignored (reports come over IPC); stderr is piped so the caller can keep its tail. */
+  /** Why the entries are not bundled (`mode` is `tsx`): esbuild's error, one line. */
+  fallbackReason?: string;
+  /** Starts `entry` with an IPC channel; its output and environment as `ChildUse` says. */
   start(entry: EntryName, argv: string[], env: Record<string, string>): StartedProcess;
+  /** Removes the bundle. Processes already started keep running (Node has read their files). */
   dispose(): void;
 }
 
-export async function prepareEntries(): Promise<ProcessEntries> {
-  const bundled = await bundleEntries().catch(() => undefined);
-  if (bundled !== undefined) {
+/** Who starts the children, which decides their output and environment (see the header). */
+export type ChildUse = 'host' | 'harness';
+
+export async function prepareEntries(use: ChildUse = 'harness'): Promise<ProcessEntries> {
+  const bundled = await bundleEntries().then(
+    (dir) => ({ ok: true as const, dir }),
+    (error: unknown) => ({ ok: false as const, reason: (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '' }),
+  );
+  if (bundled.ok) {
     return {
       mode: 'bundle',
-      start: (entry, argv, env) => startProcess(path.join(bundled, `${entry}.mjs`), [...entryV8Flags[entry]], argv, env),
-      dispose: () => fs.rmSync(bundled, { recursive: true, force: true }),
+      start: (entry, argv, env) => startProcess(use, path.join(bundled.dir, `${entry}.mjs`), [...entryV8Flags[entry]], argv, env),
+      dispose: () => fs.rmSync(bundled.dir, { recursive: true, force: true }),
     };
   }
   const tsx = ['--import', import.meta.resolve('tsx')];
   return {
     mode: 'tsx',
-    start: (entry, argv, env) => startProcess(sourceEntries[entry], [...entryV8Flags[entry], ...tsx], argv, env),
+    fallbackReason: bundled.reason,
+    start: (entry, argv, env) => startProcess(use, sourceEntries[entry], [...entryV8Flags[entry], ...tsx], argv, env),
     dispose: () => undefined,
   };
 }
@@ -73,7 +91,7 @@ export async function bundleEntries(): Promise<string> {
   const { resolve } = createRequire(import.meta.url);
   // The rust-sdk crypto library loads its .wasm file relative to itself; an ES module, it is imported by absolute URL.
   const cryptoLibrary = import.meta.resolve('@matrix-org/matrix-sdk-crypto-wasm');
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-race-bundle-'));
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-entries-'));
   const common = {
     bundle: true,
     platform: 'node',
@@ -135,8 +153,13 @@ export function childEnvironment(env: Record<string, string>): NodeJS.ProcessEnv
   return { ...inherited, ...env };
 }
 
-function startProcess(file: string, execArgv: string[], argv: string[], env: Record<string, string>): StartedProcess {
-  const child = fork(file, argv, { execArgv, env: childEnvironment(env), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+function startProcess(use: ChildUse, file: string, execArgv: string[], argv: string[], env: Record<string, string>): StartedProcess {
+  const child = fork(file, argv, {
+    execArgv,
+    ...(use === 'host'
+      ? { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }
+      : { env: childEnvironment(env), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }),
+  });
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', () => resolve({ code: null, signal: null }));
