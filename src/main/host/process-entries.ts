@@ -57,7 +57,10 @@ export interface ProcessEntries {
   fallbackReason?: string;
   /** Starts `entry` with an IPC channel; its output and environment as `ChildUse` says. */
   start(entry: EntryName, argv: string[], env: Record<string, string>): StartedProcess;
-  /** Removes the bundle. Processes already started keep running (Node has read their files). */
+  /**
+   * Removes the bundle. Call it once the processes started from it have stopped: a notifier has read its one file
+   * when it starts, but the main sync process imports its later chunks after its first consume pass.
+   */
   dispose(): void;
 }
 
