@@ -3,9 +3,8 @@
  * concurrent senders (keep-alive fetch, one message per request to one device, each answered only once durable
  * at FULL on the server), against what one durable commit per request would allow: SQLite committing one row
  * per transaction at FULL on the same disk, in the same run. The server commits the requests that are ready
- * together in one transaction, and transactions committed during an fsync share the next one, run off the
- * server's thread (src/homeserver/to-device-group-commit.ts, wal-durability.ts), so the target is to beat that:
- * at least 1×.
+ * together in one transaction, one fsync for the group (src/homeserver/to-device-group-commit.ts), so the
+ * target is to beat that: at least 1×.
  *
  * Beside it, for scale: the same senders sending the same requests over the same transport to a bare
  * `node:http` server that parses the body and answers `{}`, storing nothing (src/bench/http-ceiling). No
@@ -92,7 +91,7 @@ export async function runServerCase(world: BenchWorld, sizes: BenchSizes, progre
     {
       caseNumber: 6, name: 'sendToDevice accepted', value: acceptedPerS, baselineName: 'raw SQLite FULL, 1 row/tx',
       baseline: rawPerS, unit: 'req/s', better: 'higher', target: { op: '>=', ratio: 1 },
-      note: `${sizes.serverRequests} requests, ${sizes.serverSenders} senders; requests ready together share one commit, and commits made during an fsync share the next`,
+      note: `${sizes.serverRequests} requests, ${sizes.serverSenders} senders; requests ready together share one commit`,
     },
     {
       caseNumber: 6, name: 'sendToDevice accepted vs bare HTTP', value: acceptedPerS, baselineName: 'bare node:http server answering {}',

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleEntries } from '../../src/main/host/process-entries';
+import { staticClosure } from '../support/module-closure';
 
 let dir: string;
 
@@ -25,24 +26,6 @@ function bundleText(entry: string): string {
   const chunksDir = path.join(dir, 'chunks');
   const chunks = fs.existsSync(chunksDir) ? fs.readdirSync(chunksDir).filter((name) => name.startsWith(`${entry}-`)) : [];
   return [path.join(dir, `${entry}.mjs`), ...chunks.map((name) => path.join(chunksDir, name))].map((file) => fs.readFileSync(file, 'utf8')).join('\n');
-}
-
-/** The files a module loads before its body runs (its static imports, transitively) and the packages they name. */
-function staticClosure(file: string): { files: string[]; specifiers: Set<string> } {
-  const files: string[] = [];
-  const specifiers = new Set<string>();
-  const visit = (current: string): void => {
-    if (files.includes(current)) return;
-    files.push(current);
-    const text = fs.readFileSync(current, 'utf8');
-    for (const match of text.matchAll(/^(?:import|export)\s[^;]*?\sfrom\s*"([^"]+)"|^import\s*"([^"]+)"/gms)) {
-      const specifier = match[1] ?? match[2] ?? '';
-      if (specifier.startsWith('.')) visit(path.resolve(path.dirname(current), specifier));
-      else specifiers.add(specifier);
-    }
-  };
-  visit(file);
-  return { files, specifiers };
 }
 
 describe('process entry bundles', () => {
