@@ -57,7 +57,9 @@ export interface BenchSizes {
   contentionBacklog: number;
   /** sendToDevice requests in case 6. */
   serverRequests: number;
-  /** Concurrent senders in case 6. */
+  /** sendToDevice requests sent, untimed, before case 6 times its servers. */
+  serverWarmupRequests: number;
+  /** Concurrent senders in case 6's target row (the row beside it has a quarter of them). */
   serverSenders: number;
   /** Olm-encrypted room keys drained per round in case 7 (and as many plaintext events). */
   olmBacklog: number;
@@ -72,8 +74,9 @@ export const DEFAULT_SIZES: BenchSizes = {
   liveSamples: 100,
   handoffSamples: 20,
   contentionBacklog: 20_000,
-  serverRequests: 5_000,
-  serverSenders: 8,
+  serverRequests: 10_000,
+  serverWarmupRequests: 2_000,
+  serverSenders: 32,
   olmBacklog: 10_000,
   limit: 100,
 };
@@ -86,6 +89,7 @@ export const QUICK_SIZES: BenchSizes = {
   handoffSamples: 2,
   contentionBacklog: 500,
   serverRequests: 100,
+  serverWarmupRequests: 20,
   serverSenders: 4,
   olmBacklog: 200,
   limit: 100,
