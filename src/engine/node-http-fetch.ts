@@ -1,40 +1,40 @@
 /**
- * `nodeHttpFetch`: the `FetchLike` every `MatrixClient` uses unless one is injected, on node:http(s) with one
- * keep-alive agent per protocol.
+ * `nodeHttpFetch`: the `FetchLike` every `MatrixClient` uses unless one is injected. `http:` URLs go over plain
+ * sockets (socket-http-fetch.ts, which says why not node:http); `https:` URLs over node:https, with one
+ * keep-alive agent.
  *
  * Runtime: node. Why not the global fetch: undici's fetch wraps every response in WHATWG streams, `Headers` and
  * a `Response`, and hands the body over through several more turns of the event loop. For a process that has
  * been sitting in a long poll, reading a small sync response that way took about 0.5 ms between the headers and
- * the parsed body (measured with the latency benchmark, `todevice bench`), and a draining engine paid it on every batch. Here the body is collected
- * as it arrives, so `text()` is usually already resolved when the caller asks for it.
+ * the parsed body (measured with the latency benchmark, `todevice bench`), and a draining engine paid it on every
+ * batch. Here the body is collected as it arrives, so `text()` is usually already resolved when the caller asks
+ * for it.
  *
  * It implements what `requestJson` reads and nothing more: `ok`, `status`, one header at a time, the body as
- * text, and abort by signal both before the answer (the request is destroyed, the promise rejects) and while the
- * body is still arriving (`text()` rejects). One addition: `onWritten` is called once the whole request has been
- * handed to the operating system, which is when a caller that waits for the answer may use the time for work
- * of its own (the sync engine's WAL checkpoint).
+ * text, and abort by signal both before the answer (the request is destroyed, the promise rejects) and, over
+ * https, while the body is still arriving (`text()` rejects). One addition: `onWritten` is called once the whole
+ * request has been handed to the operating system, which is when a caller that waits for the answer may use the
+ * time for work of its own (the sync engine's WAL checkpoint).
  *
  * Connections are kept alive between requests. Node's agent retires an idle connection before the server's
  * announced `Keep-Alive` timeout (5 s for the reference server), but by a timer, and a timer cannot fire while
  * the event loop is blocked (a long synchronous SQLite transaction): the next request would then go out on a
  * connection the server has already closed, and fail with "socket hang up" without the server ever reading it.
  * So a connection idle for longer than `idleReuseLimitMs` by the wall clock is closed when it is handed to a
- * request, before anything is written to it, and the request goes out once more on a fresh connection. Nothing
- * else is ever retried here: a connection that breaks after the request was written (a server that acted and
- * then dropped the connection) is the caller's error to see.
+ * request, before anything is written to it, and the request goes out once more on a fresh connection (the
+ * socket transport applies the same rule). Nothing else is ever retried here: a connection that breaks after
+ * the request was written (a server that acted and then dropped the connection) is the caller's error to see.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import https from 'node:https';
 import type { FetchInit, FetchLike, FetchResponse } from './http';
+import { createSocketHttpFetch } from './socket-http-fetch';
 
-const agents = {
-  'http:': new http.Agent({ keepAlive: true }),
-  'https:': new https.Agent({ keepAlive: true }),
-};
+const agent = new https.Agent({ keepAlive: true });
 
 /** When each kept-alive connection last became idle (wall clock). */
 const idleSinceMs = new WeakMap<object, number>();
-for (const agent of Object.values(agents)) agent.on('free', (socket: object) => idleSinceMs.set(socket, Date.now()));
+agent.on('free', (socket: object) => idleSinceMs.set(socket, Date.now()));
 
 export interface NodeHttpFetchOptions {
   /** A kept-alive connection idle longer than this is not reused. Default 3000 (the reference server's is 5 s). */
@@ -43,7 +43,8 @@ export interface NodeHttpFetchOptions {
 
 export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchLike {
   const idleReuseLimitMs = options.idleReuseLimitMs ?? 3000;
-  return (input, init) => send(input, init, idleReuseLimitMs, true);
+  const plain = createSocketHttpFetch({ idleReuseLimitMs });
+  return (input, init) => (/^http:/i.test(input) ? plain(input, init) : send(input, init, idleReuseLimitMs, true));
 }
 
 /** The default transport of `MatrixClient`. */
@@ -52,7 +53,7 @@ export const nodeHttpFetch: FetchLike = createNodeHttpFetch();
 function send(input: string, init: FetchInit, idleReuseLimitMs: number, mayRetry: boolean): Promise<FetchResponse> {
   return new Promise<FetchResponse>((resolve, reject) => {
     const url = new URL(input);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    if (url.protocol !== 'https:') {
       reject(new TypeError(`unsupported protocol ${url.protocol}`));
       return;
     }
@@ -63,8 +64,7 @@ function send(input: string, init: FetchInit, idleReuseLimitMs: number, mayRetry
     }
     const body = init.body === undefined ? undefined : Buffer.from(init.body, 'utf8');
     const headers = body === undefined ? init.headers : { ...init.headers, 'content-length': String(body.length) };
-    const options = { method: init.method, headers, agent: agents[url.protocol] };
-    const request = url.protocol === 'https:' ? https.request(url, options) : http.request(url, options);
+    const request = https.request(url, { method: init.method, headers, agent });
     const onAbort = (): void => void request.destroy(signal === undefined ? undefined : abortReason(signal));
     signal?.addEventListener('abort', onAbort, { once: true });
     const done = (): void => signal?.removeEventListener('abort', onAbort);

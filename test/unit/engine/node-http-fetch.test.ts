@@ -1,4 +1,5 @@
-// transport: nodeHttpFetch, the default transport of MatrixClient, against a real node:http server on port 0.
+// transport: nodeHttpFetch, the default transport of MatrixClient, against a real node:http server on port 0
+// (http URLs, so through the socket transport; socket-http-fetch.test.ts covers the answers it reads).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,15 +83,22 @@ describe('nodeHttpFetch', () => {
     expect(await sync).toEqual({ ok: false, error: { kind: 'aborted' } });
   });
 
-  it('transport: an abort while the body is still arriving makes text() reject', async () => {
-    const server = await serve((_req, res) => {
+  it('transport: an abort while the body is still arriving rejects the request and closes its connection', async () => {
+    let written!: () => void;
+    const partWritten = new Promise<void>((resolve) => (written = resolve));
+    let closed!: () => void;
+    const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+    const server = await serve((req, res) => {
+      req.socket.once('close', closed);
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
-      res.write('{"partial":');
+      res.write('{"partial":', () => written());
     });
     const controller = new AbortController();
-    const response = await nodeHttpFetch(`${server.url}/slow`, { method: 'GET', headers: {}, signal: controller.signal });
+    const request = nodeHttpFetch(`${server.url}/slow`, { method: 'GET', headers: {}, signal: controller.signal });
+    await partWritten;
     controller.abort();
-    await expect(response.text()).rejects.toThrow();
+    await expect(request).rejects.toThrow();
+    await connectionClosed;
   });
 
   it('transport: a refused connection rejects, which MatrixClient reports as a network error', async () => {
