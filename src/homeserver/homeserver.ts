@@ -178,7 +178,7 @@ function buildContext(parts: {
     batchCap: parts.batchCap,
     compat: parts.compat,
     auth: new Authenticator(db),
-    queue: new ToDeviceQueue(db),
+    queue: new ToDeviceQueue(db, { onSweepError: (error) => log(`homeserver: deleting acknowledged to-device rows failed (they go with the next sweep): ${String(error)}`) }),
     keys: new E2eKeyStore(db, deviceLists),
     deviceLists,
     tokens: new SyncTokens(parts.tokenSecret),

@@ -96,7 +96,7 @@ describe('to-device queue', () => {
     expect(queue.inspect('@a:hs', 'D2')?.queued).toHaveLength(1);
   });
 
-  it('queue: acknowledged rows leave the table when the acknowledged position crosses a stride, other devices\' rows stay', () => {
+  it('queue: acknowledged rows leave the table when the acknowledged position crosses a stride, other devices\' rows stay', async () => {
     const { db, queue, put } = setup();
     const storedRows = (deviceId: string) => db.prepare('SELECT count(*) FROM to_device_queue WHERE device_id = ?').pluck().get(deviceId);
     put('D2', -1);
@@ -108,9 +108,36 @@ describe('to-device queue', () => {
     const across = queue.takeBatch('@a:hs', 'D1', below.nextStreamId, 100);
     expect(across.nextStreamId).toBeGreaterThanOrEqual(ACKED_ROWS_DELETE_STRIDE);
     expect(queue.acknowledge('@a:hs', 'D1', across.nextStreamId)).toBe(across.events.length);
+    // Logically deleted at once; the rows leave in a sweep of their own, in the next turn of the event loop.
+    expect(queue.inspect('@a:hs', 'D1')).toMatchObject({ deleted: below.events.length + across.events.length, accepted: ACKED_ROWS_DELETE_STRIDE + 10 });
+    expect(storedRows('D1')).toBe(ACKED_ROWS_DELETE_STRIDE + 10);
+    await new Promise((resolve) => setImmediate(resolve));
     expect(storedRows('D1')).toBe(ACKED_ROWS_DELETE_STRIDE + 10 - (below.events.length + across.events.length));
     expect(storedRows('D2')).toBe(1);
     expect(queue.inspect('@a:hs', 'D1')).toMatchObject({ deleted: below.events.length + across.events.length, accepted: ACKED_ROWS_DELETE_STRIDE + 10 });
+    expect(queue.sweepAcknowledged()).toBe(0);
+  });
+
+  it('queue: a sweep deletes only what is acknowledged when it runs, whatever the acknowledgement that asked for it became', () => {
+    const { db, queue, put } = setup();
+    const storedRows = () => db.prepare("SELECT count(*) FROM to_device_queue WHERE device_id = 'D1'").pluck().get();
+    for (let n = 0; n < ACKED_ROWS_DELETE_STRIDE + 10; n += 1) put('D1', n);
+    const batch = queue.takeBatch('@a:hs', 'D1', 0, ACKED_ROWS_DELETE_STRIDE + 5);
+    // The acknowledgement crosses the stride inside a transaction that then rolls back: nothing was acknowledged.
+    expect(() =>
+      db.transaction(() => {
+        queue.acknowledge('@a:hs', 'D1', batch.nextStreamId);
+        throw new Error('rolled back');
+      })(),
+    ).toThrow('rolled back');
+    expect(queue.sweepAcknowledged()).toBe(0);
+    expect(storedRows()).toBe(ACKED_ROWS_DELETE_STRIDE + 10);
+    expect(queue.takeBatch('@a:hs', 'D1', 0, 3).events.map((event) => event.content.n)).toEqual([0, 1, 2]);
+    // Acknowledged for real this time: the sweep takes exactly the acknowledged rows.
+    queue.acknowledge('@a:hs', 'D1', batch.nextStreamId);
+    expect(queue.sweepAcknowledged()).toBe(ACKED_ROWS_DELETE_STRIDE + 5);
+    expect(storedRows()).toBe(5);
+    db.close();
   });
 
   it('queue: stream ids are never reused after the newest rows are deleted', () => {
