@@ -26,15 +26,26 @@
  * the request was written (a server that acted and then dropped the connection) is the caller's error to see.
  */
 import type http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import type { FetchInit, FetchLike, FetchResponse } from './http';
 import { createSocketHttpFetch } from './socket-http-fetch';
 
-const agent = new https.Agent({ keepAlive: true });
-
 /** When each kept-alive connection last became idle (wall clock). */
 const idleSinceMs = new WeakMap<object, number>();
-agent.on('free', (socket: object) => idleSinceMs.set(socket, Date.now()));
+
+/**
+ * node:https and its keep-alive agent, loaded on the first https request: a process that talks only to a local
+ * homeserver (a notifier, every process of the tests and benchmarks) never loads TLS and node:http's client.
+ */
+let httpsClient: Promise<{ https: typeof https; agent: https.Agent }> | undefined;
+function loadHttps(): Promise<{ https: typeof https; agent: https.Agent }> {
+  httpsClient ??= import('node:https').then((module) => {
+    const agent = new module.Agent({ keepAlive: true });
+    agent.on('free', (socket: object) => idleSinceMs.set(socket, Date.now()));
+    return { https: module, agent };
+  });
+  return httpsClient;
+}
 
 export interface NodeHttpFetchOptions {
   /** A kept-alive connection idle longer than this is not reused. Default 3000 (the reference server's is 5 s). */
@@ -50,7 +61,9 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchLi
 /** The default transport of `MatrixClient`. */
 export const nodeHttpFetch: FetchLike = createNodeHttpFetch();
 
-function send(input: string, init: FetchInit, idleReuseLimitMs: number, mayRetry: boolean): Promise<FetchResponse> {
+async function send(input: string, init: FetchInit, idleReuseLimitMs: number, mayRetry: boolean): Promise<FetchResponse> {
+  if (new URL(input).protocol !== 'https:') throw new TypeError(`unsupported protocol ${new URL(input).protocol}`);
+  const { https, agent } = await loadHttps();
   return new Promise<FetchResponse>((resolve, reject) => {
     const url = new URL(input);
     if (url.protocol !== 'https:') {

@@ -1,7 +1,9 @@
 // transport: nodeHttpFetch, the default transport of MatrixClient, against a real node:http server on port 0
 // (http URLs, so through the socket transport; socket-http-fetch.test.ts covers the answers it reads).
+import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MatrixClient } from '../../../src/engine/matrix-client';
 import { createNodeHttpFetch, nodeHttpFetch } from '../../../src/engine/node-http-fetch';
@@ -105,5 +107,17 @@ describe('nodeHttpFetch', () => {
     await expect(nodeHttpFetch('http://127.0.0.1:1/x', { method: 'GET', headers: {} })).rejects.toThrow();
     const result = await new MatrixClient({ baseUrl: 'http://127.0.0.1:1' }).whoami();
     expect(result.ok === false && result.error.kind).toBe('network');
+  });
+
+  it('transport: a process that only talks http never loads node:https; its first https request does', async () => {
+    const server = await serve((_req, res) => res.end('{}'));
+    const script = `import { nodeHttpFetch } from './src/engine/node-http-fetch.ts';
+      const loaded = () => process.moduleLoadList.includes('NativeModule https');
+      await (await nodeHttpFetch(${JSON.stringify(`${server.url}/`)}, { method: 'GET', headers: {} })).text();
+      const afterHttp = loaded();
+      await nodeHttpFetch('https://127.0.0.1:1/', { method: 'GET', headers: {} }).catch(() => undefined);
+      console.log(JSON.stringify({ afterHttp, afterHttps: loaded() }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 20_000 });
+    expect(JSON.parse(stdout)).toEqual({ afterHttp: false, afterHttps: true });
   });
 });
