@@ -8,7 +8,8 @@
  *   group was written.
  * - Each request's work (its checks and its transaction record) runs in a savepoint of its own inside the group's
  *   transaction: a request whose work throws gets its own error and leaves no trace and queues nothing, and the
- *   others commit as if it had not been there.
+ *   others commit as if it had not been there. A request alone in its group (every live message) needs no
+ *   savepoint: a throw rolls the group's transaction back, which holds nothing else.
  * - The messages the requests' work returned are queued together after it, in the order the requests were
  *   submitted (one multi-row insert, to-device-queue.ts), so the queue order (per-sender order) is the order in
  *   which the requests were handled, as without grouping.
@@ -86,12 +87,18 @@ export class ToDeviceGroupCommit {
     try {
       immediate(this.db, () => {
         const queued: QueuedMessage[] = [];
-        for (const job of jobs) {
-          try {
-            // Nested inside the group's transaction, this is a savepoint: a throw undoes this job alone.
-            for (const message of immediate(this.db, job.work)) queued.push(message);
-          } catch (error) {
-            failures.set(job, error);
+        // A request alone in its group needs no savepoint: the group's transaction holds nothing else, so a throw
+        // rolls it back whole and that request gets the error, as it would from its savepoint.
+        if (jobs.length === 1) {
+          for (const message of (jobs[0] as Job).work()) queued.push(message);
+        } else {
+          for (const job of jobs) {
+            try {
+              // Nested inside the group's transaction, this is a savepoint: a throw undoes this job alone.
+              for (const message of immediate(this.db, job.work)) queued.push(message);
+            } catch (error) {
+              failures.set(job, error);
+            }
           }
         }
         // The whole group's messages in one go, in submission order; a failure here fails the group.

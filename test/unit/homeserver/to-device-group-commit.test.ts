@@ -91,6 +91,21 @@ describe('to-device group commit', () => {
     expect(group.stats).toEqual({ groups: 1, requests: 2 });
   });
 
+  it('group commit: a request alone in its group whose work throws gets its error and leaves nothing', async () => {
+    const { db, queue, waiters, message, queued } = setup();
+    const group = new ToDeviceGroupCommit(db, queue, waiters, { burstGapMs: 0 });
+    const failing = (): QueuedMessage[] => {
+      queue.enqueue([message(99)]);
+      throw new Error('bad request found while writing');
+    };
+    await expect(group.submit(failing)).rejects.toThrow('bad request found while writing');
+    expect(queued()).toEqual([]);
+    expect(db.inTransaction).toBe(false);
+    await group.submit(() => [message(1)]);
+    expect(queued()).toEqual([1]);
+    expect(group.stats).toEqual({ groups: 1, requests: 1 });
+  });
+
   it('group commit: a failed commit fails every request of the group and writes nothing', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todevice-group-commit-'));
     const { db, group, put, queued } = setup(path.join(dir, 'hs.db'));
