@@ -10,7 +10,8 @@
  * process costs the server as little of the two cores as it can; and after an unmeasured warm-up of the same
  * requests, so that what is timed is a server that has been running, not one still compiling its request path.
  * The target row has `serverSenders` senders (32 by default: what a homeserver with a few dozen active clients
- * sees). A second row has a quarter of them (8), for scale: fewer requests are ready together, so each commit carries fewer of them.
+ * sees). A second row has a quarter of them (8), for scale: fewer requests are ready together, so each commit
+ * carries fewer of them.
  *
  * Beside it, for scale: the same senders sending the same requests over the same transport to a bare
  * `node:http` server that parses the body and answers `{}`, storing nothing (src/bench/http-ceiling). No
@@ -87,7 +88,6 @@ async function httpCeilingPerS(accessTokens: readonly string[], sizes: BenchSize
     await ceiling.stop();
   }
 }
-
 
 export async function runServerCase(world: BenchWorld, sizes: BenchSizes, progress: Progress): Promise<Figure[]> {
   const sink = await world.device('SERVER-SINK');

@@ -62,14 +62,10 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchLi
 export const nodeHttpFetch: FetchLike = createNodeHttpFetch();
 
 async function send(input: string, init: FetchInit, idleReuseLimitMs: number, mayRetry: boolean): Promise<FetchResponse> {
-  if (new URL(input).protocol !== 'https:') throw new TypeError(`unsupported protocol ${new URL(input).protocol}`);
+  const url = new URL(input);
+  if (url.protocol !== 'https:') throw new TypeError(`unsupported protocol ${url.protocol}`);
   const { https, agent } = await loadHttps();
   return new Promise<FetchResponse>((resolve, reject) => {
-    const url = new URL(input);
-    if (url.protocol !== 'https:') {
-      reject(new TypeError(`unsupported protocol ${url.protocol}`));
-      return;
-    }
     const signal = init.signal;
     if (signal?.aborted === true) {
       reject(abortReason(signal));
