@@ -28,6 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeHttpFetch } from '../engine/node-http-fetch';
 import { realSleep } from '../engine/timing';
+import { SYNC_PROCESS_V8_FLAGS } from '../main/host/sync-process-launcher';
 import { BENCH_EVENT_TYPE, benchContent, type BenchWorld } from './bench-world';
 import type { BenchSizes, Figure, Progress } from './bench-types';
 import { FLOOR_FIGURE, LIVE_FIGURE } from './bench-warnings';
@@ -63,8 +64,10 @@ export async function runLatencyCase(world: BenchWorld, sizes: BenchSizes, progr
   progress(`case 2: ${sizes.liveSamples} live messages during a long poll, each next to one through the two-fsync floor`);
   const account = await world.device('LIVE');
   const sender = await world.sender('bench-live-sender');
+  // Started with the main sync process's V8 options, as every path that starts that process starts it.
   const engine = await startCommitReporter('live engine', liveEngineEntry, ['--store', path.join(world.dir, 'live.db')], {
-    [LIVE_ENGINE_ACCOUNT_ENV]: JSON.stringify(account),
+    env: { [LIVE_ENGINE_ACCOUNT_ENV]: JSON.stringify(account) },
+    v8Flags: SYNC_PROCESS_V8_FLAGS,
   });
   const floorServer = await startPortServer('floor server', floorEntry, ['--role', 'server', '--store', path.join(world.dir, 'floor-server.db')]);
   const floorUrl = `http://127.0.0.1:${floorServer.port}`;

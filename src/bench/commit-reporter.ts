@@ -27,9 +27,9 @@ interface Child {
   stop(): Promise<void>;
 }
 
-function forkChild(name: string, entryFile: string, argv: string[], env: Record<string, string>): Child {
+function forkChild(name: string, entryFile: string, argv: string[], env: Record<string, string>, v8Flags: readonly string[] = []): Child {
   const child = fork(entryFile, argv, {
-    execArgv: ['--import', import.meta.resolve('tsx')],
+    execArgv: [...v8Flags, '--import', import.meta.resolve('tsx')],
     env: childEnvironment(env),
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
@@ -64,9 +64,17 @@ function forkChild(name: string, entryFile: string, argv: string[], env: Record<
   };
 }
 
-/** Starts a reporting child and waits (bounded) until it says it is ready (its long poll is open). */
-export async function startCommitReporter(name: string, entryFile: string, argv: string[], env: Record<string, string> = {}): Promise<CommitReporter> {
-  const started = forkChild(name, entryFile, argv, env);
+/**
+ * Starts a reporting child and waits (bounded) until it says it is ready (its long poll is open). `v8Flags` go
+ * before the entry, as a launcher passes them (the live engine gets the main sync process's).
+ */
+export async function startCommitReporter(
+  name: string,
+  entryFile: string,
+  argv: string[],
+  options: { env?: Record<string, string>; v8Flags?: readonly string[] } = {},
+): Promise<CommitReporter> {
+  const started = forkChild(name, entryFile, argv, options.env ?? {}, options.v8Flags);
   let waiting: ((atNs: bigint) => void) | undefined;
   let onReady: (() => void) | undefined;
   started.child.on('message', (message: unknown) => {
