@@ -3,9 +3,10 @@
  * that message, while its engine sits in a 30 s long poll (`run`, `explicit-lease`, store at FULL), p50 and p99.
  *
  * The arrangement is a real deployment's: the homeserver is its own process (bench-world.ts), the engine is
- * its own process (src/bench/live-engine, built with the main sync process's own `createProcessEngine`), and
- * the sender is the bench process. When all three shared one event loop, the server's fsyncs, the sender's
- * reply and the client's commit queued behind one another, which no deployment does. The clock starts in the
+ * its own process (src/bench/live-engine, built with the main sync process's own `createProcessEngine` and
+ * started with its V8 options), and the sender is the bench process. When all three shared one event loop, the
+ * server's fsyncs, the sender's reply and the client's commit queued behind one another, which no deployment
+ * does. The clock starts in the
  * bench process before the request and stops when the engine reports the commit (its `onEvent` hook), both
  * read on the machine's monotonic clock (see live-engine-protocol.ts).
  *
