@@ -61,8 +61,7 @@ export class HttpAnswerParser {
         continue;
       }
       const answer = this.readBody();
-      if (answer !== 'more') return answer;
-      return undefined;
+      return answer === 'more' ? undefined : answer;
     }
   }
 
