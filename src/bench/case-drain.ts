@@ -119,5 +119,28 @@ export async function runDrainCase(world: BenchWorld, sizes: BenchSizes, progres
     note: `raw node:http and one FULL commit per batch on each side (drain-floor.ts); round ${floor.round + 1} of ${samples.rounds}, the median ratio`,
     rounds: { values: samples.eventsPerS.FULL, baselines: samples.eventsPerS.floor },
   });
+  figures.push(...batchPartFigures(samples, floor.round));
   return { figures, samples };
+}
+
+/**
+ * Where the drain's time goes against the floor's, in the round the floor figure reports: each batch's request
+ * to parsed answer (the server's work, the hop, and what the client does while it waits) and answer to durable
+ * commit (the client's store), medians of that round's batches. No targets: they explain the ratio above.
+ */
+function batchPartFigures(samples: DrainSamples, round: number): Figure[] {
+  const ours = samples.batchTimings.FULL[round];
+  const floor = samples.batchTimings.floor[round];
+  if (ours === undefined || floor === undefined) return [];
+  const note = `median batch of round ${round + 1}, the round of the drain floor figure`;
+  return [
+    {
+      caseNumber: 1, name: 'drain FULL request→answer per batch', value: ours.requestToAnswerMs, baselineName: "the drain floor's",
+      baseline: floor.requestToAnswerMs, unit: 'ms', better: 'lower', note: `${note}; the server's work, the hop and the client's work while it waits`,
+    },
+    {
+      caseNumber: 1, name: 'drain FULL answer→commit per batch', value: ours.answerToCommitMs, baselineName: "the drain floor's",
+      baseline: floor.answerToCommitMs, unit: 'ms', better: 'lower', note: `${note}; the client's checks and its durable commit`,
+    },
+  ];
 }

@@ -4,7 +4,9 @@
  * bench process as our engine is, fetches `limit` rows per request over a keep-alive `node:http` connection and
  * commits each batch in one transaction (WAL, `synchronous = FULL`) into a table of its own. Our drain does the
  * same hops and fsyncs, plus everything the protocol and the store's guarantees need (tokens, the lease fence,
- * the compare-and-set, the inbox rows, the event log); the floor is the part of its cost that is physics.
+ * the compare-and-set, the inbox rows, the event log); the floor is the part of its cost that is physics. Each
+ * batch is timed in the same two parts as our drain's (drain-engine.ts): request to parsed answer, and answer to
+ * commit.
  *
  * Runtime: node.
  */
@@ -13,13 +15,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { startPortServer } from './commit-reporter';
-import { nowMs, perSecond } from './stats';
+import type { DrainRun } from './drain-engine';
+import { median, nowMs, perSecond } from './stats';
 
 const entry = fileURLToPath(new URL('./drain-floor/index.ts', import.meta.url));
 
 export interface DrainFloor {
-  /** Queues `count` rows on the floor server, then drains them; events per second of the drain alone. */
-  drain(label: string, count: number, limit: number): Promise<number>;
+  /** Queues `count` rows on the floor server, then drains them; the rate and batch timings of the drain alone. */
+  drain(label: string, count: number, limit: number): Promise<DrainRun>;
   stop(): Promise<void>;
 }
 
@@ -54,17 +57,29 @@ export async function startDrainFloor(dir: string): Promise<DrainFloor> {
         });
         let after = 0;
         let drained = 0;
+        const requestToAnswer: number[] = [];
+        const answerToCommit: number[] = [];
         const startedMs = nowMs();
         for (;;) {
+          const requestAtMs = nowMs();
           const { rows } = JSON.parse(await request(agent, server.port, 'GET', `/batch?after=${after}&limit=${limit}`)) as { rows: Array<{ id: number; body: unknown }> };
+          const answerAtMs = nowMs();
           if (rows.length === 0) break;
           commit.immediate(rows);
+          requestToAnswer.push(answerAtMs - requestAtMs);
+          answerToCommit.push(nowMs() - answerAtMs);
           drained += rows.length;
           after = rows[rows.length - 1]!.id;
         }
         const elapsedMs = nowMs() - startedMs;
         if (drained !== count) throw new Error(`drain floor: drained ${drained} of ${count} rows`);
-        return perSecond(count, elapsedMs);
+        const batchTimings = {
+          requestToAnswerMs: median(requestToAnswer),
+          answerToCommitMs: median(answerToCommit),
+          answered: requestToAnswer.length,
+          committed: answerToCommit.length,
+        };
+        return { events: count, elapsedMs, eventsPerS: perSecond(count, elapsedMs), batchTimings };
       } finally {
         db.close();
       }

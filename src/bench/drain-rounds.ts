@@ -20,7 +20,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { BenchWorld } from './bench-world';
 import type { BenchSizes, Progress } from './bench-types';
-import { drainWithEngine, type DrainRun } from './drain-engine';
+import { drainWithEngine, type BatchTimings, type DrainRun } from './drain-engine';
 import { startDrainFloor, type DrainFloor } from './drain-floor';
 import { drainWithSdk } from './sdk-drain';
 
@@ -35,6 +35,8 @@ export interface DrainSamples {
   rounds: number;
   /** Events per second of every round, in round order, per kind. */
   eventsPerS: Record<DrainKind, number[]>;
+  /** Each round's median batch timings, per kind (undefined for matrix-js-sdk, which is not timed per batch). */
+  batchTimings: Record<DrainKind, Array<BatchTimings | undefined>>;
 }
 
 const SDK_DRAIN_BOUND_MS = 600_000;
@@ -53,8 +55,7 @@ const collectGarbage = fullGc();
 async function drainOnce(world: BenchWorld, sizes: BenchSizes, floor: DrainFloor, kind: DrainKind, label: string, backlog: number): Promise<DrainRun> {
   if (kind === 'floor') {
     collectGarbage();
-    const eventsPerS = await floor.drain(label, backlog, sizes.limit);
-    return { events: backlog, elapsedMs: (backlog / eventsPerS) * 1000, eventsPerS };
+    return floor.drain(label, backlog, sizes.limit);
   }
   const account = await world.device(`DRAIN-${label}`);
   world.queueBacklog(account.deviceId, backlog);
@@ -77,13 +78,18 @@ export async function runDrainRounds(world: BenchWorld, sizes: BenchSizes, progr
     await drainOnce(world, sizes, floor, 'FULL', 'WARM-UP-ENGINE', warmUp);
     await drainOnce(world, sizes, floor, 'matrix-js-sdk', 'WARM-UP-SDK', warmUp);
     await drainOnce(world, sizes, floor, 'floor', 'WARM-UP-FLOOR', warmUp);
-    const samples: DrainSamples = { rounds: sizes.rounds, eventsPerS: { floor: [], 'matrix-js-sdk': [], FULL: [], memory: [], NORMAL: [] } };
+    const samples: DrainSamples = {
+      rounds: sizes.rounds,
+      eventsPerS: { floor: [], 'matrix-js-sdk': [], FULL: [], memory: [], NORMAL: [] },
+      batchTimings: { floor: [], 'matrix-js-sdk': [], FULL: [], memory: [], NORMAL: [] },
+    };
     for (let round = 0; round < sizes.rounds; round += 1) {
       const order = round % 2 === 0 ? DRAIN_KINDS : [...DRAIN_KINDS].reverse();
       progress(`case 1/5: round ${round + 1} of ${sizes.rounds}: drains of ${sizes.backlog} (${order.join(', ')})`);
       for (const kind of order) {
         const run = await drainOnce(world, sizes, floor, kind, `${kind}-${round}`, sizes.backlog);
         samples.eventsPerS[kind].push(run.eventsPerS);
+        samples.batchTimings[kind].push(run.batchTimings);
       }
     }
     return samples;
