@@ -15,8 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { startPortServer } from './commit-reporter';
-import type { DrainRun } from './drain-engine';
-import { median, nowMs, perSecond } from './stats';
+import { BatchClock, type DrainRun } from './drain-engine';
+import { nowMs, perSecond } from './stats';
 
 const entry = fileURLToPath(new URL('./drain-floor/index.ts', import.meta.url));
 
@@ -57,29 +57,22 @@ export async function startDrainFloor(dir: string): Promise<DrainFloor> {
         });
         let after = 0;
         let drained = 0;
-        const requestToAnswer: number[] = [];
-        const answerToCommit: number[] = [];
+        const batches = new BatchClock();
         const startedMs = nowMs();
         for (;;) {
-          const requestAtMs = nowMs();
+          batches.onEvent({ kind: 'request' });
           const { rows } = JSON.parse(await request(agent, server.port, 'GET', `/batch?after=${after}&limit=${limit}`)) as { rows: Array<{ id: number; body: unknown }> };
-          const answerAtMs = nowMs();
           if (rows.length === 0) break;
+          batches.onEvent({ kind: 'response' });
           commit.immediate(rows);
-          requestToAnswer.push(answerAtMs - requestAtMs);
-          answerToCommit.push(nowMs() - answerAtMs);
+          batches.onEvent({ kind: 'commit' });
           drained += rows.length;
           after = rows[rows.length - 1]!.id;
         }
         const elapsedMs = nowMs() - startedMs;
         if (drained !== count) throw new Error(`drain floor: drained ${drained} of ${count} rows`);
-        const batchTimings = {
-          requestToAnswerMs: median(requestToAnswer),
-          answerToCommitMs: median(answerToCommit),
-          answered: requestToAnswer.length,
-          committed: answerToCommit.length,
-        };
-        return { events: count, elapsedMs, eventsPerS: perSecond(count, elapsedMs), batchTimings };
+        const batchTimings = batches.timings();
+        return { events: count, elapsedMs, eventsPerS: perSecond(count, elapsedMs), ...(batchTimings === undefined ? {} : { batchTimings }) };
       } finally {
         db.close();
       }
