@@ -138,10 +138,15 @@ export class LeaseKeeper {
    * once, which only decides whether this process syncs itself: nothing is acknowledged or committed on it.
    */
   heldByAnotherLiveProcess(): boolean {
+    return this.otherLiveHolder() !== undefined;
+  }
+
+  /** The holder when `heldByAnotherLiveProcess` is true (its `process:pid` name), else undefined. */
+  otherLiveHolder(): string | undefined {
     const { store, clock, key, holder, holderGone } = this.options;
     const lease = readLease(store, key);
-    if (lease === undefined || lease.holder === holder || lease.expiresAtMs <= clock.nowMs()) return false;
-    return holderGone?.(lease.holder) !== true;
+    if (lease === undefined || lease.holder === holder || lease.expiresAtMs <= clock.nowMs()) return undefined;
+    return holderGone?.(lease.holder) === true ? undefined : lease.holder;
   }
 
   private wantedFreshMs(): number {

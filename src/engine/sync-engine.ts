@@ -137,10 +137,15 @@ export class SyncEngine {
    * without a lease, and false when the store is busy (the caller then syncs as it would otherwise).
    */
   leaseHeldByAnotherLiveProcess(): boolean {
+    return this.otherLiveLeaseHolder() !== undefined;
+  }
+
+  /** That other live holder's `process:pid` name, or undefined (also when the store could not be read). */
+  otherLiveLeaseHolder(): string | undefined {
     const lease = this.lease;
-    if (lease === undefined) return false;
-    const held = this.guardDb(() => lease.heldByAnotherLiveProcess());
-    return held.ok && held.value;
+    if (lease === undefined) return undefined;
+    const held = this.guardDb(() => lease.otherLiveHolder());
+    return held.ok ? held.value : undefined;
   }
 
   /** An IPC hint that someone may want the lease: the long poll checks the database now instead of later. */

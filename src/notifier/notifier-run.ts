@@ -12,13 +12,14 @@
  *     at once but takes the lease only once its Olm state is open, so it never holds up other processes while it
  *     could not commit (olm-opening.ts), and nothing commits when the state cannot be opened.
  *     Skipped when another live process holds the lease and the pushed event's room key is already stored
- *     (pushed-key.ts);
+ *     (pushed-key.ts); then, once its push is shown (step 5), it takes one pass of its own unless a main
+ *     process holds the lease, because another notifier holding it makes one pass and exits;
  *  3. advance the `notifier` cursor over the inbox (effect and cursor in one transaction); this is where the
  *     room keys it (or any process) committed are stored for it. Rows older than its retention window
  *     (src/store/retention-policy.ts) are passed over first, counted as skipped, their room keys kept;
  *  4. if the pushed event is encrypted, decrypt it (Megolm, through libolm's InboundGroupSession) with the room
  *     keys it may see; build the notification (the plaintext, or a plain "unable to decrypt");
- *  5. record what it showed, report, exit.
+ *  5. record what it showed and report it; then the pass of its own that step 2 left for later, if any; exit.
  * A SIGKILL anywhere loses nothing: every to-device event it fetched was committed with the token before it was
  * acknowledged, so the main process (or the next notifier) handles it from the inbox, keys included (the
  * `notifier-before-display` kill point sits between steps 3 and 4 to prove it).
@@ -46,7 +47,8 @@ import type { RoomEvent } from '../shared/wire';
 import { readAccount, type Account } from '../store/account';
 import { findInboxRowsByTag } from '../store/inbox';
 import { recordNotification } from '../store/notification-log';
-import { NOTIFIER_CONSUMER } from '../store/cursors';
+import { MAIN_CONSUMER, NOTIFIER_CONSUMER } from '../store/cursors';
+import type { SyncEngine } from '../engine/sync-engine';
 import { openOlmState } from '../store/olm-state';
 import { openStore, type ClientStore } from '../store/open-store';
 import { retentionPolicyOf } from '../store/retention-policy';
@@ -61,7 +63,7 @@ import { pushedEventKeyStored } from './pushed-key';
 import { syncForPush } from './sync-for-push';
 
 export const NOTIFIER_PROCESS = NOTIFIER_CONSUMER;
-/** The `finished` outcome of a run that showed its push without syncing (its key was stored, another process held the lease). */
+/** The `finished` outcome of a run that showed its push without syncing (its key was stored, a main process held the lease). */
 export const KEY_STORED_OUTCOME = 'key-stored';
 
 /**
@@ -119,9 +121,10 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
       if (fetched.ok && fetched.value.type === ENCRYPTED_EVENT_TYPE) void opening.start();
     });
     const legacy = options.strategy === 'legacy';
-    // While another live process holds the lease it is syncing the stream anyway: wait for the pushed event first,
-    // and when its room key is already stored, show it without taking the lease from that holder (pushed-key.ts).
-    // Queued behind a holder, it stops waiting once that holder has committed the key it needs.
+    // While another live process holds the lease it is syncing the stream: wait for the pushed event first, and
+    // when its room key is already stored, show it without taking the lease from that holder (pushed-key.ts).
+    // Queued behind a holder, it stops waiting once that holder has committed the key it needs. Whether it syncs
+    // after showing is decided at the end.
     const prefetched = engine.leaseHeldByAnotherLiveProcess() ? await fetching : undefined;
     const pushedEvent = prefetched?.ok === true ? prefetched.value : undefined;
     const keyStored = (): boolean => pushedEvent !== undefined && whenStoreReadable(() => pushedEventKeyStored(store, pushedEvent));
@@ -169,12 +172,25 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
     );
     const { title, body, dataMissing } = notification;
     report({ kind: 'notification', pid, eventId: options.eventId, title, body, dataMissing, outcome: notification.outcome });
-    const outcome = summary?.kind ?? KEY_STORED_OUTCOME;
-    report({ kind: 'finished', pid, outcome, committedEvents: summary === undefined ? 0 : committedEvents(summary), elapsedMs: systemClock.nowMs() - startedAtMs });
+    // Shown without syncing, it deferred to the holder as one that syncs the stream anyway. That is true of a
+    // main process (it long-polls and fetches whatever comes), not of another notifier, which makes its pass and
+    // exits: what was queued after that pass's fetch waits for the next process that syncs. So, its push shown,
+    // it takes one pass of its own, unless a main process holds the lease by then.
+    const turn =
+      summary === undefined && !mainHoldsLease(engine)
+        ? await syncForPush(engine, options.leaseWaitMs, async () => false, undefined, readyForLease(fetching, () => opening.whenSettled))
+        : summary;
+    const outcome = turn?.kind ?? KEY_STORED_OUTCOME;
+    report({ kind: 'finished', pid, outcome, committedEvents: turn === undefined ? 0 : committedEvents(turn), elapsedMs: systemClock.nowMs() - startedAtMs });
     return 0;
   } finally {
     store.close();
   }
+}
+
+/** Whether a live main process holds the lease (holders are named `process:pid`, sync-engine.ts). */
+function mainHoldsLease(engine: Pick<SyncEngine, 'otherLiveLeaseHolder'>): boolean {
+  return engine.otherLiveLeaseHolder()?.startsWith(`${MAIN_CONSUMER}:`) === true;
 }
 
 /** A read that may meet a busy store: then the answer is no, and the run syncs as it would have anyway. */

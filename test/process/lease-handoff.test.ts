@@ -1,8 +1,12 @@
 // Real processes: the lease between the main process and notifiers. A notifier gets the lease from a main
 // process in a long poll (F11), takes over from one stalled past its lease (F9) or crashed (F10), and dies at
 // any kill point without losing anything.
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
 import { listProcessEvents } from '../../src/store/event-log';
+import { readLease, releaseLease, tryAcquireLease } from '../../src/store/lease';
+import { openStore } from '../../src/store/open-store';
 import {
   makeSender,
   sharedRoom,
@@ -47,6 +51,8 @@ async function world() {
 }
 
 const reports = notifierReports;
+/** The lease the engines share (SyncEngine's default key). */
+const LEASE_KEY = 'to-device';
 
 describe('lease handoff between real processes', () => {
   it('notifier: gets the lease from a main process in a 30 s long poll, within about one lease period (F11)', async () => {
@@ -80,6 +86,37 @@ describe('lease handoff between real processes', () => {
     const events = withStore(dataDir, (store) => listProcessEvents(store, { limit: 5000 }));
     expect(events.filter((e) => e.process === 'notifier').map((e) => e.kind)).not.toContain('lease-wanted');
     expect(events.filter((e) => e.process === 'main').map((e) => e.kind)).not.toContain('preempted');
+  });
+
+  it('notifier: with its room key already stored and another notifier holding the lease, shows the push, then takes a turn of its own', async () => {
+    const { dataDir, main, sender, roomId } = await world();
+    await waitForLongPoll(dataDir, main.pid);
+    const sent = await sender.traffic.sendRoomMessage(roomId, 'key already here');
+    if (!sent.ok) throw new Error('send failed');
+    // Main stores the key and its own notifier shows the push; then main stops, and the lease goes to a holder
+    // named as a notifier (this test's process: alive and running), which will not sync and lets it lapse.
+    await waitFor(() => reports(main).some((r) => r.kind === 'finished'), 15_000, () => JSON.stringify(main.lines));
+    await suspendOutsideWriteLock(main, dataDir);
+    const store = openStore(path.join(dataDir, CLIENT_DB_FILE), { create: false });
+    try {
+      const held = readLease(store, LEASE_KEY);
+      if (held !== undefined) releaseLease(store, { key: LEASE_KEY, holder: held.holder, generation: held.generation });
+      expect(tryAcquireLease(store, { key: LEASE_KEY, holder: `notifier:${process.pid}`, durationMs: 1_500, nowMs: Date.now() }).acquired).toBe(true);
+    } finally {
+      store.close();
+    }
+    await sender.traffic.sendToDevice(5);
+    const notifier = startNotifier(dataDir, sent.value.eventId, roomId);
+    running.push(notifier);
+    await waitFor(() => reports(notifier).some((r) => r.kind === 'finished'), 20_000, () => JSON.stringify(notifier.lines) + notifier.stderr.join('\n'));
+    expect(reports(notifier).find((r) => r.kind === 'notification')).toMatchObject({ body: 'key already here', outcome: 'decrypted' });
+    // A notifier that held the lease makes one pass and exits, so what came after its fetch waits for the next
+    // process that syncs: this one, once the holder's lease lapsed, fetched the 5 messages queued meanwhile.
+    expect(reports(notifier).find((r) => r.kind === 'finished')).toMatchObject({ outcome: 'caught-up', committedEvents: 5 });
+
+    main.child.kill('SIGCONT');
+    const report = await waitForExactlyOnce(server, dataDir);
+    expect(report).toMatchObject({ accepted: 6, distinctTags: 6, duplicates: 0 });
   });
 
   it('main: stalled past its lease (SIGSTOP), a notifier takes over, the stale holder wakes and commits nothing under its old generation (F9)', async () => {

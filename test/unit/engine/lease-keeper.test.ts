@@ -49,9 +49,12 @@ describe('lease keeper', () => {
     expect(notifier.heldByAnotherLiveProcess()).toBe(false); // nobody ever held it
     expect(main.take().acquired).toBe(true);
     expect(notifier.heldByAnotherLiveProcess()).toBe(true);
+    expect(notifier.otherLiveHolder()).toBe('main:100'); // named, so a notifier can tell a main holder from another notifier
     expect(main.heldByAnotherLiveProcess()).toBe(false); // its own lease is not someone else's
+    expect(main.otherLiveHolder()).toBeUndefined();
     gone.add('main:100');
     expect(notifier.heldByAnotherLiveProcess()).toBe(false); // killed holding it
+    expect(notifier.otherLiveHolder()).toBeUndefined();
     gone.clear();
     nowMs += 3000;
     expect(notifier.heldByAnotherLiveProcess()).toBe(false); // expired (a stalled holder)
