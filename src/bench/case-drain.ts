@@ -16,7 +16,7 @@
 import path from 'node:path';
 import type { ToDeviceEvent } from '../shared/wire';
 import { commitBatch } from '../store/commit-batch';
-import { tryAcquireLease } from '../store/lease';
+import { TO_DEVICE_LEASE_KEY, tryAcquireLease } from '../store/lease';
 import { openStore } from '../store/open-store';
 import type { BenchWorld } from './bench-world';
 import { BENCH_EVENT_TYPE, benchContent } from './bench-world';
@@ -59,9 +59,9 @@ function commitVersusRaw(world: BenchWorld, sizes: BenchSizes, synchronous: Sync
   const engineStore = openStore(path.join(world.dir, `commit-${synchronous}.db`), { synchronous });
   const rawStore = openStore(path.join(world.dir, `commit-raw-${synchronous}.db`), { synchronous });
   try {
-    const lease = tryAcquireLease(engineStore, { key: 'to-device', holder: 'main:1', durationMs: 3_600_000, nowMs: Date.now() });
+    const lease = tryAcquireLease(engineStore, { key: TO_DEVICE_LEASE_KEY, holder: 'main:1', durationMs: 3_600_000, nowMs: Date.now() });
     if (!lease.acquired) throw new Error('bench: could not take the lease on a fresh store');
-    const fence = { key: 'to-device', holder: 'main:1', generation: lease.generation };
+    const fence = { key: TO_DEVICE_LEASE_KEY, holder: 'main:1', generation: lease.generation };
     const commitSamples: number[] = [];
     const rawSamples: number[] = [];
     let since: string | null = null;

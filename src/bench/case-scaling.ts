@@ -24,7 +24,7 @@
 import path from 'node:path';
 import type { ToDeviceEvent } from '../shared/wire';
 import { commitBatch } from '../store/commit-batch';
-import { tryAcquireLease } from '../store/lease';
+import { TO_DEVICE_LEASE_KEY, tryAcquireLease } from '../store/lease';
 import { openStore, type ClientStore } from '../store/open-store';
 import { BENCH_EVENT_TYPE, benchContent, type BenchWorld } from './bench-world';
 import type { BenchSizes, Figure, Progress, ScalingSizes } from './bench-types';
@@ -103,9 +103,9 @@ function commitWithFullInbox(world: BenchWorld, scaling: ScalingSizes, sizes: Be
 
 /** A function that commits one batch on `store` the way the engine does (lease fence, token CAS) and times it. */
 function committer(store: ClientStore): (events: ToDeviceEvent[], k: number) => number {
-  const lease = tryAcquireLease(store, { key: 'to-device', holder: 'main:1', durationMs: 3_600_000, nowMs: Date.now() });
+  const lease = tryAcquireLease(store, { key: TO_DEVICE_LEASE_KEY, holder: 'main:1', durationMs: 3_600_000, nowMs: Date.now() });
   if (!lease.acquired) throw new Error('bench: could not take the lease on a fresh store');
-  const fence = { key: 'to-device', holder: 'main:1', generation: lease.generation };
+  const fence = { key: TO_DEVICE_LEASE_KEY, holder: 'main:1', generation: lease.generation };
   let since: string | null = null;
   return (events, k) => {
     const nextBatch = `batch-${k}`;

@@ -5,29 +5,19 @@
  * faked: every batch is one sliding sync request and one `commitBatch` transaction, with the lease and the
  * process event log as in production.
  *
- * It also times each batch in two parts, from the engine's own events: from `request` (about to send) to
- * `response` (the answer read and parsed), which holds the server's work, the hop and whatever the engine does
- * while the request is in flight (its WAL checkpoint), and from `response` to `commit` (the batch durable in the
- * inbox). Case 1 sets them beside the drain floor's same two parts, to say on which side the drain's time goes.
+ * It also times each batch in two parts from the engine's own events (batch-clock.ts), which case 1 sets beside
+ * the drain floor's same two parts.
  *
  * Runtime: node.
  */
 import { SyncEngine } from '../engine/sync-engine';
 import { MatrixClient } from '../engine/matrix-client';
-import type { EngineEvent } from '../engine/engine-types';
 import { realSleep, seededRandom } from '../engine/timing';
 import { systemClock } from '../shared/clock';
 import type { Account } from '../store/account';
 import { openStore } from '../store/open-store';
-import { median, nowMs, perSecond } from './stats';
-
-/** Median milliseconds per batch: request to answer, and answer to durable commit; and how many of each. */
-export interface BatchTimings {
-  requestToAnswerMs: number;
-  answerToCommitMs: number;
-  answered: number;
-  committed: number;
-}
+import { BatchClock, type BatchTimings } from './batch-clock';
+import { nowMs, perSecond } from './stats';
 
 export interface DrainRun {
   events: number;
@@ -35,44 +25,6 @@ export interface DrainRun {
   eventsPerS: number;
   /** Absent when the drain had no batch with all three events (a drain of nothing). */
   batchTimings?: BatchTimings;
-}
-
-/**
- * Collects the times of each batch's `request`, `response` and `commit` events, in order, and times each part
- * only within one batch: a request whose answer never came (an error, then a retry) adds no request sample,
- * and an answer that was not committed (an unchanged or refused batch) no commit sample.
- */
-export class BatchClock {
-  private requestAtMs: number | undefined;
-  private answerAtMs: number | undefined;
-  private readonly requestToAnswer: number[] = [];
-  private readonly answerToCommit: number[] = [];
-
-  constructor(private readonly readMs: () => number = nowMs) {}
-
-  readonly onEvent = (event: Pick<EngineEvent, 'kind'>): void => {
-    const atMs = this.readMs();
-    if (event.kind === 'request') {
-      this.requestAtMs = atMs;
-      this.answerAtMs = undefined;
-    } else if (event.kind === 'response' && this.requestAtMs !== undefined) {
-      this.answerAtMs = atMs;
-      this.requestToAnswer.push(atMs - this.requestAtMs);
-    } else if (event.kind === 'commit' && this.answerAtMs !== undefined) {
-      this.answerToCommit.push(atMs - this.answerAtMs);
-      this.answerAtMs = undefined;
-    }
-  };
-
-  timings(): BatchTimings | undefined {
-    if (this.requestToAnswer.length === 0 || this.answerToCommit.length === 0) return undefined;
-    return {
-      requestToAnswerMs: median(this.requestToAnswer),
-      answerToCommitMs: median(this.answerToCommit),
-      answered: this.requestToAnswer.length,
-      committed: this.answerToCommit.length,
-    };
-  }
 }
 
 export async function drainWithEngine(input: {

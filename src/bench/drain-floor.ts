@@ -5,7 +5,7 @@
  * commits each batch in one transaction (WAL, `synchronous = FULL`) into a table of its own. Our drain does the
  * same hops and fsyncs, plus everything the protocol and the store's guarantees need (tokens, the lease fence,
  * the compare-and-set, the inbox rows, the event log); the floor is the part of its cost that is physics. Each
- * batch is timed in the same two parts as our drain's (drain-engine.ts): request to parsed answer, and answer to
+ * batch is timed in the same two parts as our drain's (batch-clock.ts): request to parsed answer, and answer to
  * commit.
  *
  * Runtime: node.
@@ -15,7 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { startPortServer } from './commit-reporter';
-import { BatchClock, type DrainRun } from './drain-engine';
+import { BatchClock } from './batch-clock';
+import type { DrainRun } from './drain-engine';
 import { nowMs, perSecond } from './stats';
 
 const entry = fileURLToPath(new URL('./drain-floor/index.ts', import.meta.url));

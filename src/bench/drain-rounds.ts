@@ -20,7 +20,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { BenchWorld } from './bench-world';
 import type { BenchSizes, Progress } from './bench-types';
-import { drainWithEngine, type BatchTimings, type DrainRun } from './drain-engine';
+import type { BatchTimings } from './batch-clock';
+import { drainWithEngine, type DrainRun } from './drain-engine';
 import { startDrainFloor, type DrainFloor } from './drain-floor';
 import { drainWithSdk } from './sdk-drain';
 

@@ -47,7 +47,7 @@ import type { Strategy } from '../shared/strategies';
 import type { ToDeviceEvent } from '../shared/wire';
 import type { Account } from '../store/account';
 import { appendRetriedDecryption, undecryptedInbox } from '../store/inbox';
-import { readLease } from '../store/lease';
+import { readLease, TO_DEVICE_LEASE_KEY } from '../store/lease';
 import { addOlmOutcome } from '../store/olm-bookkeeping';
 import { openOlmState, readOlmSnapshot, writeOlmSnapshot } from '../store/olm-state';
 import { OLM_COUNTER_DECRYPTED_AFTER_QUERY, OLM_COUNTER_ONE_TIME_KEYS_UPLOADED, OLM_COUNTER_ONE_TIME_KEYS_UPLOADED_TWICE } from '../store/olm-stats';
@@ -57,7 +57,7 @@ import type { ClientStore } from '../store/open-store';
 export const ONE_TIME_KEYS_UPLOADED = OLM_COUNTER_ONE_TIME_KEYS_UPLOADED;
 /** The counter of rows decrypted after a `/keys/query` taught us their sender device. */
 export const RECOVERED_AFTER_QUERY = OLM_COUNTER_DECRYPTED_AFTER_QUERY;
-const LEASE_KEY = 'to-device';
+const LEASE_KEY = TO_DEVICE_LEASE_KEY;
 
 export interface OlmDeviceOptions {
   store: ClientStore;

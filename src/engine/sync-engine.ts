@@ -28,6 +28,7 @@ import type { Result } from '../shared/result';
 import type { Clock } from '../shared/clock';
 import { appendProcessEvents } from '../store/event-log';
 import { readLegacyToken } from '../store/legacy-token';
+import { TO_DEVICE_LEASE_KEY } from '../store/lease';
 import type { ClientStore } from '../store/open-store';
 import { classifySqliteError, type DbError } from '../store/sqlite-errors';
 import { readToken } from '../store/token';
@@ -115,7 +116,7 @@ export class SyncEngine {
       store: options.store,
       clock: options.clock,
       sleep: options.sleep,
-      key: options.leaseKey ?? 'to-device',
+      key: options.leaseKey ?? TO_DEVICE_LEASE_KEY,
       holder: `${options.processName}:${options.pid}`,
       durationMs: options.leaseDurationMs ?? 3000,
       pollIntervalMs: this.pollIntervalMs,
@@ -307,7 +308,7 @@ export class SyncEngine {
     const holder = this.lease?.holder;
     const fence =
       holder !== undefined && batch.generation !== undefined
-        ? { key: this.options.leaseKey ?? 'to-device', holder, generation: batch.generation }
+        ? { key: this.options.leaseKey ?? TO_DEVICE_LEASE_KEY, holder, generation: batch.generation }
         : undefined;
     const logged = this.eventsForCommit();
     const context = {

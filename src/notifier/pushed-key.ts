@@ -8,8 +8,8 @@
  * device's stream forward, which a main process holding the lease does anyway; under `explicit-lease` the sync
  * also made that holder abort its long poll, give the lease up, wait and take it back, for every push. (Another
  * notifier holding the lease makes one pass and exits, so the caller, its push shown, still takes a pass of its
- * own then: notifier-run.ts.) Skipping it is safe: a notifier that does not sync fetches, acknowledges and commits nothing, so
- * it can lose nothing either, and the messages it did not fetch stay queued on the server for the holder.
+ * own then: notifier-run.ts.) Skipping it is safe: a notifier that does not sync fetches, acknowledges and
+ * commits nothing, so it can lose nothing either, and the messages it did not fetch stay queued on the server.
  * Legacy stores are per process (the notifier may use only what it fetched itself), so the answer there is
  * always no: the caller asks only under a strategy with a lease.
  */

@@ -22,6 +22,9 @@
  */
 import type { ClientStore } from './open-store';
 
+/** The lease every to-device consumer takes before it syncs (the engine's default key). */
+export const TO_DEVICE_LEASE_KEY = 'to-device';
+
 export type LeaseAcquisition =
   | { acquired: true; generation: number; generationChanged: boolean; expiresAtMs: number; takenFromGoneHolder?: string }
   | { acquired: false; holder: string; expiresAtMs: number; generation: number };

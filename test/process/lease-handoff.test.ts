@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLIENT_DB_FILE } from '../../src/shared/data-layout';
 import { listProcessEvents } from '../../src/store/event-log';
-import { readLease, releaseLease, tryAcquireLease } from '../../src/store/lease';
+import { readLease, releaseLease, TO_DEVICE_LEASE_KEY as LEASE_KEY, tryAcquireLease } from '../../src/store/lease';
 import { openStore } from '../../src/store/open-store';
 import {
   makeSender,
@@ -51,8 +51,6 @@ async function world() {
 }
 
 const reports = notifierReports;
-/** The lease the engines share (SyncEngine's default key). */
-const LEASE_KEY = 'to-device';
 
 describe('lease handoff between real processes', () => {
   it('notifier: gets the lease from a main process in a 30 s long poll, within about one lease period (F11)', async () => {

@@ -44,7 +44,7 @@ import { countNotifications, recentNotifications } from '../../store/notificatio
 import { roomKeyCount } from '../../store/room-keys';
 import { withheldForSession } from '../../store/room-key-withheld';
 import { recentTimeline, summarizeTimeline } from '../../store/timeline';
-import { readLease } from '../../store/lease';
+import { readLease, TO_DEVICE_LEASE_KEY } from '../../store/lease';
 import type { ClientStore } from '../../store/open-store';
 import type { TimeWindow } from '../../store/time-window';
 import { readToken } from '../../store/token';
@@ -91,7 +91,7 @@ export function buildSnapshot(input: SnapshotInput): DashboardSnapshot {
   const before: TimeWindow = { beforeMs: input.runStartedAtMs };
   return store.db.transaction((): DashboardSnapshot => {
     const token = readToken(store);
-    const lease = readLease(store, 'to-device');
+    const lease = readLease(store, TO_DEVICE_LEASE_KEY);
     const earlier = {
       counters: buildCounters(input, 'earlier'),
       encryption: buildEncryptionCounters(store, nowMs, before),

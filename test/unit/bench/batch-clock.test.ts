@@ -1,7 +1,7 @@
 // bench: the drain's per-batch timing pairs each batch's request, answer and commit, and times nothing across
 // batches (a failed request adds no request sample, an uncommitted answer no commit sample).
 import { describe, expect, it } from 'vitest';
-import { BatchClock } from '../../../src/bench/drain-engine';
+import { BatchClock } from '../../../src/bench/batch-clock';
 import type { EngineEventKind } from '../../../src/engine/engine-types';
 
 function feed(events: Array<[EngineEventKind, number]>): BatchClock {
