@@ -7,11 +7,13 @@
  *   with (`kill-main-point`) or to our own signal (`kill-main-random`);
  * - a kill point the process never reaches (say `after-lease-acquired` under a strategy without a lease) is
  *   replaced by a SIGKILL after `pointDeadlineMs`, recorded as `kill-main-random` with the missed point named;
- * - restarts are bounded (`maxRestarts`), so a process that dies at once forever cannot loop the harness.
+ * - restarts are bounded (`maxRestarts`), so a process that dies at once forever cannot loop the harness;
+ * - every spawn, exit seen, SIGSTOP and SIGCONT is told to `availability` as it happens (main-availability.ts).
  */
 import type { KillPointName } from '../engine/kill-points';
 import type { Strategy } from '../shared/strategies';
 import type { FaultLog } from './fault-log';
+import type { MainAvailability } from './main-availability';
 import type { ProcessEntries, StartedProcess } from '../main/host/process-entries';
 
 const pointDeadlineMs = 2500;
@@ -44,6 +46,7 @@ export class MainSupervisor {
     private readonly dataDir: string,
     private readonly strategy: Strategy,
     private readonly faults: FaultLog,
+    private readonly availability?: MainAvailability,
   ) {}
 
   get pid(): number | undefined {
@@ -60,6 +63,7 @@ export class MainSupervisor {
     const started = this.entries.start('main-sync', ['--data', this.dataDir, '--strategy', this.strategy], env);
     const incarnation: Incarnation = { process: started, armed, killedBy: undefined, stopped: false };
     this.current = incarnation;
+    this.availability?.mainStarted(started.pid);
     started.child.stderr?.on('data', (chunk: Buffer) => this.keepStderr(chunk.toString()));
     void started.exited.then((exit) => this.onExit(incarnation, exit));
   }
@@ -103,6 +107,7 @@ export class MainSupervisor {
     if (current === undefined || current.stopped || this.disarmed) return false;
     current.stopped = true;
     current.process.child.kill('SIGSTOP');
+    this.availability?.mainStopped();
     setTimeout(() => this.resume(current), stallMs).unref();
     return true;
   }
@@ -135,6 +140,7 @@ export class MainSupervisor {
     if (!incarnation.stopped) return;
     incarnation.stopped = false;
     incarnation.process.child.kill('SIGCONT');
+    if (incarnation === this.current) this.availability?.mainContinued();
   }
 
   private async stopCurrent(): Promise<void> {
@@ -149,7 +155,10 @@ export class MainSupervisor {
   }
 
   private onExit(incarnation: Incarnation, exit: { code: number | null; signal: string | null }): void {
-    if (this.current === incarnation) this.current = undefined;
+    if (this.current === incarnation) {
+      this.current = undefined;
+      this.availability?.mainExited();
+    }
     this.record(incarnation, exit);
     if (this.stopping || incarnation.killedBy === 'stop' || this.restarts >= maxRestarts) return;
     this.restarts += 1;

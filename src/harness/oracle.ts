@@ -114,6 +114,26 @@ export function storeLatencySamples(ordered: readonly HandledRow[]): number[] {
   return firstHandlingSamples(ordered, (row) => row.storedAtMs);
 }
 
+/**
+ * Each delivered message's latency split at the schedule's floor (main-availability.ts): `forced`, send to the
+ * earliest moment the race's faults let a main process handle it, and `beyond`, that moment to its first handling
+ * (never below 0). Same first handlings as `latencySamples`; both sorted ascending, so they pair by rank, not by
+ * message.
+ */
+export function floorSplitSamples(ordered: readonly HandledRow[], floorMs: (sentAtMs: number) => number): { forced: number[]; beyond: number[] } {
+  const forced: number[] = [];
+  const beyond: number[] = [];
+  const first = new Set<string>();
+  for (const row of ordered) {
+    if (row.tag === null || row.sentAtMs === null || first.has(row.tag)) continue;
+    first.add(row.tag);
+    const floor = Math.max(row.sentAtMs, floorMs(row.sentAtMs));
+    forced.push(floor - row.sentAtMs);
+    beyond.push(Math.max(0, row.handledAtMs - floor));
+  }
+  return { forced: forced.sort((a, b) => a - b), beyond: beyond.sort((a, b) => a - b) };
+}
+
 function firstHandlingSamples(ordered: readonly HandledRow[], until: (row: HandledRow) => number | null): number[] {
   const first = new Set<string>();
   const samples: number[] = [];

@@ -142,6 +142,11 @@ function latencyBars(runs: readonly StrategyReport[]): string {
     ...(run.storeLatency === undefined
       ? []
       : [`<tr><td class="label" title="send → committed to the inbox by any process">p50 to the store</td><td class="bar">${bar(run.storeLatency.p50Ms ?? 0, max, 'plain light')}</td><td class="value">${text(run.storeLatency.p50Ms)}</td></tr>`]),
+    ...(run.scheduleFloor === undefined
+      ? []
+      : [
+          `<tr><td class="label" title="the part of the p99 beyond the earliest moment the faults let a main process handle each message">p99 beyond the faults</td><td class="bar">${bar(run.scheduleFloor.beyond.p99Ms ?? 0, max, 'plain')}</td><td class="value">${text(run.scheduleFloor.beyond.p99Ms)}</td></tr>`,
+        ]),
   ]);
   return `<table class="bars" aria-label="latency p50 and p99 per strategy"><tbody>${rows.join('')}</tbody></table>`;
 }

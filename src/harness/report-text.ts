@@ -34,6 +34,8 @@ export const reportRows: readonly ReportRow[] = [
   { label: 'latency p50', value: (r) => ms(r.latency.p50Ms) },
   { label: 'latency p99', value: (r) => ms(r.latency.p99Ms) },
   { label: 'of it, to the store p50 / p99', value: (r) => (r.storeLatency === undefined ? '-' : `${ms(r.storeLatency.p50Ms)} / ${ms(r.storeLatency.p99Ms)}`) },
+  { label: 'of it, forced by the faults p50 / p99', value: (r) => (r.scheduleFloor === undefined ? '-' : `${ms(r.scheduleFloor.forced.p50Ms)} / ${ms(r.scheduleFloor.forced.p99Ms)}`) },
+  { label: 'beyond what they forced p50 / p99', value: (r) => (r.scheduleFloor === undefined ? '-' : `${ms(r.scheduleFloor.beyond.p50Ms)} / ${ms(r.scheduleFloor.beyond.p99Ms)}`) },
   { label: 'notifiers (killed)', value: (r) => `${r.notifiers.launched} (${r.notifiers.killed})` },
   { label: 'encrypted room messages', value: (r) => String(r.encryption.roomMessages) },
   {

@@ -112,6 +112,15 @@ export interface StrategyReport {
   storeLatency?: LatencySummary;
   /** Its samples, sorted ascending, for a campaign to pool. */
   storeLatencySamplesMs?: number[];
+  /**
+   * The same latency split at the schedule's floor (main-availability.ts): `forced`, send to the earliest moment
+   * the faults let a main process handle the message (no main running, main stopped, the write lock held), the
+   * same for every strategy on a seed; `beyond`, the rest, which the strategy and the processes' start-up added.
+   * Absent in reports written before it existed.
+   */
+  scheduleFloor?: { forced: LatencySummary; beyond: LatencySummary };
+  /** The `beyond` samples, sorted ascending, for a campaign to pool. */
+  beyondFloorSamplesMs?: number[];
   /** Faults actually injected, by kind (`kill-main-point`, `kill-notifier-random`, `drop-response`, …). */
   faults: Record<string, number>;
   /** Faults the schedule planned, by kind (some cannot land, e.g. a kill point a strategy never reaches). */

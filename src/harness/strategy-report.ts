@@ -15,6 +15,7 @@ import type { DeviceInspection } from '../shared/admin-wire';
 import type { Strategy } from '../shared/strategies';
 import type { ClientStore } from '../store/open-store';
 import { judge, latencyOfSamples, latencySamples, storeLatencySamples, type HandledRow } from './oracle';
+import { splitAtScheduleFloor, type MainLog } from './main-availability';
 import { olmViolations } from './olm-oracle';
 import type { EncryptionFigures, OlmFigures, StrategyReport, TimelinePoint } from './report-types';
 import { summarizeRunNotes, type RunNotes } from './report-notes';
@@ -41,11 +42,25 @@ export function readHandledRows(store: ClientStore): HandledRow[] {
   return rows.map((r) => ({ seq: r.seq, tag: r.tag, sentAtMs: r.sent_at_ms, storedAtMs: r.stored_at_ms, handledAtMs: r.handled_at_ms }));
 }
 
+/**
+ * What the event log says of the main processes, for the schedule floor: each pid's first row, and since when the
+ * log is whole (row ids start at 1, so a first row above 1 means the bounded log has dropped its oldest rows).
+ */
+function mainLogOf(store: ClientStore): MainLog {
+  const first = store.statement("SELECT pid, min(at_ms) AS atMs FROM event_log WHERE process = 'main' GROUP BY pid").all() as Array<{ pid: number; atMs: number }>;
+  const oldest = store.statement('SELECT min(id) AS id, min(at_ms) AS atMs FROM event_log').get() as { id: number | null; atMs: number | null };
+  return {
+    firstAtMsByPid: new Map(first.map(({ pid, atMs }) => [pid, atMs])),
+    wholeSinceMs: oldest.id !== null && oldest.id > 1 && oldest.atMs !== null ? oldest.atMs : Number.NEGATIVE_INFINITY,
+  };
+}
+
 export function buildStrategyReport(input: StrategyReportInput): StrategyReport {
   const { parts, inspection } = input;
   const verdict = judge(parts.traffic.sent, input.handled);
   const ordered = [...input.handled].sort((a, b) => a.seq - b.seq);
   const storeSamples = storeLatencySamples(ordered);
+  const split = splitAtScheduleFloor(parts.availability, ordered, mainLogOf(parts.world.store));
   const stale = parts.checker.eventCounts.stale ?? 0;
   const fenced = parts.checker.eventCounts.fenced ?? 0;
   const violations = input.mustBeSafe ? safetyViolations(input, verdict.totals) : [];
@@ -59,6 +74,8 @@ export function buildStrategyReport(input: StrategyReportInput): StrategyReport 
     latencySamplesMs: latencySamples(ordered),
     storeLatency: latencyOfSamples(storeSamples),
     storeLatencySamplesMs: storeSamples,
+    scheduleFloor: { forced: latencyOfSamples(split.forced), beyond: latencyOfSamples(split.beyond) },
+    beyondFloorSamplesMs: split.beyond,
     faults: { ...parts.faults.counts },
     plannedFaults: input.plannedFaults,
     kills: parts.faults.kills,

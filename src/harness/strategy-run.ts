@@ -20,6 +20,7 @@ import type { Strategy } from '../shared/strategies';
 import { FaultInjector } from './fault-injector';
 import { FaultLog } from './fault-log';
 import { plannedFaultCounts, type Schedule } from './fault-schedule';
+import { MainAvailability } from './main-availability';
 import { MainSupervisor } from './main-supervisor';
 import { FaultyNotifierLauncher } from './notifier-faults';
 import type { ProcessEntries } from '../main/host/process-entries';
@@ -49,6 +50,8 @@ export interface RunParts {
   checker: RunChecker;
   injector: FaultInjector;
   writeLocks: WriteLockHolders;
+  /** When the faults left no main process able to handle anything (the report's schedule floor). */
+  availability: MainAvailability;
   startMs: number;
 }
 
@@ -64,13 +67,14 @@ export async function runStrategy(
   const faults = new FaultLog(() => startMs);
   const launcher = new FaultyNotifierLauncher(entries, schedule.notifierFaults, faults);
   const world = await startWorld(strategy, options.senders, launcher, options.compat);
-  const main = new MainSupervisor(entries, world.dataDir, strategy, faults);
-  const writeLocks = new WriteLockHolders();
+  const availability = new MainAvailability();
+  const main = new MainSupervisor(entries, world.dataDir, strategy, faults, availability);
+  const writeLocks = new WriteLockHolders(availability);
   const injector = new FaultInjector({ admin: world.admin, userId: world.account.userId, deviceId: world.account.deviceId, dbPath: world.dbPath, main, writeLocks, faults });
   const traffic = new Traffic(world.senders, { userId: world.account.userId, deviceId: world.account.deviceId }, world.roomId);
   await traffic.prepare();
   startMs = Date.now();
-  const parts: RunParts = { world, faults, main, launcher, traffic, checker: new RunChecker(world.store, startMs), injector, writeLocks, startMs };
+  const parts: RunParts = { world, faults, main, launcher, traffic, checker: new RunChecker(world.store, startMs), injector, writeLocks, availability, startMs };
   try {
     await safetyPhase(parts, options, schedule, strategy, onProgress);
     const safetyPhaseMs = Date.now() - startMs;

@@ -6,9 +6,11 @@
  * CommonJS script run with `node -e` (no TypeScript start-up), loading better-sqlite3 by its absolute path. It
  * reports `held` over IPC once the lock is taken, holds it for `holdMs` (sometimes past the 5 s busy timeout, so
  * writers see SQLITE_BUSY), rolls back and exits. `release()` kills it early: the OS drops the lock with it.
+ * `availability`, when given, is told when each lock is held and when its holder exits (main-availability.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import type { MainAvailability } from './main-availability';
 
 const holderScript = `
 const Database = require(process.argv[1]);
@@ -23,13 +25,21 @@ const betterSqlitePath = createRequire(import.meta.url).resolve('better-sqlite3'
 export class WriteLockHolders {
   private readonly live = new Set<ChildProcess>();
 
+  constructor(private readonly availability?: MainAvailability) {}
+
   /** Starts a holder; `onHeld` runs once it has the lock. */
   hold(dbPath: string, holdMs: number, onHeld: () => void): void {
     const args = ['-e', holderScript, betterSqlitePath, dbPath, String(holdMs)];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
     this.live.add(child);
-    child.once('message', () => onHeld());
-    child.once('exit', () => this.live.delete(child));
+    child.once('message', () => {
+      this.availability?.lockHeld(child);
+      onHeld();
+    });
+    child.once('exit', () => {
+      this.live.delete(child);
+      this.availability?.lockReleased(child);
+    });
   }
 
   get holding(): number {

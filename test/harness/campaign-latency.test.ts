@@ -95,4 +95,31 @@ describe('campaign latency', () => {
     expect(latency.targetsMet).toBe(false);
     expect(latencyVerdictLines(latency)).toEqual(['speed targets of explicit-lease: not judged (explicit-lease did not run)']);
   });
+  it('campaign latency: the targets are judged again on the latency beyond what the faults forced, in a verdict of its own beside the first', () => {
+    const withFloor = (report: StrategyReport, beyond: number[]): StrategyReport => ({
+      ...report,
+      scheduleFloor: {
+        forced: { count: beyond.length, p50Ms: 3000, p99Ms: 6000, maxMs: 6000 },
+        beyond: { count: beyond.length, p50Ms: beyond[Math.floor(beyond.length / 2)] ?? null, p99Ms: beyond.at(-1) ?? null, maxMs: beyond.at(-1) ?? null },
+      },
+      beyondFloorSamplesMs: beyond,
+    });
+    const latency = campaignLatency([
+      seed(4, [
+        withFloor(run('explicit-cas', [3100, 6200], { p50: 3100, p99: 6200, convergedMs: 400, wasted: 9 }), [90, 200]),
+        withFloor(run('explicit-lease', [3050, 6100], { p50: 3050, p99: 6100, convergedMs: 400, wasted: 0 }), [60, 120]),
+      ]),
+      seed(5, [withFloor(run('explicit-lease', [2900, 8000], { p50: 2900, p99: 8000, convergedMs: 400, wasted: 0 }), [80, 90, 2500])]),
+    ]);
+    expect(latency.strategies.find((a) => a.strategy === 'explicit-lease')).toMatchObject({ beyondP50Ms: 90, beyondP99Ms: 2500 });
+    expect(latency.targetsBeyondFaults).toHaveLength(5);
+    const lines = latencyVerdictLines(latency);
+    expect(lines[0]).toMatch(/^speed targets of explicit-lease: MISSED/);
+    const second = lines.findIndex((line) => line.startsWith('the same latency targets on the latency beyond what the faults forced'));
+    expect(lines[second]).toMatch(/MISSED 1 of 5 checks over 2 seed/);
+    expect(lines.slice(second + 1)).toEqual(['  seed 5: p99 2500 ms <= 2000 ms is not met']);
+    expect(campaignLatencyTable(latency).split('\n')[0]).toContain('beyond the faults p50 / p99');
+    // Reports written before the split have no second verdict.
+    expect(latencyVerdictLines(campaignLatency([seed(6, [run('explicit-lease', [100], { p50: 100, p99: 100, convergedMs: 400, wasted: 0 })])]))).toHaveLength(1);
+  });
 });

@@ -44,6 +44,9 @@ function expectSafe(reports: readonly RaceReport[]): number {
     expect(run.totals, reproduce).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
     expect(run.totals.sent, reproduce).toBeGreaterThan(0);
     expect(run.liveness.converged, reproduce).toBe(true);
+    // The supervisor told the schedule floor of main's deaths: some message had to wait for a main process to return.
+    const mainKills = (run.faults['kill-main-random'] ?? 0) + (run.faults['kill-main-point'] ?? 0);
+    if (mainKills >= 5) expect(run.scheduleFloor?.forced.maxMs ?? 0, `forced part of the latency; ${reproduce}`).toBeGreaterThan(50);
   }
   return runs.reduce((sum, { run }) => sum + run.kills, 0);
 }

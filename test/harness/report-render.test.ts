@@ -76,6 +76,16 @@ describe('report rendering', () => {
     expect(lines.find((line) => line.startsWith('of it, to the store'))).toMatch(/^of it, to the store p50 \/ p99\s+-\s+40 ms \/ 310 ms$/);
   });
 
+  it('table: the latency split at the schedule floor, the part the faults forced and the part beyond, "-" for a report written before it', () => {
+    const lease = {
+      ...run('explicit-lease', 0),
+      scheduleFloor: { forced: { count: 3, p50Ms: 900, p99Ms: 2100, maxMs: 2100 }, beyond: { count: 3, p50Ms: 35, p99Ms: 480, maxMs: 480 } },
+    };
+    const lines = sideBySideTable(report([run('legacy', 7), lease])).split('\n');
+    expect(lines.find((line) => line.startsWith('of it, forced by the faults'))).toMatch(/^of it, forced by the faults p50 \/ p99\s+-\s+900 ms \/ 2100 ms$/);
+    expect(lines.find((line) => line.startsWith('beyond what they forced'))).toMatch(/^beyond what they forced p50 \/ p99\s+-\s+35 ms \/ 480 ms$/);
+  });
+
   it('table: the Olm figures side by side: messages never decrypted with their reasons, redeliveries, wedged sessions, one-time keys uploaded twice and lost, recoveries, and the UTD they cause', () => {
     const lines = sideBySideTable(report([run('legacy', 7, true, 2), run('explicit-lease', 0)])).split('\n');
     const line = (label: string): string => lines.find((l) => l.startsWith(label)) ?? `no line ${label}`;

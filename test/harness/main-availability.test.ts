@@ -1,0 +1,120 @@
+// The schedule's floor: when the race's faults let a main process handle a message at all.
+import { describe, expect, it } from 'vitest';
+import { MainAvailability, mergeIntervals, scheduleFloorMs, splitAtScheduleFloor, subtractIntervals } from '../../src/harness/main-availability';
+import type { HandledRow } from '../../src/harness/oracle';
+
+/** A `MainAvailability` on a clock the test sets. */
+function clocked(): { availability: MainAvailability; at: (ms: number) => void } {
+  let nowMs = 0;
+  return { availability: new MainAvailability(() => nowMs), at: (ms) => (nowMs = ms) };
+}
+
+describe('main availability', () => {
+  it('main availability: a message sent while main is down waits for the next main that did something; one killed before it ran anything does not count', () => {
+    const { availability, at } = clocked();
+    at(0);
+    availability.mainStarted(1);
+    at(100);
+    availability.mainExited();
+    at(300);
+    availability.mainStarted(2);
+    at(350);
+    availability.mainExited();
+    at(800);
+    availability.mainStarted(3);
+    at(2000);
+    const able = availability.ableIntervals((incarnation) => incarnation.pid !== 2);
+    expect(able).toEqual([
+      { fromMs: 0, toMs: 100 },
+      { fromMs: 800, toMs: 2000 },
+    ]);
+    expect(scheduleFloorMs(50, able)).toBe(50);
+    expect(scheduleFloorMs(150, able)).toBe(800);
+    expect(scheduleFloorMs(320, able)).toBe(800);
+    // Counted, the process that did nothing would have handled it at once.
+    expect(scheduleFloorMs(320, availability.ableIntervals(() => true))).toBe(320);
+    expect(availability.mainIncarnations().map(({ pid, toMs }) => [pid, toMs])).toEqual([
+      [1, 100],
+      [2, 350],
+      [3, 2000],
+    ]);
+  });
+
+  it('main availability: a SIGSTOP and a write lock cut the time main could handle; overlapping ones are one cut, and one still open ends when read', () => {
+    const { availability, at } = clocked();
+    const lock = {};
+    at(0);
+    availability.mainStarted(1);
+    at(900);
+    availability.mainStopped();
+    at(1100);
+    availability.lockHeld(lock);
+    at(1200);
+    availability.mainContinued();
+    at(1500);
+    availability.lockReleased(lock);
+    at(1700);
+    availability.mainStopped();
+    at(1800);
+    const able = availability.ableIntervals(() => true);
+    expect(able).toEqual([
+      { fromMs: 0, toMs: 900 },
+      { fromMs: 1500, toMs: 1700 },
+    ]);
+    expect(scheduleFloorMs(950, able)).toBe(1500);
+    // After the last moment main could handle anything, nothing in the run says more: the floor is the send.
+    expect(scheduleFloorMs(1750, able)).toBe(1750);
+  });
+
+  it('main availability: a stop that the process dies in ends at its exit, and a later stall is its own', () => {
+    const { availability, at } = clocked();
+    at(0);
+    availability.mainStarted(1);
+    at(100);
+    availability.mainStopped();
+    at(400);
+    availability.mainExited();
+    at(500);
+    availability.mainStarted(2);
+    at(1000);
+    expect(availability.ableIntervals(() => true)).toEqual([
+      { fromMs: 0, toMs: 100 },
+      { fromMs: 500, toMs: 1000 },
+    ]);
+  });
+
+  it('main availability: merging joins overlapping and touching intervals and drops empty ones; subtracting keeps what is left on both sides', () => {
+    expect(mergeIntervals([{ fromMs: 5, toMs: 9 }, { fromMs: 0, toMs: 3 }, { fromMs: 3, toMs: 4 }, { fromMs: 7, toMs: 12 }, { fromMs: 20, toMs: 20 }])).toEqual([
+      { fromMs: 0, toMs: 4 },
+      { fromMs: 5, toMs: 12 },
+    ]);
+    expect(subtractIntervals([{ fromMs: 0, toMs: 100 }], [{ fromMs: 10, toMs: 20 }, { fromMs: 50, toMs: 150 }])).toEqual([
+      { fromMs: 0, toMs: 10 },
+      { fromMs: 20, toMs: 50 },
+    ]);
+    expect(subtractIntervals([{ fromMs: 0, toMs: 10 }], [{ fromMs: 0, toMs: 10 }])).toEqual([]);
+  });
+  it('main availability: the split counts a main process only once it did something, and only from the quickest start-up after its spawn; a trimmed log counts the processes before it', () => {
+    const { availability, at } = clocked();
+    // pid 1 runs 0-400 and leaves no trace; pid 2 (450-1000) logs first at 600, a start-up of 150 ms; pid 3
+    // (1200-2000) handles a row at 1400, 200 ms after its spawn.
+    const lives: Array<[number, number, number]> = [[1, 0, 400], [2, 450, 1000], [3, 1200, 2000]];
+    for (const [pid, fromMs, toMs] of lives) {
+      at(fromMs);
+      availability.mainStarted(pid);
+      at(toMs);
+      availability.mainExited();
+    }
+    const handled: HandledRow[] = [
+      { seq: 1, tag: 's0-1', sentAtMs: 700, storedAtMs: 750, handledAtMs: 800 },
+      { seq: 2, tag: 's0-0', sentAtMs: 20, storedAtMs: 850, handledAtMs: 900 },
+      { seq: 3, tag: 's0-2', sentAtMs: 1050, storedAtMs: 1300, handledAtMs: 1400 },
+    ];
+    const log = { firstAtMsByPid: new Map([[2, 600]]), wholeSinceMs: Number.NEGATIVE_INFINITY };
+    // Main could handle from 600 to 1000 and from 1350 (150 ms after pid 3's spawn); the quickest delivery took
+    // 100 ms. s0-0 (sent at 20) could be handled from 600, s0-1 at once (800), s0-2 (sent at 1050) from 1350.
+    expect(splitAtScheduleFloor(availability, handled, log)).toEqual({ forced: [100, 300, 580], beyond: [0, 50, 300] });
+    // The log kept nothing before 500: pid 1 may have done something, from 150 ms after its spawn.
+    expect(splitAtScheduleFloor(availability, handled, { ...log, wholeSinceMs: 500 })).toEqual({ forced: [100, 130, 300], beyond: [0, 50, 750] });
+  });
+});
