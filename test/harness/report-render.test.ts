@@ -119,6 +119,16 @@ describe('report rendering', () => {
     expect(lines).toContain('VIOLATION explicit-cas: 1 message(s) lost');
   });
 
+  it('html: the latency bars show the part of the p99 beyond what the faults forced, where the report has it', () => {
+    const lease = {
+      ...run('explicit-lease', 0),
+      scheduleFloor: { forced: { count: 3, p50Ms: 900, p99Ms: 2100, maxMs: 2100 }, beyond: { count: 3, p50Ms: 35, p99Ms: 480, maxMs: 480 } },
+    };
+    const bars = /aria-label="latency p50 and p99 per strategy".*?<\/table>/s.exec(renderReportHtml(report([run('legacy', 7), lease])))?.[0] ?? '';
+    expect(bars.match(/p99 beyond the faults/g)).toHaveLength(1);
+    expect(bars).toContain('480 ms');
+  });
+
   it('html: self-contained (no script, no external resource) with charts, and run values escaped', () => {
     const html = renderReportHtml(report([run('legacy', 7), run('explicit-lease', 0)]));
     expect(html).toContain('<svg');
