@@ -21,7 +21,12 @@ export interface NoteSources {
   eventLogGap: boolean;
   mainStderrTail: readonly string[];
   serverLog: readonly string[];
+  /** How late the harness's event loop, which runs the homeserver, ran during the faults (loop-delay.ts). */
+  harnessLoopDelay?: { p50Ms: number; p99Ms: number; maxMs: number };
 }
+
+/** A harness event loop late by more than this at the 99th percentile is worth a sentence. */
+const LOOP_DELAY_NOTE_P99_MS = 50;
 
 export interface RunNotes {
   notes: string[];
@@ -43,6 +48,12 @@ export function summarizeRunNotes(sources: NoteSources): RunNotes {
   }
   if (sources.mainFailedExits > 0) notes.push(`The main process exited with an error ${times(sources.mainFailedExits)} and was restarted.`);
   if (sources.eventLogGap) notes.push('The event log was trimmed between two reads, so the wasted-request counts are lower bounds.');
+  const delay = sources.harnessLoopDelay;
+  if (delay !== undefined && delay.p99Ms > LOOP_DELAY_NOTE_P99_MS) {
+    notes.push(
+      `The harness's event loop, which also runs the homeserver, was late by ${delay.p50Ms} ms at the median, ${delay.p99Ms} ms at the 99th percentile and ${delay.maxMs} ms at most during the faults (a busy machine): every server answer waited that long too, under every strategy.`,
+    );
+  }
   notes.push(...serverNotes(sources.serverLog));
   const errors = sources.mainStderrTail.filter((line) => /error|fail|unexpected/i.test(line));
   if (errors.length > 0) notes.push(`The main process reported ${count(errors.length, 'problem')} on stderr; last: ${quote(errors.at(-1))}.`);

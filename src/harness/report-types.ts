@@ -121,6 +121,11 @@ export interface StrategyReport {
   scheduleFloor?: { forced: LatencySummary; beyond: LatencySummary };
   /** The `beyond` samples, sorted ascending, for a campaign to pool. */
   beyondFloorSamplesMs?: number[];
+  /**
+   * How late the harness's own event loop, which also runs the embedded homeserver, ran during the safety phase
+   * (loop-delay.ts): every server answer waited for it. Absent in reports written before it existed.
+   */
+  harnessLoopDelay?: { p50Ms: number; p99Ms: number; maxMs: number };
   /** Faults actually injected, by kind (`kill-main-point`, `kill-notifier-random`, `drop-response`, …). */
   faults: Record<string, number>;
   /** Faults the schedule planned, by kind (some cannot land, e.g. a kill point a strategy never reaches). */

@@ -16,6 +16,7 @@ import type { Strategy } from '../shared/strategies';
 import type { ClientStore } from '../store/open-store';
 import { judge, latencyOfSamples, latencySamples, storeLatencySamples, type HandledRow } from './oracle';
 import { splitAtScheduleFloor, type MainLog } from './main-availability';
+import type { LoopDelaySummary } from './loop-delay';
 import { olmViolations } from './olm-oracle';
 import type { EncryptionFigures, OlmFigures, StrategyReport, TimelinePoint } from './report-types';
 import { summarizeRunNotes, type RunNotes } from './report-notes';
@@ -32,6 +33,8 @@ export interface StrategyReportInput {
   encryption: EncryptionFigures;
   olm: OlmFigures;
   safetyPhaseMs: number;
+  /** How late the harness's event loop (which runs the homeserver) ran during the safety phase (loop-delay.ts). */
+  harnessLoopDelay: LoopDelaySummary;
   elapsedMs: number;
 }
 
@@ -93,8 +96,9 @@ export function buildStrategyReport(input: StrategyReportInput): StrategyReport 
     liveness: input.liveness,
     violations: input.mustBeSafe ? violations : parts.checker.violations,
     lostSample: verdict.lostTags,
-    ...notesOf(parts),
+    ...notesOf(parts, input.harnessLoopDelay),
     safetyPhaseMs: input.safetyPhaseMs,
+    harnessLoopDelay: input.harnessLoopDelay,
     elapsedMs: input.elapsedMs,
     timeline: timelineOf(input.handled, parts.startMs),
     faultTimeline: parts.faults.timeline,
@@ -107,8 +111,9 @@ function notifierFigures(parts: RunParts): StrategyReport['notifiers'] {
 }
 
 /** Diagnostics that are not verdicts, summed up in sentences, with the raw lines kept apart (report-notes.ts). */
-function notesOf(parts: RunParts): RunNotes {
+function notesOf(parts: RunParts, harnessLoopDelay: LoopDelaySummary): RunNotes {
   return summarizeRunNotes({
+    harnessLoopDelay,
     sendFailures: parts.traffic.failures,
     notifierFailures: parts.launcher.stats.failures,
     injectorErrors: parts.injector.errors,

@@ -20,6 +20,7 @@ import type { Strategy } from '../shared/strategies';
 import { FaultInjector } from './fault-injector';
 import { FaultLog } from './fault-log';
 import { plannedFaultCounts, type Schedule } from './fault-schedule';
+import { LoopDelayMonitor } from './loop-delay';
 import { MainAvailability } from './main-availability';
 import { MainSupervisor } from './main-supervisor';
 import { FaultyNotifierLauncher } from './notifier-faults';
@@ -75,8 +76,11 @@ export async function runStrategy(
   await traffic.prepare();
   startMs = Date.now();
   const parts: RunParts = { world, faults, main, launcher, traffic, checker: new RunChecker(world.store, startMs), injector, writeLocks, availability, startMs };
+  const loopDelay = new LoopDelayMonitor();
   try {
+    loopDelay.start();
     await safetyPhase(parts, options, schedule, strategy, onProgress);
+    const harnessLoopDelay = loopDelay.stop();
     const safetyPhaseMs = Date.now() - startMs;
     const liveness = await livenessPhase(parts, options, strategy, onProgress);
     parts.checker.stop();
@@ -92,11 +96,13 @@ export async function runStrategy(
       encryption: judgeEncryption(world.store, traffic.roomEvents),
       olm: judgeOlm(world.store, parts.checker.olmFailures, traffic.roomEvents),
       safetyPhaseMs,
+      harnessLoopDelay,
       elapsedMs: Date.now() - began,
     });
     onProgress(progressOf(parts, strategy, 'done', schedule, options));
     return report;
   } finally {
+    loopDelay.stop();
     traffic.close();
     injector.stop();
     parts.checker.stop();

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderReportHtml } from '../../src/harness/report-html';
 import { summarizeRunNotes } from '../../src/harness/report-notes';
+import { loopDelayOf } from '../../src/harness/loop-delay';
 import { describeProgress, olmCells, sideBySideTable, verdictLines } from '../../src/harness/report-text';
 import { DEFAULT_RACE_OPTIONS } from '../../src/harness/race-options';
 import { RACE_REPORT_SCHEMA, type OlmFigures, type RaceReport, type StrategyReport } from '../../src/harness/report-types';
@@ -196,7 +197,21 @@ describe('report notes', () => {
   });
 
   it('notes: a quiet run has no notes', () => {
-    expect(summarizeRunNotes({ sendFailures: [], notifierFailures: [], injectorErrors: [], mainFailedExits: 0, eventLogGap: false, mainStderrTail: [], serverLog: [] })).toEqual({ notes: [], diagnostics: [] });
+    const quiet = { sendFailures: [], notifierFailures: [], injectorErrors: [], mainFailedExits: 0, eventLogGap: false, mainStderrTail: [], serverLog: [] };
+    expect(summarizeRunNotes(quiet)).toEqual({ notes: [], diagnostics: [] });
+    expect(summarizeRunNotes({ ...quiet, harnessLoopDelay: { p50Ms: 1, p99Ms: 12, maxMs: 40 } })).toEqual({ notes: [], diagnostics: [] });
+  });
+
+  it("notes: a harness event loop held up past 50 ms at the 99th percentile is said, with its figures, as a wait of every strategy's server answers", () => {
+    const busy = { sendFailures: [], notifierFailures: [], injectorErrors: [], mainFailedExits: 0, eventLogGap: false, mainStderrTail: [], serverLog: [], harnessLoopDelay: { p50Ms: 14, p99Ms: 93, maxMs: 167 } };
+    expect(summarizeRunNotes(busy).notes).toEqual([
+      "The harness's event loop, which also runs the homeserver, was late by 14 ms at the median, 93 ms at the 99th percentile and 167 ms at most during the faults (a busy machine): every server answer waited that long too, under every strategy.",
+    ]);
+  });
+
+  it('loop delay: the histogram counts whole timer turns, so a loop never held up reads 0 and the rest is what it was late by', () => {
+    expect(loopDelayOf({ p50Ns: 10.1e6, p99Ns: 10.2e6, maxNs: 104.4e6 })).toEqual({ p50Ms: 0, p99Ms: 0, maxMs: 94 });
+    expect(loopDelayOf({ p50Ns: 34e6, p99Ns: 113e6, maxNs: Number.NaN })).toEqual({ p50Ms: 24, p99Ms: 103, maxMs: 0 });
   });
 });
 
