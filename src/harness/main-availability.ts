@@ -169,12 +169,14 @@ export function splitAtScheduleFloor(availability: MainAvailability, ordered: re
     const known = seen.filter((atMs): atMs is number => atMs !== undefined);
     return known.length === 0 ? undefined : Math.min(...known);
   };
-  const startUps = availability.mainIncarnations().flatMap((incarnation) => {
-    const atMs = firstActionMs(incarnation);
-    return atMs === undefined ? [] : [Math.max(0, atMs - incarnation.fromMs)];
+  // Each process's first act, found once: it decides both the quickest start-up and whether the process counts.
+  const acted = new Map(availability.mainIncarnations().map((incarnation) => [incarnation.pid, firstActionMs(incarnation)]));
+  const startUps = availability.mainIncarnations().flatMap(({ pid, fromMs }) => {
+    const atMs = acted.get(pid);
+    return atMs === undefined ? [] : [Math.max(0, atMs - fromMs)];
   });
   const quickestStartUpMs = startUps.length === 0 ? 0 : Math.min(...startUps);
-  const didSomething = (incarnation: MainIncarnation): boolean => incarnation.fromMs < log.wholeSinceMs || firstActionMs(incarnation) !== undefined;
+  const didSomething = ({ pid, fromMs }: MainIncarnation): boolean => fromMs < log.wholeSinceMs || acted.get(pid) !== undefined;
   const able = availability.ableIntervals(didSomething, quickestStartUpMs);
   const fastestMs = latencySamples(ordered)[0] ?? 0;
   return floorSplitSamples(ordered, (sentAtMs) => scheduleFloorMs(sentAtMs + fastestMs, able));

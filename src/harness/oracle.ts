@@ -121,29 +121,33 @@ export function storeLatencySamples(ordered: readonly HandledRow[]): number[] {
  * message.
  */
 export function floorSplitSamples(ordered: readonly HandledRow[], floorMs: (sentAtMs: number) => number): { forced: number[]; beyond: number[] } {
-  const forced: number[] = [];
-  const beyond: number[] = [];
-  const first = new Set<string>();
-  for (const row of ordered) {
-    if (row.tag === null || row.sentAtMs === null || first.has(row.tag)) continue;
-    first.add(row.tag);
-    const floor = Math.max(row.sentAtMs, floorMs(row.sentAtMs));
-    forced.push(floor - row.sentAtMs);
-    beyond.push(Math.max(0, row.handledAtMs - floor));
-  }
-  return { forced: forced.sort((a, b) => a - b), beyond: beyond.sort((a, b) => a - b) };
+  const floors = firstHandlings(ordered).map((row) => ({ row, floor: Math.max(row.sentAtMs, floorMs(row.sentAtMs)) }));
+  const sorted = (samples: number[]): number[] => samples.sort((a, b) => a - b);
+  return {
+    forced: sorted(floors.map(({ row, floor }) => floor - row.sentAtMs)),
+    beyond: sorted(floors.map(({ row, floor }) => Math.max(0, row.handledAtMs - floor))),
+  };
 }
 
 function firstHandlingSamples(ordered: readonly HandledRow[], until: (row: HandledRow) => number | null): number[] {
-  const first = new Set<string>();
   const samples: number[] = [];
-  for (const row of ordered) {
-    if (row.tag === null || row.sentAtMs === null || first.has(row.tag)) continue;
-    first.add(row.tag);
+  for (const row of firstHandlings(ordered)) {
     const endMs = until(row);
     if (endMs !== null) samples.push(Math.max(0, endMs - row.sentAtMs));
   }
   return samples.sort((a, b) => a - b);
+}
+
+/** Each tagged, timed message's first handling (a duplicate's later handling is not a delivery), in handling order. */
+function firstHandlings(ordered: readonly HandledRow[]): Array<HandledRow & { tag: string; sentAtMs: number }> {
+  const first = new Set<string>();
+  const rows: Array<HandledRow & { tag: string; sentAtMs: number }> = [];
+  for (const row of ordered) {
+    if (row.tag === null || row.sentAtMs === null || first.has(row.tag)) continue;
+    first.add(row.tag);
+    rows.push({ ...row, tag: row.tag, sentAtMs: row.sentAtMs });
+  }
+  return rows;
 }
 
 /** Nearest-rank percentile of sorted samples. */

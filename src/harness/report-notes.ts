@@ -7,6 +7,7 @@
  * lines are its `diagnostics` (shown collapsed). Lines that only echo what the harness did on purpose, such as
  * the homeserver acknowledging each fault the injector armed, are counted in one sentence, not repeated.
  */
+import type { LoopDelaySummary } from './loop-delay';
 
 export interface NoteSources {
   /** Sends the harness's senders gave up on. */
@@ -22,7 +23,7 @@ export interface NoteSources {
   mainStderrTail: readonly string[];
   serverLog: readonly string[];
   /** How late the harness's event loop, which runs the homeserver, ran during the faults (loop-delay.ts). */
-  harnessLoopDelay?: { p50Ms: number; p99Ms: number; maxMs: number };
+  harnessLoopDelay?: LoopDelaySummary;
 }
 
 /** A harness event loop late by more than this at the 99th percentile is worth a sentence. */

@@ -7,6 +7,7 @@
  */
 import type { OlmDecryptionFailure } from '../shared/olm-state';
 import type { Strategy } from '../shared/strategies';
+import type { LoopDelaySummary } from './loop-delay';
 import type { RaceOptions } from './race-options';
 
 export const RACE_REPORT_SCHEMA = 'todevice.race-report/1';
@@ -114,8 +115,8 @@ export interface StrategyReport {
   storeLatencySamplesMs?: number[];
   /**
    * The same latency split at the schedule's floor (main-availability.ts): `forced`, send to the earliest moment
-   * the faults let a main process handle the message (no main running, main stopped, the write lock held), the
-   * same for every strategy on a seed; `beyond`, the rest, which the strategy and the processes' start-up added.
+   * the faults let a main process handle the message (no main running, main stopped, the write lock held), set
+   * by the seed's faults rather than by the strategy; `beyond`, the rest, which the strategy added.
    * Absent in reports written before it existed.
    */
   scheduleFloor?: { forced: LatencySummary; beyond: LatencySummary };
@@ -125,7 +126,7 @@ export interface StrategyReport {
    * How late the harness's own event loop, which also runs the embedded homeserver, ran during the safety phase
    * (loop-delay.ts): every server answer waited for it. Absent in reports written before it existed.
    */
-  harnessLoopDelay?: { p50Ms: number; p99Ms: number; maxMs: number };
+  harnessLoopDelay?: LoopDelaySummary;
   /** Faults actually injected, by kind (`kill-main-point`, `kill-notifier-random`, `drop-response`, …). */
   faults: Record<string, number>;
   /** Faults the schedule planned, by kind (some cannot land, e.g. a kill point a strategy never reaches). */
