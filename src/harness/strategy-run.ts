@@ -8,7 +8,8 @@
  * 2. Liveness: faults off (server faults cleared, stalled main resumed, lock holders released, notifier faults
  *    disarmed, main running). The run must converge within `livenessTimeoutS`: the homeserver holds nothing
  *    for the device, no notifier runs, and the main consumer's cursor reached the end of the inbox. A safe
- *    strategy that does not converge is a liveness violation.
+ *    strategy that does not converge is a liveness violation. The time to converge is the first check that saw
+ *    that state, once it held for `convergeConfirmMs` (convergence-watch.ts).
  * 3. Verdict: the oracle compares what the homeserver accepted with what the main consumer handled, and the
  *    decryption oracle what the main timeline could decrypt (after giving it a bounded time to page), and the Olm
  *    oracle what the device's Olm state cost (failures by reason, wedged sessions, one-time keys).
@@ -17,6 +18,7 @@
 import { readCursor } from '../store/cursors';
 import { inboxStats } from '../store/inbox';
 import type { Strategy } from '../shared/strategies';
+import { ConvergenceWatch } from './convergence-watch';
 import { FaultInjector } from './fault-injector';
 import { FaultLog } from './fault-log';
 import { plannedFaultCounts, type Schedule } from './fault-schedule';
@@ -37,7 +39,9 @@ import { WriteLockHolders } from './write-lock';
 
 const checkIntervalMs = 250;
 const progressIntervalMs = 1000;
-const convergePollMs = 200;
+/** How often the liveness phase checks for convergence, and how long the converged state must hold to count. */
+const convergePollMs = 50;
+const convergeConfirmMs = 400;
 const phasePollMs = 100;
 const notifierDrainMs = 15_000;
 const timelineBoundMs = 15_000;
@@ -153,13 +157,19 @@ async function livenessPhase(
   // Notifiers started during the safety phase may still carry a kill point; each is bounded by its lease wait.
   await Promise.race([launcher.idle(), new Promise((resolve) => setTimeout(resolve, notifierDrainMs))]);
   const deadline = began + options.livenessTimeoutS * 1000;
-  let stableChecks = 0;
+  // The time to converge is when the converged state was first seen, once it held for the confirmation window.
+  const watch = new ConvergenceWatch(convergeConfirmMs);
   const maxPolls = Math.ceil((options.livenessTimeoutS * 1000) / convergePollMs) + 1;
+  let progressAtMs = 0;
   for (let poll = 0; poll < maxPolls && Date.now() < deadline; poll += 1) {
     await main.settle();
-    stableChecks = (await converged(world, launcher, main)) ? stableChecks + 1 : 0;
-    if (stableChecks >= 3) return { converged: true, convergedAfterMs: Date.now() - began };
-    if (poll % 5 === 0) onProgress({ ...progressOf(parts, strategy, 'liveness', undefined, options), phaseElapsedMs: Date.now() - began });
+    const passed = await converged(world, launcher, main);
+    const convergedAtMs = watch.record(Date.now() - began, passed);
+    if (convergedAtMs !== undefined) return { converged: true, convergedAfterMs: convergedAtMs };
+    if (Date.now() - progressAtMs >= progressIntervalMs) {
+      progressAtMs = Date.now();
+      onProgress({ ...progressOf(parts, strategy, 'liveness', undefined, options), phaseElapsedMs: Date.now() - began });
+    }
     await new Promise((resolve) => setTimeout(resolve, convergePollMs));
   }
   return { converged: false, convergedAfterMs: null };
