@@ -20,7 +20,7 @@
  */
 import type { Strategy } from '../shared/strategies';
 import { percentile } from './oracle';
-import type { RaceReport, StrategyReport } from './report-types';
+import type { LatencySummary, RaceReport, StrategyReport } from './report-types';
 
 /** The default strategy's speed targets under the campaign's faults. */
 export const LEASE_SPEED_TARGETS = { p50Ms: 500, p99Ms: 2000, convergedWithinMs: 1000 } as const;
@@ -125,14 +125,11 @@ function leaseTargetChecks(runs: ReadonlyArray<{ seed: number; run: StrategyRepo
   for (const { seed, run: lease } of runs.filter(({ run }) => run.strategy === 'explicit-lease')) {
     const cas = runs.find((other) => other.seed === seed && other.run.strategy === 'explicit-cas')?.run;
     const check = (met: boolean, text: string): number => checks.push({ seed, met, text });
-    const p50 = lease.latency.p50Ms;
-    const p99 = lease.latency.p99Ms;
-    check(p50 !== null && p50 <= t.p50Ms, `p50 ${ms(p50)} <= ${t.p50Ms} ms`);
-    check(p99 !== null && p99 <= t.p99Ms, `p99 ${ms(p99)} <= ${t.p99Ms} ms`);
+    boundChecks(lease.latency, check);
     const converged = lease.liveness.converged ? lease.liveness.convergedAfterMs : null;
     check(converged !== null && converged <= t.convergedWithinMs, `converged ${converged === null ? 'never' : `after ${converged} ms`} <= ${t.convergedWithinMs} ms`);
     if (cas === undefined) continue;
-    check(p50 !== null && cas.latency.p50Ms !== null && p50 <= cas.latency.p50Ms, `p50 ${ms(p50)} <= explicit-cas's ${ms(cas.latency.p50Ms)}`);
+    againstCasCheck(lease.latency, cas.latency, check);
     check(lease.wastedRequests.total <= cas.wastedRequests.total, `wasted requests ${lease.wastedRequests.total} <= explicit-cas's ${cas.wastedRequests.total}`);
   }
   return checks;
@@ -141,18 +138,29 @@ function leaseTargetChecks(runs: ReadonlyArray<{ seed: number; run: StrategyRepo
 /** p50 and p99 targets (and p50 against explicit-cas's) on the latency beyond what each seed's faults forced. */
 function beyondFaultsChecks(runs: ReadonlyArray<{ seed: number; run: StrategyReport }>): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const t = LEASE_SPEED_TARGETS;
   for (const { seed, run: lease } of runs.filter(({ run }) => run.strategy === 'explicit-lease')) {
     const beyond = lease.scheduleFloor?.beyond;
     if (beyond === undefined) continue;
     const casBeyond = runs.find((other) => other.seed === seed && other.run.strategy === 'explicit-cas')?.run.scheduleFloor?.beyond;
     const check = (met: boolean, text: string): number => checks.push({ seed, met, text });
-    check(beyond.p50Ms !== null && beyond.p50Ms <= t.p50Ms, `p50 ${ms(beyond.p50Ms)} <= ${t.p50Ms} ms`);
-    check(beyond.p99Ms !== null && beyond.p99Ms <= t.p99Ms, `p99 ${ms(beyond.p99Ms)} <= ${t.p99Ms} ms`);
-    if (casBeyond === undefined) continue;
-    check(beyond.p50Ms !== null && casBeyond.p50Ms !== null && beyond.p50Ms <= casBeyond.p50Ms, `p50 ${ms(beyond.p50Ms)} <= explicit-cas's ${ms(casBeyond.p50Ms)}`);
+    boundChecks(beyond, check);
+    if (casBeyond !== undefined) againstCasCheck(beyond, casBeyond, check);
   }
   return checks;
+}
+
+type Check = (met: boolean, text: string) => void;
+
+/** The p50 and p99 bounds of `LEASE_SPEED_TARGETS` on one latency, worded the same in both verdicts. */
+function boundChecks(latency: Pick<LatencySummary, 'p50Ms' | 'p99Ms'>, check: Check): void {
+  const t = LEASE_SPEED_TARGETS;
+  check(latency.p50Ms !== null && latency.p50Ms <= t.p50Ms, `p50 ${ms(latency.p50Ms)} <= ${t.p50Ms} ms`);
+  check(latency.p99Ms !== null && latency.p99Ms <= t.p99Ms, `p99 ${ms(latency.p99Ms)} <= ${t.p99Ms} ms`);
+}
+
+/** explicit-lease's p50 at most explicit-cas's on the same seed. */
+function againstCasCheck(lease: Pick<LatencySummary, 'p50Ms'>, cas: Pick<LatencySummary, 'p50Ms'>, check: Check): void {
+  check(lease.p50Ms !== null && cas.p50Ms !== null && lease.p50Ms <= cas.p50Ms, `p50 ${ms(lease.p50Ms)} <= explicit-cas's ${ms(cas.p50Ms)}`);
 }
 
 const ms = (value: number | null): string => (value === null ? '-' : `${value} ms`);

@@ -170,8 +170,9 @@ export function splitAtScheduleFloor(availability: MainAvailability, ordered: re
     return known.length === 0 ? undefined : Math.min(...known);
   };
   // Each process's first act, found once: it decides both the quickest start-up and whether the process counts.
-  const acted = new Map(availability.mainIncarnations().map((incarnation) => [incarnation.pid, firstActionMs(incarnation)]));
-  const startUps = availability.mainIncarnations().flatMap(({ pid, fromMs }) => {
+  const incarnations = availability.mainIncarnations();
+  const acted = new Map(incarnations.map((incarnation) => [incarnation.pid, firstActionMs(incarnation)]));
+  const startUps = incarnations.flatMap(({ pid, fromMs }) => {
     const atMs = acted.get(pid);
     return atMs === undefined ? [] : [Math.max(0, atMs - fromMs)];
   });
