@@ -16,6 +16,9 @@
  * store, makes one request and exits (src/bench/handoff-floor): what any push process costs before it does
  * anything of its own. The main-long-polling p99 is judged against its p99.
  *
+ * The lease handoff is also timed alone, without process start-up, with the store-change hints and with polls
+ * alone (lease-handoff.ts).
+ *
  * Every notifier's peak resident memory is read too, against a bare `node` process (the same baseline as case
  * 6's): these notifiers decrypt an encrypted push, so they load libolm, where case 6's handle a plaintext one.
  *
@@ -35,6 +38,7 @@ import { realSleep } from '../engine/timing';
 import type { BenchWorld } from './bench-world';
 import type { BenchSizes, Figure, Progress } from './bench-types';
 import { bareNodePeakRssKb, type BenchProcesses } from './bench-processes';
+import { leaseHandoffFigures } from './lease-handoff';
 import { median, percentile } from './stats';
 import { publishDeviceKeysAtFirstStart } from '../harness/device-first-start';
 
@@ -166,6 +170,8 @@ export async function runHandoffCase(
   const note = `${withMainMs.length} real notifier processes per condition, ${sizes.rounds} alternated rounds`;
   const notifierKb = [...withMain, ...alone].flatMap((r) => r.notifierPeakRssKb);
   const bareKb = await bareNodePeakRssKb(world.dir);
+  progress(`case 3: ${sizes.handoffSamples} lease handoffs between two engines, with store-change hints and with polls alone`);
+  const leaseHandoff = await leaseHandoffFigures(world, sizes.handoffSamples, sizes.rounds);
   return [
     {
       caseNumber: 3, name: 'handoff push→data p99, main long-polling', value: percentile(withMainMs, 99), baselineName: 'no main process p99',
@@ -180,6 +186,7 @@ export async function runHandoffCase(
       caseNumber: 3, name: 'handoff push→data p50, main long-polling', value: percentile(withMainMs, 50), baselineName: 'no main process p50',
       baseline: percentile(aloneMs, 50), unit: 'ms', better: 'lower', note,
     },
+    ...leaseHandoff,
     ...decryptionFigures(withMain, alone),
     {
       caseNumber: 3, name: 'notifier peak RSS, encrypted push (median)', value: median(notifierKb) / 1024, baselineName: 'bare node process',

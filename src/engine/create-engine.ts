@@ -3,7 +3,7 @@
  *
  * Runtime: node. This is where production choices live: the system clock, real timers, the real `MatrixClient`
  * (node:http with keep-alive), a lease taken at once from a holder whose process is gone (holder-liveness.ts),
- * and kill points read from TODEVICE_KILL_AT / TODEVICE_KILL_PROCESS (a malformed value throws: a harness that
+ * lease polls woken by other processes' commits (store-changes.ts), and kill points read from TODEVICE_KILL_AT / TODEVICE_KILL_PROCESS (a malformed value throws: a harness that
  * asked for a kill point must not silently run without one). TODEVICE_LEASE_DURATION_MS sets this process's
  * lease duration, so a person or a test reproducing a race can make a lease that cannot lapse during it.
  */
@@ -14,6 +14,7 @@ import type { EngineEvent, Strategy, SyncEngineOptions } from './engine-types';
 import { holderProcessGone } from './holder-liveness';
 import { createProcessKillPoints, type KillPointConfig, type KillPoints } from './kill-points';
 import { MatrixClient, type SyncTransport } from './matrix-client';
+import { watchStoreChanges, type StoreChanges } from './store-changes';
 import { SyncEngine } from './sync-engine';
 import { realSleep, seededRandom } from './timing';
 
@@ -40,6 +41,11 @@ export interface ProcessEngineInput {
    * state is open, src/notifier/olm-opening.ts). Default: the client itself.
    */
   transport?: (client: MatrixClient) => SyncTransport;
+  /**
+   * Hints of other processes' commits for the lease's polls (store-changes.ts). Default: a watch of the store's
+   * own files, which the caller may share (main's inbox watch uses it too) and closes when it is done.
+   */
+  storeChanges?: StoreChanges;
   /** Any other engine option (limit, leaseDurationMs, longPollTimeoutMs, backoff, …). */
   tuning?: Partial<Pick<SyncEngineOptions, 'limit' | 'leaseDurationMs' | 'longPollTimeoutMs' | 'backoff' | 'leasePollIntervalMs' | 'logEvents'>>;
 }
@@ -55,11 +61,12 @@ export function leaseDurationFromEnv(env: NodeJS.ProcessEnv = process.env): numb
   return durationMs;
 }
 
-export function createProcessEngine(input: ProcessEngineInput): { engine: SyncEngine; client: MatrixClient; killPoints: KillPoints } {
+export function createProcessEngine(input: ProcessEngineInput): { engine: SyncEngine; client: MatrixClient; killPoints: KillPoints; storeChanges: StoreChanges } {
   const pid = input.pid ?? process.pid;
   const leaseDurationMs = leaseDurationFromEnv(input.env);
   const client = new MatrixClient({ baseUrl: input.account.homeserverUrl, accessToken: input.account.accessToken });
   const killPoints = input.killPoints ?? createProcessKillPoints(input.processName, input.killPoint, input.env);
+  const storeChanges = input.storeChanges ?? watchStoreChanges(input.store.path);
   const engine = new SyncEngine({
     store: input.store,
     client: input.transport === undefined ? client : input.transport(client),
@@ -70,11 +77,12 @@ export function createProcessEngine(input: ProcessEngineInput): { engine: SyncEn
     pid,
     killPoints,
     leaseHolderGone: holderProcessGone,
+    storeChanges,
     ...(input.strategy === undefined ? {} : { strategy: input.strategy }),
     ...(input.onEvent === undefined ? {} : { onEvent: input.onEvent }),
     ...(leaseDurationMs === undefined ? {} : { leaseDurationMs }),
     ...input.olm,
     ...input.tuning,
   });
-  return { engine, client, killPoints };
+  return { engine, client, killPoints, storeChanges };
 }

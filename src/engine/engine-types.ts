@@ -14,6 +14,7 @@ import type { KillPoints } from './kill-points';
 import type { SyncTransport } from './matrix-client';
 import type { E2eeReport } from './sync-responses';
 import type { SinceNotIssuedError } from './since-echo-check';
+import type { StoreChanges } from './store-changes';
 import type { Sleep } from './timing';
 
 import type { Strategy } from '../shared/strategies';
@@ -43,6 +44,12 @@ export interface SyncEngineOptions {
   leaseKey?: string;
   /** How often a lease waiter retries and a long-polling holder looks for waiters. Default 25. */
   leasePollIntervalMs?: number;
+  /**
+   * Hints that another process committed to the store (store-changes.ts): the lease's polls (the waiter's, the
+   * long-polling holder's watch, the holder's wait for its turn) then check at once instead of at their next
+   * interval. Default: none, the polls run on their interval alone (tests with a fake clock rely on that).
+   */
+  storeChanges?: StoreChanges;
   /**
    * Asked about a holder whose lease has not expired: true when it is known to be gone, and its lease may be
    * taken at once (real processes pass `holderProcessGone`, holder-liveness.ts). Default: never, so a lease is

@@ -11,7 +11,9 @@
  *    until the next request carries a new `since`, and nothing from the aborted response was committed.
  * 3. The holder then waits until another process has taken the lease, or nobody wants it any more, or a bound
  *    passes, and goes back to waiting for its turn (which defers while anyone else wants the lease).
- * So a waiter gets the lease within one poll interval plus the abort, far inside one lease period. A holder that
+ * So a waiter gets the lease within one poll interval plus the abort, far inside one lease period; sooner where
+ * the polls are woken by the other side's commits (`sleep` from store-changes.ts, which every real process uses),
+ * as the wish and the release both are. A holder that
  * stalls instead of cooperating loses the lease by expiry, and its next commit is fenced (F9). A holder whose
  * process is gone (killed) or stopped (SIGSTOP) is not waited out when `holderGone` says so: the next attempt
  * takes its lease, and the stopped one, once continued, is fenced the same way.
@@ -189,7 +191,9 @@ export class LeaseKeeper {
   async acquireWithin(waitMs: number, signal?: AbortSignal, giveUpWhen?: () => boolean, notBefore?: Promise<unknown>): Promise<LeaseAcquisition> {
     const { store, clock, key, holder, pollIntervalMs, sleep } = this.options;
     const deadlineMs = clock.nowMs() + waitMs;
-    const maxAttempts = Math.ceil(waitMs / pollIntervalMs) + 2;
+    // Its sleeps may end early, at another process's commit (store-changes.ts), so the bound allows one attempt
+    // per millisecond of the wait, not one per poll; the deadline ends a wait on a real clock long before.
+    const maxAttempts = Math.ceil(waitMs / Math.min(1, pollIntervalMs)) + 2;
     // The wish is a durable write: refreshed well within its freshness window, not on every short poll.
     const refreshEveryMs = this.wantedFreshMs() / 4;
     const readiness = new Readiness(notBefore);
@@ -204,7 +208,9 @@ export class LeaseKeeper {
       }
       await sleep(Math.min(pollIntervalMs, deadlineMs - nowMs), readiness.wakeSignal(signal));
       if (giveUpWhen?.() === true) break;
-      if (readiness.ready) result = this.take();
+      // Read first: while another live process holds the lease the upsert would be refused anyway, and as a
+      // write it would queue for the write lock behind the holder's commits, one attempt per commit it hears of.
+      if (readiness.ready && !this.heldByAnotherLiveProcess()) result = this.take();
     }
     clearLeaseWanted(store, { key, wanter: holder });
     return result ?? this.refusal();
@@ -227,7 +233,8 @@ export class LeaseKeeper {
     const { store, clock, key, pollIntervalMs, sleep } = this.options;
     const sinceGeneration = this.knownGeneration ?? 0;
     const deadlineMs = clock.nowMs() + boundMs;
-    const maxPolls = Math.ceil(boundMs / pollIntervalMs) + 1;
+    // Sleeps that end early at a commit elsewhere do not use up the bound (see `acquireWithin`).
+    const maxPolls = Math.ceil(boundMs / Math.min(1, pollIntervalMs)) + 1;
     for (let poll = 0; poll < maxPolls && !signal.aborted && clock.nowMs() < deadlineMs; poll += 1) {
       const lease = readLease(store, key);
       if (lease !== undefined && lease.generation > sinceGeneration) return;

@@ -53,6 +53,7 @@ import { carriesAlsoInCommit, persistBatch, type ReceivedBatch } from './persist
 import type { E2eeReport, ToDeviceBatch } from './sync-responses';
 import { runLeaseWatch } from './lease-watch';
 import { SinceEchoCheck, type SinceNotIssuedError } from './since-echo-check';
+import { wakeOnChange } from './store-changes';
 import type { Sleep } from './timing';
 
 export class SyncEngine {
@@ -66,6 +67,8 @@ export class SyncEngine {
   private readonly sinceEchoCheck: SinceEchoCheck | undefined;
   private readonly clock: Clock;
   private readonly sleep: Sleep;
+  /** `sleep` for the lease's polls: ended early by another process's commit when `storeChanges` is given. */
+  private readonly pollSleep: Sleep;
   private readonly random: () => number;
   private readonly killPoints: KillPoints;
   private readonly backoff: BackoffPolicy;
@@ -103,6 +106,7 @@ export class SyncEngine {
         : new SinceEchoCheck(options.client, options.processName, this.limit, options.clock, options.sinceEchoCheckIntervalMs);
     this.clock = options.clock;
     this.sleep = options.sleep;
+    this.pollSleep = wakeOnChange(options.sleep, options.storeChanges);
     this.random = options.random;
     this.killPoints = options.killPoints ?? noKillPoints;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -115,7 +119,7 @@ export class SyncEngine {
     return new LeaseKeeper({
       store: options.store,
       clock: options.clock,
-      sleep: options.sleep,
+      sleep: this.pollSleep,
       key: options.leaseKey ?? TO_DEVICE_LEASE_KEY,
       holder: `${options.processName}:${options.pid}`,
       durationMs: options.leaseDurationMs ?? 3000,
@@ -177,7 +181,7 @@ export class SyncEngine {
         ? runLeaseWatch({
             lease: this.lease,
             controller,
-            sleep: this.sleep,
+            sleep: this.pollSleep,
             pollIntervalMs: this.pollIntervalMs,
             setWake: (wake) => (this.wakeWatch = wake),
           })
@@ -411,7 +415,7 @@ export class SyncEngine {
       if (this.lease?.heldGeneration !== undefined && outcome.error.kind !== 'db-busy') this.guardDb(() => this.lease?.release('backing off'));
       await this.sleep(outcome.delayMs, signal);
     }
-    if (outcome.kind === 'lease-busy') await this.sleep(this.pollIntervalMs, signal);
+    if (outcome.kind === 'lease-busy') await this.pollSleep(this.pollIntervalMs, signal);
     if (outcome.kind === 'preempted' && this.lease !== undefined) {
       this.guardDb(() => this.lease?.release('preempted by a waiter'));
       await this.guardAsyncDb(() => this.lease?.yieldToWaiter(signal, LEASE_DEFER_MS));
@@ -450,7 +454,7 @@ export class SyncEngine {
         return undefined;
       });
       if (turn.ok && turn.value !== undefined) return turn.value;
-      await this.sleep(this.pollIntervalMs, signal);
+      await this.pollSleep(this.pollIntervalMs, signal);
     }
     return undefined;
   }
@@ -624,7 +628,10 @@ export class SyncEngine {
  * How often a lease waiter retries and a holder looks for waiters. A handoff (the notifier taking the lease from
  * main, and main taking it back) waits on average half an interval on each side: at 100 ms that idle time cost
  * the main process with a stream of notifiers 10-15% of its drain rate (the contention benchmark). Each poll is one
- * indexed read (or a lease upsert that changes nothing while someone else holds it), so 25 ms costs little.
+ * indexed read (or a lease upsert that changes nothing while someone else holds it), so 25 ms costs little. With
+ * `storeChanges` (every real process, create-engine.ts) a poll also ends at the other side's commit (the wish,
+ * the release), so a handoff waits for neither interval where the platform reports the write; the interval is
+ * what it waits where it does not.
  */
 const DEFAULT_LEASE_POLL_INTERVAL_MS = 25;
 /**

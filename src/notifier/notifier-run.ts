@@ -57,6 +57,7 @@ import { roomKeyForSession, roomKeyInInbox } from '../store/room-keys';
 import { classifySqliteError } from '../store/sqlite-errors';
 import { buildNotification, fetchFailedNotification, type BuiltNotification, type PayloadRow } from './notification-text';
 import type { NotifierOptions } from './notifier-options';
+import { watchStoreChanges } from '../engine/store-changes';
 import { readyForLease } from './lease-readiness';
 import { OlmOpening } from './olm-opening';
 import { pushedEventKeyStored } from './pushed-key';
@@ -91,6 +92,8 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
   const onDemand = options.strategy === 'explicit-lease';
   if (!onDemand) loadOlm().catch(() => undefined);
   const store = openStore(path.join(options.dataDir, CLIENT_DB_FILE), { create: false, cacheSizeKib: NOTIFIER_CACHE_KIB });
+  // Wakes the lease wait at the holder's commits: its release, the key this push needs (store-changes.ts).
+  const storeChanges = watchStoreChanges(store.path);
   try {
     const account = readAccount(store);
     if (account === undefined) {
@@ -112,6 +115,7 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
       strategy: options.strategy,
       olm: opening.hooks(),
       transport: (matrixClient) => opening.gate(matrixClient),
+      storeChanges,
     });
     // The pushed event is fetched alongside the sync: it depends on nothing the sync brings. An encrypted one
     // needs the Olm state (its Megolm key is unsealed with the pickle key, decrypted by libolm): it starts opening
@@ -184,6 +188,7 @@ export async function runNotifier(options: NotifierOptions, report: (message: No
     report({ kind: 'finished', pid, outcome, committedEvents: turn === undefined ? 0 : committedEvents(turn), elapsedMs: systemClock.nowMs() - startedAtMs });
     return 0;
   } finally {
+    storeChanges.close();
     store.close();
   }
 }

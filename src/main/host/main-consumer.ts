@@ -29,7 +29,8 @@ export { MAIN_CONSUMER };
 /**
  * How often main looks for rows another process appended: one read of `sqlite_sequence`. At the 250 ms of the
  * full pass, a message a notifier committed waited 125 ms on average before main handled it (the race harness's
- * latency under explicit-lease, where notifiers commit a large share of the rows).
+ * latency under explicit-lease, where notifiers commit a large share of the rows). Once the sync loop runs, it
+ * also looks at every commit another process makes (main-sync.ts, store-changes.ts); this is the fallback.
  */
 export const inboxWatchIntervalMs = 25;
 const consumeRowsPerPass = 500;

@@ -23,7 +23,9 @@ import { describeClientError } from '../../engine/describe-failure';
 import type { EngineEvent, RunSummary, Strategy } from '../../engine/engine-types';
 import type { KillPoints } from '../../engine/kill-points';
 import type { MatrixClient } from '../../engine/matrix-client';
+import { wakeOnChange } from '../../engine/store-changes';
 import type { SyncEngine } from '../../engine/sync-engine';
+import { realSleep } from '../../engine/timing';
 import type { OlmDevice } from '../../device/olm-device';
 import { systemClock } from '../../shared/clock';
 import type { Account } from '../../store/account';
@@ -90,7 +92,7 @@ export function startMainSync(options: MainSyncOptions): MainSync {
       },
     );
   };
-  const { engine, client, killPoints } = createProcessEngine({
+  const { engine, client, killPoints, storeChanges } = createProcessEngine({
     store,
     account: options.account,
     processName: MAIN_CONSUMER,
@@ -126,10 +128,21 @@ export function startMainSync(options: MainSyncOptions): MainSync {
   }
   afterConsume();
   const timer = setInterval(afterConsume, options.consumePassIntervalMs ?? consumePollIntervalMs);
-  const watch = setInterval(() => whenFree(() => lastInboxSeq(store) > consumedUpToSeq && afterConsume()), inboxWatchIntervalMs);
-  const done = engine.run(controller.signal).finally(() => {
+  // Rows a notifier committed: looked for every `inboxWatchIntervalMs`, and soon after every commit another
+  // process makes (store-changes.ts).
+  const inboxSleep = wakeOnChange(realSleep, storeChanges);
+  const watchInbox = async (): Promise<void> => {
+    while (!controller.signal.aborted) {
+      await inboxSleep(inboxWatchIntervalMs, controller.signal);
+      if (!controller.signal.aborted) whenFree(() => lastInboxSeq(store) > consumedUpToSeq && afterConsume());
+    }
+  };
+  const watching = watchInbox();
+  const done = engine.run(controller.signal).finally(async () => {
     clearInterval(timer);
-    clearInterval(watch);
+    controller.abort();
+    await watching;
+    storeChanges.close();
   });
   return {
     engine,

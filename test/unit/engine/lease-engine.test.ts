@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { watchStoreChanges, type StoreChanges } from '../../../src/engine/store-changes';
+import type { ClientStore } from '../../../src/store/open-store';
 import { listInbox } from '../../../src/store/inbox';
 import { markLeaseWanted, readLease } from '../../../src/store/lease';
 import { reopen, tempStore } from '../store/temp-store';
@@ -7,6 +9,17 @@ import { startFixture } from './homeserver-fixture';
 import type { EngineEvent } from '../../../src/engine/engine-types';
 import { overwriteToken } from '../../../src/store/token';
 import type { SyncTransport } from '../../../src/engine/matrix-client';
+
+const watches: StoreChanges[] = [];
+afterEach(() => {
+  for (const watch of watches.splice(0)) watch.close();
+});
+
+function changesOf(store: ClientStore): StoreChanges {
+  const changes = watchStoreChanges(store.path);
+  watches.push(changes);
+  return changes;
+}
 
 async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -43,6 +56,28 @@ describe('lease with the sync engine', () => {
     stop.abort();
     expect(await running).toEqual({ kind: 'stopped' });
     expect(readLease(store, 'to-device')?.expiresAtMs).toBe(0);
+  });
+
+  it("preemption at another process's commit: with polls a minute apart, the wish and the release still pass at once", async () => {
+    const fx = await startFixture();
+    const store = tempStore();
+    const notifierStore = reopen(store);
+    // A lease that cannot lapse and polls that cannot come during the test: only the store-change hints can make
+    // main give way to the notifier (its wish is a commit), and the notifier take the lease (main's release is one).
+    const slow = { leaseDurationMs: 600_000, leasePollIntervalMs: 60_000 };
+    const main = makeEngine(store, fx.receiver.client, { processName: 'main', longPollTimeoutMs: 30_000, storeChanges: changesOf(store), ...slow });
+    const stop = new AbortController();
+    const running = main.engine.run(stop.signal);
+    await waitFor(() => main.events.some((event) => event.kind === 'request'), 5000);
+    const notifier = makeEngine(notifierStore, fx.receiver.client, { processName: 'notifier', pid: 2, storeChanges: changesOf(notifierStore), ...slow });
+    const summary = await notifier.engine.syncUntilCaughtUp({ leaseWaitMs: 30_000 });
+    expect(summary.kind).toBe('caught-up');
+    expect(main.events.some((event) => event.kind === 'preempted')).toBe(true);
+    // And main takes the lease back at the notifier's release, and receives again.
+    await fx.send(0, 1);
+    await waitFor(() => listInbox(store).length === 1, 20_000);
+    stop.abort();
+    expect(await running).toEqual({ kind: 'stopped' });
   });
 
   it('preemption: run stops promptly on shutdown, aborting its long poll', async () => {
