@@ -3,9 +3,10 @@
  *
  * Runtime: node. This is where production choices live: the system clock, real timers, the real `MatrixClient`
  * (node:http with keep-alive), a lease taken at once from a holder whose process is gone (holder-liveness.ts),
- * lease polls woken by other processes' commits (store-changes.ts), and kill points read from TODEVICE_KILL_AT / TODEVICE_KILL_PROCESS (a malformed value throws: a harness that
- * asked for a kill point must not silently run without one). TODEVICE_LEASE_DURATION_MS sets this process's
- * lease duration, so a person or a test reproducing a race can make a lease that cannot lapse during it.
+ * lease polls woken by other processes' commits (store-changes.ts), and kill points read from TODEVICE_KILL_AT /
+ * TODEVICE_KILL_PROCESS (a malformed value throws: a harness that asked for a kill point must not silently run
+ * without one). TODEVICE_LEASE_DURATION_MS sets this process's lease duration, so a person or a test reproducing
+ * a race can make a lease that cannot lapse during it.
  */
 import { systemClock } from '../shared/clock';
 import type { Account } from '../store/account';
@@ -42,8 +43,8 @@ export interface ProcessEngineInput {
    */
   transport?: (client: MatrixClient) => SyncTransport;
   /**
-   * Hints of other processes' commits for the lease's polls (store-changes.ts). Default: a watch of the store's
-   * own files, which the caller may share (main's inbox watch uses it too) and closes when it is done.
+   * Hints of other processes' commits for the lease's polls (store-changes.ts). Default: a new watch of the
+   * store's `-wal` file, returned for the caller to share (main's inbox watch uses it) and to close.
    */
   storeChanges?: StoreChanges;
   /** Any other engine option (limit, leaseDurationMs, longPollTimeoutMs, backoff, …). */

@@ -46,8 +46,9 @@ export interface SyncEngineOptions {
   leasePollIntervalMs?: number;
   /**
    * Hints that another process committed to the store (store-changes.ts): the lease's polls (the waiter's, the
-   * long-polling holder's watch, the holder's wait for its turn) then check at once instead of at their next
-   * interval. Default: none, the polls run on their interval alone (tests with a fake clock rely on that).
+   * long-polling holder's watch, the holder's wait for its turn) then check again within a few milliseconds
+   * instead of at their next interval. Default: none, the polls run on their interval alone (tests with a fake
+   * clock rely on that).
    */
   storeChanges?: StoreChanges;
   /**

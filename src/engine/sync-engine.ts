@@ -629,9 +629,9 @@ export class SyncEngine {
  * main, and main taking it back) waits on average half an interval on each side: at 100 ms that idle time cost
  * the main process with a stream of notifiers 10-15% of its drain rate (the contention benchmark). Each poll is one
  * indexed read (or a lease upsert that changes nothing while someone else holds it), so 25 ms costs little. With
- * `storeChanges` (every real process, create-engine.ts) a poll also ends at the other side's commit (the wish,
- * the release), so a handoff waits for neither interval where the platform reports the write; the interval is
- * what it waits where it does not.
+ * `storeChanges` (every real process, create-engine.ts) a poll also checks again within a few milliseconds of the
+ * other side's commit (the wish, the release), so a handoff waits for neither interval where the platform reports
+ * the write; the interval is what it waits where it does not.
  */
 const DEFAULT_LEASE_POLL_INTERVAL_MS = 25;
 /**
