@@ -57,6 +57,8 @@ export interface MainSyncOptions {
   olm?: OlmDevice;
   /** The full consume pass's period (default 250 ms); tests lengthen it to see the inbox watch alone. */
   consumePassIntervalMs?: number;
+  /** The inbox watch's own period (default `inboxWatchIntervalMs`); tests lengthen it to see the store-change hints alone. */
+  inboxWatchIntervalMs?: number;
   /** This process's kill points, when it built them before (see `consumeWhileStarting`); else from the environment. */
   killPoints?: KillPoints;
 }
@@ -133,7 +135,7 @@ export function startMainSync(options: MainSyncOptions): MainSync {
   const inboxSleep = wakeOnChange(realSleep, storeChanges);
   const watchInbox = async (): Promise<void> => {
     while (!controller.signal.aborted) {
-      await inboxSleep(inboxWatchIntervalMs, controller.signal);
+      await inboxSleep(options.inboxWatchIntervalMs ?? inboxWatchIntervalMs, controller.signal);
       if (!controller.signal.aborted) whenFree(() => lastInboxSeq(store) > consumedUpToSeq && afterConsume());
     }
   };
