@@ -6,16 +6,18 @@
  *
  * Measured two ways, alternated run by run: with the store-change hints every real process uses
  * (src/engine/store-changes.ts: the polls check again at the other side's commit), and with the polls alone,
- * every 25 ms (`leasePollIntervalMs`'s default). Both engines run in the bench process, on the store file a real
- * pair would share, against the bench's homeserver process.
+ * every 25 ms (`leasePollIntervalMs`'s default). Both engines are built as the real processes build theirs
+ * (`createProcessEngine`) and run in the bench process, on the store file a real pair would share, against the
+ * bench's homeserver process.
  *
  * Runtime: node.
  */
 import path from 'node:path';
-import { MatrixClient } from '../engine/matrix-client';
-import { watchStoreChanges, type StoreChanges } from '../engine/store-changes';
-import { SyncEngine } from '../engine/sync-engine';
-import { realSleep, seededRandom } from '../engine/timing';
+import { createProcessEngine } from '../engine/create-engine';
+import { NO_STORE_CHANGES, watchStoreChanges, type StoreChanges } from '../engine/store-changes';
+import type { SyncEngine } from '../engine/sync-engine';
+import { realSleep } from '../engine/timing';
+import type { Account } from '../store/account';
 import { openStore, type ClientStore } from '../store/open-store';
 import type { BenchWorld } from './bench-world';
 import type { Figure } from './bench-types';
@@ -25,40 +27,29 @@ import { nowMs, percentile } from './stats';
 const SETTLE_BETWEEN_MS = 100;
 const LEASE_WAIT_MS = 5000;
 
-function engineFor(store: ClientStore, client: MatrixClient, processName: string, pid: number, changes: StoreChanges | undefined): SyncEngine {
-  return new SyncEngine({
-    store,
-    client,
-    clock: { nowMs: () => Date.now() },
-    sleep: realSleep,
-    random: seededRandom(pid),
-    processName,
-    pid,
-    strategy: 'explicit-lease',
-    longPollTimeoutMs: 30_000,
-    logEvents: false,
-    ...(changes === undefined ? {} : { storeChanges: changes }),
-  });
+/** An engine as a real process builds it (create-engine.ts), with the hints or with none. */
+function engineFor(store: ClientStore, account: Account, processName: string, changes: StoreChanges): SyncEngine {
+  const tuning = { longPollTimeoutMs: 30_000, logEvents: false };
+  return createProcessEngine({ store, account, processName, strategy: 'explicit-lease', env: {}, storeChanges: changes, tuning }).engine;
 }
 
 /** Milliseconds of `count` handoffs from a long-polling main to a notifier, hints on or off. */
 async function handoffs(world: BenchWorld, count: number, hints: boolean, label: string): Promise<number[]> {
   const account = await world.device(`HANDOFF-${label}`);
-  const client = new MatrixClient({ baseUrl: account.homeserverUrl, accessToken: account.accessToken });
   const file = path.join(world.dir, `lease-handoff-${label}.db`);
   // Two connections, as two processes would have, each with its own watch when hints are on.
   const mainStore = openStore(file);
   const notifierStore = openStore(file);
-  const mainChanges = hints ? watchStoreChanges(file) : undefined;
-  const notifierChanges = hints ? watchStoreChanges(file) : undefined;
-  const main = engineFor(mainStore, client, 'main', 1, mainChanges);
+  const mainChanges = hints ? watchStoreChanges(file) : NO_STORE_CHANGES;
+  const notifierChanges = hints ? watchStoreChanges(file) : NO_STORE_CHANGES;
+  const main = engineFor(mainStore, account, 'main', mainChanges);
   const stop = new AbortController();
   const running = main.run(stop.signal);
   const samplesMs: number[] = [];
   try {
     for (let i = 0; i < count; i += 1) {
       await realSleep(SETTLE_BETWEEN_MS);
-      const notifier = engineFor(notifierStore, client, 'notifier', 100 + i, notifierChanges);
+      const notifier = engineFor(notifierStore, account, 'notifier', notifierChanges);
       const startMs = nowMs();
       const summary = await notifier.syncUntilCaughtUp({ leaseWaitMs: LEASE_WAIT_MS });
       if (summary.kind !== 'caught-up') throw new Error(`bench: lease handoff ${i} ended ${summary.kind}, not caught up`);
@@ -67,8 +58,8 @@ async function handoffs(world: BenchWorld, count: number, hints: boolean, label:
   } finally {
     stop.abort();
     await running;
-    mainChanges?.close();
-    notifierChanges?.close();
+    mainChanges.close();
+    notifierChanges.close();
     notifierStore.close();
     mainStore.close();
   }
