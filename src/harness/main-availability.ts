@@ -9,8 +9,9 @@
  * strategy report reads it at the end). A main process could handle a message sent at `s` at a moment `t` when:
  * - `t` is at least the run's fastest delivery after `s` (no message was handled sooner than that after its send,
  *   so none can be);
- * - a main process ran at `t`, and it was one that did something in the run (wrote to the event log or handled a
- *   row): one killed before it ran a line of ours could not handle anything, however long it was spawned; and
+ * - a main process ran at `t`, and it was one that did something in the run (logged a sync request or its outcome,
+ *   which every strategy logs alike, or handled a row): one killed before it ran a line of ours could not handle
+ *   anything, however long it was spawned; and
  *   `t` is at least the run's quickest start-up after that process's spawn (no main process did anything sooner
  *   after its spawn, so none can);
  * - it was not stopped (SIGSTOP) and no helper held the store's write lock.
@@ -149,7 +150,7 @@ export function scheduleFloorMs(earliestMs: number, able: readonly Interval[]): 
 
 /** What the client's event log says of the main processes (strategy-report.ts reads it). */
 export interface MainLog {
-  /** Each main pid's first row in the log. */
+  /** Each main pid's first act in the log: a row of a kind every strategy writes alike (strategy-report.ts). */
   firstAtMsByPid: ReadonlyMap<number, number>;
   /** The log holds every row written since this moment (it is bounded); `-Infinity` when it was never trimmed. */
   wholeSinceMs: number;
@@ -157,7 +158,7 @@ export interface MainLog {
 
 /**
  * Each delivered message's latency (`ordered`: the main consumer's handled rows in handling order) split at the
- * schedule's floor (see the module header). A main process did something when the log has a row of its pid or a
+ * schedule's floor (see the module header). A main process did something when the log has an act of its pid or a
  * row was handled during its life; its start-up is the time from its spawn to the first of these. A process that
  * ran before the log was whole is counted as having done something, which can only lower the floor.
  */

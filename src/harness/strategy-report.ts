@@ -46,11 +46,26 @@ export function readHandledRows(store: ClientStore): HandledRow[] {
 }
 
 /**
- * What the event log says of the main processes, for the schedule floor: each pid's first row, and since when the
- * log is whole (row ids start at 1, so a first row above 1 means the bounded log has dropped its oldest rows).
+ * The event kinds that count as a main process's act for the schedule floor: a sync request and its outcome,
+ * which every strategy logs alike. A lease's bookkeeping (`lease-acquired`, `lease-released`, `preempted`) and
+ * the compare-and-set's `stale` are left out: each strategy writes its own, at its own moment. `lease-acquired`
+ * is written at once, before the first request, while a request is buffered until its long poll goes out; so
+ * with it, explicit-lease's main processes acted earlier than explicit-cas's on the same schedule, and a main
+ * killed between its lease and its first long poll counted as able to handle messages. That gave explicit-lease
+ * a tighter floor than explicit-cas, and a larger part beyond it, for the same start-ups.
  */
-function mainLogOf(store: ClientStore): MainLog {
-  const first = store.statement("SELECT pid, min(at_ms) AS atMs FROM event_log WHERE process = 'main' GROUP BY pid").all() as Array<{ pid: number; atMs: number }>;
+export const MAIN_ACT_EVENT_KINDS: readonly string[] = ['request', 'response', 'commit', 'unchanged', 'error'];
+
+/**
+ * What the event log says of the main processes, for the schedule floor: each pid's first act
+ * (`MAIN_ACT_EVENT_KINDS`), and since when the log is whole (row ids start at 1, so a first row above 1 means the
+ * bounded log has dropped its oldest rows).
+ */
+export function readMainLog(store: ClientStore): MainLog {
+  const kinds = MAIN_ACT_EVENT_KINDS.map(() => '?').join(', ');
+  const first = store
+    .statement(`SELECT pid, min(at_ms) AS atMs FROM event_log WHERE process = 'main' AND kind IN (${kinds}) GROUP BY pid`)
+    .all(...MAIN_ACT_EVENT_KINDS) as Array<{ pid: number; atMs: number }>;
   const oldest = store.statement('SELECT min(id) AS id, min(at_ms) AS atMs FROM event_log').get() as { id: number | null; atMs: number | null };
   return {
     firstAtMsByPid: new Map(first.map(({ pid, atMs }) => [pid, atMs])),
@@ -63,7 +78,7 @@ export function buildStrategyReport(input: StrategyReportInput): StrategyReport 
   const verdict = judge(parts.traffic.sent, input.handled);
   const ordered = [...input.handled].sort((a, b) => a.seq - b.seq);
   const storeSamples = storeLatencySamples(ordered);
-  const split = splitAtScheduleFloor(parts.availability, ordered, mainLogOf(parts.world.store));
+  const split = splitAtScheduleFloor(parts.availability, ordered, readMainLog(parts.world.store));
   const stale = parts.checker.eventCounts.stale ?? 0;
   const fenced = parts.checker.eventCounts.fenced ?? 0;
   const violations = input.mustBeSafe ? safetyViolations(input, verdict.totals) : [];

@@ -2,6 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { MainAvailability, mergeIntervals, scheduleFloorMs, splitAtScheduleFloor, subtractIntervals } from '../../src/harness/main-availability';
 import type { HandledRow } from '../../src/harness/oracle';
+import { readMainLog } from '../../src/harness/strategy-report';
+import { appendProcessEvents } from '../../src/store/event-log';
+import { tempStore } from '../unit/store/temp-store';
 
 /** A `MainAvailability` on a clock the test sets. */
 function clocked(): { availability: MainAvailability; at: (ms: number) => void } {
@@ -116,5 +119,24 @@ describe('main availability', () => {
     expect(splitAtScheduleFloor(availability, handled, log)).toEqual({ forced: [100, 300, 580], beyond: [0, 50, 300] });
     // The log kept nothing before 500: pid 1 may have done something, from 150 ms after its spawn.
     expect(splitAtScheduleFloor(availability, handled, { ...log, wholeSinceMs: 500 })).toEqual({ forced: [100, 130, 300], beyond: [0, 50, 750] });
+  });
+
+  it("main availability: a main process's first act is its first sync request or outcome, not a lease's bookkeeping, which only explicit-lease writes", () => {
+    const store = tempStore();
+    const event = (pid: number, atMs: number, kind: string, process = 'main') => ({ atMs, process, pid, kind, detail: {} });
+    appendProcessEvents(store, [
+      // pid 7 takes the lease at 100 and logs its first request at 180; pid 8 takes the lease and is killed
+      // before its first long poll; pid 9 (explicit-cas) loses a compare-and-set at 210 and commits at 250.
+      event(7, 100, 'lease-acquired'),
+      event(7, 180, 'request'),
+      event(7, 190, 'lease-released'),
+      event(8, 400, 'lease-acquired'),
+      event(9, 210, 'stale'),
+      event(9, 250, 'commit'),
+      event(10, 50, 'request', 'notifier'),
+    ]);
+    const log = readMainLog(store);
+    expect([...log.firstAtMsByPid].sort((a, b) => a[0] - b[0])).toEqual([[7, 180], [9, 250]]);
+    expect(log.wholeSinceMs).toBe(Number.NEGATIVE_INFINITY);
   });
 });
