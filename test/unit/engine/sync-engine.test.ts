@@ -194,11 +194,11 @@ describe('sync engine housekeeping', () => {
     expect(logOnly.length).toBeLessThan(served / 4);
   });
 
-  it('wal: the engine checkpoints every 4 commits, only while a request is in flight', async () => {
+  it('wal: the engine checkpoints every 16 commits, only while a request is in flight', async () => {
     const store = tempStore();
     let inFlight = false;
     let served = 0;
-    // A transport that delivers 9 full batches of 10, then a short one, and says when each request is written out.
+    // A transport that delivers 32 full batches of 10, then a short one, and says when each request is written out.
     const transport: SyncTransport = {
       async slidingSyncToDevice(request) {
         inFlight = true;
@@ -206,7 +206,7 @@ describe('sync engine housekeeping', () => {
         await new Promise((resolve) => setImmediate(resolve));
         inFlight = false;
         served += 1;
-        const count = served <= 9 ? 10 : 3;
+        const count = served <= 32 ? 10 : 3;
         const events = Array.from({ length: count }, (_, n) => ({ type: 'm.test', sender: '@a:hs', content: { n: served * 100 + n } }));
         return { ok: true, value: { pos: `p${served}`, nextBatch: `b${served}`, events, malformedEvents: 0 } };
       },
@@ -220,9 +220,9 @@ describe('sync engine housekeeping', () => {
     }) as typeof store.db.pragma;
     const { engine } = makeEngine(store, transport, { processName: 'notifier', limit: 10 });
     const summary = await engine.syncUntilCaughtUp({ leaseWaitMs: 1000 });
-    expect(summary).toMatchObject({ kind: 'caught-up', batches: 10, events: 93 });
-    // Requests 5 and 9 follow commits 4 and 8.
+    expect(summary).toMatchObject({ kind: 'caught-up', batches: 33, events: 323 });
+    // Requests 17 and 33 follow commits 16 and 32.
     expect(checkpoints).toEqual([true, true]);
-    expect(listInbox(store, { limit: 1000 })).toHaveLength(93);
+    expect(listInbox(store, { limit: 1000 })).toHaveLength(323);
   });
 });
