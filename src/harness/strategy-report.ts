@@ -12,6 +12,7 @@
  * explicit-naive the same figures are the expected result and are reported, not judged.
  */
 import type { DeviceInspection } from '../shared/admin-wire';
+import type { EngineEventKind } from '../engine/engine-types';
 import type { Strategy } from '../shared/strategies';
 import type { ClientStore } from '../store/open-store';
 import { judge, latencyOfSamples, latencySamples, storeLatencySamples, type HandledRow } from './oracle';
@@ -54,7 +55,7 @@ export function readHandledRows(store: ClientStore): HandledRow[] {
  * killed between its lease and its first long poll counted as able to handle messages. That gave explicit-lease
  * a tighter floor than explicit-cas, and a larger part beyond it, for the same start-ups.
  */
-export const MAIN_ACT_EVENT_KINDS: readonly string[] = ['request', 'response', 'commit', 'unchanged', 'error'];
+export const MAIN_ACT_EVENT_KINDS: readonly EngineEventKind[] = ['request', 'response', 'commit', 'unchanged', 'error'];
 
 /**
  * What the event log says of the main processes, for the schedule floor: each pid's first act
