@@ -648,11 +648,10 @@ const EVENT_LOG_BOUND = 4 * EVENT_LOG_BATCH;
  * Sixteen batches of 100 events are about 256 WAL pages. A checkpoint syncs the WAL and then the database file
  * whatever the commits' `synchronous` level, and rewrites the pages every batch touches (the token's, the
  * indexes' last pages) once for all the batches since the last one, so fewer, larger checkpoints cost less per
- * batch. Measured on the 2-core development machine, checkpoints of 4 and 16 batches of 100 events took 0.78 and
- * 1.56 ms (FULL) and 1.09 and 2.23 ms (NORMAL) at the median: per batch, half as much at 16. At 4, a NORMAL drain
- * ran at 0.77x to 0.83x the in-memory store's in three bench runs, and at 16 at 0.85x to 0.95x, alternated with
- * them. A checkpoint of 16 can outlast the server's answer by a millisecond, which that answer then waits; the WAL
- * stays far below SQLite's automatic checkpoint at 1000 pages.
+ * batch: on the 2-core development machine a checkpoint of 16 batches cost about twice one of 4, so half as much
+ * per batch (the figures and the drains they moved: docs/performance.md, the NORMAL drain's bullet). A checkpoint
+ * of 16 can outlast the server's answer by a millisecond, which that answer then waits; the WAL stays far below
+ * SQLite's automatic checkpoint at 1000 pages.
  */
 const CHECKPOINT_EVERY_COMMITS = 16;
 

@@ -55,7 +55,7 @@ export function readHandledRows(store: ClientStore): HandledRow[] {
  * killed between its lease and its first long poll counted as able to handle messages. That gave explicit-lease
  * a tighter floor than explicit-cas, and a larger part beyond it, for the same start-ups.
  */
-export const MAIN_ACT_EVENT_KINDS: readonly EngineEventKind[] = ['request', 'response', 'commit', 'unchanged', 'error'];
+const MAIN_ACT_EVENT_KINDS: readonly EngineEventKind[] = ['request', 'response', 'commit', 'unchanged', 'error'];
 
 /**
  * What the event log says of the main processes, for the schedule floor: each pid's first act
