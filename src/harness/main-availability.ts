@@ -1,9 +1,11 @@
 /**
  * When the race's own faults let a main process handle a message at all, whatever the strategy. From this,
- * `scheduleFloorMs` gives each message the earliest moment the schedule allowed its handling, so its latency
- * splits into the part the faults forced (send to that moment) and the part beyond it, which is what the strategy
- * added. A seed that kills main and restarts it 1.5 s later, or holds the store's write lock for 4 s, sets a
- * latency no strategy can beat; the part beyond is what a strategy can be judged on.
+ * `forcedMsBetween` gives each message the part of its wait that the schedule forced: until the first moment a
+ * main process could handle it, and every later stretch before its handling in which none could (the one that
+ * could was killed, and the next had not started up yet). The rest, the part beyond, is the time in which a main
+ * process could have handled it and had not yet: what the strategy added. A seed that kills main and restarts it
+ * 1.5 s later, or holds the store's write lock for 4 s, sets a latency no strategy can beat; the part beyond is
+ * what a strategy can be judged on.
  *
  * Runtime: node (bookkeeping; the main supervisor and the write-lock holders report to it as things happen, the
  * strategy report reads it at the end). A main process could handle a message sent at `s` at a moment `t` when:
@@ -15,11 +17,12 @@
  *   `t` is at least the run's quickest start-up after that process's spawn (no main process did anything sooner
  *   after its spawn, so none can);
  * - it was not stopped (SIGSTOP) and no helper held the store's write lock.
- * The floor never overstates what the faults forced: both minimums are the least the run itself showed, a
+ * The forced part never overstates what the faults forced: both minimums are the least the run itself showed, a
  * process that did something counts until its exit is seen, which is at or after its death, and a write lock
- * from the moment its holder reports it held until its holder exits. What it leaves in the part beyond is
- * everything a faster process could have saved, including a main process killed after the floor but before it
- * handled the message: so the part beyond is, if anything, too large. Times are wall-clock milliseconds
+ * from the moment its holder reports it held until its holder exits; and a stretch still going on when the
+ * message was handled is not counted, since the handling shows a main process could. So the part beyond is, if
+ * anything, too large: it keeps everything a faster process could have saved, including the life of a main
+ * process that could have handled the message and was killed before it did. Times are wall-clock milliseconds
  * (`Date.now()`), the clock of the `handled` table: every process of a race runs on this host. Anything still
  * open when the intervals are read is closed at that moment.
  */
@@ -132,20 +135,21 @@ export function subtractIntervals(from: readonly Interval[], minus: readonly Int
 }
 
 /**
- * The earliest moment at or after `earliestMs` inside one of the `able` intervals (sorted, disjoint), or
- * `earliestMs` itself when none is left after it (nothing in the run can then say otherwise).
+ * Of the time from `earliestMs` (the soonest a message could be handled) to `handledAtMs` (when it was), how long
+ * no main process could handle anything: the gaps before and between the `able` intervals (sorted, disjoint)
+ * that had ended by `handledAtMs`. A gap still open at `handledAtMs` is not counted: the message was handled in
+ * it, which shows a main process could (nothing in the run can then say otherwise).
  */
-export function scheduleFloorMs(earliestMs: number, able: readonly Interval[]): number {
-  let low = 0;
-  let high = able.length;
-  // The first interval that ends after `earliestMs`.
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if ((able[middle] as Interval).toMs <= earliestMs) low = middle + 1;
-    else high = middle;
+export function forcedMsBetween(earliestMs: number, handledAtMs: number, able: readonly Interval[]): number {
+  let forcedMs = 0;
+  let reachedMs = earliestMs;
+  for (const { fromMs, toMs } of able) {
+    if (fromMs > handledAtMs) break;
+    if (toMs <= reachedMs) continue;
+    if (fromMs > reachedMs) forcedMs += fromMs - reachedMs;
+    reachedMs = toMs;
   }
-  const next = able[low];
-  return next === undefined ? earliestMs : Math.max(earliestMs, next.fromMs);
+  return forcedMs;
 }
 
 /** What the client's event log says of the main processes (strategy-report.ts reads it). */
@@ -157,10 +161,11 @@ export interface MainLog {
 }
 
 /**
- * Each delivered message's latency (`ordered`: the main consumer's handled rows in handling order) split at the
- * schedule's floor (see the module header). A main process did something when the log has an act of its pid or a
- * row was handled during its life; its start-up is the time from its spawn to the first of these. A process that
- * ran before the log was whole is counted as having done something, which can only lower the floor.
+ * Each delivered message's latency (`ordered`: the main consumer's handled rows in handling order) split into
+ * the part the schedule forced and the part beyond it (see the module header). A main process did something when
+ * the log has an act of its pid or a row was handled during its life; its start-up is the time from its spawn to
+ * the first of these. A process that ran before the log was whole is counted as having done something, which can
+ * only shorten the forced part.
  */
 export function splitAtScheduleFloor(availability: MainAvailability, ordered: readonly HandledRow[], log: MainLog): { forced: number[]; beyond: number[] } {
   const handledAtMs = ordered.map((row) => row.handledAtMs).sort((a, b) => a - b);
@@ -181,5 +186,5 @@ export function splitAtScheduleFloor(availability: MainAvailability, ordered: re
   const didSomething = ({ pid, fromMs }: MainIncarnation): boolean => fromMs < log.wholeSinceMs || acted.get(pid) !== undefined;
   const able = availability.ableIntervals(didSomething, quickestStartUpMs);
   const fastestMs = latencySamples(ordered)[0] ?? 0;
-  return floorSplitSamples(ordered, (sentAtMs) => scheduleFloorMs(sentAtMs + fastestMs, able));
+  return floorSplitSamples(ordered, (sentAtMs, handledAtMs) => fastestMs + forcedMsBetween(sentAtMs + fastestMs, handledAtMs, able));
 }

@@ -115,18 +115,21 @@ export function storeLatencySamples(ordered: readonly HandledRow[]): number[] {
 }
 
 /**
- * Each delivered message's latency split at the schedule's floor (main-availability.ts): `forced`, send to the
- * earliest moment the race's faults let a main process handle it, and `beyond`, that moment to its first handling
- * (never below 0). Same first handlings as `latencySamples`; both sorted ascending, so they pair by rank, not by
- * message.
+ * Each delivered message's latency split in two (main-availability.ts): `forced`, what `forcedMs` says the race's
+ * faults forced of it (never below 0 nor above the latency), and `beyond`, the rest. Same first handlings as
+ * `latencySamples`; both sorted ascending, so they pair by rank, not by message.
  */
-export function floorSplitSamples(ordered: readonly HandledRow[], floorMs: (sentAtMs: number) => number): { forced: number[]; beyond: number[] } {
-  const floors = firstHandlings(ordered).map((row) => ({ row, floor: Math.max(row.sentAtMs, floorMs(row.sentAtMs)) }));
+export function floorSplitSamples(
+  ordered: readonly HandledRow[],
+  forcedMs: (sentAtMs: number, handledAtMs: number) => number,
+): { forced: number[]; beyond: number[] } {
+  const splits = firstHandlings(ordered).map((row) => {
+    const latencyMs = Math.max(0, row.handledAtMs - row.sentAtMs);
+    const forced = Math.min(latencyMs, Math.max(0, forcedMs(row.sentAtMs, row.handledAtMs)));
+    return { forced, beyond: latencyMs - forced };
+  });
   const sorted = (samples: number[]): number[] => samples.sort((a, b) => a - b);
-  return {
-    forced: sorted(floors.map(({ row, floor }) => floor - row.sentAtMs)),
-    beyond: sorted(floors.map(({ row, floor }) => Math.max(0, row.handledAtMs - floor))),
-  };
+  return { forced: sorted(splits.map((split) => split.forced)), beyond: sorted(splits.map((split) => split.beyond)) };
 }
 
 function firstHandlingSamples(ordered: readonly HandledRow[], until: (row: HandledRow) => number | null): number[] {

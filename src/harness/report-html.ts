@@ -145,7 +145,7 @@ function latencyBars(runs: readonly StrategyReport[]): string {
     ...(run.scheduleFloor === undefined
       ? []
       : [
-          `<tr><td class="label" title="the part of the p99 beyond the earliest moment the faults let a main process handle each message">p99 beyond the faults</td><td class="bar">${bar(run.scheduleFloor.beyond.p99Ms ?? 0, max, 'plain')}</td><td class="value">${text(run.scheduleFloor.beyond.p99Ms)}</td></tr>`,
+          `<tr><td class="label" title="the p99 of the time a main process could have handled each message and had not yet">p99 beyond the faults</td><td class="bar">${bar(run.scheduleFloor.beyond.p99Ms ?? 0, max, 'plain')}</td><td class="value">${text(run.scheduleFloor.beyond.p99Ms)}</td></tr>`,
         ]),
   ]);
   return `<table class="bars" aria-label="latency p50 and p99 per strategy"><tbody>${rows.join('')}</tbody></table>`;

@@ -114,9 +114,10 @@ export interface StrategyReport {
   /** Its samples, sorted ascending, for a campaign to pool. */
   storeLatencySamplesMs?: number[];
   /**
-   * The same latency split at the schedule's floor (main-availability.ts): `forced`, send to the earliest moment
-   * the faults let a main process handle the message (no main running, main stopped, the write lock held), set
-   * by the seed's faults rather than by the strategy; `beyond`, the rest, which the strategy added.
+   * The same latency split at the schedule's floor (main-availability.ts): `forced`, the time from the send to
+   * the handling in which the faults left no main process able to handle the message (none running that did
+   * anything, main stopped, the write lock held), set by the seed's faults rather than by the strategy; `beyond`,
+   * the rest, the time a main process could have handled it, which the strategy added.
    * Absent in reports written before it existed.
    */
   scheduleFloor?: { forced: LatencySummary; beyond: LatencySummary };

@@ -1,6 +1,6 @@
 // The schedule's floor: when the race's faults let a main process handle a message at all.
 import { describe, expect, it } from 'vitest';
-import { MainAvailability, mergeIntervals, scheduleFloorMs, splitAtScheduleFloor, subtractIntervals } from '../../src/harness/main-availability';
+import { forcedMsBetween, MainAvailability, mergeIntervals, splitAtScheduleFloor, subtractIntervals } from '../../src/harness/main-availability';
 import type { HandledRow } from '../../src/harness/oracle';
 import { readMainLog } from '../../src/harness/strategy-report';
 import { appendProcessEvents } from '../../src/store/event-log';
@@ -31,11 +31,11 @@ describe('main availability', () => {
       { fromMs: 0, toMs: 100 },
       { fromMs: 800, toMs: 2000 },
     ]);
-    expect(scheduleFloorMs(50, able)).toBe(50);
-    expect(scheduleFloorMs(150, able)).toBe(800);
-    expect(scheduleFloorMs(320, able)).toBe(800);
-    // Counted, the process that did nothing would have handled it at once.
-    expect(scheduleFloorMs(320, availability.ableIntervals(() => true))).toBe(320);
+    expect(forcedMsBetween(50, 60, able)).toBe(0);
+    expect(forcedMsBetween(150, 900, able)).toBe(650);
+    expect(forcedMsBetween(320, 900, able)).toBe(480);
+    // Counted, the process that did nothing would have handled a message at 340 with no wait forced.
+    expect(forcedMsBetween(320, 340, availability.ableIntervals(() => true))).toBe(0);
     expect(availability.mainIncarnations().map(({ pid, toMs }) => [pid, toMs])).toEqual([
       [1, 100],
       [2, 350],
@@ -64,9 +64,10 @@ describe('main availability', () => {
       { fromMs: 0, toMs: 900 },
       { fromMs: 1500, toMs: 1700 },
     ]);
-    expect(scheduleFloorMs(950, able)).toBe(1500);
-    // After the last moment main could handle anything, nothing in the run says more: the floor is the send.
-    expect(scheduleFloorMs(1750, able)).toBe(1750);
+    expect(forcedMsBetween(950, 1600, able)).toBe(550);
+    // A gap still open at the handling is not forced: the handling shows that a main process could handle then.
+    expect(forcedMsBetween(1750, 1790, able)).toBe(0);
+    expect(forcedMsBetween(950, 1490, able)).toBe(0);
   });
 
   it('main availability: a stop that the process dies in ends at its exit, and a later stall is its own', () => {
@@ -117,8 +118,31 @@ describe('main availability', () => {
     // Main could handle from 600 to 1000 and from 1350 (150 ms after pid 3's spawn); the quickest delivery took
     // 100 ms. s0-0 (sent at 20) could be handled from 600, s0-1 at once (800), s0-2 (sent at 1050) from 1350.
     expect(splitAtScheduleFloor(availability, handled, log)).toEqual({ forced: [100, 300, 580], beyond: [0, 50, 300] });
-    // The log kept nothing before 500: pid 1 may have done something, from 150 ms after its spawn.
-    expect(splitAtScheduleFloor(availability, handled, { ...log, wholeSinceMs: 500 })).toEqual({ forced: [100, 130, 300], beyond: [0, 50, 750] });
+    // The log kept nothing before 500: pid 1 may have done something, from 150 ms after its spawn. s0-0 could then
+    // be handled from 150 to 400, and the gap from 400 to 600, when no main process could, is forced too.
+    expect(splitAtScheduleFloor(availability, handled, { ...log, wholeSinceMs: 500 })).toEqual({ forced: [100, 300, 330], beyond: [0, 50, 550] });
+  });
+
+  it('main availability: a stretch after the first chance in which no main process could handle anything is forced too; the time one could is not', () => {
+    const { availability, at } = clocked();
+    // pid 1 (0-300) logs its first request at 100; pid 2 (400-600) is killed before it does anything; pid 3
+    // (1000-2000) handles both messages. s0-1 is sent at 150 and stored by a notifier just before pid 1's death.
+    const lives: Array<[number, number, number]> = [[1, 0, 300], [2, 400, 600], [3, 1000, 2000]];
+    for (const [pid, fromMs, toMs] of lives) {
+      at(fromMs);
+      availability.mainStarted(pid);
+      at(toMs);
+      availability.mainExited();
+    }
+    const handled: HandledRow[] = [
+      { seq: 1, tag: 's0-1', sentAtMs: 150, storedAtMs: 290, handledAtMs: 1200 },
+      { seq: 2, tag: 's0-2', sentAtMs: 1150, storedAtMs: 1155, handledAtMs: 1160 },
+    ];
+    const log = { firstAtMsByPid: new Map([[1, 100]]), wholeSinceMs: Number.NEGATIVE_INFINITY };
+    // Main could handle from 100 to 300 and from 1100 (the quickest start-up, 100 ms, after pid 3's spawn); the
+    // quickest delivery took 10 ms. Of s0-1's 1,050 ms, 10 are the quickest delivery and 800 the gap from 300 to
+    // 1100; the 140 ms pid 1 could have handled it and the 100 ms pid 3 took are beyond.
+    expect(splitAtScheduleFloor(availability, handled, log)).toEqual({ forced: [10, 810], beyond: [0, 240] });
   });
 
   it("main availability: a main process's first act is its first sync request or outcome, not a lease's bookkeeping, which only explicit-lease writes", () => {

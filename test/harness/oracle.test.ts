@@ -63,15 +63,16 @@ describe('oracle', () => {
     const older = handled.map((row) => (row.tag === 's0-2' ? { ...row, storedAtMs: null } : row));
     expect(storeLatencySamples(older)).toEqual([4, 16]);
   });
-  it('oracle: the latency splits at the schedule floor into the part the faults forced and the rest, first handlings only, never below 0', () => {
+  it('oracle: the latency splits into the part the faults forced and the rest, first handlings only, the forced part within the latency', () => {
     const handled: HandledRow[] = [
       { seq: 1, tag: 's0-1', sentAtMs: 1000, storedAtMs: 1010, handledAtMs: 1500 },
       { seq: 2, tag: 's0-2', sentAtMs: 2000, storedAtMs: 2010, handledAtMs: 2030 },
       { seq: 3, tag: 's0-1', sentAtMs: 1000, storedAtMs: 1010, handledAtMs: 9000 },
       { seq: 4, tag: 's0-3', sentAtMs: 3000, storedAtMs: 3010, handledAtMs: 3100 },
     ];
-    // Main could not handle anything from 1000 to 1400, nor from 3000 to 3200 (where s0-3 was handled at 3100 all the same).
-    const floor = (sentAtMs: number): number => (sentAtMs === 1000 ? 1400 : sentAtMs === 3000 ? 3200 : sentAtMs);
-    expect(floorSplitSamples(handled, floor)).toEqual({ forced: [0, 200, 400], beyond: [0, 30, 100] });
+    // Main could not handle anything from 1000 to 1400, nor from 3000 to 3200 (where s0-3 was handled at 3100 all
+    // the same: the forced part stops at the handling).
+    const forced = (sentAtMs: number): number => (sentAtMs === 1000 ? 400 : sentAtMs === 3000 ? 200 : 0);
+    expect(floorSplitSamples(handled, forced)).toEqual({ forced: [0, 100, 400], beyond: [0, 30, 100] });
   });
 });
