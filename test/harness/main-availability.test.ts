@@ -12,6 +12,18 @@ function clocked(): { availability: MainAvailability; at: (ms: number) => void }
   return { availability: new MainAvailability(() => nowMs), at: (ms) => (nowMs = ms) };
 }
 
+/** A `MainAvailability` that saw these main processes come and go: `[pid, spawnedAtMs, exitedAtMs]`, in order. */
+function withLives(lives: ReadonlyArray<[number, number, number]>): MainAvailability {
+  const { availability, at } = clocked();
+  for (const [pid, fromMs, toMs] of lives) {
+    at(fromMs);
+    availability.mainStarted(pid);
+    at(toMs);
+    availability.mainExited();
+  }
+  return availability;
+}
+
 describe('main availability', () => {
   it('main availability: a message sent while main is down waits for the next main that did something; one killed before it ran anything does not count', () => {
     const { availability, at } = clocked();
@@ -99,16 +111,9 @@ describe('main availability', () => {
     expect(subtractIntervals([{ fromMs: 0, toMs: 10 }], [{ fromMs: 0, toMs: 10 }])).toEqual([]);
   });
   it('main availability: the split counts a main process only once it did something, and only from the quickest start-up after its spawn; a trimmed log counts the processes before it', () => {
-    const { availability, at } = clocked();
     // pid 1 runs 0-400 and leaves no trace; pid 2 (450-1000) logs first at 600, a start-up of 150 ms; pid 3
     // (1200-2000) handles a row at 1400, 200 ms after its spawn.
-    const lives: Array<[number, number, number]> = [[1, 0, 400], [2, 450, 1000], [3, 1200, 2000]];
-    for (const [pid, fromMs, toMs] of lives) {
-      at(fromMs);
-      availability.mainStarted(pid);
-      at(toMs);
-      availability.mainExited();
-    }
+    const availability = withLives([[1, 0, 400], [2, 450, 1000], [3, 1200, 2000]]);
     const handled: HandledRow[] = [
       { seq: 1, tag: 's0-1', sentAtMs: 700, storedAtMs: 750, handledAtMs: 800 },
       { seq: 2, tag: 's0-0', sentAtMs: 20, storedAtMs: 850, handledAtMs: 900 },
@@ -124,16 +129,9 @@ describe('main availability', () => {
   });
 
   it('main availability: a stretch after the first chance in which no main process could handle anything is forced too; the time one could is not', () => {
-    const { availability, at } = clocked();
     // pid 1 (0-300) logs its first request at 100; pid 2 (400-600) is killed before it does anything; pid 3
     // (1000-2000) handles both messages. s0-1 is sent at 150 and stored by a notifier just before pid 1's death.
-    const lives: Array<[number, number, number]> = [[1, 0, 300], [2, 400, 600], [3, 1000, 2000]];
-    for (const [pid, fromMs, toMs] of lives) {
-      at(fromMs);
-      availability.mainStarted(pid);
-      at(toMs);
-      availability.mainExited();
-    }
+    const availability = withLives([[1, 0, 300], [2, 400, 600], [3, 1000, 2000]]);
     const handled: HandledRow[] = [
       { seq: 1, tag: 's0-1', sentAtMs: 150, storedAtMs: 290, handledAtMs: 1200 },
       { seq: 2, tag: 's0-2', sentAtMs: 1150, storedAtMs: 1155, handledAtMs: 1160 },
