@@ -12,7 +12,8 @@
  *   and marked.
  * - WAL with `synchronous = FULL`: a request that returned 200 survives a power cut, so a to-device message
  *   accepted before a restart is delivered after it, and an acknowledgement is never forgotten (a forgotten
- *   acknowledgement would redeliver, a forgotten message would be a loss).
+ *   acknowledgement would redeliver, a forgotten message would be a loss). The one exception is a transaction
+ *   whose loss nobody can see, run with `withoutWaitingForDisk`: the bulk delete of acknowledged rows.
  * - A database written by a newer homeserver (higher `user_version`) is refused with a clear error rather than
  *   being read with the wrong schema.
  * - The server name is fixed for the life of a database, because every stored user ID contains it.
@@ -42,6 +43,24 @@ export function immediate<T>(db: Db, work: () => T): T {
     immediateRunners.set(db, run);
   }
   return run(work);
+}
+
+/**
+ * As `immediate`, for a transaction whose loss in a power cut changes nothing anyone can see: it commits at
+ * `synchronous = NORMAL`, without the fsync, and the connection goes back to FULL at once. Use it only for
+ * deleting rows that no read returns any more (acknowledged to-device rows, above all): if the cut comes
+ * before the next fsync, the rows are back, still unread, and the next such delete takes them. Order is kept:
+ * in WAL mode the next FULL commit syncs the log up to its own frames, and this transaction's lie before them.
+ * Must not be called inside another transaction (its commit would be that one's), so it throws there.
+ */
+export function withoutWaitingForDisk<T>(db: Db, work: () => T): T {
+  if (db.inTransaction) throw new Error('withoutWaitingForDisk: called inside a transaction');
+  db.pragma('synchronous = NORMAL');
+  try {
+    return immediate(db, work);
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
 }
 
 export interface OpenedDatabase {

@@ -1,9 +1,35 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { migrate, openDatabase } from '../../../src/homeserver/db';
+import { immediate, migrate, openDatabase, withoutWaitingForDisk } from '../../../src/homeserver/db';
 import { MIGRATIONS } from '../../../src/homeserver/migrations';
 
 describe('homeserver database', () => {
+  it('a transaction without waiting for the disk commits at NORMAL, and the connection is back at FULL after it, even after a throw', () => {
+    const { db } = openDatabase(':memory:', 'localhost');
+    const FULL = 2;
+    const NORMAL = 1;
+    expect(db.pragma('synchronous', { simple: true })).toBe(FULL);
+    db.exec('CREATE TABLE t (a)');
+    const seen = withoutWaitingForDisk(db, () => {
+      db.prepare('INSERT INTO t VALUES (1)').run();
+      return db.pragma('synchronous', { simple: true });
+    });
+    expect(seen).toBe(NORMAL);
+    expect(db.pragma('synchronous', { simple: true })).toBe(FULL);
+    expect(() =>
+      withoutWaitingForDisk(db, () => {
+        db.prepare('INSERT INTO t VALUES (2)').run();
+        throw new Error('rolled back');
+      }),
+    ).toThrow('rolled back');
+    expect(db.pragma('synchronous', { simple: true })).toBe(FULL);
+    expect(db.prepare('SELECT a FROM t').pluck().all()).toEqual([1]);
+    // Inside another transaction its commit would be that transaction's, which must wait for the disk.
+    expect(() => immediate(db, () => withoutWaitingForDisk(db, () => 0))).toThrow('inside a transaction');
+    expect(db.pragma('synchronous', { simple: true })).toBe(FULL);
+    db.close();
+  });
+
   it('migrations: a fresh database reaches the latest version', () => {
     const { db, tokenSecret } = openDatabase(':memory:', 'localhost');
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.at(-1)?.version);

@@ -140,6 +140,23 @@ describe('to-device queue', () => {
     db.close();
   });
 
+  it('queue: a sweep commits without waiting for the disk, and every other write of the queue waits for it', () => {
+    const { db, queue, put } = setup();
+    const pragmas: string[] = [];
+    const pragma = db.pragma.bind(db);
+    db.pragma = ((source: string, options?: { simple?: boolean }) => {
+      if (source.startsWith('synchronous =')) pragmas.push(source);
+      return pragma(source, options);
+    }) as typeof db.pragma;
+    for (let n = 0; n < ACKED_ROWS_DELETE_STRIDE + 10; n += 1) put('D1', n);
+    const batch = queue.takeBatch('@a:hs', 'D1', 0, ACKED_ROWS_DELETE_STRIDE + 5);
+    queue.acknowledge('@a:hs', 'D1', batch.nextStreamId);
+    expect(pragmas).toEqual([]);
+    expect(queue.sweepAcknowledged()).toBe(ACKED_ROWS_DELETE_STRIDE + 5);
+    expect(pragmas).toEqual(['synchronous = NORMAL', 'synchronous = FULL']);
+    db.close();
+  });
+
   it('queue: stream ids are never reused after the newest rows are deleted', () => {
     const { queue, put } = setup();
     put('D1', 0);
