@@ -47,10 +47,11 @@ export function immediate<T>(db: Db, work: () => T): T {
 
 /**
  * As `immediate`, for a transaction whose loss in a power cut changes nothing anyone can see: it commits at
- * `synchronous = NORMAL`, without the fsync, and the connection goes back to FULL at once. Use it only for
- * deleting rows that no read returns any more (acknowledged to-device rows, above all): if the cut comes
- * before the next fsync, the rows are back, still unread, and the next such delete takes them. Order is kept:
- * in WAL mode the next FULL commit syncs the log up to its own frames, and this transaction's lie before them.
+ * `synchronous = NORMAL`, without the fsync, and the connection goes back to FULL at once (as `openDatabase`
+ * leaves every connection). Use it only for deleting rows that no read returns any more (acknowledged
+ * to-device rows, above all): if the cut comes before the next fsync, the rows are back, still unread, and the
+ * next such delete takes them. Order is kept: in WAL mode the next FULL commit syncs the log up to its own
+ * frames, and this transaction's frames come before them.
  * Must not be called inside another transaction (its commit would be that one's), so it throws there.
  */
 export function withoutWaitingForDisk<T>(db: Db, work: () => T): T {

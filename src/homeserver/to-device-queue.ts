@@ -17,8 +17,8 @@
  *   delete a row that is not acknowledged: an acknowledgement that rolled back raised nothing, and a crash before
  *   the sweep leaves rows that the device's next sweep takes. For the same reason a sweep commits without
  *   waiting for the disk (db.ts `withoutWaitingForDisk`): lost in a power cut, it leaves acknowledged rows that
- *   nothing reads and the next sweep deletes, and its fsync was half of what a sweep cost (1.9 against 1.4 ms
- *   for 1,000 rows, measured alone). Why bulk at all: a `DELETE` of a client's 100 acknowledged rows
+ *   nothing reads and the next sweep deletes, and its fsync was a quarter of what a sweep cost (1.9 against
+ *   1.4 ms for 1,000 rows, measured alone). Why bulk at all: a `DELETE` of a client's 100 acknowledged rows
  *   rewrote 14 to 18 pages (the table's and its index's leaves, rebalanced row by row), most of a drained batch's
  *   commit; ten batches' rows deleted at once cost 6 pages a batch, and the acknowledgements in between write
  *   only the device row. Done inside the acknowledging transaction, that bulk delete was still a tenth of the
