@@ -12,11 +12,12 @@ import type { EngineEvent, Strategy } from '../../engine/engine-types';
 import { CLIENT_DB_FILE } from '../../shared/data-layout';
 import type { NotifierMessage } from '../../shared/notifier-messages';
 import { saveAccount, type Account } from '../../store/account';
-import { openStore, type ClientStore } from '../../store/open-store';
+import type { ClientStore } from '../../store/open-store';
 import { writeRetentionPolicy, type RetentionOptions } from '../../store/retention-policy';
 import { ensureAccount, readStoredOwner, type AccountRequest } from './account-setup';
 import { openOlmDevice } from '../../device/olm-device';
 import { MAIN_CONSUMER, startMainSync, type MainSync } from './main-sync';
+import { openMainStore } from './main-store';
 import type { NotifierLauncher } from './notifier-launcher';
 import { startPushDispatch, type NotifierRun, type PushDispatch } from './push-dispatch';
 
@@ -51,7 +52,7 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
   const storeOptions = options.synchronous === undefined ? {} : { synchronous: options.synchronous };
   // An existing store is opened (and so checked) first; a new one is created only after the login succeeded,
   // so a failed first start leaves no trace in --data.
-  let store: ClientStore | undefined = fs.existsSync(dbPath) ? openStore(dbPath, { ...storeOptions, create: false }) : undefined;
+  let store: ClientStore | undefined = fs.existsSync(dbPath) ? openMainStore(dbPath, { ...storeOptions, create: false }) : undefined;
   try {
     const account = await ensureAccount(store === undefined ? undefined : readStoredOwner(store), options, options.dataDir);
     if (!account.ok) {
@@ -60,7 +61,7 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
     }
     if (store === undefined) {
       fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-      store = openStore(dbPath, storeOptions);
+      store = openMainStore(dbPath, storeOptions);
     }
     saveAccount(store, account.value);
     // Before any notifier or the sync loop runs, so every process applies the same policy.

@@ -16,9 +16,9 @@ import { isStrategy } from '../../engine/engine-types';
 import { createProcessKillPoints } from '../../engine/kill-points';
 import { CLIENT_DB_FILE } from '../../shared/data-layout';
 import { readAccount } from '../../store/account';
-import { openStore } from '../../store/open-store';
 import { parentPickleKeySource, processParentPort } from '../../crypto/pickle-key-handoff';
 import { consumeWhileStarting, MAIN_CONSUMER } from '../host/main-consumer';
+import { openMainStore } from '../host/main-store';
 
 function optionalArgument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -38,7 +38,7 @@ if (pickleKeyFrom !== 'file' && pickleKeyFrom !== 'parent') throw new Error(`syn
 const pickleKeySource = pickleKeyFrom === 'parent' ? parentPickleKeySource(processParentPort()) : undefined;
 const strategy = argument('strategy');
 if (!isStrategy(strategy)) throw new Error(`sync process: unknown strategy "${strategy}"`);
-const store = openStore(path.join(argument('data'), CLIENT_DB_FILE), { create: false });
+const store = openMainStore(path.join(argument('data'), CLIENT_DB_FILE), { create: false });
 const account = readAccount(store);
 if (account === undefined) throw new Error('sync process: no account in the store; the host writes it before starting us');
 // Rows other processes committed while we were down are handled now, before the rest of this process has loaded:
